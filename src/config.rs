@@ -1,0 +1,212 @@
+//! Every setting, from environment variables with matching flags, validated up front.
+//!
+//! A bad value stops the process with one line naming the setting (exit code 64, as
+//! linkerd does); secrets are never echoed, not even by `--help`.
+
+use clap::{Args, Parser, Subcommand};
+use std::{fmt, net::SocketAddr, sync::Arc, time::Duration};
+use url::Url;
+
+/// A secret value (API key, access token). Its `Debug` never shows the value, so it
+/// cannot reach a log line or an error message by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Arc<str>);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<Arc<str>>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value, for the one place that must send it upstream.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("must not be empty".into());
+        }
+        if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err("must not contain whitespace or control characters".into());
+        }
+        Ok(Secret::new(s))
+    }
+}
+
+/// Command line of the `qencode-gateway` binary.
+#[derive(Debug, Parser)]
+#[command(name = "qencode-gateway", version, about, long_about = None)]
+pub struct Cli {
+    /// Serve the gateway (default) or only the sandbox.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Gateway settings.
+    #[command(flatten)]
+    pub gateway: Config,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve only the Qencode-compatible sandbox, so other teams can point tests at it.
+    Sandbox(SandboxArgs),
+}
+
+/// Settings of `qencode-gateway sandbox`.
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Address the sandbox listens on.
+    #[arg(long, env = "SANDBOX_LISTEN", default_value = "127.0.0.1:8100")]
+    pub listen: SocketAddr,
+    /// API key the sandbox accepts (repeat for several).
+    #[arg(
+        long = "api-key",
+        env = "SANDBOX_API_KEYS",
+        value_delimiter = ',',
+        default_value = "sandbox-api-key",
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<Secret>,
+    /// How long each task phase (downloading, queued, encoding, saving) lasts.
+    #[arg(long, env = "SANDBOX_PHASE_DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub phase_duration: Duration,
+}
+
+/// Gateway settings.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Qencode Transcoding API key. When unset, the gateway serves the built-in sandbox.
+    #[arg(long, env = "QENCODE_API_KEY", hide_env_values = true)]
+    pub api_key: Option<Secret>,
+    /// Base URL of Qencode's Transcoding API.
+    #[arg(long, env = "QENCODE_API_URL", default_value = "https://api.qencode.com", value_parser = parse_base_url)]
+    pub api_url: Url,
+    /// `status_url` and `upload_url` values returned upstream are followed only to the
+    /// API URL's own host or, over https, to hosts under this domain. Empty: API host only.
+    #[arg(long, env = "QENCODE_TRUSTED_DOMAIN", default_value = "qencode.com", value_parser = parse_domain)]
+    pub trusted_domain: String,
+    /// Address the gRPC server listens on.
+    #[arg(long, env = "GATEWAY_LISTEN", default_value = "0.0.0.0:50051")]
+    pub listen: SocketAddr,
+    /// Address of the in-process sandbox when no API key is set (port 0: any free port).
+    #[arg(long, env = "GATEWAY_SANDBOX_LISTEN", default_value = "127.0.0.1:0")]
+    pub sandbox_listen: SocketAddr,
+    /// Upper bound of one upstream request (the caller's deadline may shorten it).
+    #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub upstream_timeout: Duration,
+    /// Upper bound of connecting to the upstream.
+    #[arg(long, env = "GATEWAY_UPSTREAM_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub upstream_connect_timeout: Duration,
+}
+
+impl Config {
+    /// Settings for an explicit upstream, everything else at its default (tests, embedding).
+    pub fn for_upstream(api_url: Url, api_key: Secret) -> Self {
+        let mut config = Cli::parse_from(["qencode-gateway"]).gateway;
+        config.api_url = api_url;
+        config.api_key = Some(api_key);
+        config
+    }
+}
+
+/// Parses "500ms", "30s", "5m", "1h" or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (try 500ms, 30s, 5m)"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        other => {
+            return Err(format!(
+                "unknown duration unit '{other}' (use ms, s, m or h)"
+            ))
+        }
+    };
+    if !(0.0..=86_400.0 * 30.0).contains(&seconds) {
+        return Err(format!("'{text}' is out of range"));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn parse_base_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an http(s) URL with a host".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("must not carry credentials".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment".into());
+    }
+    Ok(url)
+}
+
+fn parse_domain(text: &str) -> Result<String, String> {
+    let domain = text.trim().trim_start_matches('.').to_ascii_lowercase();
+    if domain
+        .chars()
+        .any(|c| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+    {
+        return Err("must be a DNS domain such as qencode.com".into());
+    }
+    Ok(domain)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert!(parse_duration("fast").is_err());
+        assert!(parse_duration("3d").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let key: Secret = "very-secret-key".parse().unwrap();
+        assert!(!format!("{key:?}").contains("very-secret"));
+        assert!("".parse::<Secret>().is_err());
+        assert!("a b".parse::<Secret>().is_err());
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let err = Cli::try_parse_from(["qencode-gateway", "--api-url", "ftp://x"]).unwrap_err();
+        assert!(err.to_string().contains("--api-url"), "{err}");
+        let err = Cli::try_parse_from(["qencode-gateway", "--listen", "nope"]).unwrap_err();
+        assert!(err.to_string().contains("--listen"), "{err}");
+    }
+
+    #[test]
+    fn base_urls() {
+        assert!(parse_base_url("https://api.qencode.com").is_ok());
+        assert!(parse_base_url("https://user:pw@api.qencode.com").is_err());
+        assert!(parse_base_url("api.qencode.com").is_err());
+    }
+}

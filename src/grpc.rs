@@ -1,0 +1,52 @@
+//! Thin tonic adapters: unwrap the request, call the domain, convert the result.
+//! [`status`] is the one place a domain error becomes a `tonic::Status`.
+
+pub mod status;
+pub mod transcoding;
+
+use crate::upstream::Deadline;
+use std::time::Duration;
+use tonic::metadata::MetadataMap;
+
+/// The caller's deadline from its `grpc-timeout` header (e.g. `500m`, `2S`).
+pub fn deadline(metadata: &MetadataMap) -> Deadline {
+    metadata
+        .get("grpc-timeout")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_grpc_timeout)
+        .map(Deadline::after)
+        .unwrap_or(Deadline::NONE)
+}
+
+/// Parses the gRPC wire format of a timeout: up to 8 digits and a unit.
+fn parse_grpc_timeout(text: &str) -> Option<Duration> {
+    if text.len() < 2 || text.len() > 9 {
+        return None;
+    }
+    let (digits, unit) = text.split_at(text.len() - 1);
+    let value: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(value.saturating_mul(3600)),
+        "M" => Duration::from_secs(value.saturating_mul(60)),
+        "S" => Duration::from_secs(value),
+        "m" => Duration::from_millis(value),
+        "u" => Duration::from_micros(value),
+        "n" => Duration::from_nanos(value),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts() {
+        assert_eq!(parse_grpc_timeout("500m"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_grpc_timeout("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_grpc_timeout("123456789S"), None);
+        assert_eq!(parse_grpc_timeout("5x"), None);
+        assert_eq!(parse_grpc_timeout("S"), None);
+    }
+}

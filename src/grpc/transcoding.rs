@@ -1,0 +1,106 @@
+//! The `Transcoding` gRPC service: a thin adapter over [`crate::transcoding`].
+
+use super::deadline;
+use crate::{
+    pb::{self, transcoding_server},
+    transcoding::{QueryInput, Transcoding},
+};
+use std::sync::Arc;
+use tonic::{Request, Response, Status};
+
+/// Serves `qencode.gateway.v1.Transcoding`.
+#[derive(Clone)]
+pub struct TranscodingService {
+    domain: Arc<Transcoding>,
+}
+
+impl TranscodingService {
+    /// The service over the domain.
+    pub fn new(domain: Arc<Transcoding>) -> Self {
+        TranscodingService { domain }
+    }
+}
+
+fn start_query(kind: Option<pb::start_encode_request::QueryKind>) -> Option<QueryInput> {
+    use pb::start_encode_request::QueryKind;
+    kind.map(|k| match k {
+        QueryKind::Query(q) => QueryInput::Typed(q),
+        QueryKind::QueryJson(j) => QueryInput::Raw(j),
+    })
+}
+
+fn transcode_query(kind: Option<pb::transcode_request::QueryKind>) -> Option<QueryInput> {
+    use pb::transcode_request::QueryKind;
+    kind.map(|k| match k {
+        QueryKind::Query(q) => QueryInput::Typed(q),
+        QueryKind::QueryJson(j) => QueryInput::Raw(j),
+    })
+}
+
+#[tonic::async_trait]
+impl transcoding_server::Transcoding for TranscodingService {
+    async fn create_task(
+        &self,
+        request: Request<pb::CreateTaskRequest>,
+    ) -> Result<Response<pb::CreateTaskResponse>, Status> {
+        let task = self
+            .domain
+            .create_task(deadline(request.metadata()))
+            .await?;
+        Ok(Response::new(pb::CreateTaskResponse {
+            task_token: task.task_token,
+            upload_url: task.upload_url,
+        }))
+    }
+
+    async fn start_encode(
+        &self,
+        request: Request<pb::StartEncodeRequest>,
+    ) -> Result<Response<pb::StartEncodeResponse>, Status> {
+        let deadline = deadline(request.metadata());
+        let request = request.into_inner();
+        let query = start_query(request.query_kind);
+        let status_url = self
+            .domain
+            .start_encode(
+                &request.task_token,
+                query.as_ref(),
+                request.payload,
+                deadline,
+            )
+            .await?;
+        Ok(Response::new(pb::StartEncodeResponse { status_url }))
+    }
+
+    async fn transcode(
+        &self,
+        request: Request<pb::TranscodeRequest>,
+    ) -> Result<Response<pb::TranscodeResponse>, Status> {
+        let deadline = deadline(request.metadata());
+        let request = request.into_inner();
+        let query = transcode_query(request.query_kind);
+        let (task_token, status_url) = self
+            .domain
+            .transcode(query.as_ref(), request.payload, deadline)
+            .await?;
+        Ok(Response::new(pb::TranscodeResponse {
+            task_token,
+            status_url,
+        }))
+    }
+
+    async fn get_status(
+        &self,
+        request: Request<pb::GetStatusRequest>,
+    ) -> Result<Response<pb::GetStatusResponse>, Status> {
+        let deadline = deadline(request.metadata());
+        let report = self
+            .domain
+            .get_status(request.into_inner().task_tokens, deadline)
+            .await?;
+        Ok(Response::new(pb::GetStatusResponse {
+            statuses: report.statuses.into_iter().collect(),
+            unknown_task_tokens: report.unknown,
+        }))
+    }
+}

@@ -1,0 +1,144 @@
+//! Lenient readers for Qencode's JSON.
+//!
+//! Qencode's own examples send numbers as strings (`"duration": "10.077"`), missing
+//! values as `"None"` or `null`, booleans as `0`/`1`/`false`, and objects as JSON inside
+//! a string (`"meta": "{\"width\": 854}"`). These helpers accept every shape seen and
+//! return `None` for anything unreadable instead of failing the whole response.
+
+mod repair;
+
+pub use repair::parse_json;
+
+use serde_json::{Map, Value};
+
+/// A number from a JSON number or a numeric string; `None` for null, "None", "" or junk.
+pub fn f64_of(value: Option<&Value>) -> Option<f64> {
+    match value? {
+        Value::Number(n) => n.as_f64().filter(|f| f.is_finite()),
+        Value::String(s) => {
+            let s = s.trim();
+            s.parse::<f64>().ok().filter(|f| f.is_finite())
+        }
+        Value::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
+        _ => None,
+    }
+}
+
+/// A boolean from `true`/`false`, `0`/`1` (numbers or strings), "true"/"false"/"yes"/"no".
+pub fn bool_of(value: Option<&Value>) -> Option<bool> {
+    match value? {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_f64().map(|f| f != 0.0),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" => Some(true),
+            "0" | "false" | "no" | "" | "none" | "null" => Some(false),
+            other => other.parse::<f64>().ok().map(|f| f != 0.0),
+        },
+        _ => None,
+    }
+}
+
+/// A string from a JSON string or number; `None` for null, "None" and "".
+pub fn string_of(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) if s.is_empty() || s == "None" || s == "null" => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// An object from a JSON object or from a string holding a JSON object.
+pub fn object_of(value: Option<&Value>) -> Option<Map<String, Value>> {
+    match value? {
+        Value::Object(map) => Some(map.clone()),
+        Value::String(s) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The elements of a JSON array; empty for anything else.
+pub fn array_of(value: Option<&Value>) -> &[Value] {
+    match value {
+        Some(Value::Array(items)) => items,
+        _ => &[],
+    }
+}
+
+/// Converts a JSON object to a `google.protobuf.Struct`.
+pub fn to_struct(map: Map<String, Value>) -> prost_types::Struct {
+    prost_types::Struct {
+        fields: map.into_iter().map(|(k, v)| (k, to_value(v))).collect(),
+    }
+}
+
+/// Converts any JSON value to a `google.protobuf.Value`.
+pub fn to_value(value: Value) -> prost_types::Value {
+    use prost_types::value::Kind;
+    let kind = match value {
+        Value::Null => Kind::NullValue(0),
+        Value::Bool(b) => Kind::BoolValue(b),
+        Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => Kind::StringValue(s),
+        Value::Array(items) => Kind::ListValue(prost_types::ListValue {
+            values: items.into_iter().map(to_value).collect(),
+        }),
+        Value::Object(map) => Kind::StructValue(to_struct(map)),
+    };
+    prost_types::Value { kind: Some(kind) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_in_every_shape() {
+        assert_eq!(f64_of(Some(&json!(596.521))), Some(596.521));
+        assert_eq!(f64_of(Some(&json!("0.371511"))), Some(0.371511));
+        assert_eq!(f64_of(Some(&json!(" 16.6585 "))), Some(16.6585));
+        assert_eq!(f64_of(Some(&json!("None"))), None);
+        assert_eq!(f64_of(Some(&json!(null))), None);
+        assert_eq!(f64_of(Some(&json!("NaN"))), None);
+        assert_eq!(f64_of(Some(&json!({"a": 1}))), None);
+        assert_eq!(f64_of(None), None);
+    }
+
+    #[test]
+    fn booleans_in_every_shape() {
+        for yes in [json!(1), json!(true), json!("1"), json!("True")] {
+            assert_eq!(bool_of(Some(&yes)), Some(true), "{yes}");
+        }
+        for no in [
+            json!(0),
+            json!(false),
+            json!("0"),
+            json!("false"),
+            json!("None"),
+        ] {
+            assert_eq!(bool_of(Some(&no)), Some(false), "{no}");
+        }
+        assert_eq!(bool_of(Some(&json!([1]))), None);
+    }
+
+    #[test]
+    fn objects_inside_strings() {
+        let meta = json!("{\"width\": 854, \"resolution\": 480, \"height\": 480}");
+        let map = object_of(Some(&meta)).expect("object from string");
+        assert_eq!(map.get("width"), Some(&json!(854)));
+        assert!(object_of(Some(&json!("not json"))).is_none());
+        assert!(object_of(Some(&json!("[1,2]"))).is_none());
+    }
+
+    #[test]
+    fn strings_skip_none_markers() {
+        assert_eq!(string_of(Some(&json!("None"))), None);
+        assert_eq!(string_of(Some(&json!(""))), None);
+        assert_eq!(string_of(Some(&json!(480))), Some("480".into()));
+    }
+}

@@ -1,0 +1,177 @@
+//! Last-resort repair of almost-JSON.
+//!
+//! Real Qencode answers are JSON; this runs only when strict parsing fails. It accepts
+//! the shapes Qencode's own documentation shows: Python-style single-quoted strings,
+//! `None`/`True`/`False`, and objects pasted into a string without escaping
+//! (`"meta": "{"width": 854}"`). The output is re-parsed strictly, so a repair can never
+//! produce a value that is not JSON.
+
+/// Parses `text` as JSON, repairing the documented almost-JSON shapes when needed.
+pub fn parse_json(text: &str) -> Result<serde_json::Value, serde_json::Error> {
+    match serde_json::from_str(text) {
+        Ok(value) => Ok(value),
+        Err(strict) => serde_json::from_str(&repair(text)).map_err(|_| strict),
+    }
+}
+
+/// Rewrites almost-JSON into JSON; see the module doc for what it handles.
+fn repair(input: &str) -> String {
+    let chars: Vec<char> = input.chars().collect();
+    let mut out = String::with_capacity(input.len() + 16);
+    // Depth of `{`/`[` nesting outside strings, and the depths at which an unquoted
+    // embedded object opened (its closing quote must be dropped when that depth closes).
+    let mut depth = 0usize;
+    let mut embedded: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '"' | '\'' => {
+                if let Some(end) = string_end(&chars, i) {
+                    push_json_string(&mut out, &chars[i + 1..end], c);
+                    i = end + 1;
+                    continue;
+                }
+                if c == '"' && matches!(chars.get(i + 1), Some('{') | Some('[')) {
+                    embedded.push(depth);
+                    i += 1;
+                    continue;
+                }
+                out.push(c);
+            }
+            '{' | '[' => {
+                depth += 1;
+                out.push(c);
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                out.push(c);
+                if embedded.last() == Some(&depth) && chars.get(i + 1) == Some(&'"') {
+                    embedded.pop();
+                    i += 1;
+                }
+            }
+            c if c.is_ascii_alphabetic() => {
+                let start = i;
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                let word: String = chars[start..i].iter().collect();
+                out.push_str(match word.as_str() {
+                    "None" => "null",
+                    "True" => "true",
+                    "False" => "false",
+                    other => other,
+                });
+                continue;
+            }
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The index of the quote that closes the string opened at `start`, when the string is a
+/// well-formed literal followed by a structural character (so `"{"a": 1}"` is not one).
+fn string_end(chars: &[char], start: usize) -> Option<usize> {
+    let quote = chars[start];
+    let mut i = start + 1;
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => i += 2,
+            c if c == quote => {
+                let next = chars[i + 1..].iter().find(|c| !c.is_whitespace());
+                return match next {
+                    None | Some(',') | Some('}') | Some(']') | Some(':') => Some(i),
+                    Some(_) => None,
+                };
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Writes `body` (the inside of a string quoted with `quote`) as a JSON string.
+fn push_json_string(out: &mut String, body: &[char], quote: char) {
+    out.push('"');
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            '\\' if quote == '\'' && body.get(i + 1) == Some(&'\'') => {
+                out.push('\'');
+                i += 1;
+            }
+            '\\' => {
+                out.push('\\');
+                if let Some(next) = body.get(i + 1) {
+                    out.push(*next);
+                    i += 1;
+                }
+            }
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn strict_json_is_untouched() {
+        let text = r#"{"payload": "{\"a\": 1}", "n": [1, 2.5]}"#;
+        assert_eq!(
+            parse_json(text).unwrap(),
+            json!({"payload": "{\"a\": 1}", "n": [1, 2.5]})
+        );
+    }
+
+    #[test]
+    fn python_style_dicts() {
+        let text =
+            "{\n'token' : '1357924680',\n'expire' : '2020-12-31 23:59:59', 'x': None, 'y': True\n}";
+        assert_eq!(
+            parse_json(text).unwrap(),
+            json!({"token": "1357924680", "expire": "2020-12-31 23:59:59", "x": null, "y": true})
+        );
+    }
+
+    #[test]
+    fn unescaped_object_inside_a_string() {
+        let text = r#"{"meta": "{"width": 854, "resolution": 480}", "duration": "0.37"}"#;
+        assert_eq!(
+            parse_json(text).unwrap(),
+            json!({"meta": {"width": 854, "resolution": 480}, "duration": "0.37"})
+        );
+    }
+
+    #[test]
+    fn garbage_stays_an_error() {
+        assert!(parse_json("<html><body>502 Bad Gateway</body></html>").is_err());
+        assert!(parse_json("{\"a\": ").is_err());
+        assert!(parse_json("").is_err());
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        for text in [
+            "\"",
+            "'",
+            "\"{",
+            "}}\"",
+            "{\"a\":\"{\"}",
+            "\\",
+            "{'a\\",
+            "[\"[\"]",
+        ] {
+            let _ = parse_json(text);
+        }
+    }
+}

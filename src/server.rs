@@ -1,0 +1,121 @@
+//! The gRPC server: the services, health, reflection and graceful shutdown.
+
+use crate::{
+    auth::TokenManager,
+    config::Config,
+    error::Error,
+    grpc::transcoding::TranscodingService,
+    pb,
+    transcoding::Transcoding,
+    upstream::{
+        transcoding::{TranscodingClient, TranscodingTokens},
+        HttpClient, TrustedHosts,
+    },
+};
+use std::{future::Future, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use tracing::info;
+
+/// Fully qualified name of the Transcoding service (health checks use it).
+pub const TRANSCODING_SERVICE: &str = "qencode.gateway.v1.Transcoding";
+
+/// Everything the server serves, built from the configuration.
+#[derive(Clone)]
+pub struct Gateway {
+    /// The Transcoding domain.
+    pub transcoding: Arc<Transcoding>,
+}
+
+impl Gateway {
+    /// Builds the upstream clients and token managers. The API key must be set (the
+    /// binary starts the sandbox and points the config at it when none was given).
+    pub fn from_config(config: &Config) -> Result<Self, Error> {
+        let api_key = config.api_key.clone().ok_or_else(|| {
+            Error::new(
+                crate::error::ErrorKind::FailedPrecondition,
+                crate::error::GATEWAY_DOMAIN,
+                "NO_API_KEY",
+                "QENCODE_API_KEY is not set",
+            )
+        })?;
+        let http = HttpClient::new(config.upstream_timeout, config.upstream_connect_timeout)?;
+        let trusted = TrustedHosts::new(config.api_url.clone(), config.trusted_domain.clone());
+        let client = TranscodingClient::new(http, config.api_url.clone());
+        let tokens = TokenManager::new(TranscodingTokens {
+            client: client.clone(),
+            api_key,
+        });
+        Ok(Gateway {
+            transcoding: Arc::new(Transcoding::new(client, tokens, trusted)),
+        })
+    }
+}
+
+/// Serves the gateway on `listener` until `shutdown` completes, then drains in-flight
+/// calls. Health reports NOT_SERVING until the services are wired and again from the
+/// moment shutdown begins, so balancers stop sending new calls first.
+pub async fn serve(
+    listener: TcpListener,
+    gateway: Gateway,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
+    health
+        .set_service_status(TRANSCODING_SERVICE, ServingStatus::NotServing)
+        .await;
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| tracing::error!(error = %e, "reflection v1 unavailable"))
+        .ok();
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(|e| tracing::error!(error = %e, "reflection v1alpha unavailable"))
+        .ok();
+
+    let transcoding = pb::transcoding_server::TranscodingServer::new(TranscodingService::new(
+        gateway.transcoding.clone(),
+    ));
+
+    let router = Server::builder()
+        // Keepalive pings find dead peers behind NATs and proxies that drop idle flows.
+        .http2_keepalive_interval(Some(Duration::from_secs(30)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .tcp_nodelay(true)
+        .add_service(health_service)
+        .add_optional_service(reflection_v1)
+        .add_optional_service(reflection_v1alpha)
+        .add_service(transcoding);
+
+    health
+        .set_service_status(TRANSCODING_SERVICE, ServingStatus::Serving)
+        .await;
+    health.set_service_status("", ServingStatus::Serving).await;
+    let local = listener.local_addr().ok();
+    info!(addr = ?local, "serving gRPC");
+
+    let shutdown_health = health.clone();
+    let shutdown = async move {
+        shutdown.await;
+        info!("shutting down: health NOT_SERVING, draining calls");
+        shutdown_health
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+        shutdown_health
+            .set_service_status(TRANSCODING_SERVICE, ServingStatus::NotServing)
+            .await;
+    };
+    router
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+}

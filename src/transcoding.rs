@@ -1,0 +1,251 @@
+//! The Transcoding domain: validates requests, talks to the upstream through the token
+//! manager, and routes status requests to each task's master endpoint. No tonic here.
+
+pub mod validate;
+
+use crate::{
+    auth::TokenManager,
+    error::{Error, Violations},
+    pb,
+    upstream::{
+        task_status::parse_task_status, transcoding::CreatedTask, transcoding::TranscodingClient,
+        Deadline, TrustedHosts,
+    },
+};
+use futures::future::join_all;
+use serde_json::{Map, Value};
+use std::{collections::HashMap, time::Duration};
+use tracing::{debug, warn};
+use url::Url;
+pub use validate::QueryInput;
+
+/// How long a task's master status endpoint is remembered.
+const STATUS_URL_TTL: Duration = Duration::from_secs(48 * 3600);
+/// How many tasks' master endpoints are remembered.
+const STATUS_URL_CAPACITY: u64 = 200_000;
+
+/// What GetStatus found.
+#[derive(Debug, Default)]
+pub struct StatusReport {
+    /// Status of each known task.
+    pub statuses: HashMap<String, pb::TaskStatus>,
+    /// Requested tokens the upstream does not know (or not started yet).
+    pub unknown: Vec<String>,
+}
+
+/// The Transcoding API as the gateway offers it.
+pub struct Transcoding {
+    client: TranscodingClient,
+    tokens: TokenManager,
+    trusted: TrustedHosts,
+    /// Task token -> its master status endpoint, learned from upstream answers, so status
+    /// requests go where Qencode says the freshest status is.
+    status_urls: moka::sync::Cache<String, Url>,
+}
+
+impl Transcoding {
+    /// The domain over an upstream client, its token manager and the trusted-host rule.
+    pub fn new(client: TranscodingClient, tokens: TokenManager, trusted: TrustedHosts) -> Self {
+        Transcoding {
+            client,
+            tokens,
+            trusted,
+            status_urls: moka::sync::Cache::builder()
+                .max_capacity(STATUS_URL_CAPACITY)
+                .time_to_live(STATUS_URL_TTL)
+                .build(),
+        }
+    }
+
+    /// The token manager (health checks and metrics read it).
+    pub fn tokens(&self) -> &TokenManager {
+        &self.tokens
+    }
+
+    /// Creates a task.
+    pub async fn create_task(&self, deadline: Deadline) -> Result<CreatedTask, Error> {
+        self.tokens
+            .with_token(|token| async move { self.client.create_task(&token, deadline).await })
+            .await
+    }
+
+    /// Starts a created task; returns the upstream's status URL.
+    pub async fn start_encode(
+        &self,
+        task_token: &str,
+        query: Option<&QueryInput>,
+        payload: Option<String>,
+        deadline: Deadline,
+    ) -> Result<String, Error> {
+        let mut v = Violations::default();
+        validate::task_token("task_token", task_token, &mut v);
+        let inner = self.prepare(query, payload.as_deref(), v)?;
+        self.start_prepared(task_token, inner, payload, deadline)
+            .await
+    }
+
+    /// Validates everything first, then creates and starts a task.
+    pub async fn transcode(
+        &self,
+        query: Option<&QueryInput>,
+        payload: Option<String>,
+        deadline: Deadline,
+    ) -> Result<(String, String), Error> {
+        let inner = self.prepare(query, payload.as_deref(), Violations::default())?;
+        let task = self.create_task(deadline).await?;
+        let status_url = self
+            .start_prepared(&task.task_token, inner, payload, deadline)
+            .await?;
+        Ok((task.task_token, status_url))
+    }
+
+    fn prepare(
+        &self,
+        query: Option<&QueryInput>,
+        payload: Option<&str>,
+        mut v: Violations,
+    ) -> Result<Map<String, Value>, Error> {
+        validate::payload(payload, &mut v);
+        let inner = validate::query(query, &mut v);
+        v.into_result()?;
+        inner.ok_or_else(|| Error::invalid_field("query", "could not be read"))
+    }
+
+    async fn start_prepared(
+        &self,
+        task_token: &str,
+        inner: Map<String, Value>,
+        payload: Option<String>,
+        deadline: Deadline,
+    ) -> Result<String, Error> {
+        let query = serde_json::json!({ "query": inner }).to_string();
+        let status_url = self
+            .client
+            .start_encode2(task_token, query, payload, deadline)
+            .await?;
+        self.remember_status_url(task_token, &status_url);
+        Ok(status_url)
+    }
+
+    /// Current status of up to 100 tasks.
+    pub async fn get_status(
+        &self,
+        task_tokens: Vec<String>,
+        deadline: Deadline,
+    ) -> Result<StatusReport, Error> {
+        let mut v = Violations::default();
+        let tokens = validate::status_tokens(task_tokens, &mut v);
+        v.into_result()?;
+        let main = self.client.main_status_url();
+        let mut groups: HashMap<Url, Vec<String>> = HashMap::new();
+        for token in &tokens {
+            let endpoint = self.status_urls.get(token).unwrap_or_else(|| main.clone());
+            groups.entry(endpoint).or_default().push(token.clone());
+        }
+        let fetched = join_all(
+            groups
+                .into_iter()
+                .map(|(endpoint, group)| self.status_group(endpoint, group, deadline)),
+        )
+        .await;
+        let mut raw = Map::new();
+        for result in fetched {
+            raw.extend(result?);
+        }
+        let mut report = StatusReport::default();
+        for token in tokens {
+            match raw.get(&token).and_then(parse_task_status) {
+                Some(status) => {
+                    report.statuses.insert(token, status);
+                }
+                None => report.unknown.push(token),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Status of one group of tasks sharing an endpoint, falling back to the main
+    /// endpoint when a master endpoint fails, and following newly learned master
+    /// endpoints once for their extended attributes.
+    async fn status_group(
+        &self,
+        endpoint: Url,
+        tokens: Vec<String>,
+        deadline: Deadline,
+    ) -> Result<Map<String, Value>, Error> {
+        let main = self.client.main_status_url();
+        let (from, mut statuses) = if endpoint == main {
+            (
+                main.clone(),
+                self.client.status(&main, &tokens, deadline).await?,
+            )
+        } else {
+            match self.client.status(&endpoint, &tokens, deadline).await {
+                Ok(statuses) => (endpoint, statuses),
+                Err(error) => {
+                    warn!(host = endpoint.host_str().unwrap_or(""), reason = %error.reason, "master status endpoint failed; using the main one");
+                    for token in &tokens {
+                        self.status_urls.invalidate(token);
+                    }
+                    (
+                        main.clone(),
+                        self.client.status(&main, &tokens, deadline).await?,
+                    )
+                }
+            }
+        };
+        statuses.retain(|token, _| tokens.contains(token));
+        let mut follow: HashMap<Url, Vec<String>> = HashMap::new();
+        for (token, status) in &statuses {
+            let Some(url) = status.get("status_url").and_then(Value::as_str) else {
+                continue;
+            };
+            if let Some(master) = self.remember_status_url(token, url) {
+                if from == main && master != main {
+                    follow.entry(master).or_default().push(token.clone());
+                }
+            }
+        }
+        for (master, group) in follow {
+            match self.client.status(&master, &group, deadline).await {
+                Ok(extended) => {
+                    for (token, status) in extended {
+                        if status.is_object() && group.contains(&token) {
+                            statuses.insert(token, status);
+                        }
+                    }
+                }
+                Err(error) => {
+                    debug!(reason = %error.reason, "master status endpoint failed on first use; keeping the main answer")
+                }
+            }
+        }
+        Ok(statuses)
+    }
+
+    /// Remembers a trusted status URL for a task; returns it when trusted.
+    fn remember_status_url(&self, task_token: &str, url: &str) -> Option<Url> {
+        if url.is_empty() {
+            return None;
+        }
+        match self.trusted.check(url) {
+            Some(trusted) => {
+                if trusted != self.client.main_status_url() {
+                    self.status_urls
+                        .insert(task_token.to_owned(), trusted.clone());
+                }
+                Some(trusted)
+            }
+            None => {
+                let host = Url::parse(url)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned));
+                warn!(
+                    host = host.as_deref().unwrap_or("unparseable"),
+                    "ignoring status_url on an untrusted host"
+                );
+                None
+            }
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Local checks of Transcoding requests, run before any upstream call so a bad request
+//! costs the caller one round trip to the gateway, not to Qencode.
+
+use crate::{error::Violations, pb, query_json};
+use serde_json::{Map, Value};
+
+/// Most task tokens one GetStatus call may ask about.
+pub const MAX_STATUS_TOKENS: usize = 100;
+/// Qencode's documented payload limit, in characters.
+pub const MAX_PAYLOAD_CHARS: usize = 1000;
+/// Longest task token accepted (Qencode's are 32 hex characters).
+const MAX_TOKEN_LEN: usize = 128;
+
+/// Output formats the Transcoding API documents.
+pub const OUTPUT_FORMATS: &[&str] = &[
+    "mp4",
+    "webm",
+    "advanced_hls",
+    "advanced_dash",
+    "webm_dash",
+    "repack",
+    "mp3",
+    "hls_audio",
+    "flac",
+    "gif",
+    "thumbnail",
+    "thumbnails",
+    "metadata",
+    "speech_to_text",
+];
+
+/// The query as the caller sent it.
+#[derive(Debug, Clone)]
+pub enum QueryInput {
+    /// The typed message.
+    Typed(pb::TranscodingQuery),
+    /// Raw JSON, with or without the `{"query": ...}` wrapper.
+    Raw(String),
+}
+
+/// Checks a task token; `field` names it in the error.
+pub fn task_token(field: &str, token: &str, v: &mut Violations) {
+    if token.is_empty() {
+        v.add(field, "must not be empty");
+    } else if token.len() > MAX_TOKEN_LEN {
+        v.add(field, format!("must be at most {MAX_TOKEN_LEN} characters"));
+    } else if !token
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        v.add(field, "may contain only letters, digits, '-' and '_'");
+    }
+}
+
+/// Checks the optional payload.
+pub fn payload(payload: Option<&str>, v: &mut Violations) {
+    if let Some(p) = payload {
+        let chars = p.chars().count();
+        if chars > MAX_PAYLOAD_CHARS {
+            v.add(
+                "payload",
+                format!("is {chars} characters; at most {MAX_PAYLOAD_CHARS} allowed"),
+            );
+        }
+    }
+}
+
+/// Checks GetStatus tokens; returns them without duplicates, in request order.
+pub fn status_tokens(tokens: Vec<String>, v: &mut Violations) -> Vec<String> {
+    if tokens.is_empty() {
+        v.add("task_tokens", "must name at least one task");
+    }
+    if tokens.len() > MAX_STATUS_TOKENS {
+        v.add(
+            "task_tokens",
+            format!(
+                "has {} tokens; at most {MAX_STATUS_TOKENS} per call",
+                tokens.len()
+            ),
+        );
+        return Vec::new();
+    }
+    let mut unique: Vec<String> = Vec::with_capacity(tokens.len());
+    for (i, token) in tokens.into_iter().enumerate() {
+        task_token(&format!("task_tokens[{i}]"), &token, v);
+        if !unique.contains(&token) {
+            unique.push(token);
+        }
+    }
+    unique
+}
+
+/// Turns the caller's query into the inner query object sent upstream, recording every
+/// problem found. The typed form is checked fully; the raw form (the escape hatch for
+/// attributes this gateway does not type yet) only for JSON syntax and its shape.
+pub fn query(input: Option<&QueryInput>, v: &mut Violations) -> Option<Map<String, Value>> {
+    match input {
+        None => {
+            v.add("query", "is required (set query or query_json)");
+            None
+        }
+        Some(QueryInput::Typed(typed)) => match query_json::query_to_json(typed) {
+            Ok(Value::Object(inner)) => {
+                shape(&inner, "query", v);
+                outputs(&inner, v);
+                Some(inner)
+            }
+            Ok(_) => None,
+            Err(error) => {
+                for violation in error.violations {
+                    v.add(violation.field, violation.description);
+                }
+                None
+            }
+        },
+        Some(QueryInput::Raw(text)) => {
+            let parsed: Value = match serde_json::from_str(text) {
+                Ok(value) => value,
+                Err(e) => {
+                    v.add("query_json", format!("is not valid JSON: {e}"));
+                    return None;
+                }
+            };
+            let inner = match parsed {
+                Value::Object(mut outer) if outer.len() == 1 && outer.contains_key("query") => {
+                    outer.remove("query")
+                }
+                other => Some(other),
+            };
+            match inner {
+                Some(Value::Object(inner)) => {
+                    shape(&inner, "query_json", v);
+                    Some(inner)
+                }
+                _ => {
+                    v.add(
+                        "query_json",
+                        "must be a JSON object (optionally wrapped as {\"query\": {...}})",
+                    );
+                    None
+                }
+            }
+        }
+    }
+}
+
+/// Exactly one of source/stitch, and a non-empty format list of objects.
+fn shape(inner: &Map<String, Value>, prefix: &str, v: &mut Violations) {
+    let has_source = matches!(inner.get("source"), Some(Value::String(s)) if !s.trim().is_empty());
+    let has_stitch = matches!(inner.get("stitch"), Some(Value::Array(items)) if !items.is_empty());
+    match (has_source, has_stitch) {
+        (false, false) => v.add(
+            format!("{prefix}.source"),
+            "set exactly one of source or stitch (neither is set)",
+        ),
+        (true, true) => v.add(
+            format!("{prefix}.stitch"),
+            "set exactly one of source or stitch (both are set)",
+        ),
+        _ => {}
+    }
+    if let Some(Value::Array(items)) = inner.get("stitch") {
+        for (i, item) in items.iter().enumerate() {
+            let url = match item {
+                Value::String(url) => Some(url.as_str()),
+                Value::Object(clip) => clip.get("url").and_then(Value::as_str),
+                _ => None,
+            };
+            if url.is_none_or(|u| u.trim().is_empty()) {
+                v.add(format!("{prefix}.stitch[{i}]"), "needs a URL");
+            }
+        }
+    }
+    match inner.get("format") {
+        Some(Value::Array(formats)) if !formats.is_empty() => {
+            for (i, format) in formats.iter().enumerate() {
+                if !format.is_object() {
+                    v.add(format!("{prefix}.format[{i}]"), "must be an object");
+                }
+            }
+        }
+        _ => v.add(
+            format!("{prefix}.format"),
+            "must list at least one output format",
+        ),
+    }
+}
+
+/// Every typed format names a documented output.
+fn outputs(inner: &Map<String, Value>, v: &mut Violations) {
+    let Some(Value::Array(formats)) = inner.get("format") else {
+        return;
+    };
+    for (i, format) in formats.iter().enumerate() {
+        match format.get("output").and_then(Value::as_str) {
+            None | Some("") => v.add(format!("query.format[{i}].output"), "is required"),
+            Some(output) if !OUTPUT_FORMATS.contains(&output) => v.add(
+                format!("query.format[{i}].output"),
+                format!(
+                    "'{output}' is not a documented output format ({})",
+                    OUTPUT_FORMATS.join(", ")
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::FieldViolation;
+
+    fn violations(f: impl FnOnce(&mut Violations)) -> Vec<FieldViolation> {
+        let mut v = Violations::default();
+        f(&mut v);
+        v.into_result()
+            .err()
+            .map(|e| e.violations)
+            .unwrap_or_default()
+    }
+
+    fn fields(vs: &[FieldViolation]) -> Vec<&str> {
+        vs.iter().map(|v| v.field.as_str()).collect()
+    }
+
+    #[test]
+    fn tokens() {
+        assert!(violations(|v| task_token("t", "471272a512d76c22665db9dcee893409", v)).is_empty());
+        for bad in ["", "a,b", "a b", "../x", &"a".repeat(129)] {
+            assert_eq!(
+                fields(&violations(|v| task_token("t", bad, v))),
+                ["t"],
+                "{bad:?}"
+            );
+        }
+        let many = vec!["a".to_string(); MAX_STATUS_TOKENS + 1];
+        assert_eq!(
+            fields(&violations(|v| {
+                status_tokens(many, v);
+            })),
+            ["task_tokens"]
+        );
+        let mut v = Violations::default();
+        assert_eq!(
+            status_tokens(vec!["a".into(), "b".into(), "a".into()], &mut v),
+            ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn payload_limit_counts_characters() {
+        assert!(violations(|v| payload(Some(&"é".repeat(1000)), v)).is_empty());
+        assert_eq!(
+            fields(&violations(|v| payload(Some(&"x".repeat(1001)), v))),
+            ["payload"]
+        );
+    }
+
+    #[test]
+    fn raw_queries_with_or_without_wrapper() {
+        let mut v = Violations::default();
+        let inner = query(
+            Some(&QueryInput::Raw(
+                r#"{"query": {"source": "s", "format": [{"output": "new_fmt"}]}}"#.into(),
+            )),
+            &mut v,
+        );
+        assert!(
+            inner.is_some() && v.into_result().is_ok(),
+            "raw output values pass through"
+        );
+        let mut v = Violations::default();
+        query(
+            Some(&QueryInput::Raw(r#"{"source": "s", "format": []}"#.into())),
+            &mut v,
+        );
+        assert_eq!(
+            fields(&v.into_result().unwrap_err().violations),
+            ["query_json.format"]
+        );
+        assert_eq!(
+            fields(&violations(|v| {
+                query(Some(&QueryInput::Raw("{nope".into())), v);
+            })),
+            ["query_json"]
+        );
+        assert_eq!(
+            fields(&violations(|v| {
+                query(Some(&QueryInput::Raw("[]".into())), v);
+            })),
+            ["query_json"]
+        );
+    }
+
+    #[test]
+    fn typed_query_checks() {
+        let format = |output: &str| pb::Format {
+            output: Some(output.into()),
+            ..Default::default()
+        };
+        let neither = pb::TranscodingQuery {
+            format: vec![format("mp4")],
+            ..Default::default()
+        };
+        assert_eq!(
+            fields(&violations(|v| {
+                query(Some(&QueryInput::Typed(neither)), v);
+            })),
+            ["query.source"]
+        );
+        let both = pb::TranscodingQuery {
+            source: Some("s".into()),
+            stitch: vec![pb::StitchItem {
+                item: Some(pb::stitch_item::Item::Url("u".into())),
+            }],
+            format: vec![format("mp4")],
+            ..Default::default()
+        };
+        assert_eq!(
+            fields(&violations(|v| {
+                query(Some(&QueryInput::Typed(both)), v);
+            })),
+            ["query.stitch"]
+        );
+        let empty = pb::TranscodingQuery {
+            source: Some("s".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            fields(&violations(|v| {
+                query(Some(&QueryInput::Typed(empty)), v);
+            })),
+            ["query.format"]
+        );
+        let unknown = pb::TranscodingQuery {
+            source: Some("s".into()),
+            format: vec![format("mp4"), format("avi")],
+            ..Default::default()
+        };
+        assert_eq!(
+            fields(&violations(|v| {
+                query(Some(&QueryInput::Typed(unknown)), v);
+            })),
+            ["query.format[1].output"]
+        );
+        assert_eq!(
+            fields(&violations(|v| {
+                query(None, v);
+            })),
+            ["query"]
+        );
+    }
+}

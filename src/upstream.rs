@@ -1,0 +1,15 @@
+//! Everything that talks to Qencode over HTTP.
+//!
+//! [`http`] is the one reqwest client (timeouts, deadlines, retries, non-JSON bodies),
+//! [`trusted`] decides which returned URLs may be followed, [`codes`] maps Qencode's
+//! numeric error codes by meaning, [`transcoding`] is the Transcoding API client and
+//! [`task_status`] reads its status objects leniently.
+
+pub mod codes;
+pub mod http;
+pub mod task_status;
+pub mod transcoding;
+pub mod trusted;
+
+pub use http::{Deadline, HttpClient, Operation};
+pub use trusted::TrustedHosts;

@@ -1,0 +1,215 @@
+//! Qencode Transcoding API error codes, mapped by meaning.
+//!
+//! The same code means different things per call: in the Transcoding API only
+//! `create_task` carries the access token, so "bad token"/"token not found" there means
+//! the gateway's session token went stale (refresh and retry), while on `start_encode2`
+//! and `status` it means the caller's task token is malformed or unknown.
+
+use super::http::upstream_error;
+use crate::error::{Error, ErrorKind};
+use std::time::Duration;
+
+/// Which kind of token a call sends, which decides what codes 4 and 5 mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenUse {
+    /// The API key (`/v1/access_token`).
+    ApiKey,
+    /// The gateway's session token (`/v1/create_task`).
+    SessionToken,
+    /// The caller's task token(s) (`/v1/start_encode2`, `/v1/status`).
+    TaskToken,
+}
+
+/// An error answer from the Transcoding API, mapped.
+#[derive(Debug)]
+pub struct CodeError {
+    /// The mapped error.
+    pub error: Error,
+    /// True when the session token was refused: invalidate it and retry once.
+    pub session_token_rejected: bool,
+}
+
+/// Maps Qencode's `error` code (non-zero) with its `message` to an [`Error`].
+pub fn map_code(
+    code: i64,
+    message: Option<&str>,
+    token_use: TokenUse,
+    retry_after: Option<Duration>,
+) -> CodeError {
+    use ErrorKind::*;
+    let upstream = message.map(str::trim).filter(|m| !m.is_empty());
+    let (kind, reason, text): (ErrorKind, &'static str, &str) = match code {
+        1 => (
+            Internal,
+            "QENCODE_SERVER_INTERNAL",
+            "Qencode reported an internal server error",
+        ),
+        2 => (
+            Unauthenticated,
+            "QENCODE_BAD_API_KEY",
+            "Qencode rejected the gateway's API key; check QENCODE_API_KEY",
+        ),
+        3 => (
+            Unauthenticated,
+            "QENCODE_API_KEY_NOT_FOUND",
+            "Qencode does not know the gateway's API key; check QENCODE_API_KEY",
+        ),
+        4 if token_use == TokenUse::TaskToken => (
+            InvalidArgument,
+            "QENCODE_BAD_TOKEN",
+            "Qencode says the task token is malformed",
+        ),
+        4 => (
+            Unauthenticated,
+            "QENCODE_BAD_TOKEN",
+            "Qencode rejected the gateway's session token",
+        ),
+        5 if token_use == TokenUse::TaskToken => (
+            NotFound,
+            "QENCODE_TOKEN_NOT_FOUND",
+            "Qencode does not know this task token",
+        ),
+        5 => (
+            Unauthenticated,
+            "QENCODE_TOKEN_NOT_FOUND",
+            "Qencode no longer knows the gateway's session token",
+        ),
+        6 => (
+            FailedPrecondition,
+            "QENCODE_SERVICE_SUSPENDED",
+            "the Qencode account is suspended; clear its billing issues",
+        ),
+        7 => (
+            Internal,
+            "QENCODE_MASTER_NOT_FOUND",
+            "Qencode could not find the task's master server",
+        ),
+        8 => (
+            Unavailable,
+            "QENCODE_SYSTEM_BUSY",
+            "Qencode is busy; retry later",
+        ),
+        9 => (
+            InvalidArgument,
+            "QENCODE_BAD_PAYLOAD",
+            "Qencode rejected the payload (over 1000 characters?)",
+        ),
+        10 => (
+            Internal,
+            "QENCODE_PROJECT_NOT_FOUND",
+            "Qencode could not find the project of the gateway's API key",
+        ),
+        11 => (
+            InvalidArgument,
+            "QENCODE_BAD_PROFILE",
+            "Qencode rejected a profile value",
+        ),
+        12 => (
+            NotFound,
+            "QENCODE_PROFILE_NOT_FOUND",
+            "Qencode does not know the profile",
+        ),
+        13 => (
+            InvalidArgument,
+            "QENCODE_BAD_TOKENS",
+            "Qencode rejected the task token list",
+        ),
+        _ => (
+            Internal,
+            "QENCODE_UNKNOWN_ERROR",
+            "Qencode returned an error code this gateway does not know",
+        ),
+    };
+    let message = match upstream {
+        Some(m) => format!("{text}: {m}"),
+        None => text.to_owned(),
+    };
+    let mut error = upstream_error(kind, reason, message).with_metadata("code", code);
+    match code {
+        8 => error = error.with_retry_after(retry_after.unwrap_or(Duration::from_secs(5))),
+        4 if token_use == TokenUse::TaskToken => {
+            error = error.with_violation("task_token", "malformed upstream")
+        }
+        9 => error = error.with_violation("payload", "rejected upstream"),
+        11 => error = error.with_violation("query", "a profile value was rejected upstream"),
+        13 => error = error.with_violation("task_tokens", "rejected upstream"),
+        _ => {}
+    }
+    CodeError {
+        error,
+        session_token_rejected: token_use == TokenUse::SessionToken && matches!(code, 4 | 5),
+    }
+}
+
+/// The `error` code of a Transcoding API answer: `None` for success (0 or absent).
+pub fn error_code(body: &serde_json::Value) -> Option<i64> {
+    let code = crate::lenient::f64_of(body.get("error"))? as i64;
+    (code != 0).then_some(code)
+}
+
+/// The retry delay an answer carries in its body (Qencode's "retry in N seconds").
+pub fn body_retry_after(body: &serde_json::Value) -> Option<Duration> {
+    ["retry_after", "retry", "retry_in"]
+        .iter()
+        .find_map(|key| crate::lenient::f64_of(body.get(*key)))
+        .filter(|s| *s >= 0.0)
+        .map(|s| Duration::from_secs_f64(s.min(3600.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_code_has_a_meaning() {
+        for code in 1..=13 {
+            let mapped = map_code(code, None, TokenUse::SessionToken, None);
+            assert_eq!(mapped.error.metadata.get("code"), Some(&code.to_string()));
+            assert!(mapped.error.reason.starts_with("QENCODE_"));
+            assert_ne!(mapped.error.reason, "QENCODE_UNKNOWN_ERROR", "code {code}");
+        }
+        assert_eq!(
+            map_code(99, None, TokenUse::TaskToken, None).error.reason,
+            "QENCODE_UNKNOWN_ERROR"
+        );
+    }
+
+    #[test]
+    fn token_codes_depend_on_the_call() {
+        let session = map_code(5, None, TokenUse::SessionToken, None);
+        assert!(session.session_token_rejected);
+        assert_eq!(session.error.kind, ErrorKind::Unauthenticated);
+        let task = map_code(5, Some("no such task"), TokenUse::TaskToken, None);
+        assert!(!task.session_token_rejected);
+        assert_eq!(task.error.kind, ErrorKind::NotFound);
+        assert!(task.error.message.ends_with("no such task"));
+        assert_eq!(
+            map_code(4, None, TokenUse::TaskToken, None).error.kind,
+            ErrorKind::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn busy_carries_retry_info() {
+        let busy = map_code(8, None, TokenUse::TaskToken, Some(Duration::from_secs(7)));
+        assert_eq!(busy.error.kind, ErrorKind::Unavailable);
+        assert_eq!(busy.error.retry_after, Some(Duration::from_secs(7)));
+        assert_eq!(
+            map_code(8, None, TokenUse::TaskToken, None)
+                .error
+                .retry_after,
+            Some(Duration::from_secs(5))
+        );
+    }
+
+    #[test]
+    fn error_codes_read_leniently() {
+        assert_eq!(error_code(&serde_json::json!({"error": 0})), None);
+        assert_eq!(error_code(&serde_json::json!({"error": "8"})), Some(8));
+        assert_eq!(error_code(&serde_json::json!({})), None);
+        assert_eq!(
+            body_retry_after(&serde_json::json!({"retry_after": "3"})),
+            Some(Duration::from_secs(3))
+        );
+    }
+}

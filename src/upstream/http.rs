@@ -1,0 +1,396 @@
+//! The shared upstream HTTP client.
+//!
+//! One reqwest client (rustls, redirects off, connect and request timeouts) for both
+//! APIs. Each request is bounded by the smaller of the configured timeout and the
+//! caller's gRPC deadline. Transport failures and non-JSON bodies become precise
+//! [`Error`]s here; JSON bodies go back to the API client, which knows what its error
+//! fields mean. Retries happen only where repeating is safe (see [`Operation`]), with
+//! exponential backoff, jitter and a shared retry budget.
+
+use crate::{
+    error::{Error, ErrorKind, UPSTREAM_DOMAIN},
+    lenient,
+};
+use bytes::Bytes;
+use rand::Rng;
+use reqwest::{header, Method, StatusCode};
+use serde_json::Value;
+use std::{sync::Arc, time::Duration};
+use tokio::time::Instant;
+use tower::retry::budget::{Budget, TpsBudget};
+use tracing::{debug, warn, Instrument};
+
+/// Bodies larger than this are refused rather than buffered (status answers are small).
+const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Time kept back from the caller's deadline so the gateway can still answer in time.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(20);
+/// Attempts for an operation that is safe to repeat.
+const MAX_ATTEMPTS: u32 = 3;
+
+/// The caller's deadline, if it sent one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Deadline(pub Option<Instant>);
+
+impl Deadline {
+    /// No deadline: only the configured timeouts apply.
+    pub const NONE: Deadline = Deadline(None);
+
+    /// A deadline `timeout` from now.
+    pub fn after(timeout: Duration) -> Self {
+        Deadline(Some(Instant::now() + timeout))
+    }
+
+    /// Time left before the deadline, less a small margin to answer in.
+    fn remaining(&self) -> Option<Duration> {
+        self.0.map(|at| {
+            at.saturating_duration_since(Instant::now())
+                .saturating_sub(DEADLINE_MARGIN)
+        })
+    }
+}
+
+/// What an upstream request is, for retries, logs and error messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation {
+    /// Which API: "transcoding" or "live".
+    pub api: &'static str,
+    /// Operation name, e.g. "create_task".
+    pub name: &'static str,
+    /// Route template for logs and spans; never holds a token or key.
+    pub route: &'static str,
+    /// True when repeating the request cannot do harm (reads, token requests). Requests
+    /// that create or change something are retried only when they were never sent.
+    pub idempotent: bool,
+}
+
+/// A JSON answer from the upstream, whatever its HTTP status.
+#[derive(Debug)]
+pub struct JsonResponse {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The `Retry-After` header in seconds, when present.
+    pub retry_after: Option<Duration>,
+    /// The parsed body (leniently: see [`lenient::parse_json`]).
+    pub body: Value,
+    /// Response headers (TUS answers carry their data there).
+    pub headers: header::HeaderMap,
+}
+
+/// The request body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// `application/x-www-form-urlencoded` pairs.
+    Form(Vec<(&'static str, String)>),
+    /// A JSON document.
+    Json(Value),
+}
+
+/// The shared client.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    /// Upper bound of one request when the caller's deadline is longer or absent.
+    timeout: Duration,
+    /// Limits retries to a fraction of traffic so a struggling upstream is not
+    /// hammered by retry storms (gRPC A6 / Envoy / linkerd practice).
+    budget: Arc<TpsBudget>,
+}
+
+impl HttpClient {
+    /// A client with the given timeouts.
+    pub fn new(timeout: Duration, connect_timeout: Duration) -> Result<Self, Error> {
+        // A provider must be installed once per process for rustls; a second call
+        // returns Err because one is already there, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(connect_timeout)
+            .timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .user_agent(concat!("qencode-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Internal,
+                    crate::error::GATEWAY_DOMAIN,
+                    "HTTP_CLIENT_INIT",
+                    format!("could not build the HTTP client: {}", e.without_url()),
+                )
+            })?;
+        Ok(HttpClient {
+            client,
+            timeout,
+            budget: Arc::new(TpsBudget::new(Duration::from_secs(10), 10, 0.2)),
+        })
+    }
+
+    /// Sends a request and returns its JSON answer, retrying where safe.
+    pub async fn send(
+        &self,
+        op: Operation,
+        method: Method,
+        url: &url::Url,
+        headers: &[(header::HeaderName, String)],
+        body: &Body,
+        deadline: Deadline,
+    ) -> Result<JsonResponse, Error> {
+        let span = tracing::debug_span!(
+            "upstream_request",
+            api = op.api,
+            operation = op.name,
+            http.method = %method,
+            route = op.route,
+            http.status = tracing::field::Empty,
+        );
+        async move {
+            self.budget.deposit();
+            let mut attempt = 1;
+            loop {
+                let result = self
+                    .attempt(op, method.clone(), url, headers, body, deadline)
+                    .await;
+                let failure = match result {
+                    Ok(response) => {
+                        tracing::Span::current().record("http.status", response.status.as_u16());
+                        return Ok(response);
+                    }
+                    Err(failure) => failure,
+                };
+                let retryable = failure.never_sent || (op.idempotent && failure.transient);
+                let backoff = backoff(attempt);
+                let time_left = deadline.remaining().is_none_or(|left| left > backoff);
+                if !retryable || attempt >= MAX_ATTEMPTS || !time_left || !self.budget.withdraw() {
+                    return Err(failure.error);
+                }
+                debug!(attempt, reason = %failure.error.reason, "retrying upstream request");
+                tokio::time::sleep(backoff).await;
+                attempt += 1;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn attempt(
+        &self,
+        op: Operation,
+        method: Method,
+        url: &url::Url,
+        headers: &[(header::HeaderName, String)],
+        body: &Body,
+        deadline: Deadline,
+    ) -> Result<JsonResponse, Failure> {
+        let mut timeout = self.timeout;
+        let mut deadline_bound = false;
+        if let Some(left) = deadline.remaining() {
+            if left.is_zero() {
+                return Err(Failure::fatal(Error::deadline_exceeded(format!(
+                    "the call's deadline left no time to call Qencode ({})",
+                    op.name
+                ))));
+            }
+            if left < timeout {
+                timeout = left;
+                deadline_bound = true;
+            }
+        }
+        let mut request = self.client.request(method, url.clone()).timeout(timeout);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request = match body {
+            Body::Empty => request,
+            Body::Form(pairs) => request.form(pairs),
+            Body::Json(value) => request.json(value),
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| Failure::transport(op, e, timeout, deadline_bound))?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let headers = response.headers().clone();
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("no content type")
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = read_body(response)
+            .await
+            .map_err(|e| Failure::transport(op, e, timeout, deadline_bound))?;
+        let body = match bytes.as_ref() {
+            Some(bytes) if bytes.is_empty() => Value::Null,
+            Some(bytes) => match std::str::from_utf8(bytes)
+                .ok()
+                .and_then(|text| lenient::parse_json(text).ok())
+            {
+                Some(value) => value,
+                None => return Err(Failure::not_json(op, status, &content_type, retry_after)),
+            },
+            None => {
+                return Err(Failure::fatal(
+                    upstream_error(
+                        ErrorKind::Unavailable,
+                        "UPSTREAM_BODY_TOO_LARGE",
+                        format!(
+                            "Qencode answered {} with a body over {MAX_BODY_BYTES} bytes",
+                            op.name
+                        ),
+                    )
+                    .with_metadata("http_status", status.as_u16()),
+                ))
+            }
+        };
+        if status.is_server_error() && body.get("error").is_none() {
+            let error = upstream_error(
+                ErrorKind::Unavailable,
+                "UPSTREAM_HTTP_ERROR",
+                format!("Qencode answered {} with HTTP {status}", op.name),
+            )
+            .with_metadata("http_status", status.as_u16());
+            return Err(Failure {
+                error,
+                transient: true,
+                never_sent: false,
+            });
+        }
+        Ok(JsonResponse {
+            status,
+            retry_after,
+            body,
+            headers,
+        })
+    }
+}
+
+/// Reads the body up to [`MAX_BODY_BYTES`]; `None` when it is larger.
+async fn read_body(mut response: reqwest::Response) -> Result<Option<Bytes>, reqwest::Error> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_BODY_BYTES as u64)
+    {
+        return Ok(None);
+    }
+    let mut buffer = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if buffer.len() + chunk.len() > MAX_BODY_BYTES {
+            return Ok(None);
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(Some(Bytes::from(buffer)))
+}
+
+/// A failed attempt and whether another attempt may help.
+struct Failure {
+    error: Error,
+    /// The upstream may answer differently next time (5xx, timeout, reset).
+    transient: bool,
+    /// The request never left the gateway (connect failed), so repeating is always safe.
+    never_sent: bool,
+}
+
+impl Failure {
+    fn fatal(error: Error) -> Self {
+        Failure {
+            error,
+            transient: false,
+            never_sent: false,
+        }
+    }
+
+    fn transport(
+        op: Operation,
+        e: reqwest::Error,
+        timeout: Duration,
+        deadline_bound: bool,
+    ) -> Self {
+        // `without_url`: a URL may carry a key (the Live API's token route does).
+        let e = e.without_url();
+        if e.is_timeout() {
+            let error = if deadline_bound {
+                Error::deadline_exceeded(format!(
+                    "the call's deadline expired while waiting for Qencode ({}) after {timeout:?}",
+                    op.name
+                ))
+            } else {
+                upstream_error(
+                    ErrorKind::Unavailable,
+                    "UPSTREAM_TIMEOUT",
+                    format!("Qencode did not answer {} within {timeout:?}", op.name),
+                )
+            };
+            return Failure {
+                error,
+                transient: !deadline_bound,
+                never_sent: false,
+            };
+        }
+        let never_sent = e.is_connect();
+        let what = if never_sent {
+            "could not connect to Qencode"
+        } else {
+            "the connection to Qencode failed"
+        };
+        warn!(operation = op.name, error = %e, "upstream transport failure");
+        Failure {
+            error: upstream_error(
+                ErrorKind::Unavailable,
+                "UPSTREAM_UNREACHABLE",
+                format!("{what} ({}): {e}", op.name),
+            ),
+            transient: true,
+            never_sent,
+        }
+    }
+
+    fn not_json(
+        op: Operation,
+        status: StatusCode,
+        content_type: &str,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let mut error = upstream_error(
+            ErrorKind::Unavailable,
+            "UPSTREAM_NOT_JSON",
+            format!(
+                "Qencode answered {} with HTTP {status} and a {content_type} body instead of JSON",
+                op.name
+            ),
+        )
+        .with_metadata("http_status", status.as_u16());
+        if let Some(delay) = retry_after {
+            error = error.with_retry_after(delay);
+        }
+        Failure {
+            error,
+            transient: status.is_server_error(),
+            never_sent: false,
+        }
+    }
+}
+
+/// An error attributed to the upstream.
+pub fn upstream_error(kind: ErrorKind, reason: &'static str, message: impl Into<String>) -> Error {
+    Error::new(kind, UPSTREAM_DOMAIN, reason, message)
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare upstream and ignored).
+fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
+    let text = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
+    let seconds: u64 = text.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds.min(3600)))
+}
+
+/// Exponential backoff with full jitter: up to 50 ms, 100 ms, 200 ms...
+fn backoff(attempt: u32) -> Duration {
+    let cap = Duration::from_millis(50) * 2u32.saturating_pow(attempt.saturating_sub(1));
+    let cap = cap.min(Duration::from_secs(2));
+    let jitter = rand::rng().random_range(0.5..=1.0);
+    cap.mul_f64(jitter)
+}
