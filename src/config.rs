@@ -89,9 +89,10 @@ pub struct Config {
     /// Qencode Transcoding API key. When unset, the gateway serves the built-in sandbox.
     #[arg(long, env = "QENCODE_API_KEY", hide_env_values = true)]
     pub api_key: Option<Secret>,
-    /// Base URL of Qencode's Transcoding API.
-    #[arg(long, env = "QENCODE_API_URL", default_value = "https://api.qencode.com", value_parser = parse_base_url)]
-    pub api_url: Url,
+    /// Base URL of Qencode's Transcoding API [default: https://api.qencode.com]. Setting it
+    /// without an API key is an error rather than a silent switch to the sandbox.
+    #[arg(long, env = "QENCODE_API_URL", value_parser = parse_base_url)]
+    pub api_url: Option<Url>,
     /// `status_url` and `upload_url` values returned upstream are followed only to the
     /// API URL's own host or, over https, to hosts under this domain. Empty: API host only.
     #[arg(long, env = "QENCODE_TRUSTED_DOMAIN", default_value = "qencode.com", value_parser = parse_domain)]
@@ -110,13 +111,24 @@ pub struct Config {
     pub upstream_connect_timeout: Duration,
 }
 
+/// Qencode's production Transcoding API.
+pub const DEFAULT_API_URL: &str = "https://api.qencode.com";
+
 impl Config {
     /// Settings for an explicit upstream, everything else at its default (tests, embedding).
     pub fn for_upstream(api_url: Url, api_key: Secret) -> Self {
         let mut config = Cli::parse_from(["qencode-gateway"]).gateway;
-        config.api_url = api_url;
+        config.api_url = Some(api_url);
         config.api_key = Some(api_key);
         config
+    }
+
+    /// The Transcoding API base URL in effect.
+    pub fn api_url(&self) -> Url {
+        self.api_url
+            .clone()
+            .or_else(|| Url::parse(DEFAULT_API_URL).ok())
+            .unwrap_or_else(|| unreachable!("the default API URL is valid"))
     }
 }
 

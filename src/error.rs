@@ -45,9 +45,14 @@ pub struct FieldViolation {
     pub description: String,
 }
 
-/// A failure with everything the caller needs to act on it.
+/// A failure with everything the caller needs to act on it. Boxed so a `Result` stays
+/// one pointer wide on the hot path; fields are reached through `Deref`.
 #[derive(Debug, Clone)]
-pub struct Error {
+pub struct Error(Box<ErrorData>);
+
+/// The contents of an [`Error`].
+#[derive(Debug, Clone)]
+pub struct ErrorData {
     /// Decides the gRPC code.
     pub kind: ErrorKind,
     /// `ErrorInfo.domain`: [`UPSTREAM_DOMAIN`] or [`GATEWAY_DOMAIN`].
@@ -72,7 +77,7 @@ impl Error {
         reason: impl Into<Cow<'static, str>>,
         message: impl Into<String>,
     ) -> Self {
-        Error {
+        Error(Box::new(ErrorData {
             kind,
             domain,
             reason: reason.into(),
@@ -80,7 +85,12 @@ impl Error {
             metadata: BTreeMap::new(),
             retry_after: None,
             violations: Vec::new(),
-        }
+        }))
+    }
+
+    /// The contents, by value.
+    pub fn into_data(self) -> ErrorData {
+        *self.0
     }
 
     /// Input rejected before any upstream call.
@@ -89,15 +99,14 @@ impl Error {
             [one] => format!("invalid {}: {}", one.field, one.description),
             many => format!("{} invalid fields", many.len()),
         };
-        Error {
-            violations,
-            ..Error::new(
-                ErrorKind::InvalidArgument,
-                GATEWAY_DOMAIN,
-                "INVALID_ARGUMENT",
-                message,
-            )
-        }
+        let mut error = Error::new(
+            ErrorKind::InvalidArgument,
+            GATEWAY_DOMAIN,
+            "INVALID_ARGUMENT",
+            message,
+        );
+        error.violations = violations;
+        error
     }
 
     /// One invalid field.
@@ -137,6 +146,19 @@ impl Error {
             description: description.into(),
         });
         self
+    }
+}
+
+impl std::ops::Deref for Error {
+    type Target = ErrorData;
+    fn deref(&self) -> &ErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut ErrorData {
+        &mut self.0
     }
 }
 

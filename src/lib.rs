@@ -27,6 +27,7 @@ pub mod error;
 pub mod grpc;
 pub mod lenient;
 pub mod query_json;
+pub mod sandbox;
 pub mod server;
 pub mod telemetry;
 pub mod transcoding;

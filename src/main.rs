@@ -1,1 +1,169 @@
-fn main() {}
+//! The `qencode-gateway` binary: parse config, set up logging, start the sandbox when no
+//! API key is set, bind, serve until SIGTERM/SIGINT.
+
+use clap::Parser;
+use qencode_gateway::{
+    config::{Cli, Command, Config, SandboxArgs, Secret},
+    sandbox::{Sandbox, SandboxConfig},
+    serve, telemetry, Gateway,
+};
+use std::process::ExitCode;
+use tokio::net::TcpListener;
+use tracing::{error, info, warn};
+
+/// Exit code for bad configuration (EX_USAGE), as linkerd uses.
+const EXIT_CONFIG: u8 = 64;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            let rendered = e.to_string();
+            let line = rendered.lines().next().unwrap_or("invalid configuration");
+            eprintln!("qencode-gateway: {}", line.trim_start_matches("error: "));
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            error!(error = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        match cli.command {
+            Some(Command::Sandbox(args)) => run_sandbox(args).await,
+            None => run_gateway(cli.gateway).await,
+        }
+    })
+}
+
+async fn run_gateway(mut config: Config) -> ExitCode {
+    let _sandbox = match (&config.api_key, &config.api_url) {
+        (Some(_), _) => None,
+        (None, Some(_)) => {
+            eprintln!("qencode-gateway: QENCODE_API_URL is set but QENCODE_API_KEY is not; set both, or neither to use the sandbox");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+        (None, None) => {
+            let key = format!("sandbox-{}", uuid::Uuid::new_v4().simple());
+            let listener = match TcpListener::bind(config.sandbox_listen).await {
+                Ok(listener) => listener,
+                Err(e) => {
+                    error!(addr = %config.sandbox_listen, error = %e, "cannot listen for the sandbox (GATEWAY_SANDBOX_LISTEN)");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let sandbox_config = SandboxConfig {
+                api_keys: vec![key.clone()],
+                ..SandboxConfig::default()
+            };
+            let handle = match Sandbox::start(listener, sandbox_config).await {
+                Ok(handle) => handle,
+                Err(e) => {
+                    error!(error = %e, "cannot start the sandbox");
+                    return ExitCode::FAILURE;
+                }
+            };
+            warn!(
+                sandbox_url = %handle.base_url(),
+                "no QENCODE_API_KEY set: serving the built-in Qencode SANDBOX. Nothing is really transcoded; set QENCODE_API_KEY to use Qencode"
+            );
+            config.api_url = url::Url::parse(&handle.base_url()).ok();
+            config.api_key = Some(Secret::new(key));
+            Some(handle)
+        }
+    };
+    let gateway = match Gateway::from_config(&config) {
+        Ok(gateway) => gateway,
+        Err(e) => {
+            error!(error = %e, "cannot build the gateway");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match TcpListener::bind(config.listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            error!(addr = %config.listen, error = %e, "cannot listen (GATEWAY_LISTEN)");
+            return ExitCode::FAILURE;
+        }
+    };
+    match serve(listener, gateway, shutdown_signal()).await {
+        Ok(()) => {
+            info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            error!(error = %e, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_sandbox(args: SandboxArgs) -> ExitCode {
+    let listener = match TcpListener::bind(args.listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            error!(addr = %args.listen, error = %e, "cannot listen (SANDBOX_LISTEN)");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = SandboxConfig {
+        api_keys: args
+            .api_keys
+            .iter()
+            .map(|k| k.expose().to_owned())
+            .collect(),
+        phase_duration: args.phase_duration,
+        ..SandboxConfig::default()
+    };
+    let handle = match Sandbox::start(listener, config).await {
+        Ok(handle) => handle,
+        Err(e) => {
+            error!(error = %e, "cannot start the sandbox");
+            return ExitCode::FAILURE;
+        }
+    };
+    info!(url = %handle.base_url(), "serving the Qencode sandbox only");
+    shutdown_signal().await;
+    handle.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => info!("SIGINT received"),
+        () = terminate => info!("SIGTERM received"),
+    }
+}

@@ -42,8 +42,8 @@ impl Gateway {
             )
         })?;
         let http = HttpClient::new(config.upstream_timeout, config.upstream_connect_timeout)?;
-        let trusted = TrustedHosts::new(config.api_url.clone(), config.trusted_domain.clone());
-        let client = TranscodingClient::new(http, config.api_url.clone());
+        let trusted = TrustedHosts::new(config.api_url(), config.trusted_domain.clone());
+        let client = TranscodingClient::new(http, config.api_url());
         let tokens = TokenManager::new(TranscodingTokens {
             client: client.clone(),
             api_key,

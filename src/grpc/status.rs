@@ -24,6 +24,7 @@ pub fn code(kind: ErrorKind) -> Code {
 
 /// Converts a domain error to a status with rich details.
 pub fn to_status(error: Error) -> Status {
+    let error = error.into_data();
     let mut details = ErrorDetails::new();
     let metadata: HashMap<String, String> = error.metadata.into_iter().collect();
     details.set_error_info(error.reason.into_owned(), error.domain, metadata);

@@ -107,7 +107,7 @@ pub fn query(input: Option<&QueryInput>, v: &mut Violations) -> Option<Map<Strin
             }
             Ok(_) => None,
             Err(error) => {
-                for violation in error.violations {
+                for violation in error.into_data().violations {
                     v.add(violation.field, violation.description);
                 }
                 None
@@ -216,7 +216,7 @@ mod tests {
         f(&mut v);
         v.into_result()
             .err()
-            .map(|e| e.violations)
+            .map(|e| e.into_data().violations)
             .unwrap_or_default()
     }
 

@@ -1,0 +1,159 @@
+//! Shared end-to-end harness: the sandbox on 127.0.0.1:0, the real gateway server on
+//! 127.0.0.1:0 pointed at it over HTTP, and a generated tonic client.
+#![allow(dead_code)]
+
+use qencode_gateway::{
+    config::{Config, Secret},
+    pb::transcoding_client::TranscodingClient,
+    sandbox::{Sandbox, SandboxConfig, SandboxHandle},
+    serve, Gateway,
+};
+use std::{net::SocketAddr, time::Duration};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tonic::transport::Channel;
+
+/// The API key the test sandbox accepts.
+pub const API_KEY: &str = "test-api-key-5f1c2a";
+
+/// A running sandbox + gateway pair.
+pub struct Env {
+    pub sandbox: SandboxHandle,
+    pub addr: SocketAddr,
+    pub config: Config,
+    pub gateway: Gateway,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+/// Sandbox with fast phases, gateway with default settings.
+pub async fn start() -> Env {
+    start_with(fast_sandbox(), |_| {}).await
+}
+
+/// A sandbox config whose tasks finish in about a second.
+pub fn fast_sandbox() -> SandboxConfig {
+    SandboxConfig {
+        api_keys: vec![API_KEY.to_owned()],
+        phase_duration: Duration::from_millis(150),
+        ..SandboxConfig::default()
+    }
+}
+
+/// Starts a sandbox with `sandbox_config` and a gateway whose config `tweak` adjusts.
+pub async fn start_with(sandbox_config: SandboxConfig, tweak: impl FnOnce(&mut Config)) -> Env {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind sandbox");
+    let sandbox = Sandbox::start(listener, sandbox_config)
+        .await
+        .expect("start sandbox");
+    let url = url::Url::parse(&sandbox.base_url()).expect("sandbox url");
+    let mut config = Config::for_upstream(url, Secret::new(API_KEY));
+    tweak(&mut config);
+    let gateway = Gateway::from_config(&config).expect("gateway");
+    let served = gateway.clone();
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind gateway");
+    let addr = listener.local_addr().expect("gateway addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        serve(listener, served, shutdown)
+            .await
+            .expect("gateway serve");
+    });
+    Env {
+        sandbox,
+        addr,
+        config,
+        gateway,
+        stop: Some(stop),
+        server: Some(server),
+    }
+}
+
+impl Env {
+    /// A channel to the gateway.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect to gateway")
+    }
+
+    /// A Transcoding client.
+    pub async fn transcoding(&self) -> TranscodingClient<Channel> {
+        TranscodingClient::new(self.channel().await)
+    }
+
+    /// Stops the gateway and the sandbox.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+/// A typed `NumberOrString` text value.
+pub fn text(s: &str) -> Option<qencode_gateway::pb::NumberOrString> {
+    Some(qencode_gateway::pb::NumberOrString {
+        value: Some(qencode_gateway::pb::number_or_string::Value::Text(s.into())),
+    })
+}
+
+/// A typed `NumberOrString` number value.
+pub fn number(n: f64) -> Option<qencode_gateway::pb::NumberOrString> {
+    Some(qencode_gateway::pb::NumberOrString {
+        value: Some(qencode_gateway::pb::number_or_string::Value::Number(n)),
+    })
+}
+
+/// A minimal valid query: one mp4 output of `source`.
+pub fn mp4_query(source: &str) -> qencode_gateway::pb::TranscodingQuery {
+    qencode_gateway::pb::TranscodingQuery {
+        source: Some(source.into()),
+        format: vec![qencode_gateway::pb::Format {
+            output: Some("mp4".into()),
+            size: Some("320x240".into()),
+            tag: Some("small".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// Decoded rich error details of a status.
+pub fn details(status: &tonic::Status) -> tonic_types::ErrorDetails {
+    use tonic_types::StatusExt;
+    status.get_error_details()
+}
+
+/// Asserts a status carries `ErrorInfo` with `reason` and returns the details.
+pub fn assert_reason(
+    status: &tonic::Status,
+    code: tonic::Code,
+    reason: &str,
+) -> tonic_types::ErrorDetails {
+    assert_eq!(status.code(), code, "{status:?}");
+    let details = details(status);
+    let info = details
+        .error_info()
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    assert_eq!(info.reason, reason, "{status:?}");
+    details
+}
+
+/// The fields named by a status's `BadRequest`.
+pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
+    details(status)
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
