@@ -124,8 +124,8 @@ impl Sandbox {
         routes::router(self.clone())
     }
 
-    /// Every request received so far, in arrival order (the most recent
-    /// [`state::REQUEST_LOG_LIMIT`] are kept). API keys in paths are redacted.
+    /// Every request received so far, in arrival order (only the most recent
+    /// 10 000 are kept). API keys in paths are redacted.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests()
     }

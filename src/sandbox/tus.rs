@@ -156,7 +156,7 @@ pub(crate) async fn patch(
         if upload.offset() != offset {
             return offset_conflict(upload.offset());
         }
-        upload.length - offset
+        upload.length.saturating_sub(offset)
     };
     if header_u64(&headers, &CONTENT_LENGTH).is_some_and(|len| len > remaining) {
         return tus_error(StatusCode::PAYLOAD_TOO_LARGE, "body exceeds Upload-Length");
