@@ -11,6 +11,8 @@ const PROTOS: &[&str] = &[
     "proto/qencode/gateway/v1/query.proto",
     "proto/qencode/gateway/v1/task_status.proto",
     "proto/qencode/gateway/v1/transcoding.proto",
+    "proto/qencode/gateway/v1/live_stream.proto",
+    "proto/qencode/gateway/v1/live_streaming.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

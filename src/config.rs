@@ -93,6 +93,12 @@ pub struct Config {
     /// without an API key is an error rather than a silent switch to the sandbox.
     #[arg(long, env = "QENCODE_API_URL", value_parser = parse_base_url)]
     pub api_url: Option<Url>,
+    /// Qencode Live Streaming API key [default: QENCODE_API_KEY].
+    #[arg(long, env = "QENCODE_LIVE_API_KEY", hide_env_values = true)]
+    pub live_api_key: Option<Secret>,
+    /// Base URL of Qencode's Live Streaming API [default: https://api-live.qencode.com].
+    #[arg(long, env = "QENCODE_LIVE_API_URL", value_parser = parse_base_url)]
+    pub live_api_url: Option<Url>,
     /// `status_url` and `upload_url` values returned upstream are followed only to the
     /// API URL's own host or, over https, to hosts under this domain. Empty: API host only.
     #[arg(long, env = "QENCODE_TRUSTED_DOMAIN", default_value = "qencode.com", value_parser = parse_domain)]
@@ -113,11 +119,15 @@ pub struct Config {
 
 /// Qencode's production Transcoding API.
 pub const DEFAULT_API_URL: &str = "https://api.qencode.com";
+/// Qencode's production Live Streaming API.
+pub const DEFAULT_LIVE_API_URL: &str = "https://api-live.qencode.com";
 
 impl Config {
-    /// Settings for an explicit upstream, everything else at its default (tests, embedding).
+    /// Settings for one upstream serving both APIs (the sandbox), everything else at its
+    /// default (tests, embedding).
     pub fn for_upstream(api_url: Url, api_key: Secret) -> Self {
         let mut config = Cli::parse_from(["qencode-gateway"]).gateway;
+        config.live_api_url = Some(api_url.clone());
         config.api_url = Some(api_url);
         config.api_key = Some(api_key);
         config
@@ -125,10 +135,33 @@ impl Config {
 
     /// The Transcoding API base URL in effect.
     pub fn api_url(&self) -> Url {
-        self.api_url
-            .clone()
-            .or_else(|| Url::parse(DEFAULT_API_URL).ok())
-            .unwrap_or_else(|| unreachable!("the default API URL is valid"))
+        url_or_default(&self.api_url, DEFAULT_API_URL)
+    }
+
+    /// The Live Streaming API base URL in effect.
+    pub fn live_api_url(&self) -> Url {
+        url_or_default(&self.live_api_url, DEFAULT_LIVE_API_URL)
+    }
+
+    /// The Live Streaming API key in effect (its own, else the Transcoding one).
+    pub fn live_api_key(&self) -> Option<Secret> {
+        self.live_api_key.clone().or_else(|| self.api_key.clone())
+    }
+
+    /// True when nothing points at a real upstream, so the built-in sandbox is used.
+    pub fn wants_sandbox(&self) -> bool {
+        self.api_key.is_none()
+            && self.live_api_key.is_none()
+            && self.api_url.is_none()
+            && self.live_api_url.is_none()
+    }
+
+    /// Checks settings that are only wrong together; returns the one-line problem.
+    pub fn check(&self) -> Result<(), String> {
+        if self.api_key.is_none() && !self.wants_sandbox() {
+            return Err("QENCODE_API_KEY is not set but other Qencode settings are; set it, or unset them all to use the sandbox".into());
+        }
+        Ok(())
     }
 }
 
@@ -157,6 +190,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("'{text}' is out of range"));
     }
     Ok(Duration::from_secs_f64(seconds))
+}
+
+fn url_or_default(url: &Option<Url>, default: &str) -> Url {
+    match url {
+        Some(url) => url.clone(),
+        // The defaults are constants, and a unit test parses them.
+        None => Url::parse(default).expect("default API URLs are valid"),
+    }
 }
 
 fn parse_base_url(text: &str) -> Result<Url, String> {
@@ -213,6 +254,27 @@ mod tests {
         assert!(err.to_string().contains("--api-url"), "{err}");
         let err = Cli::try_parse_from(["qencode-gateway", "--listen", "nope"]).unwrap_err();
         assert!(err.to_string().contains("--listen"), "{err}");
+    }
+
+    #[test]
+    fn defaults_parse_and_sandbox_needs_nothing_set() {
+        assert!(Url::parse(DEFAULT_API_URL).is_ok() && Url::parse(DEFAULT_LIVE_API_URL).is_ok());
+        let config = Cli::try_parse_from(["qencode-gateway"]).unwrap().gateway;
+        assert!(config.wants_sandbox() && config.check().is_ok());
+        let url_only =
+            Cli::try_parse_from(["qencode-gateway", "--api-url", "https://api.qencode.com"])
+                .unwrap()
+                .gateway;
+        assert!(!url_only.wants_sandbox());
+        assert!(url_only.check().unwrap_err().contains("QENCODE_API_KEY"));
+        let keyed = Cli::try_parse_from(["qencode-gateway", "--api-key", "k"])
+            .unwrap()
+            .gateway;
+        assert_eq!(keyed.live_api_key().unwrap().expose(), "k");
+        assert_eq!(
+            keyed.live_api_url().as_str(),
+            "https://api-live.qencode.com/"
+        );
     }
 
     #[test]

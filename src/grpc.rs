@@ -1,6 +1,7 @@
 //! Thin tonic adapters: unwrap the request, call the domain, convert the result.
 //! [`status`] is the one place a domain error becomes a `tonic::Status`.
 
+pub mod live_streaming;
 pub mod status;
 pub mod transcoding;
 

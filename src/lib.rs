@@ -10,7 +10,7 @@
 //! - [`grpc`]: thin tonic adapters; [`grpc::status`] is the one place a domain
 //!   [`error::Error`] becomes a `tonic::Status`.
 //! - [`transcoding`]: the Transcoding domain (validation, create/start/status), no tonic.
-//! - [`query_json`]: writes Qencode's query JSON from a typed `TranscodingQuery` by
+//! - [`proto_json`]: writes Qencode's JSON from typed messages (queries, stream params) by
 //!   walking the proto descriptors, so the proto stays the single source of truth.
 //! - [`upstream`]: the reqwest client, Qencode's error codes, lenient response parsing,
 //!   and the trusted-host rule for `status_url`.
@@ -26,7 +26,8 @@ pub mod config;
 pub mod error;
 pub mod grpc;
 pub mod lenient;
-pub mod query_json;
+pub mod live;
+pub mod proto_json;
 pub mod sandbox;
 pub mod server;
 pub mod telemetry;

@@ -49,13 +49,13 @@ fn main() -> ExitCode {
 }
 
 async fn run_gateway(mut config: Config) -> ExitCode {
-    let _sandbox = match (&config.api_key, &config.api_url) {
-        (Some(_), _) => None,
-        (None, Some(_)) => {
-            eprintln!("qencode-gateway: QENCODE_API_URL is set but QENCODE_API_KEY is not; set both, or neither to use the sandbox");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-        (None, None) => {
+    if let Err(problem) = config.check() {
+        eprintln!("qencode-gateway: {problem}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let _sandbox = match config.wants_sandbox() {
+        false => None,
+        true => {
             let key = format!("sandbox-{}", uuid::Uuid::new_v4().simple());
             let listener = match TcpListener::bind(config.sandbox_listen).await {
                 Ok(listener) => listener,
@@ -66,6 +66,7 @@ async fn run_gateway(mut config: Config) -> ExitCode {
             };
             let sandbox_config = SandboxConfig {
                 api_keys: vec![key.clone()],
+                live_api_keys: vec![key.clone()],
                 ..SandboxConfig::default()
             };
             let handle = match Sandbox::start(listener, sandbox_config).await {
@@ -80,6 +81,7 @@ async fn run_gateway(mut config: Config) -> ExitCode {
                 "no QENCODE_API_KEY set: serving the built-in Qencode SANDBOX. Nothing is really transcoded; set QENCODE_API_KEY to use Qencode"
             );
             config.api_url = url::Url::parse(&handle.base_url()).ok();
+            config.live_api_url = config.api_url.clone();
             config.api_key = Some(Secret::new(key));
             Some(handle)
         }

@@ -1,15 +1,18 @@
 //! Qencode-compatible sandbox: a real HTTP server speaking Qencode's documented
 //! Transcoding API (`/v1/access_token`, `/v1/create_task`, `/v1/start_encode2`,
-//! `/v1/status`, the per-task master status endpoint and TUS direct upload).
+//! `/v1/status`, the per-task master status endpoint and TUS direct upload) and
+//! Live Streaming API (`/v1/access_token/<api_key>` and `/v1/live-streams...`),
+//! on one router: their paths do not collide.
 //!
 //! It exists so the gateway, and other teams' tests, can run end to end without a
-//! Qencode account. Behaviour follows the upstream document: every JSON method
-//! answers HTTP 200 with `error: 0` or `error: <code>` plus `message`.
+//! Qencode account. Behaviour follows the upstream documents: every Transcoding
+//! method answers HTTP 200 with `error: 0` or `error: <code>` plus `message`;
+//! Live Streaming methods answer errors by HTTP status with `{"message": ...}`.
 //!
-//! Task progress is computed from the time elapsed since `start_encode2` on every
-//! status request (no background work per job), using [`tokio::time::Instant`] so
-//! tests running on tokio's paused clock drive the lifecycle with
-//! `tokio::time::advance`.
+//! Task progress and live stream status are computed from the time elapsed since
+//! `start_encode2` (or a stream's start/stop) on every request (no background
+//! work per job), using [`tokio::time::Instant`] so tests running on tokio's
+//! paused clock drive the lifecycle with `tokio::time::advance`.
 //!
 //! Tests steer the server through [`SandboxHandle`]: inspect recorded requests,
 //! queue [`Fault`]s, revoke tokens, rotate API keys and read back what the client
@@ -23,6 +26,7 @@ mod fault;
 mod form;
 mod ids;
 mod lifecycle;
+mod live;
 mod middleware;
 mod outputs;
 mod plan;
@@ -38,11 +42,19 @@ mod tus;
 #[cfg(test)]
 mod test_client;
 #[cfg(test)]
+mod test_live_client;
+#[cfg(test)]
 mod tests_api;
 #[cfg(test)]
 mod tests_faults;
 #[cfg(test)]
 mod tests_lifecycle;
+#[cfg(test)]
+mod tests_live;
+#[cfg(test)]
+mod tests_live_faults;
+#[cfg(test)]
+mod tests_live_lifecycle;
 #[cfg(test)]
 mod tests_tus;
 
@@ -56,6 +68,7 @@ use tokio::task::JoinHandle;
 
 pub use config::SandboxConfig;
 pub use fault::{Fault, FaultKind};
+pub use live::{LivePlaybackId, LiveSimulcastTarget, LiveStreamSnapshot};
 pub use record::{Endpoint, RecordedRequest};
 pub use state::TaskSnapshot;
 
@@ -65,8 +78,8 @@ use state::Shared;
 /// before abandoning the server task.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// The sandbox state: accepted keys, issued tokens, tasks, uploads, queued faults
-/// and the request log. Cheap to clone (an `Arc` inside); every clone sees the same
+/// The sandbox state: accepted keys, issued tokens, tasks, uploads, live
+/// streams, queued faults and the request log. Cheap to clone (an `Arc` inside); every clone sees the same
 /// state, so a router built from it and the test hooks stay in sync.
 #[derive(Clone)]
 pub struct Sandbox {
@@ -141,8 +154,9 @@ impl Sandbox {
         self.shared.inject(fault);
     }
 
-    /// Forgets every issued access token: later uses answer error 5
-    /// (ERROR_TOKEN_NOT_FOUND), as after a server-side revocation.
+    /// Forgets every issued access token, Transcoding and Live alike, as after a
+    /// server-side revocation: later Transcoding uses answer error 5
+    /// (ERROR_TOKEN_NOT_FOUND), later Live uses HTTP 401.
     pub fn revoke_tokens(&self) {
         self.shared.revoke_tokens();
     }
@@ -151,6 +165,18 @@ impl Sandbox {
     /// already issued stay valid until they expire or are revoked.
     pub fn set_api_keys(&self, keys: Vec<String>) {
         self.shared.set_api_keys(keys);
+    }
+
+    /// Replaces the accepted Live Streaming API keys. Bearer tokens already
+    /// issued stay valid until they expire or are revoked.
+    pub fn set_live_api_keys(&self, keys: Vec<String>) {
+        self.shared.set_live_api_keys(keys);
+    }
+
+    /// What the client set on a live stream and where it is in its lifecycle,
+    /// deleted streams included; `None` for an id the sandbox never issued.
+    pub fn live_stream(&self, id: &str) -> Option<LiveStreamSnapshot> {
+        self.shared.live_stream_snapshot(id)
     }
 
     /// What the client sent for a task (query JSON, payload) and where it is in its
@@ -213,6 +239,16 @@ impl SandboxHandle {
     /// See [`Sandbox::set_api_keys`].
     pub fn set_api_keys(&self, keys: Vec<String>) {
         self.sandbox.set_api_keys(keys);
+    }
+
+    /// See [`Sandbox::set_live_api_keys`].
+    pub fn set_live_api_keys(&self, keys: Vec<String>) {
+        self.sandbox.set_live_api_keys(keys);
+    }
+
+    /// See [`Sandbox::live_stream`].
+    pub fn live_stream(&self, id: &str) -> Option<LiveStreamSnapshot> {
+        self.sandbox.live_stream(id)
     }
 
     /// See [`Sandbox::task`].

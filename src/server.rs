@@ -4,10 +4,12 @@ use crate::{
     auth::TokenManager,
     config::Config,
     error::Error,
-    grpc::transcoding::TranscodingService,
+    grpc::{live_streaming::LiveStreamingService, transcoding::TranscodingService},
+    live::LiveStreaming,
     pb,
     transcoding::Transcoding,
     upstream::{
+        live::{LiveClient, LiveTokens},
         transcoding::{TranscodingClient, TranscodingTokens},
         HttpClient, TrustedHosts,
     },
@@ -21,12 +23,25 @@ use tracing::info;
 
 /// Fully qualified name of the Transcoding service (health checks use it).
 pub const TRANSCODING_SERVICE: &str = "qencode.gateway.v1.Transcoding";
+/// Fully qualified name of the LiveStreaming service (health checks use it).
+pub const LIVE_STREAMING_SERVICE: &str = "qencode.gateway.v1.LiveStreaming";
+
+/// Every health-checked name: the whole server (`""`) and each service.
+pub const HEALTH_SERVICES: [&str; 3] = ["", TRANSCODING_SERVICE, LIVE_STREAMING_SERVICE];
+
+async fn set_all(health: &tonic_health::server::HealthReporter, status: ServingStatus) {
+    for service in HEALTH_SERVICES {
+        health.set_service_status(service, status).await;
+    }
+}
 
 /// Everything the server serves, built from the configuration.
 #[derive(Clone)]
 pub struct Gateway {
     /// The Transcoding domain.
     pub transcoding: Arc<Transcoding>,
+    /// The LiveStreaming domain.
+    pub live: Arc<LiveStreaming>,
 }
 
 impl Gateway {
@@ -43,13 +58,19 @@ impl Gateway {
         })?;
         let http = HttpClient::new(config.upstream_timeout, config.upstream_connect_timeout)?;
         let trusted = TrustedHosts::new(config.api_url(), config.trusted_domain.clone());
-        let client = TranscodingClient::new(http, config.api_url());
+        let client = TranscodingClient::new(http.clone(), config.api_url());
         let tokens = TokenManager::new(TranscodingTokens {
             client: client.clone(),
-            api_key,
+            api_key: api_key.clone(),
+        });
+        let live_client = LiveClient::new(http, config.live_api_url());
+        let live_tokens = TokenManager::new(LiveTokens {
+            client: live_client.clone(),
+            api_key: config.live_api_key().unwrap_or(api_key),
         });
         Ok(Gateway {
             transcoding: Arc::new(Transcoding::new(client, tokens, trusted)),
+            live: Arc::new(LiveStreaming::new(live_client, live_tokens)),
         })
     }
 }
@@ -63,12 +84,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_service_status("", ServingStatus::NotServing)
-        .await;
-    health
-        .set_service_status(TRANSCODING_SERVICE, ServingStatus::NotServing)
-        .await;
+    set_all(&health, ServingStatus::NotServing).await;
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -86,6 +102,9 @@ pub async fn serve(
     let transcoding = pb::transcoding_server::TranscodingServer::new(TranscodingService::new(
         gateway.transcoding.clone(),
     ));
+    let live = pb::live_streaming_server::LiveStreamingServer::new(LiveStreamingService::new(
+        gateway.live.clone(),
+    ));
 
     let router = Server::builder()
         // Keepalive pings find dead peers behind NATs and proxies that drop idle flows.
@@ -95,12 +114,10 @@ pub async fn serve(
         .add_service(health_service)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)
-        .add_service(transcoding);
+        .add_service(transcoding)
+        .add_service(live);
 
-    health
-        .set_service_status(TRANSCODING_SERVICE, ServingStatus::Serving)
-        .await;
-    health.set_service_status("", ServingStatus::Serving).await;
+    set_all(&health, ServingStatus::Serving).await;
     let local = listener.local_addr().ok();
     info!(addr = ?local, "serving gRPC");
 
@@ -108,12 +125,7 @@ pub async fn serve(
     let shutdown = async move {
         shutdown.await;
         info!("shutting down: health NOT_SERVING, draining calls");
-        shutdown_health
-            .set_service_status("", ServingStatus::NotServing)
-            .await;
-        shutdown_health
-            .set_service_status(TRANSCODING_SERVICE, ServingStatus::NotServing)
-            .await;
+        set_all(&shutdown_health, ServingStatus::NotServing).await;
     };
     router
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)

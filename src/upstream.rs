@@ -7,6 +7,8 @@
 
 pub mod codes;
 pub mod http;
+pub mod live;
+pub mod live_stream;
 pub mod task_status;
 pub mod transcoding;
 pub mod trusted;

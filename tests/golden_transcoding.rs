@@ -11,7 +11,7 @@ use qencode_gateway::{
     config::Secret,
     lenient::parse_json,
     pb,
-    query_json::query_to_json,
+    proto_json::query_to_json,
     upstream::{
         task_status::parse_task_status, transcoding::TranscodingClient, Deadline, HttpClient,
     },

@@ -1,4 +1,4 @@
-//! No API key, access token or destination key/secret appears in any log line at any
+//! No API key, access token, stream key or storage key/secret appears in any log line at any
 //! level: the whole gateway and sandbox run with TRACE logging captured into a buffer,
 //! which is then scanned for recognisable secret values.
 
@@ -32,6 +32,7 @@ const API_KEY_SECRET: &str = "sk-SECRET-api-key-4242";
 const WRONG_KEY_SECRET: &str = "sk-SECRET-wrong-key-9999";
 const DEST_KEY: &str = "AKIA-SECRET-DEST-777";
 const DEST_SECRET: &str = "dest-SECRET-888";
+const SIMULCAST_KEY: &str = "simulcast-SECRET-key-555";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_reach_the_logs() {
@@ -45,6 +46,7 @@ async fn secrets_never_reach_the_logs() {
 
     let sandbox = qencode_gateway::sandbox::SandboxConfig {
         api_keys: vec![API_KEY_SECRET.into()],
+        live_api_keys: vec![API_KEY_SECRET.into()],
         ..fast_sandbox()
     };
     let env = start_with(sandbox, |c| c.api_key = Some(Secret::new(API_KEY_SECRET))).await;
@@ -116,6 +118,51 @@ async fn secrets_never_reach_the_logs() {
         .await
         .unwrap();
 
+    // The Live API: key in the token URL path, bearer tokens, stream and simulcast keys,
+    // DVR storage secrets.
+    let mut live = env.live().await;
+    let params = pb::StreamParams {
+        name: Some("secret-test".into()),
+        dvr: Some(pb::Dvr {
+            enabled: Some(1),
+            destination: vec![pb::DvrDestination {
+                url: Some("s3://b/dvr/".into()),
+                key: Some(DEST_KEY.into()),
+                secret: Some(DEST_SECRET.into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let stream = live
+        .create_stream(pb::CreateStreamRequest {
+            params: Some(params),
+            extra_json: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .stream
+        .unwrap();
+    tokens.push(env.gateway.live.tokens().token().await.unwrap());
+    env.sandbox.revoke_tokens();
+    live.add_simulcast_target(pb::AddSimulcastTargetRequest {
+        stream_id: stream.id.clone(),
+        url: "rtmp://a.example/live2".into(),
+        stream_key: SIMULCAST_KEY.into(),
+    })
+    .await
+    .unwrap();
+    tokens.push(env.gateway.live.tokens().token().await.unwrap());
+    live.get_stream(pb::GetStreamRequest {
+        stream_id: stream.id.clone(),
+    })
+    .await
+    .unwrap();
+    let stream_key = stream.stream_key.clone();
+    assert!(!stream_key.is_empty());
+
     // A wrong key is refused upstream; the refusal is logged without the key.
     let wrong = start_with(fast_sandbox(), |c| {
         c.api_key = Some(Secret::new(WRONG_KEY_SECRET))
@@ -147,6 +194,7 @@ async fn secrets_never_reach_the_logs() {
     ];
     secrets.extend(tokens.iter().map(|t| t.expose().to_owned()));
     assert_ne!(tokens[0], tokens[1], "the token was refreshed");
+    assert_ne!(tokens[2], tokens[3], "the live token was refreshed");
     for secret in &secrets {
         if let Some(line) = logs.lines().find(|line| line.contains(secret.as_str())) {
             panic!("secret {secret:?} leaked into the log: {line}");

@@ -2,8 +2,9 @@
 //!
 //! Real Qencode answers are JSON; this runs only when strict parsing fails. It accepts
 //! the shapes Qencode's own documentation shows: Python-style single-quoted strings,
-//! `None`/`True`/`False`, and objects pasted into a string without escaping
-//! (`"meta": "{"width": 854}"`). The output is re-parsed strictly, so a repair can never
+//! `None`/`True`/`False`, objects pasted into a string without escaping
+//! (`"meta": "{"width": 854}"`), and `...` placeholders with the trailing commas they
+//! leave behind. The output is re-parsed strictly, so a repair can never
 //! produce a value that is not JSON.
 
 /// Parses `text` as JSON, repairing the documented almost-JSON shapes when needed.
@@ -43,8 +44,17 @@ fn repair(input: &str) -> String {
                 depth += 1;
                 out.push(c);
             }
+            '.' if chars.get(i + 1) == Some(&'.') && chars.get(i + 2) == Some(&'.') => {
+                i += 3;
+                continue;
+            }
             '}' | ']' => {
                 depth = depth.saturating_sub(1);
+                let kept = out.trim_end().len();
+                out.truncate(kept);
+                if out.ends_with(',') {
+                    out.pop();
+                }
                 out.push(c);
                 if embedded.last() == Some(&depth) && chars.get(i + 1) == Some(&'"') {
                     embedded.pop();
@@ -150,6 +160,17 @@ mod tests {
             parse_json(text).unwrap(),
             json!({"meta": {"width": 854, "resolution": 480}, "duration": "0.37"})
         );
+    }
+
+    #[test]
+    fn elided_placeholders() {
+        let text = "{\"streams\": [\n {\"id\": \"a\",\n ...\n },\n {\"id\": \"b\", ...}\n ...\n ]}";
+        assert_eq!(
+            parse_json(text).unwrap(),
+            json!({"streams": [{"id": "a"}, {"id": "b"}]})
+        );
+        // Dots inside strings are data.
+        assert_eq!(parse_json("{'a': 'x...y'}").unwrap(), json!({"a": "x...y"}));
     }
 
     #[test]

@@ -18,6 +18,15 @@ pub struct SandboxConfig {
     /// `Location`). `None` derives it from the request's `Host`, which is right
     /// unless the sandbox sits behind a proxy that rewrites it.
     pub public_url: Option<String>,
+    /// Live Streaming API keys accepted by `/v1/access_token/<api_key>`. Kept
+    /// apart from `api_keys` because Qencode issues them per live project.
+    pub live_api_keys: Vec<String>,
+    /// Lifetime of issued live access tokens (the JWT's `exp - iat`, rounded up to
+    /// whole seconds). Qencode's last a day.
+    pub live_token_ttl: Duration,
+    /// Time each live stream phase takes: starting, waiting and launching after a
+    /// start (then live), and stopping after a stop (then stopped).
+    pub live_phase_duration: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -28,6 +37,9 @@ impl Default for SandboxConfig {
             phase_duration: Duration::from_secs(2),
             max_upload_size: 256 * 1024 * 1024,
             public_url: None,
+            live_api_keys: vec!["sandbox-api-key".into()],
+            live_token_ttl: Duration::from_secs(24 * 60 * 60),
+            live_phase_duration: Duration::from_secs(1),
         }
     }
 }

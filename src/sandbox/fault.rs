@@ -45,7 +45,8 @@ impl Fault {
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultKind {
     /// ERROR_SYSTEM_BUSY (8) with `retry_after` in the body and a `Retry-After`
-    /// header.
+    /// header. On a Live Streaming API endpoint, which reports errors by HTTP
+    /// status, it is HTTP 429 `{"message": ...}` with the same header instead.
     Busy {
         /// Seconds the client is told to wait.
         retry_after_secs: u64,
@@ -62,6 +63,17 @@ pub enum FaultKind {
     Html {
         /// HTTP status code.
         status: u16,
+    },
+    /// `{"message": message}` with this HTTP status (invalid statuses become
+    /// 502), and `Retry-After` when set: how the Live Streaming API reports
+    /// errors (403, 409, 429, 5xx, ...).
+    HttpStatus {
+        /// HTTP status code.
+        status: u16,
+        /// The `message` text.
+        message: String,
+        /// Seconds for a `Retry-After` header, if any.
+        retry_after_secs: Option<u64>,
     },
     /// HTTP 200 whose JSON body is cut off mid-way.
     MalformedJson,
@@ -125,11 +137,21 @@ impl FaultQueue {
     }
 }
 
-/// The canned answer for a fault that replaces the response; `None` for kinds
-/// that only delay or that the handler applies itself.
-pub(crate) fn canned_response(kind: &FaultKind) -> Option<Response> {
+/// The canned answer for a fault that replaces the response to a request for
+/// `endpoint`; `None` for kinds that only delay or that the handler applies itself.
+pub(crate) fn canned_response(kind: &FaultKind, endpoint: Endpoint) -> Option<Response> {
     match kind {
+        FaultKind::Busy { retry_after_secs } if endpoint.is_live() => Some(http_status(
+            StatusCode::TOO_MANY_REQUESTS.as_u16(),
+            "too many requests, retry later",
+            Some(*retry_after_secs),
+        )),
         FaultKind::Busy { retry_after_secs } => Some(busy(*retry_after_secs)),
+        FaultKind::HttpStatus {
+            status,
+            message,
+            retry_after_secs,
+        } => Some(http_status(*status, message, *retry_after_secs)),
         FaultKind::Error { code, message } => {
             Some(ApiError::new(*code, message.clone()).into_response())
         }
@@ -167,11 +189,28 @@ fn busy(retry_after_secs: u64) -> Response {
     response
 }
 
-fn html(status: u16) -> Response {
-    let status = StatusCode::from_u16(status)
+/// `{"message": message}` with `status`, as the Live Streaming API answers errors.
+fn http_status(status: u16, message: &str, retry_after_secs: Option<u64>) -> Response {
+    let mut response = (valid_status(status), Json(json!({"message": message}))).into_response();
+    if let Some(secs) = retry_after_secs {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+/// `status` if it can be answered, else 502 (informational ones cannot end a
+/// response).
+fn valid_status(status: u16) -> StatusCode {
+    StatusCode::from_u16(status)
         .ok()
         .filter(|s| !s.is_informational())
-        .unwrap_or(StatusCode::BAD_GATEWAY);
+        .unwrap_or(StatusCode::BAD_GATEWAY)
+}
+
+fn html(status: u16) -> Response {
+    let status = valid_status(status);
     let title = format!(
         "{} {}",
         status.as_u16(),
@@ -254,5 +293,18 @@ mod tests {
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
         let response = html(503);
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let response = http_status(1000, "x", None);
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    }
+
+    #[test]
+    fn busy_is_429_on_live_endpoints_only() {
+        let busy = FaultKind::Busy {
+            retry_after_secs: 3,
+        };
+        let live = canned_response(&busy, Endpoint::LiveGet).map(|r| r.status());
+        assert_eq!(live, Some(StatusCode::TOO_MANY_REQUESTS));
+        let transcoding = canned_response(&busy, Endpoint::Status).map(|r| r.status());
+        assert_eq!(transcoding, Some(StatusCode::OK));
     }
 }

@@ -37,7 +37,7 @@ pub(crate) async fn record_and_fault(
     tracing::debug!(%method, %path, ?endpoint, seq, fault = ?fault, "sandbox request");
 
     if let Some(kind) = &fault {
-        if let Some(response) = fault::canned_response(kind) {
+        if let Some(response) = fault::canned_response(kind, endpoint) {
             return response;
         }
         if let FaultKind::Delay(delay) = kind {

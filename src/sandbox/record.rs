@@ -27,6 +27,30 @@ pub enum Endpoint {
     TusHead,
     /// `PATCH /v1/upload_file/<task_token>/<file_uuid>` (TUS data).
     TusPatch,
+    /// `POST /v1/access_token/<api_key>` (Live Streaming API token).
+    LiveAccessToken,
+    /// `POST /v1/live-streams`.
+    LiveCreate,
+    /// `GET /v1/live-streams/<id>`.
+    LiveGet,
+    /// `GET /v1/live-streams`.
+    LiveList,
+    /// `PUT /v1/live-streams/<id>`.
+    LiveUpdate,
+    /// `DELETE /v1/live-streams/<id>`.
+    LiveDelete,
+    /// `/v1/live-streams/<id>/start`.
+    LiveStart,
+    /// `/v1/live-streams/<id>/stop`.
+    LiveStop,
+    /// `/v1/live-streams/<id>/playback-ids`.
+    LivePlaybackAdd,
+    /// `/v1/live-streams/<id>/playback-ids/<playback_id>`.
+    LivePlaybackRemove,
+    /// `/v1/live-streams/<id>/simulcast-targets`.
+    LiveSimulcastAdd,
+    /// `/v1/live-streams/<id>/simulcast-targets/<target_id>`.
+    LiveSimulcastRemove,
     /// Anything else (unknown path or method).
     Other,
     /// Matches every endpoint: a fault for `Any` hits the next request whatever it
@@ -36,7 +60,9 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// Classifies a request. API endpoints are classified by path alone, so a wrong
-    /// method still shows up under the endpoint the client was aiming at.
+    /// method still shows up under the endpoint the client was aiming at; only
+    /// live paths that several endpoints share (`/v1/live-streams[/<id>]`) need
+    /// the method too.
     pub(crate) fn classify(method: &Method, path: &str) -> Self {
         match path {
             "/v1/access_token" => return Self::AccessToken,
@@ -57,6 +83,9 @@ impl Endpoint {
                 };
             }
         }
+        if let Some(endpoint) = Self::classify_live(method, path) {
+            return endpoint;
+        }
         if let Some(rest) = path.strip_prefix("/master-") {
             if rest
                 .split_once('/')
@@ -66,6 +95,56 @@ impl Endpoint {
             }
         }
         Self::Other
+    }
+
+    /// The live endpoint a request is for, if any.
+    fn classify_live(method: &Method, path: &str) -> Option<Self> {
+        if let Some(key) = path.strip_prefix("/v1/access_token/") {
+            return (!key.is_empty() && !key.contains('/')).then_some(Self::LiveAccessToken);
+        }
+        let rest = path.strip_prefix("/v1/live-streams")?;
+        let segments: Vec<&str> = match rest {
+            "" => Vec::new(),
+            _ => rest.strip_prefix('/')?.split('/').collect(),
+        };
+        if segments.iter().any(|s| s.is_empty()) {
+            return None;
+        }
+        let endpoint = match (segments.as_slice(), method.clone()) {
+            ([], Method::POST) => Self::LiveCreate,
+            ([], Method::GET) => Self::LiveList,
+            ([_], Method::GET) => Self::LiveGet,
+            ([_], Method::PUT) => Self::LiveUpdate,
+            ([_], Method::DELETE) => Self::LiveDelete,
+            ([_, "start"], _) => Self::LiveStart,
+            ([_, "stop"], _) => Self::LiveStop,
+            ([_, "playback-ids"], _) => Self::LivePlaybackAdd,
+            ([_, "playback-ids", _], _) => Self::LivePlaybackRemove,
+            ([_, "simulcast-targets"], _) => Self::LiveSimulcastAdd,
+            ([_, "simulcast-targets", _], _) => Self::LiveSimulcastRemove,
+            _ => return None,
+        };
+        Some(endpoint)
+    }
+
+    /// Whether this is a Live Streaming API endpoint, which reports errors by
+    /// HTTP status rather than in a 200 body.
+    pub(crate) fn is_live(self) -> bool {
+        matches!(
+            self,
+            Self::LiveAccessToken
+                | Self::LiveCreate
+                | Self::LiveGet
+                | Self::LiveList
+                | Self::LiveUpdate
+                | Self::LiveDelete
+                | Self::LiveStart
+                | Self::LiveStop
+                | Self::LivePlaybackAdd
+                | Self::LivePlaybackRemove
+                | Self::LiveSimulcastAdd
+                | Self::LiveSimulcastRemove
+        )
     }
 
     /// Whether a fault aimed at `self` applies to a request classified as `actual`.
@@ -135,6 +214,50 @@ mod tests {
             (Method::POST, "/v1/upload_filex", Endpoint::Other),
             (Method::POST, "/master-abc/v2/status", Endpoint::Other),
             (Method::POST, "/", Endpoint::Other),
+            (
+                Method::POST,
+                "/v1/access_token/k",
+                Endpoint::LiveAccessToken,
+            ),
+            (Method::POST, "/v1/access_token/", Endpoint::Other),
+            (Method::POST, "/v1/access_token/k/x", Endpoint::Other),
+            (Method::POST, "/v1/live-streams", Endpoint::LiveCreate),
+            (Method::GET, "/v1/live-streams", Endpoint::LiveList),
+            (Method::PATCH, "/v1/live-streams", Endpoint::Other),
+            (Method::GET, "/v1/live-streams/s", Endpoint::LiveGet),
+            (Method::PUT, "/v1/live-streams/s", Endpoint::LiveUpdate),
+            (Method::DELETE, "/v1/live-streams/s", Endpoint::LiveDelete),
+            (Method::POST, "/v1/live-streams/s", Endpoint::Other),
+            (
+                Method::POST,
+                "/v1/live-streams/s/start",
+                Endpoint::LiveStart,
+            ),
+            (Method::POST, "/v1/live-streams/s/stop", Endpoint::LiveStop),
+            (
+                Method::POST,
+                "/v1/live-streams/s/playback-ids",
+                Endpoint::LivePlaybackAdd,
+            ),
+            (
+                Method::DELETE,
+                "/v1/live-streams/s/playback-ids/p",
+                Endpoint::LivePlaybackRemove,
+            ),
+            (
+                Method::POST,
+                "/v1/live-streams/s/simulcast-targets",
+                Endpoint::LiveSimulcastAdd,
+            ),
+            (
+                Method::DELETE,
+                "/v1/live-streams/s/simulcast-targets/t",
+                Endpoint::LiveSimulcastRemove,
+            ),
+            (Method::GET, "/v1/live-streams/", Endpoint::Other),
+            (Method::GET, "/v1/live-streams//start", Endpoint::Other),
+            (Method::GET, "/v1/live-streamsx", Endpoint::Other),
+            (Method::POST, "/v1/live-streams/s/other", Endpoint::Other),
         ];
         for (method, path, expected) in cases {
             assert_eq!(
@@ -164,5 +287,13 @@ mod tests {
         );
         assert_eq!(redact_path("/v1/access_token"), "/v1/access_token");
         assert_eq!(redact_path("/v1/status"), "/v1/status");
+        assert_eq!(
+            redact_path("/v1/access_token/sec%2Fret"),
+            "/v1/access_token/REDACTED"
+        );
+        assert_eq!(
+            redact_path("/v1/live-streams/s/start"),
+            "/v1/live-streams/s/start"
+        );
     }
 }

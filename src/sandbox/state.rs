@@ -1,5 +1,5 @@
 //! The sandbox's mutable state behind one mutex: accepted keys, issued tokens,
-//! tasks, uploads, queued faults and the request log.
+//! tasks, uploads, live streams, queued faults and the request log.
 //!
 //! One lock keeps multi-step checks (look up a task, then start it) atomic; no
 //! lock is ever held across an `.await`.
@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use super::config::SandboxConfig;
 use super::fault::{Fault, FaultKind, FaultQueue};
 use super::lifecycle::{self, Phase};
+use super::live::{LiveState, LiveStreamSnapshot};
 use super::plan::TaskPlan;
 use super::record::{Endpoint, RecordedRequest};
 
@@ -92,6 +93,8 @@ pub(crate) struct Inner {
     /// Master id → task token.
     pub(crate) masters: HashMap<String, String>,
     pub(crate) uploads: HashMap<String, Upload>,
+    /// Live Streaming API tokens and streams.
+    pub(crate) live: LiveState,
     pub(crate) faults: FaultQueue,
     log: VecDeque<RecordedRequest>,
     counts: HashMap<Endpoint, usize>,
@@ -168,6 +171,7 @@ impl Shared {
                 tasks: HashMap::new(),
                 masters: HashMap::new(),
                 uploads: HashMap::new(),
+                live: LiveState::default(),
                 faults: FaultQueue::default(),
                 log: VecDeque::new(),
                 counts: HashMap::new(),
@@ -204,11 +208,26 @@ impl Shared {
     }
 
     pub(crate) fn revoke_tokens(&self) {
-        self.lock().access_tokens.clear();
+        let mut inner = self.lock();
+        inner.access_tokens.clear();
+        inner.live.tokens.clear();
     }
 
     pub(crate) fn set_api_keys(&self, keys: Vec<String>) {
         self.lock().config.api_keys = keys;
+    }
+
+    pub(crate) fn set_live_api_keys(&self, keys: Vec<String>) {
+        self.lock().config.live_api_keys = keys;
+    }
+
+    pub(crate) fn live_stream_snapshot(&self, id: &str) -> Option<LiveStreamSnapshot> {
+        let inner = self.lock();
+        let phase = inner.config.live_phase_duration;
+        inner
+            .live
+            .any(id)
+            .map(|stream| stream.snapshot(Instant::now(), phase))
     }
 
     pub(crate) fn task_snapshot(&self, task_token: &str) -> Option<TaskSnapshot> {

@@ -335,8 +335,9 @@ async fn requests_are_recorded_in_order_with_keys_redacted() {
     let sb = spawn_default().await;
     let task = sb.task().await;
     sb.status(&task).await;
+    // The Live Streaming API's token path: an unknown key is 401.
     let response = sb.post_form("/v1/access_token/secret-api-key", &[]).await;
-    assert_eq!(response.status(), 404);
+    assert_eq!(response.status(), 401);
 
     let requests = sb.handle.requests();
     let seen: Vec<_> = requests
@@ -356,7 +357,7 @@ async fn requests_are_recorded_in_order_with_keys_redacted() {
             (
                 "POST".to_string(),
                 "/v1/access_token/REDACTED",
-                Endpoint::Other
+                Endpoint::LiveAccessToken
             ),
         ]
     );

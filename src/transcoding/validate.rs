@@ -1,7 +1,7 @@
 //! Local checks of Transcoding requests, run before any upstream call so a bad request
 //! costs the caller one round trip to the gateway, not to Qencode.
 
-use crate::{error::Violations, pb, query_json};
+use crate::{error::Violations, pb, proto_json};
 use serde_json::{Map, Value};
 
 /// Most task tokens one GetStatus call may ask about.
@@ -99,7 +99,7 @@ pub fn query(input: Option<&QueryInput>, v: &mut Violations) -> Option<Map<Strin
             v.add("query", "is required (set query or query_json)");
             None
         }
-        Some(QueryInput::Typed(typed)) => match query_json::query_to_json(typed) {
+        Some(QueryInput::Typed(typed)) => match proto_json::query_to_json(typed) {
             Ok(Value::Object(inner)) => {
                 shape(&inner, "query", v);
                 outputs(&inner, v);

@@ -4,7 +4,7 @@
 
 use qencode_gateway::{
     config::{Config, Secret},
-    pb::transcoding_client::TranscodingClient,
+    pb::{live_streaming_client::LiveStreamingClient, transcoding_client::TranscodingClient},
     sandbox::{Sandbox, SandboxConfig, SandboxHandle},
     serve, Gateway,
 };
@@ -34,7 +34,9 @@ pub async fn start() -> Env {
 pub fn fast_sandbox() -> SandboxConfig {
     SandboxConfig {
         api_keys: vec![API_KEY.to_owned()],
+        live_api_keys: vec![API_KEY.to_owned()],
         phase_duration: Duration::from_millis(150),
+        live_phase_duration: Duration::from_millis(100),
         ..SandboxConfig::default()
     }
 }
@@ -88,6 +90,11 @@ impl Env {
     /// A Transcoding client.
     pub async fn transcoding(&self) -> TranscodingClient<Channel> {
         TranscodingClient::new(self.channel().await)
+    }
+
+    /// A LiveStreaming client.
+    pub async fn live(&self) -> LiveStreamingClient<Channel> {
+        LiveStreamingClient::new(self.channel().await)
     }
 
     /// Stops the gateway and the sandbox.

@@ -1,4 +1,4 @@
-//! Writes Qencode's query JSON from a typed `TranscodingQuery`.
+//! Writes Qencode's JSON from typed messages (`TranscodingQuery`, `StreamParams`).
 //!
 //! Instead of hand-written serde code for several hundred attributes, this walks the
 //! message with its proto descriptor: the JSON key is the proto field name (or an
@@ -18,7 +18,7 @@ use std::sync::OnceLock;
 
 /// The descriptors and custom options, loaded once from the embedded descriptor set.
 struct Schema {
-    query: MessageDescriptor,
+    pool: DescriptorPool,
     json_unwrap: ExtensionDescriptor,
     json_one_or_many: ExtensionDescriptor,
 }
@@ -33,12 +33,12 @@ fn schema() -> Result<&'static Schema, Error> {
                 pool.get_extension_by_name(name)
                     .ok_or(format!("missing {name}"))
             };
+            let json_unwrap = find_ext("qencode.gateway.v1.json_unwrap")?;
+            let json_one_or_many = find_ext("qencode.gateway.v1.json_one_or_many")?;
             Ok(Schema {
-                query: pool
-                    .get_message_by_name("qencode.gateway.v1.TranscodingQuery")
-                    .ok_or("missing TranscodingQuery")?,
-                json_unwrap: find_ext("qencode.gateway.v1.json_unwrap")?,
-                json_one_or_many: find_ext("qencode.gateway.v1.json_one_or_many")?,
+                pool,
+                json_unwrap,
+                json_one_or_many,
             })
         })
         .as_ref()
@@ -58,10 +58,19 @@ fn internal(message: String) -> Error {
 ///
 /// Fails only with `INVALID_ARGUMENT` for a non-finite number, naming the field.
 pub fn query_to_json(query: &pb::TranscodingQuery) -> Result<Value, Error> {
+    to_json(query, "qencode.gateway.v1.TranscodingQuery", "query")
+}
+
+/// Any gateway message as Qencode JSON; `root` prefixes field paths in errors.
+pub fn to_json<M: Message>(message: &M, full_name: &str, root: &str) -> Result<Value, Error> {
     let schema = schema()?;
-    let dynamic = DynamicMessage::decode(schema.query.clone(), query.encode_to_vec().as_slice())
-        .map_err(|e| internal(format!("re-decoding the query failed: {e}")))?;
-    message_to_json(schema, &dynamic, "query")
+    let descriptor: MessageDescriptor = schema
+        .pool
+        .get_message_by_name(full_name)
+        .ok_or_else(|| internal(format!("no descriptor for {full_name}")))?;
+    let dynamic = DynamicMessage::decode(descriptor, message.encode_to_vec().as_slice())
+        .map_err(|e| internal(format!("re-decoding {full_name} failed: {e}")))?;
+    message_to_json(schema, &dynamic, root)
 }
 
 fn message_to_json(schema: &Schema, message: &DynamicMessage, path: &str) -> Result<Value, Error> {

@@ -1,0 +1,279 @@
+//! The LiveStreaming domain: validates requests and calls the Live Streaming API through
+//! the shared token manager. No tonic here.
+
+pub mod validate;
+
+use crate::{
+    auth::TokenManager,
+    error::{Error, ErrorKind, Violations},
+    pb::{LiveStream, StreamParams, StreamStatus},
+    upstream::{
+        http::upstream_error,
+        live::{self as api, LiveClient, LiveOp},
+        live_stream::{parse_status, parse_stream},
+        Deadline,
+    },
+};
+use serde_json::Value;
+
+/// The Live Streaming API as the gateway offers it.
+pub struct LiveStreaming {
+    client: LiveClient,
+    tokens: TokenManager,
+}
+
+impl LiveStreaming {
+    /// The domain over an upstream client and its token manager.
+    pub fn new(client: LiveClient, tokens: TokenManager) -> Self {
+        LiveStreaming { client, tokens }
+    }
+
+    /// The token manager (health checks and metrics read it).
+    pub fn tokens(&self) -> &TokenManager {
+        &self.tokens
+    }
+
+    async fn call(
+        &self,
+        op: &LiveOp,
+        segments: &[&str],
+        body: Option<Value>,
+        deadline: Deadline,
+    ) -> Result<Value, Error> {
+        self.tokens
+            .with_token(|token| {
+                let body = body.clone();
+                async move { self.client.call(op, &token, segments, body, deadline).await }
+            })
+            .await
+    }
+
+    async fn stream_call(
+        &self,
+        op: &LiveOp,
+        segments: &[&str],
+        body: Option<Value>,
+        deadline: Deadline,
+    ) -> Result<LiveStream, Error> {
+        let answer = self.call(op, segments, body, deadline).await?;
+        answer
+            .get("stream")
+            .and_then(parse_stream)
+            .ok_or_else(|| unexpected(op, "has no stream object"))
+    }
+
+    /// Creates a stream.
+    pub async fn create_stream(
+        &self,
+        params: Option<&StreamParams>,
+        extra_json: Option<&str>,
+        deadline: Deadline,
+    ) -> Result<LiveStream, Error> {
+        let mut v = Violations::default();
+        let body = validate::body(params, extra_json, false, &mut v);
+        v.into_result()?;
+        self.stream_call(
+            &api::CREATE_STREAM,
+            &["live-streams"],
+            Some(Value::Object(body)),
+            deadline,
+        )
+        .await
+    }
+
+    /// Gets a stream.
+    pub async fn get_stream(
+        &self,
+        stream_id: &str,
+        deadline: Deadline,
+    ) -> Result<LiveStream, Error> {
+        checked_id("stream_id", stream_id)?;
+        self.stream_call(
+            &api::GET_STREAM,
+            &["live-streams", stream_id],
+            None,
+            deadline,
+        )
+        .await
+    }
+
+    /// Lists the account's streams.
+    pub async fn list_streams(&self, deadline: Deadline) -> Result<Vec<LiveStream>, Error> {
+        let answer = self
+            .call(&api::LIST_STREAMS, &["live-streams"], None, deadline)
+            .await?;
+        match answer.get("streams") {
+            Some(Value::Array(items)) => Ok(items.iter().filter_map(parse_stream).collect()),
+            _ => Err(unexpected(&api::LIST_STREAMS, "has no streams list")),
+        }
+    }
+
+    /// Updates a stream's settings.
+    pub async fn update_stream(
+        &self,
+        stream_id: &str,
+        params: Option<&StreamParams>,
+        extra_json: Option<&str>,
+        deadline: Deadline,
+    ) -> Result<LiveStream, Error> {
+        let mut v = Violations::default();
+        validate::id("stream_id", stream_id, &mut v);
+        let body = validate::body(params, extra_json, true, &mut v);
+        v.into_result()?;
+        self.stream_call(
+            &api::UPDATE_STREAM,
+            &["live-streams", stream_id],
+            Some(Value::Object(body)),
+            deadline,
+        )
+        .await
+    }
+
+    /// Deletes a stopped stream; returns its final status.
+    pub async fn delete_stream(
+        &self,
+        stream_id: &str,
+        deadline: Deadline,
+    ) -> Result<StreamStatus, Error> {
+        checked_id("stream_id", stream_id)?;
+        let answer = self
+            .call(
+                &api::DELETE_STREAM,
+                &["live-streams", stream_id],
+                None,
+                deadline,
+            )
+            .await?;
+        parse_status(answer.get("status"))
+            .ok_or_else(|| unexpected(&api::DELETE_STREAM, "has no status"))
+    }
+
+    /// Starts a stream.
+    pub async fn start_stream(
+        &self,
+        stream_id: &str,
+        deadline: Deadline,
+    ) -> Result<LiveStream, Error> {
+        checked_id("stream_id", stream_id)?;
+        self.stream_call(
+            &api::START_STREAM,
+            &["live-streams", stream_id, "start"],
+            None,
+            deadline,
+        )
+        .await
+    }
+
+    /// Stops a stream.
+    pub async fn stop_stream(
+        &self,
+        stream_id: &str,
+        deadline: Deadline,
+    ) -> Result<LiveStream, Error> {
+        checked_id("stream_id", stream_id)?;
+        self.stream_call(
+            &api::STOP_STREAM,
+            &["live-streams", stream_id, "stop"],
+            None,
+            deadline,
+        )
+        .await
+    }
+
+    /// Adds a playback id with `policy`.
+    pub async fn add_playback_id(
+        &self,
+        stream_id: &str,
+        policy: &str,
+        deadline: Deadline,
+    ) -> Result<LiveStream, Error> {
+        let mut v = Violations::default();
+        validate::id("stream_id", stream_id, &mut v);
+        validate::policy(policy, &mut v);
+        v.into_result()?;
+        let body = serde_json::json!({ "policy": policy });
+        self.stream_call(
+            &api::ADD_PLAYBACK_ID,
+            &["live-streams", stream_id, "playback-ids"],
+            Some(body),
+            deadline,
+        )
+        .await
+    }
+
+    /// Removes a playback id.
+    pub async fn remove_playback_id(
+        &self,
+        stream_id: &str,
+        playback_id: &str,
+        deadline: Deadline,
+    ) -> Result<LiveStream, Error> {
+        let mut v = Violations::default();
+        validate::id("stream_id", stream_id, &mut v);
+        validate::id("playback_id", playback_id, &mut v);
+        v.into_result()?;
+        self.stream_call(
+            &api::REMOVE_PLAYBACK_ID,
+            &["live-streams", stream_id, "playback-ids", playback_id],
+            None,
+            deadline,
+        )
+        .await
+    }
+
+    /// Adds a simulcast target.
+    pub async fn add_simulcast_target(
+        &self,
+        stream_id: &str,
+        url: &str,
+        stream_key: &str,
+        deadline: Deadline,
+    ) -> Result<LiveStream, Error> {
+        let mut v = Violations::default();
+        validate::id("stream_id", stream_id, &mut v);
+        validate::simulcast_target(url, stream_key, &mut v);
+        v.into_result()?;
+        let body = serde_json::json!({ "url": url, "stream_key": stream_key });
+        self.stream_call(
+            &api::ADD_SIMULCAST_TARGET,
+            &["live-streams", stream_id, "simulcast-targets"],
+            Some(body),
+            deadline,
+        )
+        .await
+    }
+
+    /// Removes a simulcast target.
+    pub async fn remove_simulcast_target(
+        &self,
+        stream_id: &str,
+        target_id: &str,
+        deadline: Deadline,
+    ) -> Result<LiveStream, Error> {
+        let mut v = Violations::default();
+        validate::id("stream_id", stream_id, &mut v);
+        validate::id("target_id", target_id, &mut v);
+        v.into_result()?;
+        self.stream_call(
+            &api::REMOVE_SIMULCAST_TARGET,
+            &["live-streams", stream_id, "simulcast-targets", target_id],
+            None,
+            deadline,
+        )
+        .await
+    }
+}
+
+fn checked_id(field: &str, value: &str) -> Result<(), Error> {
+    let mut v = Violations::default();
+    validate::id(field, value, &mut v);
+    v.into_result()
+}
+
+fn unexpected(op: &LiveOp, what: &str) -> Error {
+    upstream_error(
+        ErrorKind::Unavailable,
+        "UPSTREAM_UNEXPECTED_RESPONSE",
+        format!("Qencode's answer to {} {what}", op.op.name),
+    )
+}

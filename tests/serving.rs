@@ -1,0 +1,156 @@
+//! What an operator and a grpcurl user see: health for the server and each service,
+//! server reflection in both v1 (grpcurl) and v1alpha (Python's grpcio-reflection), and
+//! the binary's handling of bad configuration.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+use tonic_health::pb::{
+    health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+};
+
+#[tokio::test]
+async fn health_reports_every_service_serving() {
+    let env = start().await;
+    let mut health = HealthClient::new(env.channel().await);
+    for service in [
+        "",
+        "qencode.gateway.v1.Transcoding",
+        "qencode.gateway.v1.LiveStreaming",
+    ] {
+        let response = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(response.status(), ServingStatus::Serving, "{service:?}");
+    }
+    let unknown = health
+        .check(HealthCheckRequest {
+            service: "nope.Service".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn reflection_lists_both_services_in_v1_and_v1alpha() {
+    let env = start().await;
+    let channel = env.channel().await;
+    let wanted = [
+        "qencode.gateway.v1.LiveStreaming",
+        "qencode.gateway.v1.Transcoding",
+        "grpc.health.v1.Health",
+    ];
+
+    use tonic_reflection::pb::v1;
+    let request = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut stream = v1::server_reflection_client::ServerReflectionClient::new(channel.clone())
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        stream.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("not a service list")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for name in wanted {
+        assert!(
+            names.iter().any(|n| n == name),
+            "v1 lacks {name}: {names:?}"
+        );
+    }
+
+    use tonic_reflection::pb::v1alpha;
+    let request = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            v1alpha::server_reflection_request::MessageRequest::FileContainingSymbol(
+                "qencode.gateway.v1.TranscodingQuery".into(),
+            ),
+        ),
+    };
+    let mut stream = v1alpha::server_reflection_client::ServerReflectionClient::new(channel)
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(v1alpha::server_reflection_response::MessageResponse::FileDescriptorResponse(files)) =
+        stream.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("no file descriptor")
+    };
+    assert!(!files.file_descriptor_proto.is_empty());
+    env.stop().await;
+}
+
+fn gateway(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"));
+    command.args(args).env_clear();
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run the gateway binary")
+}
+
+#[test]
+fn bad_settings_exit_64_with_one_line_naming_the_setting() {
+    for (args, env, names) in [
+        (vec!["--listen", "nope"], vec![], "--listen"),
+        (
+            vec![],
+            vec![("GATEWAY_UPSTREAM_TIMEOUT", "soon")],
+            "--upstream-timeout",
+        ),
+        (
+            vec![],
+            vec![("QENCODE_API_URL", "https://api.qencode.com")],
+            "QENCODE_API_KEY",
+        ),
+        (
+            vec!["--api-key", "sk-SECRET-x", "--api-url", "ftp://x"],
+            vec![],
+            "--api-url",
+        ),
+    ] {
+        let output = gateway(&args, &env);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(64), "{args:?} {env:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(names), "{stderr}");
+        assert!(!stderr.contains("sk-SECRET"), "{stderr}");
+    }
+}
+
+#[test]
+fn help_lists_every_setting_without_values() {
+    let output = gateway(&["--help"], &[("QENCODE_API_KEY", "sk-SECRET-help")]);
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for name in [
+        "QENCODE_API_KEY",
+        "QENCODE_API_URL",
+        "QENCODE_LIVE_API_KEY",
+        "QENCODE_LIVE_API_URL",
+        "QENCODE_TRUSTED_DOMAIN",
+        "GATEWAY_LISTEN",
+        "GATEWAY_SANDBOX_LISTEN",
+        "GATEWAY_UPSTREAM_TIMEOUT",
+        "GATEWAY_UPSTREAM_CONNECT_TIMEOUT",
+    ] {
+        assert!(help.contains(name), "--help lacks {name}");
+    }
+    assert!(!help.contains("sk-SECRET-help"));
+}
