@@ -10,6 +10,7 @@ const PROTOS: &[&str] = &[
     "proto/qencode/gateway/v1/options.proto",
     "proto/qencode/gateway/v1/query.proto",
     "proto/qencode/gateway/v1/task_status.proto",
+    "proto/qencode/gateway/v1/watch.proto",
     "proto/qencode/gateway/v1/transcoding.proto",
     "proto/qencode/gateway/v1/live_stream.proto",
     "proto/qencode/gateway/v1/live_streaming.proto",

@@ -109,6 +109,35 @@ pub struct Config {
     /// Address of the in-process sandbox when no API key is set (port 0: any free port).
     #[arg(long, env = "GATEWAY_SANDBOX_LISTEN", default_value = "127.0.0.1:0")]
     pub sandbox_listen: SocketAddr,
+    /// Address of the HTTP listener (Qencode task callbacks, /healthz).
+    #[arg(long, env = "GATEWAY_HTTP_LISTEN", default_value = "0.0.0.0:8080")]
+    pub http_listen: SocketAddr,
+    /// Base interval at which watched tasks are polled upstream (backs off for long jobs
+    /// and when Qencode is busy).
+    #[arg(long, env = "GATEWAY_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
+    pub poll_interval: Duration,
+    /// Base interval at which watched live streams are polled upstream.
+    #[arg(long, env = "GATEWAY_LIVE_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
+    pub live_poll_interval: Duration,
+    /// Most tasks asked about in one upstream status request.
+    #[arg(long, env = "GATEWAY_STATUS_BATCH_SIZE", default_value = "100", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub status_batch_size: u16,
+    /// Quiet time after which a watch stream repeats the state as a heartbeat (keep it
+    /// under your proxies' idle timeouts).
+    #[arg(long, env = "GATEWAY_HEARTBEAT_INTERVAL", default_value = "15s", value_parser = parse_interval)]
+    pub heartbeat_interval: Duration,
+    /// Most watch streams open at once; past it a new watch gets RESOURCE_EXHAUSTED.
+    #[arg(long, env = "GATEWAY_MAX_WATCHERS", default_value = "20000", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_watchers: u32,
+    /// Public base URL at which Qencode reaches the HTTP listener. When set, started
+    /// tasks get a signed per-task `callback_url` (unless the caller set one) so watchers
+    /// learn of changes before the next poll.
+    #[arg(long, env = "GATEWAY_CALLBACK_URL", value_parser = parse_base_url)]
+    pub callback_url: Option<Url>,
+    /// Key of the callback URL signatures. Set the same value on every replica; when
+    /// unset a random one is generated at start.
+    #[arg(long, env = "GATEWAY_CALLBACK_SECRET", hide_env_values = true)]
+    pub callback_secret: Option<Secret>,
     /// Upper bound of one upstream request (the caller's deadline may shorten it).
     #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub upstream_timeout: Duration,
@@ -190,6 +219,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("'{text}' is out of range"));
     }
     Ok(Duration::from_secs_f64(seconds))
+}
+
+/// A duration of at least 10 ms (intervals of zero would spin).
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration < Duration::from_millis(10) {
+        return Err("must be at least 10ms".into());
+    }
+    Ok(duration)
 }
 
 fn url_or_default(url: &Option<Url>, default: &str) -> Url {

@@ -5,9 +5,21 @@ pub mod live_streaming;
 pub mod status;
 pub mod transcoding;
 
-use crate::upstream::Deadline;
-use std::time::Duration;
+use crate::{pb::WatchEventKind, upstream::Deadline, watch::stream::EventKind};
+use std::{pin::Pin, time::Duration};
 use tonic::metadata::MetadataMap;
+
+/// The response stream type of both watch RPCs.
+pub type ResponseStream<T> = Pin<Box<dyn futures::Stream<Item = Result<T, tonic::Status>> + Send>>;
+
+/// The proto enum of an event kind.
+pub fn event_kind(kind: EventKind) -> WatchEventKind {
+    match kind {
+        EventKind::Snapshot => WatchEventKind::Snapshot,
+        EventKind::Change => WatchEventKind::Change,
+        EventKind::Heartbeat => WatchEventKind::Heartbeat,
+    }
+}
 
 /// The caller's deadline from its `grpc-timeout` header (e.g. `500m`, `2S`).
 pub fn deadline(metadata: &MetadataMap) -> Deadline {

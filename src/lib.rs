@@ -15,6 +15,8 @@
 //! - [`upstream`]: the reqwest client, Qencode's error codes, lenient response parsing,
 //!   and the trusted-host rule for `status_url`.
 //! - [`auth`]: the central token manager shared by both APIs.
+//! - [`watch`]: server-streaming watchers: shared batched pollers, callbacks, fan-out.
+//! - [`http`]: the HTTP listener (task callbacks, probes).
 //! - [`sandbox`]: the Qencode-compatible sandbox server.
 //!
 //! The prost-generated messages in [`pb`] double as the data model: they are plain
@@ -25,6 +27,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod http;
 pub mod lenient;
 pub mod live;
 pub mod proto_json;
@@ -33,6 +36,7 @@ pub mod server;
 pub mod telemetry;
 pub mod transcoding;
 pub mod upstream;
+pub mod watch;
 
 pub use config::Config;
 pub use server::{serve, Gateway};

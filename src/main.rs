@@ -4,6 +4,7 @@
 use clap::Parser;
 use qencode_gateway::{
     config::{Cli, Command, Config, SandboxArgs, Secret},
+    http::serve_http,
     sandbox::{Sandbox, SandboxConfig},
     serve, telemetry, Gateway,
 };
@@ -100,7 +101,32 @@ async fn run_gateway(mut config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match serve(listener, gateway, shutdown_signal()).await {
+    let http_listener = match TcpListener::bind(config.http_listen).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            error!(addr = %config.http_listen, error = %e, "cannot listen (GATEWAY_HTTP_LISTEN)");
+            return ExitCode::FAILURE;
+        }
+    };
+    // One signal, two servers: each waits on its own receiver.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stop.send_replace(true);
+    });
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stopped| *stopped).await;
+    };
+    let http = tokio::spawn(serve_http(
+        http_listener,
+        gateway.clone(),
+        until_stopped(stopped.clone()),
+    ));
+    let grpc = serve(listener, gateway, until_stopped(stopped)).await;
+    if let Ok(Err(e)) = http.await {
+        error!(error = %e, "HTTP listener failed");
+    }
+    match grpc {
         Ok(()) => {
             info!("stopped");
             ExitCode::SUCCESS

@@ -13,6 +13,7 @@ use crate::{
         transcoding::{TranscodingClient, TranscodingTokens},
         HttpClient, TrustedHosts,
     },
+    watch::{callback::CallbackSigner, WatchSettings, Watchers},
 };
 use std::{future::Future, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
@@ -42,6 +43,8 @@ pub struct Gateway {
     pub transcoding: Arc<Transcoding>,
     /// The LiveStreaming domain.
     pub live: Arc<LiveStreaming>,
+    /// Watch streams: hubs, pollers, callbacks.
+    pub watchers: Arc<Watchers>,
 }
 
 impl Gateway {
@@ -68,9 +71,25 @@ impl Gateway {
             client: live_client.clone(),
             api_key: config.live_api_key().unwrap_or(api_key),
         });
+        let signer = config.callback_url.clone().map(|base| {
+            Arc::new(match &config.callback_secret {
+                Some(secret) => CallbackSigner::new(base, secret),
+                None => CallbackSigner::with_random_secret(base),
+            })
+        });
+        let settings = WatchSettings {
+            poll_interval: config.poll_interval,
+            live_poll_interval: config.live_poll_interval,
+            batch_size: usize::from(config.status_batch_size),
+            heartbeat: config.heartbeat_interval,
+            max_watchers: config.max_watchers as usize,
+        };
         Ok(Gateway {
-            transcoding: Arc::new(Transcoding::new(client, tokens, trusted)),
+            transcoding: Arc::new(
+                Transcoding::new(client, tokens, trusted).with_callbacks(signer.clone()),
+            ),
             live: Arc::new(LiveStreaming::new(live_client, live_tokens)),
+            watchers: Arc::new(Watchers::new(settings, signer)),
         })
     }
 }
@@ -101,9 +120,11 @@ pub async fn serve(
 
     let transcoding = pb::transcoding_server::TranscodingServer::new(TranscodingService::new(
         gateway.transcoding.clone(),
+        gateway.watchers.clone(),
     ));
     let live = pb::live_streaming_server::LiveStreamingServer::new(LiveStreamingService::new(
         gateway.live.clone(),
+        gateway.watchers.clone(),
     ));
 
     let router = Server::builder()
@@ -121,11 +142,16 @@ pub async fn serve(
     let local = listener.local_addr().ok();
     info!(addr = ?local, "serving gRPC");
 
+    gateway
+        .watchers
+        .spawn_pollers(gateway.transcoding.clone(), gateway.live.clone());
     let shutdown_health = health.clone();
+    let watchers = gateway.watchers.clone();
     let shutdown = async move {
         shutdown.await;
-        info!("shutting down: health NOT_SERVING, draining calls");
+        info!("shutting down: health NOT_SERVING, ending watch streams, draining calls");
         set_all(&shutdown_health, ServingStatus::NotServing).await;
+        watchers.shutdown();
     };
     router
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)

@@ -3,6 +3,7 @@
 
 pub mod validate;
 
+use crate::watch::callback::CallbackSigner;
 use crate::{
     auth::TokenManager,
     error::{Error, Violations},
@@ -14,7 +15,7 @@ use crate::{
 };
 use futures::future::join_all;
 use serde_json::{Map, Value};
-use std::{collections::HashMap, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 use tracing::{debug, warn};
 use url::Url;
 pub use validate::QueryInput;
@@ -41,6 +42,8 @@ pub struct Transcoding {
     /// Task token -> its master status endpoint, learned from upstream answers, so status
     /// requests go where Qencode says the freshest status is.
     status_urls: moka::sync::Cache<String, Url>,
+    /// Signs per-task callback URLs when callbacks are configured.
+    callbacks: Option<Arc<CallbackSigner>>,
 }
 
 impl Transcoding {
@@ -54,7 +57,14 @@ impl Transcoding {
                 .max_capacity(STATUS_URL_CAPACITY)
                 .time_to_live(STATUS_URL_TTL)
                 .build(),
+            callbacks: None,
         }
+    }
+
+    /// Adds a signed `callback_url` to every started task whose query has none.
+    pub fn with_callbacks(mut self, signer: Option<Arc<CallbackSigner>>) -> Self {
+        self.callbacks = signer;
+        self
     }
 
     /// The token manager (health checks and metrics read it).
@@ -114,10 +124,15 @@ impl Transcoding {
     async fn start_prepared(
         &self,
         task_token: &str,
-        inner: Map<String, Value>,
+        mut inner: Map<String, Value>,
         payload: Option<String>,
         deadline: Deadline,
     ) -> Result<String, Error> {
+        if let Some(signer) = &self.callbacks {
+            inner
+                .entry("callback_url")
+                .or_insert_with(|| Value::String(signer.url_for(task_token)));
+        }
         let query = serde_json::json!({ "query": inner }).to_string();
         let status_url = self
             .client
@@ -145,7 +160,7 @@ impl Transcoding {
         let fetched = join_all(
             groups
                 .into_iter()
-                .map(|(endpoint, group)| self.status_group(endpoint, group, deadline)),
+                .map(|(endpoint, group)| self.status_group(endpoint, group, true, deadline)),
         )
         .await;
         let mut raw = Map::new();
@@ -164,6 +179,49 @@ impl Transcoding {
         Ok(report)
     }
 
+    /// Statuses of any number of tasks, for the watch poller: grouped by status
+    /// endpoint and chunked at `batch_size`, one upstream request per chunk. A master
+    /// endpoint learned on the way is used from the next poll on (no extra request now).
+    pub async fn poll_statuses(
+        &self,
+        tokens: &[String],
+        batch_size: usize,
+    ) -> HashMap<String, Result<Option<pb::TaskStatus>, Error>> {
+        let main = self.client.main_status_url();
+        let mut groups: HashMap<Url, Vec<String>> = HashMap::new();
+        for token in tokens {
+            let endpoint = self.status_urls.get(token).unwrap_or_else(|| main.clone());
+            groups.entry(endpoint).or_default().push(token.clone());
+        }
+        let chunks: Vec<(Url, Vec<String>)> = groups
+            .into_iter()
+            .flat_map(|(endpoint, group)| {
+                group
+                    .chunks(batch_size.max(1))
+                    .map(|chunk| (endpoint.clone(), chunk.to_vec()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let fetched = join_all(chunks.into_iter().map(|(endpoint, chunk)| async move {
+            let result = self
+                .status_group(endpoint, chunk.clone(), false, Deadline::NONE)
+                .await;
+            (chunk, result)
+        }))
+        .await;
+        let mut out = HashMap::with_capacity(tokens.len());
+        for (chunk, result) in fetched {
+            for token in chunk {
+                let status = match &result {
+                    Ok(raw) => Ok(raw.get(&token).and_then(parse_task_status)),
+                    Err(error) => Err(error.clone()),
+                };
+                out.insert(token, status);
+            }
+        }
+        out
+    }
+
     /// Status of one group of tasks sharing an endpoint, falling back to the main
     /// endpoint when a master endpoint fails, and following newly learned master
     /// endpoints once for their extended attributes.
@@ -171,6 +229,7 @@ impl Transcoding {
         &self,
         endpoint: Url,
         tokens: Vec<String>,
+        follow: bool,
         deadline: Deadline,
     ) -> Result<Map<String, Value>, Error> {
         let main = self.client.main_status_url();
@@ -195,18 +254,18 @@ impl Transcoding {
             }
         };
         statuses.retain(|token, _| tokens.contains(token));
-        let mut follow: HashMap<Url, Vec<String>> = HashMap::new();
+        let mut masters: HashMap<Url, Vec<String>> = HashMap::new();
         for (token, status) in &statuses {
             let Some(url) = status.get("status_url").and_then(Value::as_str) else {
                 continue;
             };
             if let Some(master) = self.remember_status_url(token, url) {
-                if from == main && master != main {
-                    follow.entry(master).or_default().push(token.clone());
+                if follow && from == main && master != main {
+                    masters.entry(master).or_default().push(token.clone());
                 }
             }
         }
-        for (master, group) in follow {
+        for (master, group) in masters {
             match self.client.status(&master, &group, deadline).await {
                 Ok(extended) => {
                     for (token, status) in extended {

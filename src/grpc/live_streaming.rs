@@ -1,10 +1,12 @@
 //! The `LiveStreaming` gRPC service: a thin adapter over [`crate::live`].
 
-use super::deadline;
+use super::{deadline, event_kind, status::to_status, ResponseStream};
+use crate::watch::Watchers;
 use crate::{
     live::LiveStreaming,
     pb::{self, live_streaming_server},
 };
+use futures::StreamExt;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -12,17 +14,38 @@ use tonic::{Request, Response, Status};
 #[derive(Clone)]
 pub struct LiveStreamingService {
     domain: Arc<LiveStreaming>,
+    watchers: Arc<Watchers>,
 }
 
 impl LiveStreamingService {
     /// The service over the domain.
-    pub fn new(domain: Arc<LiveStreaming>) -> Self {
-        LiveStreamingService { domain }
+    pub fn new(domain: Arc<LiveStreaming>, watchers: Arc<Watchers>) -> Self {
+        LiveStreamingService { domain, watchers }
     }
 }
 
 #[tonic::async_trait]
 impl live_streaming_server::LiveStreaming for LiveStreamingService {
+    type WatchStreamStream = ResponseStream<pb::WatchStreamResponse>;
+
+    async fn watch_stream(
+        &self,
+        request: Request<pb::WatchStreamRequest>,
+    ) -> Result<Response<Self::WatchStreamStream>, Status> {
+        let events = self
+            .watchers
+            .watch_stream(&request.into_inner().stream_id)?;
+        let messages = events.map(|event| {
+            event
+                .map(|e| pb::WatchStreamResponse {
+                    kind: event_kind(e.kind) as i32,
+                    stream: Some((*e.value).clone()),
+                })
+                .map_err(to_status)
+        });
+        Ok(Response::new(Box::pin(messages)))
+    }
+
     async fn create_stream(
         &self,
         request: Request<pb::CreateStreamRequest>,

@@ -1,10 +1,12 @@
 //! The `Transcoding` gRPC service: a thin adapter over [`crate::transcoding`].
 
-use super::deadline;
+use super::{deadline, event_kind, status::to_status, ResponseStream};
+use crate::watch::Watchers;
 use crate::{
     pb::{self, transcoding_server},
     transcoding::{QueryInput, Transcoding},
 };
+use futures::StreamExt;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -12,12 +14,13 @@ use tonic::{Request, Response, Status};
 #[derive(Clone)]
 pub struct TranscodingService {
     domain: Arc<Transcoding>,
+    watchers: Arc<Watchers>,
 }
 
 impl TranscodingService {
     /// The service over the domain.
-    pub fn new(domain: Arc<Transcoding>) -> Self {
-        TranscodingService { domain }
+    pub fn new(domain: Arc<Transcoding>, watchers: Arc<Watchers>) -> Self {
+        TranscodingService { domain, watchers }
     }
 }
 
@@ -39,6 +42,24 @@ fn transcode_query(kind: Option<pb::transcode_request::QueryKind>) -> Option<Que
 
 #[tonic::async_trait]
 impl transcoding_server::Transcoding for TranscodingService {
+    type WatchStatusStream = ResponseStream<pb::WatchStatusResponse>;
+
+    async fn watch_status(
+        &self,
+        request: Request<pb::WatchStatusRequest>,
+    ) -> Result<Response<Self::WatchStatusStream>, Status> {
+        let events = self.watchers.watch_task(&request.into_inner().task_token)?;
+        let messages = events.map(|event| {
+            event
+                .map(|e| pb::WatchStatusResponse {
+                    kind: event_kind(e.kind) as i32,
+                    status: Some((*e.value).clone()),
+                })
+                .map_err(to_status)
+        });
+        Ok(Response::new(Box::pin(messages)))
+    }
+
     async fn create_task(
         &self,
         request: Request<pb::CreateTaskRequest>,

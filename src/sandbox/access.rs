@@ -87,8 +87,7 @@ pub(crate) async fn create_task(
         ));
     }
     let task_token = ids::new_hex32();
-    let master_id = ids::new_hex32();
-    inner.masters.insert(master_id.clone(), task_token.clone());
+    let master_id = inner.master_id.clone();
     inner.tasks.insert(
         task_token.clone(),
         Task {

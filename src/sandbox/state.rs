@@ -90,8 +90,9 @@ pub(crate) struct Inner {
     /// Access token → expiry (`None`: the TTL is too large to represent).
     pub(crate) access_tokens: HashMap<String, Option<Instant>>,
     pub(crate) tasks: HashMap<String, Task>,
-    /// Master id → task token.
-    pub(crate) masters: HashMap<String, String>,
+    /// The one master server of this sandbox: like a Qencode master, it serves the
+    /// extended status of every task it runs, so clients can batch per master endpoint.
+    pub(crate) master_id: String,
     pub(crate) uploads: HashMap<String, Upload>,
     /// Live Streaming API tokens and streams.
     pub(crate) live: LiveState,
@@ -169,7 +170,7 @@ impl Shared {
                 fallback_base: None,
                 access_tokens: HashMap::new(),
                 tasks: HashMap::new(),
-                masters: HashMap::new(),
+                master_id: super::ids::new_hex32(),
                 uploads: HashMap::new(),
                 live: LiveState::default(),
                 faults: FaultQueue::default(),

@@ -45,7 +45,7 @@ pub(crate) async fn master_status(
     else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    if !sandbox.shared.lock().masters.contains_key(master_id) {
+    if sandbox.shared.lock().master_id != master_id {
         return ApiError::new(
             MASTER_NOT_FOUND,
             "Internal server error occurred, please contact support@qencode.com.",

@@ -4,12 +4,13 @@
 
 use qencode_gateway::{
     config::{Config, Secret},
+    http::serve_http,
     pb::{live_streaming_client::LiveStreamingClient, transcoding_client::TranscodingClient},
     sandbox::{Sandbox, SandboxConfig, SandboxHandle},
     serve, Gateway,
 };
 use std::{net::SocketAddr, time::Duration};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
 use tonic::transport::Channel;
 
 /// The API key the test sandbox accepts.
@@ -21,7 +22,7 @@ pub struct Env {
     pub addr: SocketAddr,
     pub config: Config,
     pub gateway: Gateway,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<watch::Sender<bool>>,
     server: Option<JoinHandle<()>>,
 }
 
@@ -51,6 +52,8 @@ pub async fn start_with(sandbox_config: SandboxConfig, tweak: impl FnOnce(&mut C
         .expect("start sandbox");
     let url = url::Url::parse(&sandbox.base_url()).expect("sandbox url");
     let mut config = Config::for_upstream(url, Secret::new(API_KEY));
+    let http_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
+    config.http_listen = http_listener.local_addr().expect("http addr");
     tweak(&mut config);
     let gateway = Gateway::from_config(&config).expect("gateway");
     let served = gateway.clone();
@@ -58,12 +61,17 @@ pub async fn start_with(sandbox_config: SandboxConfig, tweak: impl FnOnce(&mut C
         .await
         .expect("bind gateway");
     let addr = listener.local_addr().expect("gateway addr");
-    let (stop, stopped) = oneshot::channel::<()>();
+    let (stop, stopped) = watch::channel(false);
+    let until = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    tokio::spawn(serve_http(
+        http_listener,
+        gateway.clone(),
+        until(stopped.clone()),
+    ));
     let server = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        serve(listener, served, shutdown)
+        serve(listener, served, until(stopped))
             .await
             .expect("gateway serve");
     });
@@ -97,10 +105,22 @@ impl Env {
         LiveStreamingClient::new(self.channel().await)
     }
 
+    /// Begins shutdown (health NOT_SERVING, watch streams end) without waiting.
+    pub fn begin_stop(&self) {
+        if let Some(stop) = &self.stop {
+            stop.send_replace(true);
+        }
+    }
+
+    /// The public base URL of the gateway's HTTP listener.
+    pub fn http_url(&self) -> url::Url {
+        url::Url::parse(&format!("http://{}", self.config.http_listen)).expect("http url")
+    }
+
     /// Stops the gateway and the sandbox.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            stop.send_replace(true);
         }
         if let Some(server) = self.server.take() {
             let _ = server.await;

@@ -1,0 +1,146 @@
+//! Push from Qencode's task callbacks.
+//!
+//! Qencode signs nothing, so the callback URL itself carries the proof: when
+//! `GATEWAY_CALLBACK_URL` is set, StartEncode and Transcode add
+//! `callback_url = <base>/callbacks/task/<HMAC-SHA256(secret, task_token)>` to the query
+//! (unless the caller set one). Only Qencode, which received that URL, can produce a
+//! matching pair; anything else gets 401 and changes nothing. A valid callback updates
+//! the task's watchers at once; polling stays on as the safety net, and a resent
+//! callback changes nothing (equal states wake nobody).
+
+use super::Hub;
+use crate::{
+    config::Secret,
+    lenient::parse_json,
+    pb::TaskStatus,
+    upstream::task_status::{is_terminal, parse_task_status},
+};
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    routing::post,
+    Router,
+};
+use ring::hmac;
+use std::sync::Arc;
+use tracing::{debug, warn};
+use url::Url;
+
+/// Route of the callback endpoint on the HTTP listener.
+pub const ROUTE: &str = "/callbacks/task/{signature}";
+
+/// Signs and checks per-task callback URLs.
+pub struct CallbackSigner {
+    base: Url,
+    key: hmac::Key,
+}
+
+impl CallbackSigner {
+    /// A signer for callback URLs under `base` (the public URL of the HTTP listener).
+    pub fn new(base: Url, secret: &Secret) -> Self {
+        CallbackSigner {
+            base,
+            key: hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes()),
+        }
+    }
+
+    /// A signer with a random secret (callbacks then verify only on this process).
+    pub fn with_random_secret(base: Url) -> Self {
+        let bytes: [u8; 32] = rand::random();
+        CallbackSigner {
+            base,
+            key: hmac::Key::new(hmac::HMAC_SHA256, &bytes),
+        }
+    }
+
+    /// The callback URL for `task_token`.
+    pub fn url_for(&self, task_token: &str) -> String {
+        let signature = hex::encode(hmac::sign(&self.key, task_token.as_bytes()).as_ref());
+        format!(
+            "{}/callbacks/task/{signature}",
+            self.base.as_str().trim_end_matches('/')
+        )
+    }
+
+    /// True when `signature` is this gateway's signature of `task_token` (constant time).
+    pub fn verify(&self, task_token: &str, signature: &str) -> bool {
+        match hex::decode(signature) {
+            Ok(bytes) => hmac::verify(&self.key, task_token.as_bytes(), &bytes).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct CallbackState {
+    hub: Arc<Hub<TaskStatus>>,
+    signer: Arc<CallbackSigner>,
+}
+
+/// The callback endpoint, for the HTTP listener.
+pub fn router(hub: Arc<Hub<TaskStatus>>, signer: Arc<CallbackSigner>) -> Router {
+    Router::new()
+        .route(ROUTE, post(receive))
+        .with_state(CallbackState { hub, signer })
+}
+
+async fn receive(
+    State(state): State<CallbackState>,
+    Path(signature): Path<String>,
+    body: Bytes,
+) -> (StatusCode, &'static str) {
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let Some(task_token) = field("task_token").filter(|t| !t.is_empty()) else {
+        return (StatusCode::UNAUTHORIZED, "unknown callback\n");
+    };
+    if !state.signer.verify(task_token, &signature) {
+        warn!("rejected a task callback whose signature does not match");
+        return (StatusCode::UNAUTHORIZED, "unknown callback\n");
+    }
+    if field("callback_type").is_some_and(|kind| kind != "task") {
+        // Subtask callbacks describe one rendition; the task status comes from polling.
+        return (StatusCode::OK, "ignored\n");
+    }
+    let Some(status) = field("status")
+        .and_then(|s| parse_json(s).ok())
+        .as_ref()
+        .and_then(parse_task_status)
+    else {
+        return (StatusCode::BAD_REQUEST, "no readable status\n");
+    };
+    let terminal = is_terminal(&status);
+    let delivered = state.hub.push(task_token, status, terminal);
+    debug!(
+        task_token,
+        event = field("event").unwrap_or(""),
+        delivered,
+        "task callback"
+    );
+    (StatusCode::OK, "ok\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_bind_the_task_and_the_secret() {
+        let base = Url::parse("https://gw.example.com/").unwrap();
+        let signer = CallbackSigner::new(base.clone(), &Secret::new("s3cret"));
+        let url = signer.url_for("abc");
+        let signature = url.rsplit('/').next().unwrap();
+        assert!(url.starts_with("https://gw.example.com/callbacks/task/"));
+        assert!(signer.verify("abc", signature));
+        assert!(!signer.verify("abd", signature));
+        assert!(!signer.verify("abc", "00"));
+        assert!(!signer.verify("abc", "not hex"));
+        let other = CallbackSigner::new(base, &Secret::new("other"));
+        assert!(!other.verify("abc", signature));
+    }
+}

@@ -1,0 +1,129 @@
+//! The shared poller: one loop per hub that fetches every due id in batches.
+//!
+//! Ids fall due one interval after their last fetch (longer for long-running ones), and
+//! ids due within a slack of each other are fetched together, so ids watched at about the
+//! same time stay aligned and share upstream requests interval after interval. When the
+//! upstream says it is busy or rate limited, the whole poller pauses for the time it
+//! asks (at least one interval).
+
+use super::{Hub, Observed};
+use crate::error::Error;
+use futures::future::BoxFuture;
+use std::{collections::HashMap, sync::Arc, time::Duration};
+use tokio::{sync::watch, time::Instant};
+use tracing::{debug, warn};
+
+/// What one fetch found for one id.
+#[derive(Debug)]
+pub enum Fetched<V> {
+    /// The current state.
+    Value(V),
+    /// The upstream does not know the id.
+    Missing,
+    /// The fetch failed.
+    Failed(Error),
+}
+
+/// Fetches the state of many ids (one implementation per API).
+pub trait Source<V>: Send + Sync + 'static {
+    /// Fetches `keys`, batching as the API allows.
+    fn fetch<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, HashMap<String, Fetched<V>>>;
+    /// True for states after which the id changes no more.
+    fn is_terminal(&self, value: &V) -> bool;
+    /// What to publish when an id that had a state disappears upstream (a deleted live
+    /// stream): a final state, or `None` to report it missing.
+    fn gone(&self, _last: &V) -> Option<V> {
+        None
+    }
+}
+
+/// Poll timing.
+#[derive(Debug, Clone, Copy)]
+pub struct PollSettings {
+    /// Base interval between fetches of one id.
+    pub interval: Duration,
+}
+
+impl PollSettings {
+    /// The interval for an id watched for `age`: jobs that run long change slowly, so
+    /// they are polled less often (x2 after 10 min, x4 after an hour, at most 60 s unless
+    /// the base is longer).
+    pub fn interval_for(&self, age: Duration) -> Duration {
+        let factor = match age.as_secs() {
+            0..600 => 1,
+            600..3600 => 2,
+            _ => 4,
+        };
+        (self.interval * factor).min(Duration::from_secs(60).max(self.interval))
+    }
+
+    /// Ids due within this much of each other share a batch.
+    fn slack(&self) -> Duration {
+        self.interval / 4
+    }
+}
+
+/// Runs until `shutdown` flips to true.
+pub async fn run<V, S>(
+    hub: Arc<Hub<V>>,
+    source: Arc<S>,
+    settings: PollSettings,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    V: PartialEq + Send + Sync + 'static,
+    S: Source<V>,
+{
+    let mut paused_until: Option<Instant> = None;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = Instant::now();
+        let (due, next) = hub.due(now, settings.slack());
+        let wake_at = match (paused_until.filter(|p| *p > now), due.is_empty()) {
+            (Some(pause), _) => Some(pause),
+            (None, true) => Some(next.unwrap_or(now + Duration::from_secs(3600))),
+            (None, false) => None,
+        };
+        if let Some(at) = wake_at {
+            tokio::select! {
+                _ = tokio::time::sleep_until(at) => {}
+                _ = hub.woken() => {}
+                stop = shutdown.changed() => if stop.is_err() { return },
+            }
+            continue;
+        }
+        let mut results = source.fetch(&due).await;
+        let now = Instant::now();
+        for key in &due {
+            let age = hub.since(key).map_or(Duration::ZERO, |since| now - since);
+            let next_due = now + settings.interval_for(age);
+            match results.remove(key) {
+                Some(Fetched::Value(value)) => {
+                    let terminal = source.is_terminal(&value);
+                    hub.publish(key, Observed::Value(Arc::new(value)), terminal, next_due);
+                }
+                Some(Fetched::Missing) | None => {
+                    let last = hub.current(key).and_then(|last| source.gone(&last));
+                    let observed = last.map_or(Observed::Missing, |v| Observed::Value(Arc::new(v)));
+                    hub.publish(key, observed, true, next_due);
+                }
+                Some(Fetched::Failed(error)) => {
+                    if let Some(delay) = error.retry_after {
+                        let pause = now + delay.max(settings.interval);
+                        paused_until = Some(paused_until.map_or(pause, |p| p.max(pause)));
+                        warn!(reason = %error.reason, pause_ms = delay.as_millis() as u64, "upstream asked the poller to back off");
+                    }
+                    debug!(reason = %error.reason, "poll failed");
+                    if hub.current(key).is_some() {
+                        // Watchers keep the last state; try again a little later.
+                        hub.reschedule(key, next_due + settings.interval);
+                    } else {
+                        // Nobody has a snapshot yet: waiting watchers get the error.
+                        hub.publish(key, Observed::Failed(error), false, next_due);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! One watcher's messages: snapshot, changes, heartbeats, then the end.
+//!
+//! Built with `futures::stream::unfold` rather than a spawned task feeding a channel:
+//! the state is one receiver, one timer and the last value sent, and when the client
+//! goes away tonic drops the stream, which releases the watcher at once.
+
+use super::{Observed, Subscription};
+use crate::error::{Error, ErrorKind, GATEWAY_DOMAIN};
+use futures::Stream;
+use std::{sync::Arc, time::Duration};
+use tokio::sync::watch;
+
+/// What a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// The current state, first.
+    Snapshot,
+    /// The state changed.
+    Change,
+    /// Nothing changed for the heartbeat interval.
+    Heartbeat,
+}
+
+/// One message of a watch stream.
+#[derive(Debug, Clone)]
+pub struct Event<V> {
+    /// Snapshot, change or heartbeat.
+    pub kind: EventKind,
+    /// The full current state.
+    pub value: Arc<V>,
+}
+
+/// How a watch stream behaves.
+#[derive(Clone, Copy)]
+pub struct StreamSettings<V> {
+    /// Quiet time after which the state is repeated as a heartbeat.
+    pub heartbeat: Duration,
+    /// States after which the stream ends with OK.
+    pub is_terminal: fn(&V) -> bool,
+    /// The NOT_FOUND message for an unknown id (names the kind of id).
+    pub not_found: &'static str,
+}
+
+enum Phase<V> {
+    First,
+    Streaming(Arc<V>),
+    Done,
+}
+
+struct State<V> {
+    sub: Subscription<V>,
+    shutdown: watch::Receiver<bool>,
+    settings: StreamSettings<V>,
+    phase: Phase<V>,
+}
+
+/// The error every open watch stream ends with when the gateway shuts down.
+pub fn shutting_down() -> Error {
+    Error::new(
+        ErrorKind::Unavailable,
+        GATEWAY_DOMAIN,
+        "SHUTTING_DOWN",
+        "server shutting down; reconnect to watch again",
+    )
+    .with_retry_after(Duration::ZERO)
+}
+
+/// The messages of one watcher. `shutdown` flips to true when the gateway stops.
+pub fn events<V>(
+    sub: Subscription<V>,
+    shutdown: watch::Receiver<bool>,
+    settings: StreamSettings<V>,
+) -> impl Stream<Item = Result<Event<V>, Error>> + Send
+where
+    V: PartialEq + Send + Sync + 'static,
+{
+    let state = State {
+        sub,
+        shutdown,
+        settings,
+        phase: Phase::First,
+    };
+    futures::stream::unfold(state, |mut st| async move {
+        let item = next(&mut st).await?;
+        Some((item, st))
+    })
+}
+
+async fn next<V: PartialEq + Send + Sync + 'static>(
+    st: &mut State<V>,
+) -> Option<Result<Event<V>, Error>> {
+    loop {
+        let last = match &st.phase {
+            Phase::Done => return None,
+            Phase::First => None,
+            Phase::Streaming(last) => Some(last.clone()),
+        };
+        if *st.shutdown.borrow() {
+            st.phase = Phase::Done;
+            return Some(Err(shutting_down()));
+        }
+        let Some(last) = last else {
+            let first = tokio::select! {
+                biased;
+                stop = st.shutdown.changed() => {
+                    if stop.is_err() {
+                        st.phase = Phase::Done;
+                        return Some(Err(shutting_down()));
+                    }
+                    continue;
+                }
+                seen = st.sub.rx.wait_for(Option::is_some) => seen.ok().and_then(|v| v.clone()),
+            };
+            return Some(match first {
+                Some(Observed::Value(value)) => Ok(emit(st, EventKind::Snapshot, value)),
+                Some(Observed::Missing) => {
+                    st.phase = Phase::Done;
+                    Err(Error::new(
+                        ErrorKind::NotFound,
+                        GATEWAY_DOMAIN,
+                        "NOT_FOUND",
+                        st.settings.not_found,
+                    ))
+                }
+                Some(Observed::Failed(error)) => {
+                    st.phase = Phase::Done;
+                    Err(error)
+                }
+                None => {
+                    st.phase = Phase::Done;
+                    Err(shutting_down())
+                }
+            });
+        };
+        tokio::select! {
+            biased;
+            stop = st.shutdown.changed() => {
+                if stop.is_err() {
+                    st.phase = Phase::Done;
+                    return Some(Err(shutting_down()));
+                }
+                continue;
+            }
+            changed = st.sub.rx.changed() => {
+                if changed.is_err() {
+                    // The hub let go of this id (the gateway is stopping).
+                    st.phase = Phase::Done;
+                    return Some(Err(shutting_down()));
+                }
+                let current = st.sub.rx.borrow_and_update().clone();
+                match current {
+                    Some(Observed::Value(value)) if *value != *last => return Some(Ok(emit(st, EventKind::Change, value))),
+                    // Same value, or a later fetch failed: the last state stands.
+                    _ => continue,
+                }
+            }
+            () = tokio::time::sleep(st.settings.heartbeat) => return Some(Ok(Event { kind: EventKind::Heartbeat, value: last })),
+        }
+    }
+}
+
+fn emit<V>(st: &mut State<V>, kind: EventKind, value: Arc<V>) -> Event<V> {
+    st.phase = if (st.settings.is_terminal)(&value) {
+        Phase::Done
+    } else {
+        Phase::Streaming(value.clone())
+    };
+    Event { kind, value }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::watch::{Hub, WatcherLimit};
+    use futures::StreamExt;
+    use tokio::time::Instant;
+
+    const SETTINGS: StreamSettings<u32> = StreamSettings {
+        heartbeat: Duration::from_secs(15),
+        is_terminal: |v| *v >= 100,
+        not_found: "no such thing",
+    };
+
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(60)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn snapshot_changes_heartbeat_and_terminal_end() {
+        let hub: Hub<u32> = Hub::new(WatcherLimit::new(10));
+        let (_stop, shutdown) = watch::channel(false);
+        let mut events = Box::pin(events(hub.subscribe("a").unwrap(), shutdown, SETTINGS));
+        hub.publish("a", Observed::Value(Arc::new(1)), false, later());
+        let e = events.next().await.unwrap().unwrap();
+        assert_eq!((e.kind, *e.value), (EventKind::Snapshot, 1));
+        hub.publish("a", Observed::Value(Arc::new(2)), false, later());
+        let e = events.next().await.unwrap().unwrap();
+        assert_eq!((e.kind, *e.value), (EventKind::Change, 2));
+        let before = Instant::now();
+        let e = events.next().await.unwrap().unwrap();
+        assert_eq!((e.kind, *e.value), (EventKind::Heartbeat, 2));
+        assert_eq!(Instant::now() - before, Duration::from_secs(15));
+        hub.publish("a", Observed::Value(Arc::new(100)), true, later());
+        let e = events.next().await.unwrap().unwrap();
+        assert_eq!((e.kind, *e.value), (EventKind::Change, 100));
+        assert!(
+            events.next().await.is_none(),
+            "ends OK after the terminal state"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_readers_skip_to_the_latest_and_still_get_the_terminal_state() {
+        let hub: Hub<u32> = Hub::new(WatcherLimit::new(10));
+        let (_stop, shutdown) = watch::channel(false);
+        let mut events = Box::pin(events(hub.subscribe("a").unwrap(), shutdown, SETTINGS));
+        hub.publish("a", Observed::Value(Arc::new(1)), false, later());
+        assert_eq!(*events.next().await.unwrap().unwrap().value, 1);
+        for v in 2..=100 {
+            hub.publish("a", Observed::Value(Arc::new(v)), v == 100, later());
+        }
+        let e = events.next().await.unwrap().unwrap();
+        assert_eq!((e.kind, *e.value), (EventKind::Change, 100));
+        assert!(events.next().await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unknown_ids_failures_and_shutdown() {
+        let hub: Hub<u32> = Hub::new(WatcherLimit::new(10));
+        let (stop, shutdown) = watch::channel(false);
+        let mut missing = Box::pin(events(
+            hub.subscribe("m").unwrap(),
+            shutdown.clone(),
+            SETTINGS,
+        ));
+        hub.publish("m", Observed::Missing, true, later());
+        assert_eq!(
+            missing.next().await.unwrap().unwrap_err().kind,
+            ErrorKind::NotFound
+        );
+        assert!(missing.next().await.is_none());
+
+        let mut failed = Box::pin(events(
+            hub.subscribe("f").unwrap(),
+            shutdown.clone(),
+            SETTINGS,
+        ));
+        let down = Error::new(ErrorKind::Unavailable, GATEWAY_DOMAIN, "DOWN", "down");
+        hub.publish("f", Observed::Failed(down), false, later());
+        assert_eq!(failed.next().await.unwrap().unwrap_err().reason, "DOWN");
+
+        let mut open = Box::pin(events(hub.subscribe("o").unwrap(), shutdown, SETTINGS));
+        hub.publish("o", Observed::Value(Arc::new(5)), false, later());
+        open.next().await.unwrap().unwrap();
+        let waiting = tokio::spawn(async move { open.next().await });
+        tokio::task::yield_now().await;
+        stop.send(true).unwrap();
+        let ended = waiting.await.unwrap().unwrap().unwrap_err();
+        assert_eq!(
+            (ended.kind, ended.reason.as_ref()),
+            (ErrorKind::Unavailable, "SHUTTING_DOWN")
+        );
+    }
+}
