@@ -31,6 +31,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // A prost codec with a small encode buffer: see src/grpc/codec.rs.
+        .codec_path("crate::grpc::codec::GatewayCodec")
         .compile_fds(fds)?;
     Ok(())
 }

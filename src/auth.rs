@@ -98,6 +98,9 @@ struct Inner {
     refreshing: AtomicBool,
     backoff: Mutex<Backoff>,
     stats: TokenStats,
+    /// Whether the last upstream token request succeeded (`None` before the first one):
+    /// health checks follow it.
+    healthy: tokio::sync::watch::Sender<Option<bool>>,
 }
 
 impl TokenManager {
@@ -110,6 +113,7 @@ impl TokenManager {
                 refreshing: AtomicBool::new(false),
                 backoff: Mutex::new(Backoff::default()),
                 stats: TokenStats::default(),
+                healthy: tokio::sync::watch::Sender::new(None),
             }),
         }
     }
@@ -117,6 +121,16 @@ impl TokenManager {
     /// Counters for metrics and tests.
     pub fn stats(&self) -> &TokenStats {
         &self.inner.stats
+    }
+
+    /// Which API this manager serves ("transcoding", "live").
+    pub fn api(&self) -> &'static str {
+        self.inner.source.api()
+    }
+
+    /// Follows whether the last upstream token request succeeded.
+    pub fn health(&self) -> tokio::sync::watch::Receiver<Option<bool>> {
+        self.inner.healthy.subscribe()
     }
 
     /// The current token, fetching one if there is none or it expired.
@@ -248,6 +262,7 @@ impl Inner {
                 );
                 self.lock_backoff().until = None;
                 self.lock_backoff().delay = Duration::ZERO;
+                self.healthy.send_replace(Some(true));
                 Ok(Arc::new(CachedToken {
                     value: issued.value,
                     refresh_at: started + lifetime.mul_f64(REFRESH_FRACTION),
@@ -260,6 +275,7 @@ impl Inner {
                 backoff.delay = (backoff.delay * 2).clamp(MIN_BACKOFF, MAX_BACKOFF);
                 backoff.until = Some(Instant::now() + backoff.delay);
                 backoff.last_error = Some(error.clone());
+                self.healthy.send_replace(Some(false));
                 warn!(api = self.source.api(), reason = %error.reason, backoff_ms = backoff.delay.as_millis() as u64, "access token request failed");
                 Err(error)
             }

@@ -138,6 +138,44 @@ pub struct Config {
     /// unset a random one is generated at start.
     #[arg(long, env = "GATEWAY_CALLBACK_SECRET", hide_env_values = true)]
     pub callback_secret: Option<Secret>,
+    /// Log line format: human-readable text, or JSON with trace and span ids.
+    #[arg(long, env = "GATEWAY_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: crate::telemetry::LogFormat,
+    /// Time allowed for a graceful shutdown (health NOT_SERVING, watch streams ended,
+    /// in-flight calls drained, traces flushed); the process exits anyway after it.
+    #[arg(long, env = "GATEWAY_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+    /// HTTP/2 keepalive ping interval; finds dead peers behind NATs and idle-killing proxies.
+    #[arg(long, env = "GATEWAY_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = parse_interval)]
+    pub keepalive_interval: Duration,
+    /// Time a keepalive ping may go unanswered before the connection is closed.
+    #[arg(long, env = "GATEWAY_KEEPALIVE_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
+    pub keepalive_timeout: Duration,
+    /// Connections are closed gracefully after about this long (±10% jitter) so L4
+    /// balancers and meshes can rebalance; clients reconnect transparently.
+    #[arg(long, env = "GATEWAY_MAX_CONNECTION_AGE", default_value = "30m", value_parser = parse_interval)]
+    pub max_connection_age: Duration,
+    /// Time in-flight calls get to finish once a connection reached its maximum age.
+    #[arg(long, env = "GATEWAY_MAX_CONNECTION_AGE_GRACE", default_value = "30s", value_parser = parse_duration)]
+    pub max_connection_age_grace: Duration,
+    /// Most unary calls in flight at once; past it calls are refused at once with
+    /// RESOURCE_EXHAUSTED instead of queueing (watch streams count against
+    /// GATEWAY_MAX_WATCHERS instead).
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_CALLS", default_value = "1024", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_calls: u32,
+    /// Most concurrent HTTP/2 streams per client connection.
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_STREAMS", default_value = "1000", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_streams: u32,
+    /// Largest gRPC message accepted or sent, in bytes.
+    #[arg(long, env = "GATEWAY_MAX_MESSAGE_SIZE", default_value = "16777216", value_parser = clap::value_parser!(u32).range(1024..))]
+    pub max_message_size: u32,
+    /// Deadline given to unary calls that bring none (`grpc-timeout`).
+    #[arg(long, env = "GATEWAY_DEFAULT_DEADLINE", default_value = "30s", value_parser = parse_interval)]
+    pub default_deadline: Duration,
+    /// How often health re-checks that upstream tokens can be obtained (every second
+    /// while a service is down).
+    #[arg(long, env = "GATEWAY_HEALTH_CHECK_INTERVAL", default_value = "10s", value_parser = parse_interval)]
+    pub health_check_interval: Duration,
     /// Upper bound of one upstream request (the caller's deadline may shorten it).
     #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub upstream_timeout: Duration,

@@ -1,6 +1,8 @@
 //! Thin tonic adapters: unwrap the request, call the domain, convert the result.
 //! [`status`] is the one place a domain error becomes a `tonic::Status`.
 
+pub mod codec;
+pub mod layer;
 pub mod live_streaming;
 pub mod status;
 pub mod transcoding;

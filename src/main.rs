@@ -30,22 +30,25 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    telemetry::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            error!(error = %e, "cannot start the async runtime");
+            eprintln!("qencode-gateway: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
     runtime.block_on(async move {
-        match cli.command {
+        // Inside the runtime: the OTLP exporter's gRPC client needs it.
+        let telemetry = telemetry::init(cli.gateway.log_format);
+        let code = match cli.command {
             Some(Command::Sandbox(args)) => run_sandbox(args).await,
             None => run_gateway(cli.gateway).await,
-        }
+        };
+        telemetry.shutdown();
+        code
     })
 }
 

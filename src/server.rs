@@ -1,5 +1,6 @@
 //! The gRPC server: the services, health, reflection and graceful shutdown.
 
+use crate::grpc::layer::{GatewayLayer, LayerSettings};
 use crate::{
     auth::TokenManager,
     config::Config,
@@ -15,8 +16,10 @@ use crate::{
     },
     watch::{callback::CallbackSigner, WatchSettings, Watchers},
 };
+use rand::Rng;
 use std::{future::Future, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
@@ -45,6 +48,9 @@ pub struct Gateway {
     pub live: Arc<LiveStreaming>,
     /// Watch streams: hubs, pollers, callbacks.
     pub watchers: Arc<Watchers>,
+    /// True while the server serves and is not shutting down (`/readyz`).
+    pub ready: Arc<watch::Sender<bool>>,
+    settings: ServerSettings,
 }
 
 impl Gateway {
@@ -90,18 +96,56 @@ impl Gateway {
             ),
             live: Arc::new(LiveStreaming::new(live_client, live_tokens)),
             watchers: Arc::new(Watchers::new(settings, signer)),
+            ready: Arc::new(watch::Sender::new(false)),
+            settings: ServerSettings::from_config(config),
         })
+    }
+}
+
+/// Server settings taken from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSettings {
+    keepalive_interval: Duration,
+    keepalive_timeout: Duration,
+    max_connection_age: Duration,
+    max_connection_age_grace: Duration,
+    max_concurrent_streams: u32,
+    max_message_size: usize,
+    health_check_interval: Duration,
+    layer: LayerSettings,
+}
+
+impl ServerSettings {
+    /// The settings in `config`; the connection age gets its ±10% jitter here, once per
+    /// process, so replicas started together do not recycle connections in lockstep.
+    pub fn from_config(config: &Config) -> Self {
+        let jitter = rand::rng().random_range(0.9..=1.1);
+        ServerSettings {
+            keepalive_interval: config.keepalive_interval,
+            keepalive_timeout: config.keepalive_timeout,
+            max_connection_age: config.max_connection_age.mul_f64(jitter),
+            max_connection_age_grace: config.max_connection_age_grace,
+            max_concurrent_streams: config.max_concurrent_streams,
+            max_message_size: config.max_message_size as usize,
+            health_check_interval: config.health_check_interval,
+            layer: LayerSettings {
+                max_concurrent_calls: config.max_concurrent_calls as usize,
+                default_deadline: config.default_deadline,
+            },
+        }
     }
 }
 
 /// Serves the gateway on `listener` until `shutdown` completes, then drains in-flight
 /// calls. Health reports NOT_SERVING until the services are wired and again from the
-/// moment shutdown begins, so balancers stop sending new calls first.
+/// moment shutdown begins, so balancers stop sending new calls first; watch streams end
+/// at once with UNAVAILABLE so their clients reconnect elsewhere.
 pub async fn serve(
     listener: TcpListener,
     gateway: Gateway,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
+    let settings = gateway.settings;
     let (health, health_service) = tonic_health::server::health_reporter();
     set_all(&health, ServingStatus::NotServing).await;
 
@@ -118,40 +162,62 @@ pub async fn serve(
         .map_err(|e| tracing::error!(error = %e, "reflection v1alpha unavailable"))
         .ok();
 
+    let max = settings.max_message_size;
     let transcoding = pb::transcoding_server::TranscodingServer::new(TranscodingService::new(
         gateway.transcoding.clone(),
         gateway.watchers.clone(),
-    ));
+    ))
+    .max_decoding_message_size(max)
+    .max_encoding_message_size(max);
     let live = pb::live_streaming_server::LiveStreamingServer::new(LiveStreamingService::new(
         gateway.live.clone(),
         gateway.watchers.clone(),
-    ));
+    ))
+    .max_decoding_message_size(max)
+    .max_encoding_message_size(max);
 
     let router = Server::builder()
         // Keepalive pings find dead peers behind NATs and proxies that drop idle flows.
-        .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .http2_keepalive_interval(Some(settings.keepalive_interval))
+        .http2_keepalive_timeout(Some(settings.keepalive_timeout))
+        // Bounded connection age lets L4 balancers and meshes rebalance long-lived clients.
+        .max_connection_age(settings.max_connection_age)
+        .max_connection_age_grace(settings.max_connection_age_grace)
+        .max_concurrent_streams(settings.max_concurrent_streams)
         .tcp_nodelay(true)
+        // Outermost: spans, metrics, the unary concurrency limit and default deadlines
+        // must see every call, including the ones refused.
+        .layer(GatewayLayer::new(settings.layer))
         .add_service(health_service)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)
         .add_service(transcoding)
         .add_service(live);
 
-    set_all(&health, ServingStatus::Serving).await;
-    let local = listener.local_addr().ok();
-    info!(addr = ?local, "serving gRPC");
-
     gateway
         .watchers
         .spawn_pollers(gateway.transcoding.clone(), gateway.live.clone());
+    let (stop_monitor, monitor_stopped) = watch::channel(false);
+    tokio::spawn(crate::health::monitor(
+        health.clone(),
+        gateway.clone(),
+        settings.health_check_interval,
+        monitor_stopped,
+    ));
+    health.set_service_status("", ServingStatus::Serving).await;
+    gateway.ready.send_replace(true);
+    let local = listener.local_addr().ok();
+    info!(addr = ?local, "serving gRPC");
+
     let shutdown_health = health.clone();
-    let watchers = gateway.watchers.clone();
+    let draining = gateway.clone();
     let shutdown = async move {
         shutdown.await;
         info!("shutting down: health NOT_SERVING, ending watch streams, draining calls");
+        draining.ready.send_replace(false);
+        stop_monitor.send_replace(true);
         set_all(&shutdown_health, ServingStatus::NotServing).await;
-        watchers.shutdown();
+        draining.watchers.shutdown();
     };
     router
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)

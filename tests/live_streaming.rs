@@ -393,6 +393,8 @@ async fn upstream_http_errors_map_by_meaning() {
 #[tokio::test]
 async fn hostile_ids_never_reach_the_upstream() {
     let env = start().await;
+    env.wait_serving().await;
+    let before = env.sandbox.count(Endpoint::Any);
     let mut client = env.live().await;
     let long = "a".repeat(300);
     let hostile = [
@@ -576,7 +578,7 @@ async fn hostile_ids_never_reach_the_upstream() {
     }
     assert_eq!(
         env.sandbox.count(Endpoint::Any),
-        0,
+        before,
         "{:?}",
         env.sandbox.requests()
     );
@@ -602,8 +604,9 @@ async fn one_token_request_for_50_cold_callers_and_revoked_tokens_are_replaced()
         .await
         .unwrap();
     assert_eq!(env.sandbox.count(Endpoint::LiveAccessToken), 2);
-    // The Transcoding API's session token is separate and untouched so far.
-    assert_eq!(env.sandbox.count(Endpoint::AccessToken), 0);
+    // The Transcoding API's session token is separate: at most the one the health
+    // monitor fetched at start-up.
+    assert!(env.sandbox.count(Endpoint::AccessToken) <= 1);
     env.stop().await;
 }
 

@@ -136,38 +136,72 @@ impl HttpClient {
         body: &Body,
         deadline: Deadline,
     ) -> Result<JsonResponse, Error> {
-        let span = tracing::debug_span!(
+        // Attributes per OpenTelemetry's HTTP client conventions; the route is the
+        // template (never a token or key), so spans and metrics stay secret-free.
+        let span = tracing::info_span!(
             "upstream_request",
-            api = op.api,
-            operation = op.name,
-            http.method = %method,
-            route = op.route,
-            http.status = tracing::field::Empty,
+            otel.name = %format!("{} {}", method, op.route),
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            http.request.method = %method,
+            url.template = op.route,
+            http.response.status_code = tracing::field::Empty,
+            qencode.api = op.api,
+            qencode.operation = op.name,
+            qencode.error_code = tracing::field::Empty,
         );
         async move {
+            let started = Instant::now();
+            let mut headers = headers.to_vec();
+            headers.extend(crate::telemetry::outgoing_headers());
             self.budget.deposit();
             let mut attempt = 1;
-            loop {
+            let result = loop {
                 let result = self
-                    .attempt(op, method.clone(), url, headers, body, deadline)
+                    .attempt(op, method.clone(), url, &headers, body, deadline)
                     .await;
                 let failure = match result {
-                    Ok(response) => {
-                        tracing::Span::current().record("http.status", response.status.as_u16());
-                        return Ok(response);
-                    }
+                    Ok(response) => break Ok(response),
                     Err(failure) => failure,
                 };
                 let retryable = failure.never_sent || (op.idempotent && failure.transient);
                 let backoff = backoff(attempt);
                 let time_left = deadline.remaining().is_none_or(|left| left > backoff);
                 if !retryable || attempt >= MAX_ATTEMPTS || !time_left || !self.budget.withdraw() {
-                    return Err(failure.error);
+                    break Err(failure.error);
                 }
                 debug!(attempt, reason = %failure.error.reason, "retrying upstream request");
                 tokio::time::sleep(backoff).await;
                 attempt += 1;
-            }
+            };
+            let span = tracing::Span::current();
+            let outcome = match &result {
+                Ok(response) => {
+                    span.record("http.response.status_code", response.status.as_u16());
+                    match super::codes::error_code(&response.body) {
+                        Some(code) => {
+                            span.record("qencode.error_code", code);
+                            span.record("otel.status_code", "ERROR");
+                            if (1..=20).contains(&code) {
+                                format!("qencode_error_{code}")
+                            } else {
+                                "qencode_error_other".to_owned()
+                            }
+                        }
+                        None if response.status.is_success() => "ok".to_owned(),
+                        None => {
+                            span.record("otel.status_code", "ERROR");
+                            format!("http_{}", response.status.as_u16())
+                        }
+                    }
+                }
+                Err(error) => {
+                    span.record("otel.status_code", "ERROR");
+                    error.reason.to_ascii_lowercase()
+                }
+            };
+            crate::metrics::record_upstream(op.api, op.name, &outcome, started.elapsed());
+            result
         }
         .instrument(span)
         .await

@@ -105,6 +105,39 @@ impl Env {
         LiveStreamingClient::new(self.channel().await)
     }
 
+    /// Waits until health reports the server and both services SERVING (the health
+    /// monitor has fetched both upstream tokens), so request counts taken afterwards
+    /// see only what a test causes.
+    pub async fn wait_serving(&self) {
+        use tonic_health::pb::{
+            health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+        };
+        let mut health = HealthClient::new(self.channel().await);
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
+        for service in [
+            "",
+            "qencode.gateway.v1.Transcoding",
+            "qencode.gateway.v1.LiveStreaming",
+        ] {
+            loop {
+                let status = health
+                    .check(HealthCheckRequest {
+                        service: service.into(),
+                    })
+                    .await
+                    .map(|r| r.into_inner().status());
+                if matches!(status, Ok(ServingStatus::Serving)) {
+                    break;
+                }
+                assert!(
+                    tokio::time::Instant::now() < give_up,
+                    "{service:?} never became SERVING"
+                );
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+
     /// Begins shutdown (health NOT_SERVING, watch streams end) without waiting.
     pub fn begin_stop(&self) {
         if let Some(stop) = &self.stop {

@@ -1,0 +1,259 @@
+//! Watch fan-out benchmark: 10,000 concurrent watchers over 1,000 tasks on one gateway.
+//!
+//! Run: `cargo bench --bench watchers` (add `-- --watchers N --tasks M` to resize).
+//!
+//! The sandbox runs in this process; the gateway is the real release binary in its own
+//! process, so its memory (VmRSS) and CPU time (utime + stime) are read from /proc for it
+//! alone. Reports upstream status requests per poll interval, gateway memory per open
+//! watcher, and gateway CPU time per update delivered to a watcher.
+
+use qencode_gateway::{
+    pb::{self, transcoding_client::TranscodingClient},
+    sandbox::{Endpoint, Sandbox, SandboxConfig},
+};
+use std::{
+    process::{Child, Command, Stdio},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+use tonic::transport::Channel;
+
+const API_KEY: &str = "bench-key";
+const STREAMS_PER_CONNECTION: usize = 100;
+
+struct Args {
+    watchers: usize,
+    tasks: usize,
+    interval: Duration,
+    batch: usize,
+    phase: Duration,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        watchers: 10_000,
+        tasks: 1_000,
+        interval: Duration::from_secs(1),
+        batch: 100,
+        phase: Duration::from_secs(4),
+    };
+    let raw: Vec<String> = std::env::args().collect();
+    let mut i = 1;
+    while i + 1 < raw.len() {
+        let value = raw[i + 1].parse::<usize>().ok();
+        match (raw[i].as_str(), value) {
+            ("--watchers", Some(v)) => args.watchers = v,
+            ("--tasks", Some(v)) => args.tasks = v,
+            ("--batch", Some(v)) => args.batch = v,
+            _ => {
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    args
+}
+
+/// VmRSS of `pid` in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+/// utime + stime of `pid` in seconds.
+fn cpu(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+struct Gateway(Child);
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let sandbox_config = SandboxConfig {
+        api_keys: vec![API_KEY.into()],
+        phase_duration: args.phase,
+        ..SandboxConfig::default()
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind sandbox");
+    let sandbox = Sandbox::start(listener, sandbox_config)
+        .await
+        .expect("sandbox");
+
+    let port = free_port();
+    let gateway = Gateway(
+        Command::new(env!("CARGO_BIN_EXE_qencode-gateway"))
+            .env_clear()
+            .env("QENCODE_API_KEY", API_KEY)
+            .env("QENCODE_API_URL", sandbox.base_url())
+            .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+            .env("GATEWAY_HTTP_LISTEN", "127.0.0.1:0")
+            .env(
+                "GATEWAY_POLL_INTERVAL",
+                format!("{}ms", args.interval.as_millis()),
+            )
+            .env("GATEWAY_STATUS_BATCH_SIZE", args.batch.to_string())
+            .env("GATEWAY_MAX_WATCHERS", (args.watchers * 2).to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the gateway binary"),
+    );
+    let pid = gateway.0.id();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let first = loop {
+        match Channel::from_shared(endpoint.clone())
+            .expect("endpoint")
+            .connect()
+            .await
+        {
+            Ok(channel) => break channel,
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    };
+
+    // Tasks, created through the gateway.
+    let mut tokens = Vec::with_capacity(args.tasks);
+    let mut client = TranscodingClient::new(first.clone());
+    for i in 0..args.tasks {
+        let query = pb::TranscodingQuery {
+            source: Some(format!("https://example.com/{i}.mp4")),
+            format: vec![pb::Format {
+                output: Some("mp4".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let response = client
+            .transcode(pb::TranscodeRequest {
+                query_kind: Some(pb::transcode_request::QueryKind::Query(query)),
+                payload: None,
+            })
+            .await
+            .expect("transcode");
+        tokens.push(response.into_inner().task_token);
+    }
+
+    let connections = args.watchers.div_ceil(STREAMS_PER_CONNECTION);
+    let mut channels = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        channels.push(
+            Channel::from_shared(endpoint.clone())
+                .expect("endpoint")
+                .connect()
+                .await
+                .expect("connect"),
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_before = rss(pid);
+    let cpu_before = cpu(pid);
+    let requests_before = sandbox.count(Endpoint::Status) + sandbox.count(Endpoint::MasterStatus);
+
+    let snapshots = Arc::new(AtomicUsize::new(0));
+    let updates = Arc::new(AtomicUsize::new(0));
+    let completed = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut watchers = Vec::with_capacity(args.watchers);
+    for i in 0..args.watchers {
+        let channel = channels[i / STREAMS_PER_CONNECTION].clone();
+        let token = tokens[i % tokens.len()].clone();
+        let (snapshots, updates, completed) =
+            (snapshots.clone(), updates.clone(), completed.clone());
+        watchers.push(tokio::spawn(async move {
+            let mut client = TranscodingClient::new(channel);
+            let mut stream = client
+                .watch_status(pb::WatchStatusRequest { task_token: token })
+                .await
+                .expect("watch")
+                .into_inner();
+            let mut first = true;
+            while let Ok(Some(message)) = stream.message().await {
+                if first {
+                    snapshots.fetch_add(1, Ordering::Relaxed);
+                    first = false;
+                }
+                updates.fetch_add(1, Ordering::Relaxed);
+                if message
+                    .status
+                    .is_some_and(|s| s.state() == pb::TaskState::Completed)
+                {
+                    completed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    while snapshots.load(Ordering::Relaxed) < args.watchers {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let all_open = started.elapsed();
+    let rss_open = rss(pid);
+    for watcher in watchers {
+        let _ = watcher.await;
+    }
+    let elapsed = started.elapsed();
+    let cpu_used = cpu(pid) - cpu_before;
+    let requests =
+        sandbox.count(Endpoint::Status) + sandbox.count(Endpoint::MasterStatus) - requests_before;
+    let intervals = elapsed.as_secs_f64() / args.interval.as_secs_f64();
+    let delivered = updates.load(Ordering::Relaxed);
+
+    println!(
+        "watchers: {} over {} tasks ({} connections), poll interval {:?}, batch {}",
+        args.watchers, args.tasks, connections, args.interval, args.batch
+    );
+    println!(
+        "all {} snapshots delivered in {:.2?}; all streams ended after {:.2?}, {} saw completed",
+        args.watchers,
+        all_open,
+        elapsed,
+        completed.load(Ordering::Relaxed)
+    );
+    println!(
+        "upstream status requests: {requests} in {intervals:.1} intervals = {:.2} per interval (floor ceil(tasks/batch) = {})",
+        requests as f64 / intervals,
+        args.tasks.div_ceil(args.batch)
+    );
+    println!(
+        "gateway RSS: {:.1} MiB before, {:.1} MiB with all watchers open = {:.2} KiB per open watcher",
+        rss_before as f64 / 1048576.0,
+        rss_open as f64 / 1048576.0,
+        (rss_open.saturating_sub(rss_before)) as f64 / 1024.0 / args.watchers as f64
+    );
+    println!(
+        "gateway CPU: {cpu_used:.2} s for {delivered} updates delivered = {:.1} us per update",
+        cpu_used * 1e6 / delivered.max(1) as f64
+    );
+    drop(gateway);
+}

@@ -1,0 +1,45 @@
+//! The gateway's gRPC codec: prost, with a small initial encode buffer.
+//!
+//! tonic's default codec reserves an 8 KiB encode buffer for every response body and
+//! keeps it for the body's lifetime. For unary calls that is noise; for watch streams,
+//! which stay open for hours by the thousand, it was the largest cost per watcher. Our
+//! messages are a few hundred bytes, so 1 KiB is enough and the buffer still grows on
+//! demand for large ones (e.g. a long stream list).
+
+use std::marker::PhantomData;
+use tonic::codec::{BufferSettings, Codec};
+use tonic_prost::ProstCodec;
+
+/// Initial encode buffer per response body.
+const ENCODE_BUFFER: usize = 1024;
+/// tonic's default: yield after this many bytes are buffered.
+const YIELD_THRESHOLD: usize = 32 * 1024;
+
+/// Prost encoding with a 1 KiB initial encode buffer (see the module doc).
+#[derive(Debug, Clone, Copy)]
+pub struct GatewayCodec<T, U>(PhantomData<(T, U)>);
+
+impl<T, U> Default for GatewayCodec<T, U> {
+    fn default() -> Self {
+        GatewayCodec(PhantomData)
+    }
+}
+
+impl<T, U> Codec for GatewayCodec<T, U>
+where
+    T: prost::Message + Send + 'static,
+    U: prost::Message + Default + Send + 'static,
+{
+    type Encode = T;
+    type Decode = U;
+    type Encoder = <ProstCodec<T, U> as Codec>::Encoder;
+    type Decoder = <ProstCodec<T, U> as Codec>::Decoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ProstCodec::<T, U>::raw_encoder(BufferSettings::new(ENCODE_BUFFER, YIELD_THRESHOLD))
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        ProstCodec::<T, U>::raw_decoder(BufferSettings::default())
+    }
+}

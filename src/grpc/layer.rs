@@ -1,0 +1,308 @@
+//! The tower layer in front of every gRPC service.
+//!
+//! In one place, because they all need the same facts about a call (its method, when it
+//! started, how it ended):
+//! - a `rpc` span per call with OpenTelemetry's RPC attributes, parented on the caller's
+//!   W3C `traceparent`;
+//! - `rpc_server_*` metrics by service, method and gRPC status code, read from the
+//!   response headers (trailers-only errors) or trailers, when the body ends;
+//! - a gateway-wide limit on concurrent unary calls: past it a call is refused at once
+//!   with RESOURCE_EXHAUSTED instead of queueing (watch streams have their own limit);
+//! - a default deadline (`grpc-timeout`) for unary calls that bring none, so no call can
+//!   hold upstream resources forever.
+
+use crate::{metrics, telemetry};
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use std::{
+    collections::HashMap,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+use tokio::{sync::Semaphore, time::Instant};
+use tonic::{body::Body, Code, Status};
+use tower::{Layer, Service};
+use tracing::Instrument;
+
+/// Methods the server knows, mapped to static label values (unknown paths share one
+/// label, so a caller cannot create label values).
+#[derive(Debug)]
+struct Methods(HashMap<String, (&'static str, &'static str, bool)>);
+
+impl Methods {
+    fn from_descriptors() -> Self {
+        let mut map = HashMap::new();
+        let mut add = |service: &'static str, method: &'static str, streaming: bool| {
+            map.insert(format!("/{service}/{method}"), (service, method, streaming));
+        };
+        if let Ok(pool) = prost_reflect::DescriptorPool::decode(crate::pb::FILE_DESCRIPTOR_SET) {
+            for service in pool.services() {
+                let service_name: &'static str =
+                    Box::leak(service.full_name().to_owned().into_boxed_str());
+                for method in service.methods() {
+                    let method_name: &'static str =
+                        Box::leak(method.name().to_owned().into_boxed_str());
+                    add(
+                        service_name,
+                        method_name,
+                        method.is_server_streaming() || method.is_client_streaming(),
+                    );
+                }
+            }
+        }
+        add("grpc.health.v1.Health", "Check", false);
+        add("grpc.health.v1.Health", "Watch", true);
+        add(
+            "grpc.reflection.v1.ServerReflection",
+            "ServerReflectionInfo",
+            true,
+        );
+        add(
+            "grpc.reflection.v1alpha.ServerReflection",
+            "ServerReflectionInfo",
+            true,
+        );
+        Methods(map)
+    }
+
+    fn get(&self, path: &str) -> (&'static str, &'static str, bool) {
+        self.0
+            .get(path)
+            .copied()
+            .unwrap_or(("unknown", "unknown", false))
+    }
+}
+
+/// Layer settings.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerSettings {
+    /// Most unary calls in flight at once.
+    pub max_concurrent_calls: usize,
+    /// Deadline given to unary calls that bring none.
+    pub default_deadline: Duration,
+}
+
+/// The layer; cheap to clone.
+#[derive(Clone)]
+pub struct GatewayLayer {
+    methods: Arc<Methods>,
+    permits: Arc<Semaphore>,
+    default_timeout: http::HeaderValue,
+}
+
+impl GatewayLayer {
+    /// A layer with `settings`.
+    pub fn new(settings: LayerSettings) -> Self {
+        let millis = settings.default_deadline.as_millis().clamp(1, 99_999_999);
+        GatewayLayer {
+            methods: Arc::new(Methods::from_descriptors()),
+            permits: Arc::new(Semaphore::new(settings.max_concurrent_calls)),
+            default_timeout: http::HeaderValue::from_str(&format!("{millis}m"))
+                .unwrap_or(http::HeaderValue::from_static("30S")),
+        }
+    }
+}
+
+impl<S> Layer<S> for GatewayLayer {
+    type Service = GatewayService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        GatewayService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service the layer wraps around the server's routes.
+#[derive(Clone)]
+pub struct GatewayService<S> {
+    inner: S,
+    layer: GatewayLayer,
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GatewayService<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    ReqBody: Send + 'static,
+    ResBody: HttpBody<Data = Bytes> + Unpin + Send + 'static,
+    ResBody::Error: Into<tonic::codegen::StdError>,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+        let started = Instant::now();
+        let (service, method, streaming) = self.layer.methods.get(request.uri().path());
+        let span = tracing::info_span!(
+            "rpc",
+            otel.name = %format!("{service}/{method}"),
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            rpc.system = "grpc",
+            rpc.service = service,
+            rpc.method = method,
+            rpc.grpc.status_code = tracing::field::Empty,
+        );
+        telemetry::set_remote_parent(&span, request.headers());
+        let permit = if streaming {
+            None
+        } else {
+            match self.layer.permits.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    let status = Status::resource_exhausted("the gateway is at its concurrent call limit (GATEWAY_MAX_CONCURRENT_CALLS); retry with backoff");
+                    finish(&span, service, method, Code::ResourceExhausted, started);
+                    return Box::pin(async move { Ok(status.into_http()) });
+                }
+            }
+        };
+        if !streaming && !request.headers().contains_key("grpc-timeout") {
+            request
+                .headers_mut()
+                .insert("grpc-timeout", self.layer.default_timeout.clone());
+        }
+        // The clone is ready (tower's contract): take the ready one, leave the clone.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let call_span = span.clone();
+        Box::pin(async move {
+            let response = inner.call(request).instrument(call_span).await?;
+            let header_code = response
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<i32>().ok())
+                .map(Code::from_i32);
+            Ok(response.map(|body| {
+                Body::new(MeteredBody {
+                    inner: body,
+                    span,
+                    service,
+                    method,
+                    started,
+                    header_code,
+                    done: false,
+                    _permit: permit,
+                })
+            }))
+        })
+    }
+}
+
+fn finish(
+    span: &tracing::Span,
+    service: &'static str,
+    method: &'static str,
+    code: Code,
+    started: Instant,
+) {
+    let name = code_name(code);
+    span.record("rpc.grpc.status_code", code as i32);
+    if code != Code::Ok {
+        span.record("otel.status_code", "ERROR");
+    }
+    metrics::record_rpc(service, method, name, started.elapsed());
+}
+
+/// The response body, watched for the gRPC status that ends it.
+struct MeteredBody<B> {
+    inner: B,
+    span: tracing::Span,
+    service: &'static str,
+    method: &'static str,
+    started: Instant,
+    header_code: Option<Code>,
+    done: bool,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl<B> MeteredBody<B> {
+    fn end(&mut self, code: Code) {
+        if !self.done {
+            self.done = true;
+            finish(&self.span, self.service, self.method, code, self.started);
+        }
+    }
+}
+
+impl<B> HttpBody for MeteredBody<B>
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(trailers) = frame.trailers_ref() {
+                    let code = trailers
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<i32>().ok())
+                        .map(Code::from_i32);
+                    let code = code.or(self.header_code).unwrap_or(Code::Unknown);
+                    self.end(code);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => self.end(Code::Internal),
+            Poll::Ready(None) => {
+                let code = self.header_code.unwrap_or(Code::Ok);
+                self.end(code);
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<B> Drop for MeteredBody<B> {
+    fn drop(&mut self) {
+        // Dropped before its status was sent: the client went away.
+        self.end(self.header_code.unwrap_or(Code::Cancelled));
+    }
+}
+
+/// The canonical name of a gRPC code, for labels.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
