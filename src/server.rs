@@ -187,7 +187,10 @@ pub async fn serve(
         .tcp_nodelay(true)
         // Outermost: spans, metrics, the unary concurrency limit and default deadlines
         // must see every call, including the ones refused.
-        .layer(GatewayLayer::new(settings.layer))
+        .layer(GatewayLayer::new(
+            settings.layer,
+            gateway.watchers.shutdown_signal(),
+        ))
         .add_service(health_service)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)

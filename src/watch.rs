@@ -113,6 +113,11 @@ impl Watchers {
         ));
     }
 
+    /// Flips to true when the gateway begins to shut down.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
     /// Ends every open watch stream with UNAVAILABLE and stops the pollers.
     pub fn shutdown(&self) {
         self.shutdown.send_replace(true);

@@ -154,3 +154,64 @@ fn help_lists_every_setting_without_values() {
     }
     assert!(!help.contains("sk-SECRET-help"));
 }
+
+#[tokio::test]
+async fn health_follows_the_upstream_key_through_watch() {
+    use qencode_gateway::sandbox::SandboxConfig;
+    let env = start_with(SandboxConfig { ..fast_sandbox() }, |c| {
+        c.health_check_interval = std::time::Duration::from_millis(100)
+    })
+    .await;
+    env.wait_serving().await;
+    let mut health = HealthClient::new(env.channel().await);
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: "qencode.gateway.v1.Transcoding".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        watch.message().await.unwrap().unwrap().status(),
+        ServingStatus::Serving
+    );
+
+    // The upstream stops accepting the key: the next token request fails.
+    env.sandbox.set_api_keys(vec![]);
+    env.sandbox.revoke_tokens();
+    let mut client = env.transcoding().await;
+    let status = client
+        .create_task(qencode_gateway::pb::CreateTaskRequest {})
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unauthenticated);
+    let next = tokio::time::timeout(std::time::Duration::from_secs(5), watch.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.status(), ServingStatus::NotServing);
+    // The other service and the server as a whole are unaffected.
+    let live = health
+        .check(HealthCheckRequest {
+            service: "qencode.gateway.v1.LiveStreaming".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(live.status(), ServingStatus::Serving);
+
+    // The key is accepted again: the monitor notices within its retry pace.
+    env.sandbox.set_api_keys(vec![API_KEY.to_owned()]);
+    let next = tokio::time::timeout(std::time::Duration::from_secs(5), watch.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(next.status(), ServingStatus::Serving);
+    client
+        .create_task(qencode_gateway::pb::CreateTaskRequest {})
+        .await
+        .unwrap();
+    env.stop().await;
+}

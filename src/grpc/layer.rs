@@ -9,7 +9,10 @@
 //! - a gateway-wide limit on concurrent unary calls: past it a call is refused at once
 //!   with RESOURCE_EXHAUSTED instead of queueing (watch streams have their own limit);
 //! - a default deadline (`grpc-timeout`) for unary calls that bring none, so no call can
-//!   hold upstream resources forever.
+//!   hold upstream resources forever;
+//! - at shutdown, server streams that do not end by themselves (health `Watch`,
+//!   reflection) are closed with UNAVAILABLE shortly after the signal, so a client that
+//!   watches health cannot hold the drain open until the grace period runs out.
 
 use crate::{metrics, telemetry};
 use bytes::Bytes;
@@ -76,6 +79,10 @@ impl Methods {
     }
 }
 
+/// How long a server stream gets to end by itself after the shutdown signal (the
+/// gateway's watch streams end at once, with their own error details).
+const STREAM_CUT_DELAY: Duration = Duration::from_millis(250);
+
 /// Layer settings.
 #[derive(Debug, Clone, Copy)]
 pub struct LayerSettings {
@@ -91,17 +98,19 @@ pub struct GatewayLayer {
     methods: Arc<Methods>,
     permits: Arc<Semaphore>,
     default_timeout: http::HeaderValue,
+    shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl GatewayLayer {
-    /// A layer with `settings`.
-    pub fn new(settings: LayerSettings) -> Self {
+    /// A layer with `settings`; `shutdown` flips to true when the server stops.
+    pub fn new(settings: LayerSettings, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
         let millis = settings.default_deadline.as_millis().clamp(1, 99_999_999);
         GatewayLayer {
             methods: Arc::new(Methods::from_descriptors()),
             permits: Arc::new(Semaphore::new(settings.max_concurrent_calls)),
             default_timeout: http::HeaderValue::from_str(&format!("{millis}m"))
                 .unwrap_or(http::HeaderValue::from_static("30S")),
+            shutdown,
         }
     }
 }
@@ -174,6 +183,18 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let call_span = span.clone();
+        let cut = streaming.then(|| {
+            let mut shutdown = self.layer.shutdown.clone();
+            let wait: Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
+                Box::pin(async move {
+                    if shutdown.wait_for(|stop| *stop).await.is_ok() {
+                        tokio::time::sleep(STREAM_CUT_DELAY).await;
+                    } else {
+                        std::future::pending::<()>().await;
+                    }
+                });
+            wait
+        });
         Box::pin(async move {
             let response = inner.call(request).instrument(call_span).await?;
             let header_code = response
@@ -191,6 +212,8 @@ where
                     started,
                     header_code,
                     done: false,
+                    cut,
+                    closed: false,
                     _permit: permit,
                 })
             }))
@@ -222,6 +245,10 @@ struct MeteredBody<B> {
     started: Instant,
     header_code: Option<Code>,
     done: bool,
+    /// For server streams: completes shortly after shutdown begins.
+    cut: Option<Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
+    /// The stream was closed by the gateway at shutdown.
+    closed: bool,
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
@@ -245,7 +272,28 @@ where
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.closed {
+            return Poll::Ready(None);
+        }
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if polled.is_pending() && !self.done {
+            if let Some(cut) = self.cut.as_mut() {
+                if cut.as_mut().poll(cx).is_ready() {
+                    self.closed = true;
+                    self.end(Code::Unavailable);
+                    let mut trailers = http::HeaderMap::new();
+                    trailers.insert(
+                        "grpc-status",
+                        http::HeaderValue::from(Code::Unavailable as i32),
+                    );
+                    trailers.insert(
+                        "grpc-message",
+                        http::HeaderValue::from_static("server%20shutting%20down"),
+                    );
+                    return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+                }
+            }
+        }
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(trailers) = frame.trailers_ref() {
@@ -269,7 +317,7 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.closed || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {

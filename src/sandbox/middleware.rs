@@ -23,6 +23,11 @@ pub(crate) async fn record_and_fault(
     let method = request.method().clone();
     let endpoint = Endpoint::classify(&method, request.uri().path());
     let path = redact_path(request.uri().path());
+    let traceparent = request
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let (seq, fault) = {
         let mut inner = sandbox.shared.lock();
         // PatchFailAfter is taken by the PATCH handler once the request is known
@@ -31,7 +36,13 @@ pub(crate) async fn record_and_fault(
             Some(FaultKind::PatchFailAfter { .. }) | None => None,
             Some(_) => inner.faults.take(endpoint),
         };
-        let seq = inner.record(method.clone(), path.clone(), endpoint, fault.clone());
+        let seq = inner.record(
+            method.clone(),
+            path.clone(),
+            endpoint,
+            fault.clone(),
+            traceparent,
+        );
         (seq, fault)
     };
     tracing::debug!(%method, %path, ?endpoint, seq, fault = ?fault, "sandbox request");

@@ -169,6 +169,9 @@ pub struct RecordedRequest {
     pub at: Instant,
     /// The fault injected into this request, if any.
     pub fault: Option<FaultKind>,
+    /// The W3C `traceparent` header the client sent, so tests can check that a trace
+    /// crosses into the upstream.
+    pub traceparent: Option<String>,
 }
 
 /// Replaces the path segment after any `access_token` segment, where some clients

@@ -111,6 +111,7 @@ impl Inner {
         path: String,
         endpoint: Endpoint,
         fault: Option<FaultKind>,
+        traceparent: Option<String>,
     ) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -124,6 +125,7 @@ impl Inner {
             endpoint,
             at: Instant::now(),
             fault,
+            traceparent,
         });
         *self.counts.entry(endpoint).or_default() += 1;
         self.total += 1;

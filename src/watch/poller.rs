@@ -1,8 +1,9 @@
 //! The shared poller: one loop per hub that fetches every due id in batches.
 //!
-//! Ids fall due one interval after their last fetch (longer for long-running ones), and
-//! ids due within a slack of each other are fetched together, so ids watched at about the
-//! same time stay aligned and share upstream requests interval after interval. When the
+//! After its first fetch an id falls due on the next tick of a fixed grid of intervals
+//! (every second, fourth... tick for long-running ones), so every id watched shares the
+//! same ticks whenever its first watcher arrived, and one tick costs ceil(ids / batch)
+//! requests per status endpoint. Ids due within a small slack are fetched together. When the
 //! upstream says it is busy or rate limited, the whole poller pauses for the time it
 //! asks (at least one interval).
 
@@ -59,8 +60,16 @@ impl PollSettings {
 
     /// Ids due within this much of each other share a batch.
     fn slack(&self) -> Duration {
-        self.interval / 4
+        self.interval / 10
     }
+}
+
+/// The first grid tick (`origin` + k x `interval`) at or after `at`.
+fn on_grid(origin: Instant, at: Instant, interval: Duration) -> Instant {
+    let since = at.saturating_duration_since(origin).as_nanos();
+    let step = interval.as_nanos().max(1);
+    let ticks = since.div_ceil(step);
+    origin + Duration::from_nanos(u64::try_from(ticks * step).unwrap_or(u64::MAX))
 }
 
 /// Runs until `shutdown` flips to true.
@@ -74,6 +83,7 @@ pub async fn run<V, S>(
     S: Source<V>,
 {
     let mut paused_until: Option<Instant> = None;
+    let origin = Instant::now();
     loop {
         if *shutdown.borrow() {
             return;
@@ -97,7 +107,10 @@ pub async fn run<V, S>(
         let now = Instant::now();
         for key in &due {
             let age = hub.since(key).map_or(Duration::ZERO, |since| now - since);
-            let next_due = now + settings.interval_for(age);
+            // The tick nearest to one interval from now (not the one after it, which
+            // would double the pace for fetches that land just after a tick).
+            let target = now + settings.interval_for(age) - settings.interval / 2;
+            let next_due = on_grid(origin, target, settings.interval);
             match results.remove(key) {
                 Some(Fetched::Value(value)) => {
                     let terminal = source.is_terminal(&value);
@@ -125,5 +138,51 @@ pub async fn run<V, S>(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_ticks() {
+        let origin = Instant::now();
+        let second = Duration::from_secs(1);
+        assert_eq!(
+            on_grid(origin, origin + Duration::from_millis(1300), second),
+            origin + 2 * second
+        );
+        assert_eq!(
+            on_grid(origin, origin + 2 * second, second),
+            origin + 2 * second
+        );
+        assert_eq!(on_grid(origin, origin, second), origin);
+    }
+
+    #[test]
+    fn long_jobs_are_polled_less_often() {
+        let settings = PollSettings {
+            interval: Duration::from_secs(5),
+        };
+        assert_eq!(
+            settings.interval_for(Duration::from_secs(10)),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            settings.interval_for(Duration::from_secs(900)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            settings.interval_for(Duration::from_secs(7200)),
+            Duration::from_secs(20)
+        );
+        let slow = PollSettings {
+            interval: Duration::from_secs(30),
+        };
+        assert_eq!(
+            slow.interval_for(Duration::from_secs(7200)),
+            Duration::from_secs(60)
+        );
     }
 }

@@ -1,0 +1,292 @@
+//! Traces, metrics and logs, end to end: an in-process OTLP receiver (a tonic server of
+//! the OTLP trace service) collects what the gateway exports; `/metrics` is scraped; and
+//! every log line (TRACE, JSON), exported span and metric is scanned for secrets.
+
+mod common;
+
+use common::*;
+use opentelemetry_proto::tonic::{
+    collector::trace::v1::{
+        trace_service_server::{TraceService, TraceServiceServer},
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+    },
+    common::v1::any_value::Value as AnyValue,
+    trace::v1::{span::SpanKind, Span},
+};
+use qencode_gateway::{
+    config::Secret,
+    pb::{self, start_encode_request::QueryKind},
+    sandbox::{Endpoint, SandboxConfig},
+    telemetry::{self, LogFormat},
+};
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+#[derive(Clone, Default)]
+struct Receiver(Arc<Mutex<Vec<Span>>>);
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let mut spans = self.0.lock().unwrap();
+        for resource in request.into_inner().resource_spans {
+            for scope in resource.scope_spans {
+                spans.extend(scope.spans);
+            }
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn attribute(span: &Span, key: &str) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| match &v.value {
+            Some(AnyValue::StringValue(s)) => Some(s.clone()),
+            Some(AnyValue::IntValue(i)) => Some(i.to_string()),
+            _ => None,
+        })
+}
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const API_KEY_SECRET: &str = "sk-SECRET-observe-1234";
+const DEST_SECRET: &str = "dest-SECRET-observe-5678";
+const STREAM_KEY_SECRET: &str = "simulcast-SECRET-observe-9";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
+    // The OTLP receiver.
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let otlp = format!("http://{}", listener.local_addr().unwrap());
+    let collected = receiver.clone();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(collected))
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
+    );
+
+    // SAFETY of set_var: before any other thread of this test binary reads the env.
+    std::env::set_var("RUST_LOG", "trace");
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let telemetry = telemetry::init_with(LogFormat::Json, Some(&otlp), move || writer.clone());
+
+    let sandbox = SandboxConfig {
+        api_keys: vec![API_KEY_SECRET.into()],
+        live_api_keys: vec![API_KEY_SECRET.into()],
+        ..fast_sandbox()
+    };
+    let env = start_with(sandbox, |c| c.api_key = Some(Secret::new(API_KEY_SECRET))).await;
+    env.wait_serving().await;
+    let mut client = env.transcoding().await;
+
+    let mut request = tonic::Request::new(pb::CreateTaskRequest {});
+    request.metadata_mut().insert(
+        "traceparent",
+        format!("00-{TRACE_ID}-00f067aa0ba902b7-01")
+            .parse()
+            .unwrap(),
+    );
+    let task = client
+        .create_task(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .task_token;
+
+    let mut query = mp4_query("https://example.com/in.mp4");
+    query.format[0].destination = vec![pb::Destination {
+        url: Some("s3://b/o.mp4".into()),
+        key: Some("AKIA-observe".into()),
+        secret: Some(DEST_SECRET.into()),
+        ..Default::default()
+    }];
+    client
+        .start_encode(pb::StartEncodeRequest {
+            task_token: task.clone(),
+            query_kind: Some(QueryKind::Query(query)),
+            payload: None,
+        })
+        .await
+        .unwrap();
+    client
+        .get_status(pb::GetStatusRequest {
+            task_tokens: vec![task.clone()],
+        })
+        .await
+        .unwrap();
+    let mut live = env.live().await;
+    let stream = live
+        .create_stream(pb::CreateStreamRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .stream
+        .unwrap();
+    live.add_simulcast_target(pb::AddSimulcastTargetRequest {
+        stream_id: stream.id.clone(),
+        url: "rtmp://x.example/live".into(),
+        stream_key: STREAM_KEY_SECRET.into(),
+    })
+    .await
+    .unwrap();
+
+    // The sandbox received a traceparent of the caller's trace.
+    let upstream = env
+        .sandbox
+        .requests()
+        .into_iter()
+        .find(|r| r.endpoint == Endpoint::CreateTask)
+        .expect("create_task reached the sandbox");
+    assert!(
+        upstream
+            .traceparent
+            .as_deref()
+            .is_some_and(|t| t.contains(TRACE_ID)),
+        "{:?}",
+        upstream.traceparent
+    );
+
+    // The exported spans: the RPC span and its upstream child share the caller's trace.
+    telemetry.flush();
+    let trace_id = hex::decode(TRACE_ID).unwrap();
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
+    let (server, client_span) = loop {
+        let spans = receiver.0.lock().unwrap().clone();
+        let ours: Vec<&Span> = spans.iter().filter(|s| s.trace_id == trace_id).collect();
+        let server = ours
+            .iter()
+            .find(|s| s.kind == SpanKind::Server as i32)
+            .cloned()
+            .cloned();
+        let client_span = ours
+            .iter()
+            .find(|s| s.kind == SpanKind::Client as i32)
+            .cloned()
+            .cloned();
+        if let (Some(server), Some(client_span)) = (server, client_span) {
+            break (server, client_span);
+        }
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "spans never exported: {spans:?}"
+        );
+        telemetry.flush();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(server.name, "qencode.gateway.v1.Transcoding/CreateTask");
+    assert_eq!(attribute(&server, "rpc.system").as_deref(), Some("grpc"));
+    assert_eq!(
+        attribute(&server, "rpc.service").as_deref(),
+        Some("qencode.gateway.v1.Transcoding")
+    );
+    assert_eq!(
+        attribute(&server, "rpc.method").as_deref(),
+        Some("CreateTask")
+    );
+    assert_eq!(
+        attribute(&server, "rpc.grpc.status_code").as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        server.parent_span_id,
+        hex::decode("00f067aa0ba902b7").unwrap(),
+        "the caller's span is the parent"
+    );
+    assert_eq!(client_span.name, "POST /v1/create_task");
+    assert_eq!(
+        client_span.parent_span_id, server.span_id,
+        "the upstream span is a child of the RPC span"
+    );
+    assert_eq!(
+        attribute(&client_span, "http.response.status_code").as_deref(),
+        Some("200")
+    );
+    assert_eq!(
+        attribute(&client_span, "url.template").as_deref(),
+        Some("/v1/create_task")
+    );
+
+    // Metrics.
+    let metrics = reqwest::get(format!("{}metrics", env.http_url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"rpc_server_duration_seconds_bucket{rpc_system="grpc",rpc_service="qencode.gateway.v1.Transcoding",rpc_method="CreateTask",rpc_grpc_status_code="OK",le="0.5"}"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains(r#"rpc_server_requests_total{rpc_system="grpc",rpc_service="qencode.gateway.v1.Transcoding",rpc_method="GetStatus",rpc_grpc_status_code="OK"}"#));
+    assert!(metrics.contains(
+        r#"qencode_upstream_requests_total{api="transcoding",operation="create_task",outcome="ok"}"#
+    ));
+    assert!(metrics.contains(r#"gateway_token_fetches_total{api="transcoding"}"#));
+    assert!(metrics.contains(r#"gateway_token_cache_hits_total{api="live"}"#));
+    assert!(metrics.contains("gateway_watchers_open 0"));
+    assert!(!metrics.contains(&task), "a task token is a label value");
+    assert!(
+        !metrics.contains(&stream.id),
+        "a stream id is a label value"
+    );
+
+    // Readiness.
+    assert_eq!(
+        reqwest::get(format!("{}readyz", env.http_url()))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    env.stop().await;
+    telemetry.flush();
+
+    // Nothing secret anywhere: log lines at TRACE, exported spans, metrics.
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.lines().any(|l| l.contains(TRACE_ID)),
+        "JSON logs carry the trace id"
+    );
+    let first: serde_json::Value =
+        serde_json::from_str(logs.lines().next().unwrap()).expect("JSON log lines");
+    assert!(first.get("level").is_some());
+    let spans = format!("{:?}", receiver.0.lock().unwrap());
+    let stream_key = stream.stream_key.clone();
+    for secret in [
+        API_KEY_SECRET,
+        DEST_SECRET,
+        STREAM_KEY_SECRET,
+        stream_key.as_str(),
+    ] {
+        for (what, text) in [("logs", &logs), ("spans", &spans), ("metrics", &metrics)] {
+            if let Some(line) = text.lines().find(|l| l.contains(secret)) {
+                panic!("{secret:?} leaked into the {what}: {line}");
+            }
+        }
+    }
+}

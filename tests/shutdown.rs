@@ -1,0 +1,136 @@
+//! SIGTERM to the real binary while a watch stream and a slow unary call are open: the
+//! watcher gets UNAVAILABLE at once, the unary call completes OK, and the process exits
+//! 0 well within the shutdown grace.
+
+mod common;
+
+use common::*;
+use qencode_gateway::{
+    pb::{self, transcoding_client::TranscodingClient},
+    sandbox::{Endpoint, Fault, FaultKind, Sandbox, SandboxConfig},
+};
+use std::{
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+use tonic::{transport::Channel, Code};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_watchers_drains_calls_and_exits_zero() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sandbox = Sandbox::start(
+        listener,
+        SandboxConfig {
+            phase_duration: Duration::from_secs(3600),
+            ..fast_sandbox()
+        },
+    )
+    .await
+    .unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"))
+        .env_clear()
+        .env("QENCODE_API_KEY", API_KEY)
+        .env("QENCODE_API_URL", sandbox.base_url())
+        .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GATEWAY_HTTP_LISTEN", "127.0.0.1:0")
+        .env("GATEWAY_POLL_INTERVAL", "100ms")
+        .env("GATEWAY_SHUTDOWN_GRACE", "10s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let give_up = Instant::now() + Duration::from_secs(20);
+    let channel = loop {
+        if let Ok(channel) = Channel::from_shared(endpoint.clone())
+            .unwrap()
+            .connect()
+            .await
+        {
+            break channel;
+        }
+        assert!(Instant::now() < give_up, "the gateway never listened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut client = TranscodingClient::new(channel.clone());
+    let query = pb::transcode_request::QueryKind::Query(mp4_query("https://example.com/in.mp4"));
+    let task = client
+        .transcode(pb::TranscodeRequest {
+            query_kind: Some(query),
+            payload: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .task_token;
+
+    let mut watch = client
+        .watch_status(pb::WatchStatusRequest { task_token: task })
+        .await
+        .unwrap()
+        .into_inner();
+    watch.message().await.unwrap().unwrap();
+
+    // A slow unary call: the upstream takes 1.5 s to answer create_task.
+    sandbox.inject(Fault::once(
+        Endpoint::CreateTask,
+        FaultKind::Delay(Duration::from_millis(1500)),
+    ));
+    let before = sandbox.count(Endpoint::CreateTask);
+    let mut slow_client = TranscodingClient::new(channel.clone());
+    let slow = tokio::spawn(async move { slow_client.create_task(pb::CreateTaskRequest {}).await });
+    while sandbox.count(Endpoint::CreateTask) == before {
+        assert!(
+            Instant::now() < give_up,
+            "the slow call never reached the upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    let signalled = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+
+    let ended = tokio::time::timeout(Duration::from_secs(2), watch.message())
+        .await
+        .expect("the watch did not end at once")
+        .unwrap_err();
+    assert_eq!(ended.code(), Code::Unavailable, "{ended:?}");
+    assert!(
+        ended.message().contains("shutting down"),
+        "{}",
+        ended.message()
+    );
+
+    let slow = slow.await.unwrap();
+    assert!(slow.is_ok(), "the in-flight call was cut: {slow:?}");
+
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "still running after the grace"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        signalled.elapsed()
+    );
+}
