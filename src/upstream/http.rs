@@ -26,6 +26,12 @@ const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 const DEADLINE_MARGIN: Duration = Duration::from_millis(20);
 /// Attempts for an operation that is safe to repeat.
 const MAX_ATTEMPTS: u32 = 3;
+/// Bytes of a raw answer's body kept for error messages; the rest is not read.
+const MAX_RAW_BODY_BYTES: usize = 4 * 1024;
+/// The slowest rate a raw request body is given time to travel at, on top of the
+/// configured timeout: an 8 MiB body gets 32 s more, so a slow link is not mistaken for
+/// a dead upstream.
+const MIN_BODY_RATE: u64 = 256 * 1024;
 
 /// The caller's deadline, if it sent one.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,7 +47,7 @@ impl Deadline {
     }
 
     /// Time left before the deadline, less a small margin to answer in.
-    fn remaining(&self) -> Option<Duration> {
+    pub fn remaining(&self) -> Option<Duration> {
         self.0.map(|at| {
             at.saturating_duration_since(Instant::now())
                 .saturating_sub(DEADLINE_MARGIN)
@@ -74,6 +80,18 @@ pub struct JsonResponse {
     pub body: Value,
     /// Response headers (TUS answers carry their data there).
     pub headers: header::HeaderMap,
+}
+
+/// An answer read for its status and headers whatever they are: TUS keeps its data in
+/// headers and answers errors in plain text.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: header::HeaderMap,
+    /// The start of the body (at most 4 KiB), for error messages.
+    pub body: Bytes,
 }
 
 /// The request body.
@@ -173,6 +191,62 @@ impl HttpClient {
         .await
     }
 
+    /// Sends one request with `body` as raw bytes and returns the answer whatever its
+    /// status. Exactly once: the caller owns retries, because only it knows how to resume
+    /// (TUS asks the server how much it stored). A large body lengthens the configured
+    /// timeout (see [`MIN_BODY_RATE`]); the caller's deadline still bounds it.
+    pub async fn exchange(
+        &self,
+        op: Operation,
+        method: Method,
+        url: &url::Url,
+        headers: &[(header::HeaderName, String)],
+        body: Option<Bytes>,
+        deadline: Deadline,
+    ) -> Result<RawResponse, Error> {
+        let span = tracing::debug_span!(
+            "upstream_request",
+            api = op.api,
+            operation = op.name,
+            http.method = %method,
+            route = op.route,
+            http.status = tracing::field::Empty,
+        );
+        async move {
+            let len = body.as_ref().map_or(0, |b| b.len() as u64);
+            let limit = self.timeout + Duration::from_secs(len / MIN_BODY_RATE);
+            let (timeout, deadline_bound) =
+                attempt_timeout(op, limit, deadline).map_err(|f| f.error)?;
+            let mut request = self.client.request(method, url.clone()).timeout(timeout);
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            if let Some(body) = body {
+                request = request.body(body);
+            }
+            let transport = |e| Failure::transport(op, e, timeout, deadline_bound).error;
+            let mut response = request.send().await.map_err(transport)?;
+            let status = response.status();
+            tracing::Span::current().record("http.status", status.as_u16());
+            let headers = std::mem::take(response.headers_mut());
+            let mut body = Vec::new();
+            while body.len() < MAX_RAW_BODY_BYTES {
+                match response.chunk().await.map_err(transport)? {
+                    Some(chunk) => body.extend_from_slice(&chunk),
+                    None => break,
+                }
+            }
+            body.truncate(MAX_RAW_BODY_BYTES);
+            Ok(RawResponse {
+                status,
+                headers,
+                body: Bytes::from(body),
+            })
+        }
+        .instrument(span)
+        .await
+    }
+
     async fn attempt(
         &self,
         op: Operation,
@@ -182,20 +256,7 @@ impl HttpClient {
         body: &Body,
         deadline: Deadline,
     ) -> Result<JsonResponse, Failure> {
-        let mut timeout = self.timeout;
-        let mut deadline_bound = false;
-        if let Some(left) = deadline.remaining() {
-            if left.is_zero() {
-                return Err(Failure::fatal(Error::deadline_exceeded(format!(
-                    "the call's deadline left no time to call Qencode ({})",
-                    op.name
-                ))));
-            }
-            if left < timeout {
-                timeout = left;
-                deadline_bound = true;
-            }
-        }
+        let (timeout, deadline_bound) = attempt_timeout(op, self.timeout, deadline)?;
         let mut request = self.client.request(method, url.clone()).timeout(timeout);
         for (name, value) in headers {
             request = request.header(name, value);
@@ -265,6 +326,23 @@ impl HttpClient {
             body,
             headers,
         })
+    }
+}
+
+/// The timeout of one attempt: `limit`, shortened to the time the caller's deadline
+/// leaves (then the flag is true, so a timeout reads as the caller's deadline expiring).
+fn attempt_timeout(
+    op: Operation,
+    limit: Duration,
+    deadline: Deadline,
+) -> Result<(Duration, bool), Failure> {
+    match deadline.remaining() {
+        Some(left) if left.is_zero() => Err(Failure::fatal(Error::deadline_exceeded(format!(
+            "the call's deadline left no time to call Qencode ({})",
+            op.name
+        )))),
+        Some(left) if left < limit => Ok((left, true)),
+        _ => Ok((limit, false)),
     }
 }
 
