@@ -122,6 +122,7 @@ impl Uploader {
             let sent = async {
                 while let Some((offset, piece)) = pieces.next().await? {
                     session.store(offset, &piece, deadline).await?;
+                    pieces.recycle(piece);
                 }
                 Ok::<_, Error>(())
             }

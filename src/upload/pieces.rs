@@ -27,6 +27,9 @@ pub struct Pieces<S> {
     handed_out: u64,
     /// The part of the last chunk that did not fit in the previous piece.
     carry: Option<Bytes>,
+    /// The previous piece's buffer, handed back once stored, so an upload reuses one
+    /// allocation instead of leaving the allocator a trail of piece-sized blocks.
+    spare: Option<BytesMut>,
 }
 
 impl<S> Pieces<S>
@@ -42,6 +45,15 @@ where
             received: 0,
             handed_out: 0,
             carry: None,
+            spare: None,
+        }
+    }
+
+    /// Hands a stored piece back for reuse; kept only when nothing else holds it.
+    pub fn recycle(&mut self, piece: Bytes) {
+        if let Ok(mut buffer) = piece.try_into_mut() {
+            buffer.clear();
+            self.spare = Some(buffer);
         }
     }
 
@@ -55,7 +67,8 @@ where
         }
         // At most `piece_size`, which the configuration caps far below `usize::MAX`.
         let target = usize::try_from(remaining.min(self.piece_size)).unwrap_or(usize::MAX);
-        let mut piece = BytesMut::with_capacity(target);
+        let mut piece = self.spare.take().unwrap_or_default();
+        piece.reserve(target);
         while piece.len() < target {
             let chunk = match self.carry.take() {
                 Some(chunk) => chunk,
@@ -181,6 +194,17 @@ mod tests {
             data.extend_from_slice(&piece);
         }
         assert_eq!(data, (1..=11).collect::<Vec<u8>>());
+    }
+
+    #[tokio::test]
+    async fn a_recycled_piece_buffer_is_reused() {
+        let mut pieces = Pieces::new(chunks(&[8]), 8, 4);
+        let (_, first) = pieces.next().await.unwrap().unwrap();
+        let address = first.as_ptr();
+        pieces.recycle(first);
+        let (_, second) = pieces.next().await.unwrap().unwrap();
+        assert_eq!(second.as_ptr(), address);
+        assert_eq!(&second[..], &[5, 6, 7, 8]);
     }
 
     #[tokio::test]
