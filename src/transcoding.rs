@@ -102,15 +102,19 @@ impl Transcoding {
 
     /// Creates a task, remembering its upload endpoint for UploadFile.
     pub async fn create_task(&self, deadline: Deadline) -> Result<CreatedTask, Error> {
-        let task = self
-            .tokens
-            .with_token(|token| async move { self.client.create_task(&token, deadline).await })
-            .await?;
+        let task = self.create(deadline).await?;
         if !task.upload_url.is_empty() {
             self.upload_urls
                 .insert(task.task_token.clone(), task.upload_url.clone());
         }
         Ok(task)
+    }
+
+    /// Creates a task upstream (Transcode starts it at once, so nothing is remembered).
+    async fn create(&self, deadline: Deadline) -> Result<CreatedTask, Error> {
+        self.tokens
+            .with_token(|token| async move { self.client.create_task(&token, deadline).await })
+            .await
     }
 
     /// Uploads a task's source file from `chunks` (exactly `metadata.size` bytes), after
@@ -178,7 +182,7 @@ impl Transcoding {
         deadline: Deadline,
     ) -> Result<(String, String), Error> {
         let inner = self.prepare(query, payload.as_deref(), Violations::default())?;
-        let task = self.create_task(deadline).await?;
+        let task = self.create(deadline).await?;
         let status_url = self
             .start_prepared(&task.task_token, inner, payload, deadline)
             .await?;

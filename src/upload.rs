@@ -87,11 +87,6 @@ impl Uploader {
         self.settings
     }
 
-    /// The trusted-host rule uploads follow.
-    pub fn trusted(&self) -> &TrustedHosts {
-        &self.trusted
-    }
-
     /// Uploads exactly `metadata.size` bytes from `chunks` to `endpoint` (already
     /// `<upload_url>/<task_token>` and trusted). The metadata must be valid. Any error
     /// after the upload was created carries `bytes_stored` in its metadata.

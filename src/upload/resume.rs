@@ -142,26 +142,28 @@ impl<'a> Session<'a> {
                 .ok_or_else(|| lost(self.stored, start))?;
             // `skip` < piece.len() here, so it fits in usize.
             let body = piece.slice(usize::try_from(skip).unwrap_or(piece.len())..);
-            let (error, offset) = match self.tus.patch(&self.location, self.stored, body, deadline).await {
+            let (error, offset) = match self
+                .tus
+                .patch(&self.location, self.stored, body, deadline)
+                .await
+            {
                 Ok(offset) if offset > self.stored && offset <= end => {
                     debug!(offset, "upload piece stored");
                     self.stored = offset;
                     retry.reset();
                     continue;
                 }
-                Ok(offset) => (
-                    upstream_error(
-                        ErrorKind::Unavailable,
-                        "UPLOAD_PROTOCOL",
-                        format!("Qencode's storage reported offset {offset} after a PATCH from {} to at most {end}", self.stored),
-                    ),
-                    None,
-                ),
+                Ok(offset) => (bad_offset(offset, self.stored, end), None),
                 Err(TusFailure::Transient { error, offset }) => (error, offset),
                 Err(other) => return Err(other.into_error()),
             };
             self.resumes += 1;
-            warn!(offset = self.stored, failures = retry.failures() + 1, reason = %error.reason, "upload piece failed; resuming");
+            warn!(
+                offset = self.stored,
+                failures = retry.failures() + 1,
+                reason = %error.reason,
+                "upload piece failed; resuming"
+            );
             self.resync(start, end, error, offset, &mut retry, deadline)
                 .await?;
         }
@@ -222,6 +224,15 @@ impl<'a> Session<'a> {
             return Ok(());
         }
     }
+}
+
+/// A PATCH answer whose offset does not lie within what was sent.
+fn bad_offset(offset: u64, from: u64, end: u64) -> Error {
+    upstream_error(
+        ErrorKind::Unavailable,
+        "UPLOAD_PROTOCOL",
+        format!("Qencode's storage reported offset {offset} after a PATCH from {from} to {end}"),
+    )
 }
 
 /// The storage holds less than the start of the piece in memory: the bytes before it
