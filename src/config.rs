@@ -182,6 +182,14 @@ pub struct Config {
     /// Upper bound of connecting to the upstream.
     #[arg(long, env = "GATEWAY_UPSTREAM_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub upstream_connect_timeout: Duration,
+    /// Size of each TUS PATCH an upload is forwarded in (bytes, or with a KiB/MiB/GiB
+    /// suffix). Each running upload holds about this much memory.
+    #[arg(long, env = "GATEWAY_UPLOAD_CHUNK_SIZE", default_value = "8MiB", value_parser = parse_chunk_size)]
+    pub upload_chunk_size: u64,
+    /// Largest file UploadFile accepts (bytes, or with a KiB/MiB/GiB suffix); a larger
+    /// declared size is INVALID_ARGUMENT before anything is sent upstream.
+    #[arg(long, env = "GATEWAY_MAX_UPLOAD_SIZE", default_value = "10GiB", value_parser = parse_max_upload_size)]
+    pub max_upload_size: u64,
 }
 
 /// Qencode's production Transcoding API.
@@ -268,6 +276,47 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
+/// Parses a byte count: "1048576", "256KiB", "8MiB", "10GiB" (binary units only, so
+/// "MB" is never misread as 10^6 or 2^20).
+pub fn parse_byte_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size (try 1048576, 256KiB, 8MiB, 10GiB)"))?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => return Err(format!("unknown size unit '{other}' (use KiB, MiB or GiB)")),
+    };
+    value
+        .checked_mul(scale)
+        .ok_or_else(|| format!("'{text}' is out of range"))
+}
+
+/// A chunk size from 1 KiB (smaller would mean a request per few bytes) to 1 GiB.
+fn parse_chunk_size(text: &str) -> Result<u64, String> {
+    let size = parse_byte_size(text)?;
+    if !(1 << 10..=1 << 30).contains(&size) {
+        return Err("must be from 1KiB to 1GiB".into());
+    }
+    Ok(size)
+}
+
+/// A maximum upload size of at least one byte.
+fn parse_max_upload_size(text: &str) -> Result<u64, String> {
+    let size = parse_byte_size(text)?;
+    if size == 0 {
+        return Err("must be at least 1 byte".into());
+    }
+    Ok(size)
+}
+
 fn url_or_default(url: &Option<Url>, default: &str) -> Url {
     match url {
         Some(url) => url.clone(),
@@ -351,6 +400,26 @@ mod tests {
             keyed.live_api_url().as_str(),
             "https://api-live.qencode.com/"
         );
+    }
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!(parse_byte_size("1048576"), Ok(1 << 20));
+        assert_eq!(parse_byte_size("256KiB"), Ok(256 << 10));
+        assert_eq!(parse_byte_size("8 MiB"), Ok(8 << 20));
+        assert_eq!(parse_byte_size("10GiB"), Ok(10 << 30));
+        assert!(parse_byte_size("8MB").is_err());
+        assert!(parse_byte_size("-1").is_err());
+        assert!(parse_byte_size("99999999999999GiB").is_err());
+        assert!(parse_chunk_size("512").is_err());
+        assert!(parse_chunk_size("2GiB").is_err());
+        assert!(parse_max_upload_size("0").is_err());
+        let config = Cli::try_parse_from(["qencode-gateway"]).unwrap().gateway;
+        assert_eq!(config.upload_chunk_size, 8 << 20);
+        assert_eq!(config.max_upload_size, 10 << 30);
+        let err =
+            Cli::try_parse_from(["qencode-gateway", "--upload-chunk-size", "1MB"]).unwrap_err();
+        assert!(err.to_string().contains("--upload-chunk-size"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! - [`grpc`]: thin tonic adapters; [`grpc::status`] is the one place a domain
 //!   [`error::Error`] becomes a `tonic::Status`.
 //! - [`transcoding`]: the Transcoding domain (validation, create/start/status), no tonic.
+//! - [`upload`]: direct uploads (UploadFile): chunks regrouped into pieces and sent over
+//!   resumable TUS 1.0, one piece in memory per upload.
 //! - [`proto_json`]: writes Qencode's JSON from typed messages (queries, stream params) by
 //!   walking the proto descriptors, so the proto stays the single source of truth.
 //! - [`upstream`]: the reqwest client, Qencode's error codes, lenient response parsing,
@@ -37,6 +39,7 @@ pub mod sandbox;
 pub mod server;
 pub mod telemetry;
 pub mod transcoding;
+pub mod upload;
 pub mod upstream;
 pub mod watch;
 

@@ -9,6 +9,7 @@ use crate::{
     live::LiveStreaming,
     pb,
     transcoding::Transcoding,
+    upload::UploadSettings,
     upstream::{
         live::{LiveClient, LiveTokens},
         transcoding::{TranscodingClient, TranscodingTokens},
@@ -92,7 +93,12 @@ impl Gateway {
         };
         Ok(Gateway {
             transcoding: Arc::new(
-                Transcoding::new(client, tokens, trusted).with_callbacks(signer.clone()),
+                Transcoding::new(client, tokens, trusted)
+                    .with_callbacks(signer.clone())
+                    .with_upload_settings(UploadSettings {
+                        chunk_size: config.upload_chunk_size,
+                        max_size: config.max_upload_size,
+                    }),
             ),
             live: Arc::new(LiveStreaming::new(live_client, live_tokens)),
             watchers: Arc::new(Watchers::new(settings, signer)),

@@ -1,5 +1,6 @@
 //! The Transcoding domain: validates requests, talks to the upstream through the token
-//! manager, and routes status requests to each task's master endpoint. No tonic here.
+//! manager, routes status requests to each task's master endpoint, and sends direct
+//! uploads to each task's upload endpoint. No tonic here.
 
 pub mod validate;
 
@@ -8,12 +9,14 @@ use crate::{
     auth::TokenManager,
     error::{Error, Violations},
     pb,
+    upload::{self, StoredFile, UploadSettings, Uploader},
     upstream::{
         task_status::parse_task_status, transcoding::CreatedTask, transcoding::TranscodingClient,
         Deadline, TrustedHosts,
     },
 };
-use futures::future::join_all;
+use bytes::Bytes;
+use futures::{future::join_all, Stream};
 use serde_json::{Map, Value};
 use std::{collections::HashMap, sync::Arc, time::Duration};
 use tracing::{debug, warn};
@@ -24,6 +27,10 @@ pub use validate::QueryInput;
 const STATUS_URL_TTL: Duration = Duration::from_secs(48 * 3600);
 /// How many tasks' master endpoints are remembered.
 const STATUS_URL_CAPACITY: u64 = 200_000;
+/// How long a task's upload endpoint is remembered (uploads follow task creation).
+const UPLOAD_URL_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How many tasks' upload endpoints are remembered.
+const UPLOAD_URL_CAPACITY: u64 = 100_000;
 
 /// What GetStatus found.
 #[derive(Debug, Default)]
@@ -44,11 +51,21 @@ pub struct Transcoding {
     status_urls: moka::sync::Cache<String, Url>,
     /// Signs per-task callback URLs when callbacks are configured.
     callbacks: Option<Arc<CallbackSigner>>,
+    /// Task token -> the `upload_url` CreateTask returned, because UploadFile carries
+    /// only the task token and Qencode may keep uploads on a storage host of its choice.
+    upload_urls: moka::sync::Cache<String, String>,
+    /// Sends direct uploads.
+    uploader: Uploader,
 }
 
 impl Transcoding {
     /// The domain over an upstream client, its token manager and the trusted-host rule.
     pub fn new(client: TranscodingClient, tokens: TokenManager, trusted: TrustedHosts) -> Self {
+        let uploader = Uploader::new(
+            client.http().clone(),
+            trusted.clone(),
+            UploadSettings::default(),
+        );
         Transcoding {
             client,
             tokens,
@@ -58,7 +75,18 @@ impl Transcoding {
                 .time_to_live(STATUS_URL_TTL)
                 .build(),
             callbacks: None,
+            upload_urls: moka::sync::Cache::builder()
+                .max_capacity(UPLOAD_URL_CAPACITY)
+                .time_to_live(UPLOAD_URL_TTL)
+                .build(),
+            uploader,
         }
+    }
+
+    /// Sets the direct-upload limits (chunk size, maximum size).
+    pub fn with_upload_settings(mut self, settings: UploadSettings) -> Self {
+        self.uploader = Uploader::new(self.client.http().clone(), self.trusted.clone(), settings);
+        self
     }
 
     /// Adds a signed `callback_url` to every started task whose query has none.
@@ -72,11 +100,63 @@ impl Transcoding {
         &self.tokens
     }
 
-    /// Creates a task.
+    /// Creates a task, remembering its upload endpoint for UploadFile.
     pub async fn create_task(&self, deadline: Deadline) -> Result<CreatedTask, Error> {
+        let task = self.create(deadline).await?;
+        if !task.upload_url.is_empty() {
+            self.upload_urls
+                .insert(task.task_token.clone(), task.upload_url.clone());
+        }
+        Ok(task)
+    }
+
+    /// Creates a task upstream (Transcode starts it at once, so nothing is remembered).
+    async fn create(&self, deadline: Deadline) -> Result<CreatedTask, Error> {
         self.tokens
             .with_token(|token| async move { self.client.create_task(&token, deadline).await })
             .await
+    }
+
+    /// Uploads a task's source file from `chunks` (exactly `metadata.size` bytes), after
+    /// checking the metadata and the upload endpoint.
+    pub async fn upload_file<S>(
+        &self,
+        metadata: pb::UploadMetadata,
+        chunks: S,
+        deadline: Deadline,
+    ) -> Result<StoredFile, Error>
+    where
+        S: Stream<Item = Result<Bytes, Error>> + Unpin,
+    {
+        let mut v = Violations::default();
+        upload::validate::metadata(&metadata, self.uploader.settings().max_size, &mut v);
+        v.into_result()?;
+        let endpoint =
+            upload::task_endpoint(self.upload_endpoint(&metadata)?, &metadata.task_token);
+        self.uploader
+            .upload(&endpoint, &metadata, chunks, deadline)
+            .await
+    }
+
+    /// Where a task's upload goes: the caller's `upload_url`, else the one CreateTask
+    /// returned here, else `<api_url>/v1/upload_file`; always on a trusted host.
+    fn upload_endpoint(&self, metadata: &pb::UploadMetadata) -> Result<Url, Error> {
+        if let Some(given) = metadata.upload_url.as_deref().filter(|u| !u.is_empty()) {
+            // The caller's own value: a refusal is theirs to fix, hence INVALID_ARGUMENT.
+            return self.trusted.check(given).ok_or_else(|| {
+                Error::invalid_field(
+                    "metadata.upload_url",
+                    "must be an upload_url CreateTask returned: the Qencode API's origin or an https host under the trusted domain",
+                )
+            });
+        }
+        match self.upload_urls.get(&metadata.task_token) {
+            Some(known) => self
+                .trusted
+                .check(&known)
+                .ok_or_else(|| upload::untrusted_host(&known)),
+            None => Ok(self.client.fallback_upload_url()),
+        }
     }
 
     /// Starts a created task; returns the upstream's status URL.
@@ -102,7 +182,7 @@ impl Transcoding {
         deadline: Deadline,
     ) -> Result<(String, String), Error> {
         let inner = self.prepare(query, payload.as_deref(), Violations::default())?;
-        let task = self.create_task(deadline).await?;
+        let task = self.create(deadline).await?;
         let status_url = self
             .start_prepared(&task.task_token, inner, payload, deadline)
             .await?;

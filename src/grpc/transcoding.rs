@@ -3,12 +3,14 @@
 use super::{deadline, event_kind, status::to_status, ResponseStream};
 use crate::watch::Watchers;
 use crate::{
+    error::{Error, ErrorKind, GATEWAY_DOMAIN},
     pb::{self, transcoding_server},
     transcoding::{QueryInput, Transcoding},
+    upload,
 };
 use futures::StreamExt;
 use std::sync::Arc;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status, Streaming};
 
 /// Serves `qencode.gateway.v1.Transcoding`.
 #[derive(Clone)]
@@ -38,6 +40,21 @@ fn transcode_query(kind: Option<pb::transcode_request::QueryKind>) -> Option<Que
         QueryKind::Query(q) => QueryInput::Typed(q),
         QueryKind::QueryJson(j) => QueryInput::Raw(j),
     })
+}
+
+/// A failure of the incoming stream as a domain error: an oversized message is the
+/// caller's to fix; anything else (a reset, a cancelled call) ends the upload.
+fn stream_error(status: Status) -> Error {
+    let kind = match status.code() {
+        Code::InvalidArgument | Code::OutOfRange => ErrorKind::InvalidArgument,
+        _ => ErrorKind::Aborted,
+    };
+    Error::new(
+        kind,
+        GATEWAY_DOMAIN,
+        "UPLOAD_STREAM_FAILED",
+        format!("reading the upload stream failed: {}", status.message()),
+    )
 }
 
 #[tonic::async_trait]
@@ -107,6 +124,22 @@ impl transcoding_server::Transcoding for TranscodingService {
         Ok(Response::new(pb::TranscodeResponse {
             task_token,
             status_url,
+        }))
+    }
+
+    async fn upload_file(
+        &self,
+        request: Request<Streaming<pb::UploadFileRequest>>,
+    ) -> Result<Response<pb::UploadFileResponse>, Status> {
+        let deadline = deadline(request.metadata());
+        let parts = request
+            .into_inner()
+            .map(|message| message.map(|m| m.part).map_err(stream_error));
+        let (metadata, chunks) = upload::parts::split(parts).await?;
+        let stored = self.domain.upload_file(metadata, chunks, deadline).await?;
+        Ok(Response::new(pb::UploadFileResponse {
+            source_uri: stored.source_uri(),
+            bytes_stored: stored.bytes_stored,
         }))
     }
 

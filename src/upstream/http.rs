@@ -26,6 +26,12 @@ const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 const DEADLINE_MARGIN: Duration = Duration::from_millis(20);
 /// Attempts for an operation that is safe to repeat.
 const MAX_ATTEMPTS: u32 = 3;
+/// Bytes of a raw answer's body kept for error messages; the rest is not read.
+const MAX_RAW_BODY_BYTES: usize = 4 * 1024;
+/// The slowest rate a raw request body is given time to travel at, on top of the
+/// configured timeout: an 8 MiB body gets 32 s more, so a slow link is not mistaken for
+/// a dead upstream.
+const MIN_BODY_RATE: u64 = 256 * 1024;
 
 /// The caller's deadline, if it sent one.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,7 +47,7 @@ impl Deadline {
     }
 
     /// Time left before the deadline, less a small margin to answer in.
-    fn remaining(&self) -> Option<Duration> {
+    pub fn remaining(&self) -> Option<Duration> {
         self.0.map(|at| {
             at.saturating_duration_since(Instant::now())
                 .saturating_sub(DEADLINE_MARGIN)
@@ -74,6 +80,18 @@ pub struct JsonResponse {
     pub body: Value,
     /// Response headers (TUS answers carry their data there).
     pub headers: header::HeaderMap,
+}
+
+/// An answer read for its status and headers whatever they are: TUS keeps its data in
+/// headers and answers errors in plain text.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: header::HeaderMap,
+    /// The start of the body (at most 4 KiB), for error messages.
+    pub body: Bytes,
 }
 
 /// The request body.
@@ -136,20 +154,7 @@ impl HttpClient {
         body: &Body,
         deadline: Deadline,
     ) -> Result<JsonResponse, Error> {
-        // Attributes per OpenTelemetry's HTTP client conventions; the route is the
-        // template (never a token or key), so spans and metrics stay secret-free.
-        let span = tracing::info_span!(
-            "upstream_request",
-            otel.name = %format!("{} {}", method, op.route),
-            otel.kind = "client",
-            otel.status_code = tracing::field::Empty,
-            http.request.method = %method,
-            url.template = op.route,
-            http.response.status_code = tracing::field::Empty,
-            qencode.api = op.api,
-            qencode.operation = op.name,
-            qencode.error_code = tracing::field::Empty,
-        );
+        let span = upstream_span(op, &method);
         async move {
             let started = Instant::now();
             let mut headers = headers.to_vec();
@@ -174,37 +179,91 @@ impl HttpClient {
                 tokio::time::sleep(backoff).await;
                 attempt += 1;
             };
-            let span = tracing::Span::current();
             let outcome = match &result {
                 Ok(response) => {
-                    span.record("http.response.status_code", response.status.as_u16());
-                    match super::codes::error_code(&response.body) {
-                        Some(code) => {
-                            span.record("qencode.error_code", code);
-                            span.record("otel.status_code", "ERROR");
-                            if (1..=20).contains(&code) {
-                                format!("qencode_error_{code}")
-                            } else {
-                                "qencode_error_other".to_owned()
-                            }
-                        }
-                        None if response.status.is_success() => "ok".to_owned(),
-                        None => {
-                            span.record("otel.status_code", "ERROR");
-                            format!("http_{}", response.status.as_u16())
-                        }
-                    }
+                    let code = super::codes::error_code(&response.body);
+                    outcome(response.status, code)
                 }
-                Err(error) => {
-                    span.record("otel.status_code", "ERROR");
-                    error.reason.to_ascii_lowercase()
-                }
+                Err(error) => failed(error),
             };
             crate::metrics::record_upstream(op.api, op.name, &outcome, started.elapsed());
             result
         }
         .instrument(span)
         .await
+    }
+
+    /// Sends one request with `body` as raw bytes and returns the answer whatever its
+    /// status. Exactly once: the caller owns retries, because only it knows how to resume
+    /// (TUS asks the server how much it stored). A large body lengthens the configured
+    /// timeout (see [`MIN_BODY_RATE`]); the caller's deadline still bounds it.
+    pub async fn exchange(
+        &self,
+        op: Operation,
+        method: Method,
+        url: &url::Url,
+        headers: &[(header::HeaderName, String)],
+        body: Option<Bytes>,
+        deadline: Deadline,
+    ) -> Result<RawResponse, Error> {
+        let span = upstream_span(op, &method);
+        async move {
+            let started = Instant::now();
+            let mut headers = headers.to_vec();
+            headers.extend(crate::telemetry::outgoing_headers());
+            let result = self
+                .exchange_once(op, method, url, &headers, body, deadline)
+                .await;
+            let outcome = match &result {
+                Ok(response) => outcome(response.status, None),
+                Err(error) => failed(error),
+            };
+            crate::metrics::record_upstream(op.api, op.name, &outcome, started.elapsed());
+            result
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn exchange_once(
+        &self,
+        op: Operation,
+        method: Method,
+        url: &url::Url,
+        headers: &[(header::HeaderName, String)],
+        body: Option<Bytes>,
+        deadline: Deadline,
+    ) -> Result<RawResponse, Error> {
+        {
+            let len = body.as_ref().map_or(0, |b| b.len() as u64);
+            let limit = self.timeout + Duration::from_secs(len / MIN_BODY_RATE);
+            let (timeout, deadline_bound) =
+                attempt_timeout(op, limit, deadline).map_err(|f| f.error)?;
+            let mut request = self.client.request(method, url.clone()).timeout(timeout);
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            if let Some(body) = body {
+                request = request.body(body);
+            }
+            let transport = |e| Failure::transport(op, e, timeout, deadline_bound).error;
+            let mut response = request.send().await.map_err(transport)?;
+            let status = response.status();
+            let headers = std::mem::take(response.headers_mut());
+            let mut body = Vec::new();
+            while body.len() < MAX_RAW_BODY_BYTES {
+                match response.chunk().await.map_err(transport)? {
+                    Some(chunk) => body.extend_from_slice(&chunk),
+                    None => break,
+                }
+            }
+            body.truncate(MAX_RAW_BODY_BYTES);
+            Ok(RawResponse {
+                status,
+                headers,
+                body: Bytes::from(body),
+            })
+        }
     }
 
     async fn attempt(
@@ -216,20 +275,7 @@ impl HttpClient {
         body: &Body,
         deadline: Deadline,
     ) -> Result<JsonResponse, Failure> {
-        let mut timeout = self.timeout;
-        let mut deadline_bound = false;
-        if let Some(left) = deadline.remaining() {
-            if left.is_zero() {
-                return Err(Failure::fatal(Error::deadline_exceeded(format!(
-                    "the call's deadline left no time to call Qencode ({})",
-                    op.name
-                ))));
-            }
-            if left < timeout {
-                timeout = left;
-                deadline_bound = true;
-            }
-        }
+        let (timeout, deadline_bound) = attempt_timeout(op, self.timeout, deadline)?;
         let mut request = self.client.request(method, url.clone()).timeout(timeout);
         for (name, value) in headers {
             request = request.header(name, value);
@@ -300,6 +346,68 @@ impl HttpClient {
             headers,
         })
     }
+}
+
+/// The timeout of one attempt: `limit`, shortened to the time the caller's deadline
+/// leaves (then the flag is true, so a timeout reads as the caller's deadline expiring).
+fn attempt_timeout(
+    op: Operation,
+    limit: Duration,
+    deadline: Deadline,
+) -> Result<(Duration, bool), Failure> {
+    match deadline.remaining() {
+        Some(left) if left.is_zero() => Err(Failure::fatal(Error::deadline_exceeded(format!(
+            "the call's deadline left no time to call Qencode ({})",
+            op.name
+        )))),
+        Some(left) if left < limit => Ok((left, true)),
+        _ => Ok((limit, false)),
+    }
+}
+
+/// The span of one upstream request, with attributes per OpenTelemetry's HTTP client
+/// conventions. The route is the template, never a token or key, so spans stay
+/// secret-free.
+fn upstream_span(op: Operation, method: &Method) -> tracing::Span {
+    tracing::info_span!(
+        "upstream_request",
+        otel.name = %format!("{} {}", method, op.route),
+        otel.kind = "client",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %method,
+        url.template = op.route,
+        http.response.status_code = tracing::field::Empty,
+        qencode.api = op.api,
+        qencode.operation = op.name,
+        qencode.error_code = tracing::field::Empty,
+    )
+}
+
+/// Records an answer on the current span; returns its bounded metrics outcome label.
+fn outcome(status: StatusCode, qencode_code: Option<i64>) -> String {
+    let span = tracing::Span::current();
+    span.record("http.response.status_code", status.as_u16());
+    if let Some(code) = qencode_code {
+        span.record("qencode.error_code", code);
+        span.record("otel.status_code", "ERROR");
+        return if (1..=20).contains(&code) {
+            format!("qencode_error_{code}")
+        } else {
+            "qencode_error_other".to_owned()
+        };
+    }
+    if status.is_success() {
+        return "ok".to_owned();
+    }
+    span.record("otel.status_code", "ERROR");
+    format!("http_{}", status.as_u16())
+}
+
+/// Records a failure on the current span; returns its metrics outcome label (the error
+/// reason, from a closed set).
+fn failed(error: &Error) -> String {
+    tracing::Span::current().record("otel.status_code", "ERROR");
+    error.reason.to_ascii_lowercase()
 }
 
 /// Reads the body up to [`MAX_BODY_BYTES`]; `None` when it is larger.

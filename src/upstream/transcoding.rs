@@ -74,6 +74,17 @@ impl TranscodingClient {
         self.endpoint("/v1/status")
     }
 
+    /// `<base>/v1/upload_file`: the upload endpoint when the task's `upload_url` is
+    /// unknown (right for the sandbox; Qencode may use separate storage hosts).
+    pub fn fallback_upload_url(&self) -> Url {
+        self.endpoint("/v1/upload_file")
+    }
+
+    /// The HTTP client underneath (direct uploads share it).
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
     fn endpoint(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         let joined = format!("{}{}", url.path().trim_end_matches('/'), path);

@@ -1,0 +1,340 @@
+//! Direct uploads: a caller's stream of chunks becomes a file on Qencode's storage,
+//! usable as a task's `tus:<file_uuid>` source. No tonic here.
+//!
+//! The file goes upstream over resumable TUS 1.0 ([`crate::upstream::tus`]): one POST
+//! creates the upload, then one PATCH per piece of the configured chunk size. The
+//! gateway holds one piece at a time ([`pieces`]); a piece that fails upstream is resumed
+//! from the offset the storage reports ([`resume`]). [`parts`] holds the order rules of
+//! the message stream and [`validate`] the metadata checks.
+
+pub mod parts;
+pub mod pieces;
+pub mod resume;
+pub mod validate;
+
+use crate::{
+    error::{Error, ErrorKind, GATEWAY_DOMAIN},
+    pb::UploadMetadata,
+    upstream::{
+        tus::{TusClient, TusFailure},
+        Deadline, HttpClient, TrustedHosts,
+    },
+};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use bytes::Bytes;
+use futures::Stream;
+use pieces::Pieces;
+use resume::{Retry, Session};
+use tokio::time::Instant;
+use tracing::{info, warn, Instrument};
+use url::Url;
+
+/// Upload limits, from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadSettings {
+    /// Bytes per PATCH, and so the memory one upload holds.
+    pub chunk_size: u64,
+    /// Largest declared size accepted.
+    pub max_size: u64,
+}
+
+impl Default for UploadSettings {
+    /// The configuration's defaults: 8 MiB pieces, 10 GiB files.
+    fn default() -> Self {
+        UploadSettings {
+            chunk_size: 8 << 20,
+            max_size: 10 << 30,
+        }
+    }
+}
+
+/// A file the storage holds completely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    /// The storage's id of the file (the last segment of its upload location).
+    pub file_uuid: String,
+    /// Bytes the storage confirmed.
+    pub bytes_stored: u64,
+}
+
+impl StoredFile {
+    /// The file as a task source, `tus:<file_uuid>`.
+    pub fn source_uri(&self) -> String {
+        format!("tus:{}", self.file_uuid)
+    }
+}
+
+/// Sends files to the storage.
+pub struct Uploader {
+    tus: TusClient,
+    /// Both the upload endpoint and the location the storage answers must pass it.
+    trusted: TrustedHosts,
+    settings: UploadSettings,
+}
+
+impl Uploader {
+    /// An uploader sending through `http`.
+    pub fn new(http: HttpClient, trusted: TrustedHosts, settings: UploadSettings) -> Self {
+        Uploader {
+            tus: TusClient::new(http),
+            trusted,
+            settings,
+        }
+    }
+
+    /// The limits in effect.
+    pub fn settings(&self) -> UploadSettings {
+        self.settings
+    }
+
+    /// Uploads exactly `metadata.size` bytes from `chunks` to `endpoint` (already
+    /// `<upload_url>/<task_token>` and trusted). The metadata must be valid. Any error
+    /// after the upload was created carries `bytes_stored` in its metadata.
+    pub async fn upload<S>(
+        &self,
+        endpoint: &Url,
+        metadata: &UploadMetadata,
+        chunks: S,
+        deadline: Deadline,
+    ) -> Result<StoredFile, Error>
+    where
+        S: Stream<Item = Result<Bytes, Error>> + Unpin,
+    {
+        let size = metadata.size;
+        let span = tracing::info_span!(
+            "upload",
+            size,
+            chunk_size = self.settings.chunk_size,
+            file_uuid = tracing::field::Empty,
+        );
+        async move {
+            let started = Instant::now();
+            let location = self.create(endpoint, metadata, deadline).await?;
+            let file_uuid = file_uuid(&location)?;
+            tracing::Span::current().record("file_uuid", file_uuid.as_str());
+            let mut session = Session::new(&self.tus, location);
+            let mut pieces = Pieces::new(chunks, size, self.settings.chunk_size);
+            let sent = async {
+                while let Some((offset, piece)) = pieces.next().await? {
+                    session.store(offset, &piece, deadline).await?;
+                    pieces.recycle(piece);
+                }
+                Ok::<_, Error>(())
+            }
+            .await;
+            let stored = session.stored();
+            match sent {
+                Ok(()) => {
+                    info!(
+                        bytes = stored,
+                        resumes = session.resumes(),
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "upload stored"
+                    );
+                    Ok(StoredFile {
+                        file_uuid,
+                        bytes_stored: stored,
+                    })
+                }
+                Err(error) => {
+                    if error.kind == ErrorKind::InvalidArgument {
+                        info!(bytes_stored = stored, reason = %error.reason, "upload refused mid-stream");
+                    } else {
+                        warn!(bytes_stored = stored, reason = %error.reason, "upload failed");
+                    }
+                    Err(with_stored(error, stored, size))
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Creates the upload and returns its trusted location. Creation is repeated on
+    /// transient failures although POST is not idempotent: a repeat can at worst leave
+    /// an empty upload behind on the storage, which costs nothing.
+    async fn create(
+        &self,
+        endpoint: &Url,
+        metadata: &UploadMetadata,
+        deadline: Deadline,
+    ) -> Result<Url, Error> {
+        let header = metadata_header(metadata);
+        let mut retry = Retry::default();
+        loop {
+            match self
+                .tus
+                .create(endpoint, metadata.size, header.as_deref(), deadline)
+                .await
+            {
+                Ok(location) => {
+                    return self
+                        .trusted
+                        .check(location.as_str())
+                        .ok_or_else(|| untrusted_host(location.as_str()));
+                }
+                Err(TusFailure::Transient { error, .. }) => {
+                    let failures = retry.failures() + 1;
+                    warn!(failures, reason = %error.reason, "creating the upload failed; retrying");
+                    retry
+                        .after_failure(deadline)
+                        .await
+                        .map_err(|stop| stop.into_error(error, failures))?;
+                }
+                Err(other) => return Err(other.into_error()),
+            }
+        }
+    }
+}
+
+/// `<upload_url>/<task_token>`, the TUS creation URL (the token is one path segment,
+/// percent-encoded if need be; validation allows only letters, digits, `-` and `_`).
+pub fn task_endpoint(mut upload_url: Url, task_token: &str) -> Url {
+    if let Ok(mut segments) = upload_url.path_segments_mut() {
+        segments.pop_if_empty().push(task_token);
+    }
+    upload_url
+}
+
+/// TUS `Upload-Metadata`: `filename` and `filetype`, base64-encoded; `None` when empty.
+fn metadata_header(metadata: &UploadMetadata) -> Option<String> {
+    let mut pairs = Vec::new();
+    if !metadata.file_name.is_empty() {
+        pairs.push(format!("filename {}", STANDARD.encode(&metadata.file_name)));
+    }
+    if let Some(content_type) = metadata.content_type.as_deref().filter(|t| !t.is_empty()) {
+        pairs.push(format!("filetype {}", STANDARD.encode(content_type)));
+    }
+    (!pairs.is_empty()).then(|| pairs.join(","))
+}
+
+/// The file uuid: the location's last path segment, which must be a plain id.
+fn file_uuid(location: &Url) -> Result<String, Error> {
+    location
+        .path_segments()
+        .and_then(|mut segments| segments.rfind(|s| !s.is_empty()))
+        .filter(|id| {
+            id.len() <= 128
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            crate::upstream::http::upstream_error(
+                ErrorKind::Unavailable,
+                "UPLOAD_PROTOCOL",
+                "Qencode's storage answered an upload Location without a file id",
+            )
+        })
+}
+
+/// An upload URL the trusted-host rule refuses. FAILED_PRECONDITION: neither the caller
+/// nor a retry can fix it; the operator must trust the host (QENCODE_TRUSTED_DOMAIN) or
+/// Qencode must stop pointing elsewhere. Only the host is named: the URL holds the task
+/// token.
+pub fn untrusted_host(url: &str) -> Error {
+    let origin = Url::parse(url)
+        .ok()
+        .map(|u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("")))
+        .unwrap_or_else(|| "an unreadable URL".to_owned());
+    Error::new(
+        ErrorKind::FailedPrecondition,
+        GATEWAY_DOMAIN,
+        "UNTRUSTED_UPLOAD_HOST",
+        format!(
+            "the upload would go to {origin}, which is neither the Qencode API's origin nor an https host under the trusted domain (QENCODE_TRUSTED_DOMAIN)"
+        ),
+    )
+}
+
+/// Adds `bytes_stored` (and `size`) to an error raised after the upload was created.
+fn with_stored(mut error: Error, stored: u64, size: u64) -> Error {
+    error
+        .metadata
+        .entry("bytes_stored".to_owned())
+        .or_insert_with(|| stored.to_string());
+    error
+        .metadata
+        .entry("size".to_owned())
+        .or_insert_with(|| size.to_string());
+    if error.kind == ErrorKind::Unavailable {
+        error.message = format!(
+            "{}; the storage holds {stored} of {size} bytes",
+            error.message
+        );
+    }
+    error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_header_encodes_what_is_set() {
+        let mut m = UploadMetadata {
+            file_name: "clip.mp4".into(),
+            content_type: Some("video/mp4".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            metadata_header(&m).as_deref(),
+            Some("filename Y2xpcC5tcDQ=,filetype dmlkZW8vbXA0")
+        );
+        m.content_type = None;
+        assert_eq!(
+            metadata_header(&m).as_deref(),
+            Some("filename Y2xpcC5tcDQ=")
+        );
+        m.file_name.clear();
+        assert_eq!(metadata_header(&m), None);
+    }
+
+    #[test]
+    fn file_uuid_is_the_last_plain_segment() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            file_uuid(&url("http://h/v1/upload_file/tok/abc-123")).unwrap(),
+            "abc-123"
+        );
+        assert_eq!(
+            file_uuid(&url("http://h/v1/upload_file/tok/abc/")).unwrap(),
+            "abc"
+        );
+        assert!(file_uuid(&url("http://h/")).is_err());
+        assert!(file_uuid(&url("http://h/a%20b")).is_err());
+    }
+
+    #[test]
+    fn the_task_token_becomes_a_path_segment() {
+        let base = Url::parse("https://storage.qencode.com/v1/upload_file").unwrap();
+        assert_eq!(
+            task_endpoint(base.clone(), "abc").as_str(),
+            "https://storage.qencode.com/v1/upload_file/abc"
+        );
+        let slash = Url::parse("https://storage.qencode.com/v1/upload_file/").unwrap();
+        assert_eq!(task_endpoint(slash, "abc"), task_endpoint(base, "abc"));
+    }
+
+    #[test]
+    fn untrusted_hosts_are_named_without_the_path() {
+        let error = untrusted_host("http://10.0.0.1/v1/upload_file/secret-token");
+        assert_eq!(error.kind, ErrorKind::FailedPrecondition);
+        assert!(
+            error.message.contains("http://10.0.0.1,"),
+            "{}",
+            error.message
+        );
+        assert!(!error.message.contains("secret-token"));
+    }
+
+    #[test]
+    fn errors_after_creation_say_what_is_stored() {
+        let error = crate::upstream::http::upstream_error(ErrorKind::Unavailable, "X", "broke");
+        let error = with_stored(error, 10, 30);
+        assert_eq!(error.metadata["bytes_stored"], "10");
+        assert_eq!(error.metadata["size"], "30");
+        assert!(error.message.ends_with("holds 10 of 30 bytes"));
+    }
+}

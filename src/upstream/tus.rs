@@ -1,0 +1,310 @@
+//! Qencode's direct-upload storage, spoken in TUS 1.0 (the core protocol plus the
+//! `creation` extension). One request per call: resuming, retrying and deciding what to
+//! send next are the upload domain's business ([`crate::upload`]), because only it holds
+//! the bytes.
+//!
+//! URLs here carry the task token, which lets anyone holding it start the task, so they
+//! never reach a log line or an error message.
+
+use super::http::{upstream_error, Deadline, HttpClient, Operation, RawResponse};
+use crate::error::{Error, ErrorKind};
+use bytes::Bytes;
+use reqwest::{header, header::HeaderName, Method, StatusCode};
+use url::Url;
+
+const TUS_VERSION: &str = "1.0.0";
+const TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
+const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
+const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
+const UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
+const OFFSET_CONTENT_TYPE: &str = "application/offset+octet-stream";
+const CREATE: Operation = Operation {
+    api: "transcoding",
+    name: "tus_create",
+    route: "/v1/upload_file/{task_token}",
+    idempotent: false,
+};
+const PATCH: Operation = Operation {
+    api: "transcoding",
+    name: "tus_patch",
+    route: "/v1/upload_file/{task_token}/{file_uuid}",
+    idempotent: false,
+};
+const HEAD: Operation = Operation {
+    api: "transcoding",
+    name: "tus_head",
+    route: "/v1/upload_file/{task_token}/{file_uuid}",
+    idempotent: true,
+};
+
+/// Why a TUS request did not succeed, sorted by what the caller can do about it.
+#[derive(Debug)]
+pub enum TusFailure {
+    /// Worth resuming: a 5xx, a transport failure or timeout, an offset conflict, or a
+    /// success answer without a readable offset.
+    Transient {
+        /// What happened.
+        error: Error,
+        /// The `Upload-Offset` the answer carried (409 Conflict does), if any.
+        offset: Option<u64>,
+    },
+    /// HEAD is not supported (405, 501, or 404 without an offset).
+    NoHead,
+    /// Repeating will not help.
+    Fatal(Error),
+}
+
+impl TusFailure {
+    /// The error inside, whatever the kind of failure.
+    pub fn into_error(self) -> Error {
+        match self {
+            TusFailure::Transient { error, .. } | TusFailure::Fatal(error) => error,
+            TusFailure::NoHead => upstream_error(
+                ErrorKind::Internal,
+                "UPLOAD_PROTOCOL",
+                "Qencode's storage does not support TUS HEAD",
+            ),
+        }
+    }
+}
+
+/// A TUS client over the shared HTTP client.
+#[derive(Clone)]
+pub struct TusClient {
+    http: HttpClient,
+}
+
+impl TusClient {
+    /// A client sending through `http` (same timeouts, TLS and redirect policy).
+    pub fn new(http: HttpClient) -> Self {
+        TusClient { http }
+    }
+
+    /// `POST <url>`: creates an upload of `length` bytes; returns its location, resolved
+    /// against `url` (the storage may answer a relative `Location`).
+    pub async fn create(
+        &self,
+        url: &Url,
+        length: u64,
+        metadata: Option<&str>,
+        deadline: Deadline,
+    ) -> Result<Url, TusFailure> {
+        let mut headers = vec![
+            (TUS_RESUMABLE, TUS_VERSION.to_owned()),
+            (UPLOAD_LENGTH, length.to_string()),
+        ];
+        if let Some(metadata) = metadata {
+            headers.push((UPLOAD_METADATA, metadata.to_owned()));
+        }
+        let response = self
+            .send(CREATE, Method::POST, url, headers, None, deadline)
+            .await?;
+        if response.status != StatusCode::CREATED {
+            return Err(refused(CREATE, &response));
+        }
+        let location = response
+            .headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                TusFailure::Fatal(protocol_error(
+                    "Qencode's storage created the upload without a Location",
+                ))
+            })?;
+        url.join(location.trim()).map_err(|_| {
+            TusFailure::Fatal(protocol_error(
+                "Qencode's storage answered an unreadable upload Location",
+            ))
+        })
+    }
+
+    /// `PATCH <location>`: appends `body` at `offset`; returns the new offset.
+    pub async fn patch(
+        &self,
+        location: &Url,
+        offset: u64,
+        body: Bytes,
+        deadline: Deadline,
+    ) -> Result<u64, TusFailure> {
+        let headers = vec![
+            (TUS_RESUMABLE, TUS_VERSION.to_owned()),
+            (UPLOAD_OFFSET, offset.to_string()),
+            (header::CONTENT_TYPE, OFFSET_CONTENT_TYPE.to_owned()),
+        ];
+        let response = self
+            .send(
+                PATCH,
+                Method::PATCH,
+                location,
+                headers,
+                Some(body),
+                deadline,
+            )
+            .await?;
+        match response.status {
+            StatusCode::NO_CONTENT | StatusCode::OK => {
+                upload_offset(&response).ok_or_else(|| TusFailure::Transient {
+                    error: protocol_error(
+                        "Qencode's storage accepted a PATCH without a readable Upload-Offset",
+                    ),
+                    offset: None,
+                })
+            }
+            StatusCode::CONFLICT => Err(TusFailure::Transient {
+                error: upstream_error(
+                    ErrorKind::Unavailable,
+                    "UPLOAD_OFFSET_CONFLICT",
+                    "Qencode's storage holds a different offset than the gateway sent",
+                )
+                .with_metadata("http_status", 409),
+                offset: upload_offset(&response),
+            }),
+            _ => Err(refused(PATCH, &response)),
+        }
+    }
+
+    /// `HEAD <location>`: how many bytes the storage holds.
+    pub async fn head(&self, location: &Url, deadline: Deadline) -> Result<u64, TusFailure> {
+        let headers = vec![(TUS_RESUMABLE, TUS_VERSION.to_owned())];
+        let response = self
+            .send(HEAD, Method::HEAD, location, headers, None, deadline)
+            .await?;
+        let offset = upload_offset(&response);
+        match (response.status, offset) {
+            (status, Some(offset)) if status.is_success() => Ok(offset),
+            (
+                StatusCode::METHOD_NOT_ALLOWED
+                | StatusCode::NOT_IMPLEMENTED
+                | StatusCode::NOT_FOUND,
+                None,
+            ) => Err(TusFailure::NoHead),
+            _ => Err(refused(HEAD, &response)),
+        }
+    }
+
+    async fn send(
+        &self,
+        op: Operation,
+        method: Method,
+        url: &Url,
+        headers: Vec<(HeaderName, String)>,
+        body: Option<Bytes>,
+        deadline: Deadline,
+    ) -> Result<RawResponse, TusFailure> {
+        self.http
+            .exchange(op, method, url, &headers, body, deadline)
+            .await
+            .map_err(|error| match error.kind {
+                // Transport failures and upstream timeouts; the caller's own deadline
+                // (DEADLINE_EXCEEDED) is final.
+                ErrorKind::Unavailable => TusFailure::Transient {
+                    error,
+                    offset: None,
+                },
+                _ => TusFailure::Fatal(error),
+            })
+    }
+}
+
+/// `Upload-Offset` of an answer, when it is a plain number.
+fn upload_offset(response: &RawResponse) -> Option<u64> {
+    let text = response.headers.get(UPLOAD_OFFSET)?.to_str().ok()?.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// The failure an unexpected answer means, mapped by what it says about the upload.
+fn refused(op: Operation, response: &RawResponse) -> TusFailure {
+    let status = response.status;
+    let said = body_text(&response.body);
+    let message = format!(
+        "Qencode's storage answered {} with HTTP {status}{said}",
+        op.name
+    );
+    let (kind, reason) = match status.as_u16() {
+        500..=599 => {
+            let error = upstream_error(ErrorKind::Unavailable, "UPSTREAM_HTTP_ERROR", message)
+                .with_metadata("http_status", status.as_u16());
+            return TusFailure::Transient {
+                error,
+                offset: None,
+            };
+        }
+        // On creation the task token is what the storage did not find; later, the
+        // upload itself has gone (expired or removed): only a new upload helps.
+        404 | 410 if op.name == CREATE.name => (ErrorKind::NotFound, "UPLOAD_TASK_NOT_FOUND"),
+        404 | 410 => (ErrorKind::Aborted, "UPLOAD_GONE"),
+        413 if op.name == CREATE.name => (ErrorKind::InvalidArgument, "UPLOAD_TOO_LARGE"),
+        401 | 403 => (ErrorKind::PermissionDenied, "UPLOAD_FORBIDDEN"),
+        _ => (ErrorKind::Internal, "UPLOAD_REFUSED"),
+    };
+    let mut error =
+        upstream_error(kind, reason, message).with_metadata("http_status", status.as_u16());
+    if kind == ErrorKind::InvalidArgument {
+        error = error.with_violation(
+            "metadata.size",
+            "is larger than Qencode's storage accepts (Tus-Max-Size)",
+        );
+    }
+    TusFailure::Fatal(error)
+}
+
+/// `": <text>"` for a short plain-text body, so messages say what the storage said.
+fn body_text(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() || text.len() > 200 || text.starts_with('<') {
+        return String::new();
+    }
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    format!(": {clean}")
+}
+
+fn protocol_error(message: &str) -> Error {
+    upstream_error(ErrorKind::Unavailable, "UPLOAD_PROTOCOL", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, offset: Option<&str>, body: &str) -> RawResponse {
+        let mut headers = header::HeaderMap::new();
+        if let Some(offset) = offset {
+            headers.insert(UPLOAD_OFFSET, offset.parse().unwrap());
+        }
+        RawResponse {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers,
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    #[test]
+    fn offsets_must_be_plain_numbers() {
+        assert_eq!(upload_offset(&response(204, Some("42"), "")), Some(42));
+        assert_eq!(upload_offset(&response(204, Some("-1"), "")), None);
+        assert_eq!(upload_offset(&response(204, Some("4x"), "")), None);
+        assert_eq!(upload_offset(&response(204, None, "")), None);
+    }
+
+    #[test]
+    fn answers_map_by_meaning() {
+        let kind = |op, status, body: &str| match refused(op, &response(status, None, body)) {
+            TusFailure::Fatal(e) => (e.kind, e.reason.to_string(), e.message.clone()),
+            TusFailure::Transient { error, .. } => {
+                (error.kind, "transient".into(), error.message.clone())
+            }
+            TusFailure::NoHead => unreachable!(),
+        };
+        assert_eq!(kind(PATCH, 503, "<html>").1, "transient");
+        assert_eq!(kind(CREATE, 404, "").0, ErrorKind::NotFound);
+        assert_eq!(kind(PATCH, 404, "").0, ErrorKind::Aborted);
+        assert_eq!(kind(CREATE, 413, "").0, ErrorKind::InvalidArgument);
+        let (k, _, message) = kind(PATCH, 415, "Content-Type must be x");
+        assert_eq!(k, ErrorKind::Internal);
+        assert!(message.ends_with("HTTP 415 Unsupported Media Type: Content-Type must be x"));
+    }
+}
