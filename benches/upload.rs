@@ -9,12 +9,16 @@
 //! chunk size: the gateway should hold about one chunk per upload, whatever the file
 //! size.
 
+mod support;
+
+use support::{free_port, rss, Gateway};
+
 use qencode_gateway::{
     pb::{self, transcoding_client::TranscodingClient, upload_file_request::Part},
     sandbox::{Endpoint, Sandbox, SandboxConfig},
 };
 use std::{
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
@@ -50,24 +54,6 @@ fn args() -> Args {
     args
 }
 
-/// VmRSS of `pid` in bytes.
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0)
-        * 1024
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
 /// Message `index` of the file: a counter pattern, cheap to regenerate for the check.
 fn message(index: u64, size: u64) -> Vec<u8> {
     let start = index * MESSAGE as u64;
@@ -80,15 +66,6 @@ fn message(index: u64, size: u64) -> Vec<u8> {
     }
     out.truncate(len);
     out
-}
-
-struct Gateway(Child);
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn mib(bytes: u64) -> f64 {

@@ -18,6 +18,10 @@
 //!   and the trusted-host rule for `status_url`.
 //! - [`auth`]: the central token manager shared by both APIs.
 //! - [`watch`]: server-streaming watchers: shared batched pollers, callbacks, fan-out.
+//! - [`upload`]: UploadFile, streaming a caller's bytes to Qencode over resumable TUS.
+//! - [`live`]: the LiveStreaming domain (validation, every live-stream endpoint).
+//! - [`health`]: health that follows the upstream tokens.
+//! - [`telemetry`], [`metrics`]: tracing/OTLP set-up and the Prometheus registry.
 //! - [`http`]: the HTTP listener (task callbacks, probes).
 //! - [`sandbox`]: the Qencode-compatible sandbox server.
 //!

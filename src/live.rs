@@ -87,7 +87,7 @@ impl LiveStreaming {
         stream_id: &str,
         deadline: Deadline,
     ) -> Result<LiveStream, Error> {
-        checked_id("stream_id", stream_id)?;
+        checked_ids(&[("stream_id", stream_id)])?;
         self.stream_call(
             &api::GET_STREAM,
             &["live-streams", stream_id],
@@ -135,7 +135,7 @@ impl LiveStreaming {
         stream_id: &str,
         deadline: Deadline,
     ) -> Result<StreamStatus, Error> {
-        checked_id("stream_id", stream_id)?;
+        checked_ids(&[("stream_id", stream_id)])?;
         let answer = self
             .call(
                 &api::DELETE_STREAM,
@@ -154,7 +154,7 @@ impl LiveStreaming {
         stream_id: &str,
         deadline: Deadline,
     ) -> Result<LiveStream, Error> {
-        checked_id("stream_id", stream_id)?;
+        checked_ids(&[("stream_id", stream_id)])?;
         self.stream_call(
             &api::START_STREAM,
             &["live-streams", stream_id, "start"],
@@ -170,7 +170,7 @@ impl LiveStreaming {
         stream_id: &str,
         deadline: Deadline,
     ) -> Result<LiveStream, Error> {
-        checked_id("stream_id", stream_id)?;
+        checked_ids(&[("stream_id", stream_id)])?;
         self.stream_call(
             &api::STOP_STREAM,
             &["live-streams", stream_id, "stop"],
@@ -208,10 +208,7 @@ impl LiveStreaming {
         playback_id: &str,
         deadline: Deadline,
     ) -> Result<LiveStream, Error> {
-        let mut v = Violations::default();
-        validate::id("stream_id", stream_id, &mut v);
-        validate::id("playback_id", playback_id, &mut v);
-        v.into_result()?;
+        checked_ids(&[("stream_id", stream_id), ("playback_id", playback_id)])?;
         self.stream_call(
             &api::REMOVE_PLAYBACK_ID,
             &["live-streams", stream_id, "playback-ids", playback_id],
@@ -250,10 +247,7 @@ impl LiveStreaming {
         target_id: &str,
         deadline: Deadline,
     ) -> Result<LiveStream, Error> {
-        let mut v = Violations::default();
-        validate::id("stream_id", stream_id, &mut v);
-        validate::id("target_id", target_id, &mut v);
-        v.into_result()?;
+        checked_ids(&[("stream_id", stream_id), ("target_id", target_id)])?;
         self.stream_call(
             &api::REMOVE_SIMULCAST_TARGET,
             &["live-streams", stream_id, "simulcast-targets", target_id],
@@ -264,9 +258,12 @@ impl LiveStreaming {
     }
 }
 
-fn checked_id(field: &str, value: &str) -> Result<(), Error> {
+/// Checks path ids (field name, value) before any upstream call.
+fn checked_ids(ids: &[(&str, &str)]) -> Result<(), Error> {
     let mut v = Violations::default();
-    validate::id(field, value, &mut v);
+    for (field, value) in ids {
+        validate::id(field, value, &mut v);
+    }
     v.into_result()
 }
 
