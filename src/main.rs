@@ -125,20 +125,35 @@ async fn run_gateway(mut config: Config) -> ExitCode {
         gateway.clone(),
         until_stopped(stopped.clone()),
     ));
-    let grpc = serve(listener, gateway, until_stopped(stopped)).await;
-    if let Ok(Err(e)) = http.await {
-        error!(error = %e, "HTTP listener failed");
-    }
-    match grpc {
-        Ok(()) => {
-            info!("stopped");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            error!(error = %e, "server failed");
+    let grace = config.shutdown_grace;
+    let grpc = serve(listener, gateway, until_stopped(stopped.clone()));
+    // From the signal on, the drain gets `grace`; then the process exits anyway.
+    let grace_over = async move {
+        until_stopped(stopped).await;
+        tokio::time::sleep(grace).await;
+    };
+    let code = tokio::select! {
+        result = grpc => match result {
+            Ok(()) => {
+                info!("stopped");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                error!(error = %e, "server failed");
+                ExitCode::FAILURE
+            }
+        },
+        () = grace_over => {
+            warn!(grace_s = grace.as_secs_f64(), "shutdown grace period over with calls still in flight; exiting anyway");
             ExitCode::FAILURE
         }
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(1), http).await {
+        Ok(Ok(Err(e))) => error!(error = %e, "HTTP listener failed"),
+        Err(_) => warn!("HTTP listener still busy at exit"),
+        _ => {}
     }
+    code
 }
 
 async fn run_sandbox(args: SandboxArgs) -> ExitCode {

@@ -134,3 +134,74 @@ async fn sigterm_ends_watchers_drains_calls_and_exits_zero() {
         signalled.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grace_period_bounds_a_stuck_drain() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sandbox = Sandbox::start(listener, fast_sandbox()).await.unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"))
+        .env_clear()
+        .env("QENCODE_API_KEY", API_KEY)
+        .env("QENCODE_API_URL", sandbox.base_url())
+        .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GATEWAY_HTTP_LISTEN", "127.0.0.1:0")
+        .env("GATEWAY_SHUTDOWN_GRACE", "1s")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let give_up = Instant::now() + Duration::from_secs(20);
+    let channel = loop {
+        if let Ok(channel) = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .connect()
+            .await
+        {
+            break channel;
+        }
+        assert!(Instant::now() < give_up, "the gateway never listened");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // The upstream holds create_task for 10 s: the drain cannot finish within the grace.
+    sandbox.inject(Fault::once(
+        Endpoint::CreateTask,
+        FaultKind::Delay(Duration::from_secs(10)),
+    ));
+    let before = sandbox.count(Endpoint::CreateTask);
+    let mut client = TranscodingClient::new(channel);
+    let stuck = tokio::spawn(async move { client.create_task(pb::CreateTaskRequest {}).await });
+    while sandbox.count(Endpoint::CreateTask) == before {
+        assert!(
+            Instant::now() < give_up,
+            "the call never reached the upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let signalled = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(8),
+            "the grace did not bound the drain"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        signalled.elapsed() >= Duration::from_secs(1),
+        "exited before the grace: {:?}",
+        signalled.elapsed()
+    );
+    assert!(!status.success(), "a cut drain is not a clean exit");
+    assert!(
+        stuck.await.unwrap().is_err(),
+        "the stuck call could not have succeeded"
+    );
+}
