@@ -12,8 +12,8 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 # Only the files the build reads, so a change to the README, the deploy manifests or the
-# Python examples does not invalidate this layer. benches/ is needed because Cargo.toml
-# declares the bench targets and cargo checks they exist even for `--bin`.
+# Python examples does not invalidate this layer. benches/ (two small files) keeps the
+# bench targets Cargo.toml declares resolvable, so no cargo version trips over them.
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto/ proto/
 COPY src/ src/
