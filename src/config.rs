@@ -163,6 +163,10 @@ pub struct Config {
     /// GATEWAY_MAX_WATCHERS instead).
     #[arg(long, env = "GATEWAY_MAX_CONCURRENT_CALLS", default_value = "1024", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_calls: u32,
+    /// Most UploadFile calls in flight at once; each holds about 1.65 upload chunks of
+    /// memory. Past it an upload is refused at once with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_UPLOADS", default_value = "16", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_uploads: u32,
     /// Most concurrent HTTP/2 streams per client connection.
     #[arg(long, env = "GATEWAY_MAX_CONCURRENT_STREAMS", default_value = "1000", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_streams: u32,

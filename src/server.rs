@@ -137,6 +137,7 @@ impl ServerSettings {
             layer: LayerSettings {
                 max_concurrent_calls: config.max_concurrent_calls as usize,
                 default_deadline: config.default_deadline,
+                max_concurrent_uploads: config.max_concurrent_uploads as usize,
             },
         }
     }

@@ -605,3 +605,44 @@ async fn untrusted_upload_hosts_are_refused() {
     assert_eq!(env.sandbox.count(Endpoint::TusPatch), 0);
     env.stop().await;
 }
+
+#[tokio::test]
+async fn uploads_beyond_the_concurrency_limit_are_refused_at_once() {
+    let env = start_with(fast_sandbox(), |c| {
+        c.upload_chunk_size = PIECE as u64;
+        c.max_concurrent_uploads = 1;
+    })
+    .await;
+    let channel = env.channel().await;
+    let mut client = TranscodingClient::new(channel.clone());
+    let task = create(&mut client).await;
+    let data = pattern(PIECE * 2, 7);
+    // The first upload holds the only slot while its stream stays open.
+    let first = feed(TranscodingClient::new(channel.clone()));
+    first.send(metadata(&task, data.len() as u64)).await;
+    first.send_data(&data[..PIECE]).await;
+    wait_until("the first upload reached the upstream", || {
+        env.sandbox.count(Endpoint::TusCreate) == 1
+    })
+    .await;
+    let second = feed(TranscodingClient::new(channel.clone()));
+    second.send(metadata(&task, 1)).await;
+    let refused = second.finish().await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(
+        refused.message().contains("GATEWAY_MAX_CONCURRENT_UPLOADS"),
+        "{}",
+        refused.message()
+    );
+    // The first upload is unaffected, and its slot is free again afterwards.
+    first.send_data(&data[PIECE..]).await;
+    first.finish().await.unwrap();
+    let third = feed(TranscodingClient::new(channel));
+    let small = pattern(10, 8);
+    third
+        .send(metadata(&create(&mut client).await, small.len() as u64))
+        .await;
+    third.send_data(&small).await;
+    third.finish().await.unwrap();
+    env.stop().await;
+}

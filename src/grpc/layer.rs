@@ -33,13 +33,25 @@ use tracing::Instrument;
 /// Methods the server knows, mapped to static label values (unknown paths share one
 /// label, so a caller cannot create label values).
 #[derive(Debug)]
-struct Methods(HashMap<String, (&'static str, &'static str, bool)>);
+struct Methods(HashMap<String, (&'static str, &'static str, Kind)>);
+
+/// How a method streams, which decides the limit it counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// One request, one response: the unary call limit and the default deadline.
+    Unary,
+    /// A request stream with one response (UploadFile): the upload limit.
+    ClientStream,
+    /// A response stream (watches, health Watch, reflection): the watcher limit, and
+    /// closed at shutdown if it does not end by itself.
+    ServerStream,
+}
 
 impl Methods {
     fn from_descriptors() -> Self {
         let mut map = HashMap::new();
-        let mut add = |service: &'static str, method: &'static str, streaming: bool| {
-            map.insert(format!("/{service}/{method}"), (service, method, streaming));
+        let mut add = |service: &'static str, method: &'static str, kind: Kind| {
+            map.insert(format!("/{service}/{method}"), (service, method, kind));
         };
         if let Ok(pool) = prost_reflect::DescriptorPool::decode(crate::pb::FILE_DESCRIPTOR_SET) {
             for service in pool.services() {
@@ -48,34 +60,35 @@ impl Methods {
                 for method in service.methods() {
                     let method_name: &'static str =
                         Box::leak(method.name().to_owned().into_boxed_str());
-                    add(
-                        service_name,
-                        method_name,
-                        method.is_server_streaming() || method.is_client_streaming(),
-                    );
+                    let kind = match (method.is_client_streaming(), method.is_server_streaming()) {
+                        (_, true) => Kind::ServerStream,
+                        (true, false) => Kind::ClientStream,
+                        (false, false) => Kind::Unary,
+                    };
+                    add(service_name, method_name, kind);
                 }
             }
         }
-        add("grpc.health.v1.Health", "Check", false);
-        add("grpc.health.v1.Health", "Watch", true);
+        add("grpc.health.v1.Health", "Check", Kind::Unary);
+        add("grpc.health.v1.Health", "Watch", Kind::ServerStream);
         add(
             "grpc.reflection.v1.ServerReflection",
             "ServerReflectionInfo",
-            true,
+            Kind::ServerStream,
         );
         add(
             "grpc.reflection.v1alpha.ServerReflection",
             "ServerReflectionInfo",
-            true,
+            Kind::ServerStream,
         );
         Methods(map)
     }
 
-    fn get(&self, path: &str) -> (&'static str, &'static str, bool) {
+    fn get(&self, path: &str) -> (&'static str, &'static str, Kind) {
         self.0
             .get(path)
             .copied()
-            .unwrap_or(("unknown", "unknown", false))
+            .unwrap_or(("unknown", "unknown", Kind::Unary))
     }
 }
 
@@ -90,6 +103,9 @@ pub struct LayerSettings {
     pub max_concurrent_calls: usize,
     /// Deadline given to unary calls that bring none.
     pub default_deadline: Duration,
+    /// Most uploads (client streams) in flight at once; each holds about one upload
+    /// chunk of memory.
+    pub max_concurrent_uploads: usize,
 }
 
 /// The layer; cheap to clone.
@@ -97,6 +113,7 @@ pub struct LayerSettings {
 pub struct GatewayLayer {
     methods: Arc<Methods>,
     permits: Arc<Semaphore>,
+    upload_permits: Arc<Semaphore>,
     default_timeout: http::HeaderValue,
     shutdown: tokio::sync::watch::Receiver<bool>,
 }
@@ -108,6 +125,7 @@ impl GatewayLayer {
         GatewayLayer {
             methods: Arc::new(Methods::from_descriptors()),
             permits: Arc::new(Semaphore::new(settings.max_concurrent_calls)),
+            upload_permits: Arc::new(Semaphore::new(settings.max_concurrent_uploads)),
             default_timeout: http::HeaderValue::from_str(&format!("{millis}m"))
                 .unwrap_or(http::HeaderValue::from_static("30S")),
             shutdown,
@@ -150,7 +168,7 @@ where
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let started = Instant::now();
-        let (service, method, streaming) = self.layer.methods.get(request.uri().path());
+        let (service, method, kind) = self.layer.methods.get(request.uri().path());
         let span = tracing::info_span!(
             "rpc",
             otel.name = %format!("{service}/{method}"),
@@ -162,19 +180,29 @@ where
             rpc.grpc.status_code = tracing::field::Empty,
         );
         telemetry::set_remote_parent(&span, request.headers());
-        let permit = if streaming {
-            None
-        } else {
-            match self.layer.permits.clone().try_acquire_owned() {
+        let limit = match kind {
+            Kind::Unary => Some((&self.layer.permits, "GATEWAY_MAX_CONCURRENT_CALLS", "calls")),
+            Kind::ClientStream => Some((
+                &self.layer.upload_permits,
+                "GATEWAY_MAX_CONCURRENT_UPLOADS",
+                "uploads",
+            )),
+            Kind::ServerStream => None,
+        };
+        let permit = match limit {
+            None => None,
+            Some((permits, setting, what)) => match permits.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => {
-                    let status = Status::resource_exhausted("the gateway is at its concurrent call limit (GATEWAY_MAX_CONCURRENT_CALLS); retry with backoff");
+                    let status = Status::resource_exhausted(format!(
+                        "the gateway is at its limit of concurrent {what} ({setting}); retry with backoff"
+                    ));
                     finish(&span, service, method, Code::ResourceExhausted, started);
                     return Box::pin(async move { Ok(status.into_http()) });
                 }
-            }
+            },
         };
-        if !streaming && !request.headers().contains_key("grpc-timeout") {
+        if kind == Kind::Unary && !request.headers().contains_key("grpc-timeout") {
             request
                 .headers_mut()
                 .insert("grpc-timeout", self.layer.default_timeout.clone());
@@ -183,7 +211,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let call_span = span.clone();
-        let cut = streaming.then(|| {
+        let cut = (kind == Kind::ServerStream).then(|| {
             let mut shutdown = self.layer.shutdown.clone();
             let wait: Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
                 Box::pin(async move {
