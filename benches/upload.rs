@@ -11,23 +11,20 @@
 
 mod support;
 
-use support::{free_port, rss, Gateway};
+use support::{launch, rss};
 
 use qencode_gateway::{
     pb::{self, transcoding_client::TranscodingClient, upload_file_request::Part},
-    sandbox::{Endpoint, Sandbox, SandboxConfig},
+    sandbox::{Endpoint, SandboxConfig},
 };
 use std::{
-    process::{Command, Stdio},
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
     time::{Duration, Instant},
 };
-use tonic::transport::Channel;
 
-const API_KEY: &str = "bench-key";
 const MIB: u64 = 1 << 20;
 /// Bytes per gRPC message the client sends.
 const MESSAGE: usize = 1 << 20;
@@ -77,52 +74,24 @@ async fn main() {
     let args = args();
     let size = args.size_mib * MIB;
     let chunk = args.chunk_mib * MIB;
-    let sandbox_config = SandboxConfig {
-        api_keys: vec![API_KEY.into()],
-        max_upload_size: size + MIB,
-        ..SandboxConfig::default()
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind sandbox");
-    let sandbox = Sandbox::start(listener, sandbox_config)
-        .await
-        .expect("sandbox");
-
-    let port = free_port();
-    let gateway = Gateway(
-        Command::new(env!("CARGO_BIN_EXE_qencode-gateway"))
-            .env_clear()
-            .env("QENCODE_API_KEY", API_KEY)
-            .env("QENCODE_API_URL", sandbox.base_url())
-            .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
-            .env("GATEWAY_HTTP_LISTEN", "127.0.0.1:0")
-            .env(
+    let launched = launch(
+        SandboxConfig {
+            max_upload_size: size + MIB,
+            ..SandboxConfig::default()
+        },
+        &[
+            (
                 "GATEWAY_UPLOAD_CHUNK_SIZE",
                 format!("{}MiB", args.chunk_mib),
-            )
-            .env(
+            ),
+            (
                 "GATEWAY_MAX_UPLOAD_SIZE",
                 format!("{}MiB", args.size_mib + 1),
-            )
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the gateway binary"),
-    );
-    let pid = gateway.0.id();
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let channel = loop {
-        match Channel::from_shared(endpoint.clone())
-            .expect("endpoint")
-            .connect()
-            .await
-        {
-            Ok(channel) => break channel,
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    };
+            ),
+        ],
+    )
+    .await;
+    let (sandbox, pid, channel) = (&launched.sandbox, launched.pid, launched.channel.clone());
     let mut client = TranscodingClient::new(channel);
     let task_token = client
         .create_task(pb::CreateTaskRequest {})
@@ -211,5 +180,5 @@ async fn main() {
         args.chunk_mib,
         100.0 * growth as f64 / size as f64
     );
-    drop(gateway);
+    drop(launched);
 }

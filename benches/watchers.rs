@@ -9,14 +9,13 @@
 
 mod support;
 
-use support::{cpu, free_port, rss, Gateway};
+use support::{cpu, launch, rss};
 
 use qencode_gateway::{
     pb::{self, transcoding_client::TranscodingClient},
-    sandbox::{Endpoint, Sandbox, SandboxConfig},
+    sandbox::{Endpoint, SandboxConfig},
 };
 use std::{
-    process::{Command, Stdio},
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
@@ -25,7 +24,6 @@ use std::{
 };
 use tonic::transport::Channel;
 
-const API_KEY: &str = "bench-key";
 const STREAMS_PER_CONNECTION: usize = 100;
 
 struct Args {
@@ -65,50 +63,27 @@ fn args() -> Args {
 #[tokio::main]
 async fn main() {
     let args = args();
-    let sandbox_config = SandboxConfig {
-        api_keys: vec![API_KEY.into()],
-        phase_duration: args.phase,
-        ..SandboxConfig::default()
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind sandbox");
-    let sandbox = Sandbox::start(listener, sandbox_config)
-        .await
-        .expect("sandbox");
-
-    let port = free_port();
-    let gateway = Gateway(
-        Command::new(env!("CARGO_BIN_EXE_qencode-gateway"))
-            .env_clear()
-            .env("QENCODE_API_KEY", API_KEY)
-            .env("QENCODE_API_URL", sandbox.base_url())
-            .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
-            .env("GATEWAY_HTTP_LISTEN", "127.0.0.1:0")
-            .env(
+    let launched = launch(
+        SandboxConfig {
+            phase_duration: args.phase,
+            ..SandboxConfig::default()
+        },
+        &[
+            (
                 "GATEWAY_POLL_INTERVAL",
                 format!("{}ms", args.interval.as_millis()),
-            )
-            .env("GATEWAY_STATUS_BATCH_SIZE", args.batch.to_string())
-            .env("GATEWAY_MAX_WATCHERS", (args.watchers * 2).to_string())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the gateway binary"),
+            ),
+            ("GATEWAY_STATUS_BATCH_SIZE", args.batch.to_string()),
+            ("GATEWAY_MAX_WATCHERS", (args.watchers * 2).to_string()),
+        ],
+    )
+    .await;
+    let (sandbox, pid, endpoint, first) = (
+        &launched.sandbox,
+        launched.pid,
+        launched.endpoint.clone(),
+        launched.channel.clone(),
     );
-    let pid = gateway.0.id();
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let first = loop {
-        match Channel::from_shared(endpoint.clone())
-            .expect("endpoint")
-            .connect()
-            .await
-        {
-            Ok(channel) => break channel,
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    };
 
     // Tasks, created through the gateway.
     let mut tokens = Vec::with_capacity(args.tasks);
@@ -222,5 +197,5 @@ async fn main() {
         "gateway CPU: {cpu_used:.2} s for {delivered} updates delivered = {:.1} us per update",
         cpu_used * 1e6 / delivered.max(1) as f64
     );
-    drop(gateway);
+    drop(launched);
 }

@@ -2,7 +2,76 @@
 //! CPU are measured alone) and readings of that process from /proc.
 #![allow(dead_code)]
 
-use std::process::Child;
+use qencode_gateway::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use std::{
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+use tonic::transport::Channel;
+
+/// The API key the benchmark sandbox accepts.
+pub const API_KEY: &str = "bench-key";
+
+/// A sandbox in this process and the gateway binary pointed at it.
+pub struct Launched {
+    /// The in-process sandbox.
+    pub sandbox: SandboxHandle,
+    /// The gateway child process (killed on drop).
+    pub gateway: Gateway,
+    /// The gateway's pid, for /proc readings.
+    pub pid: u32,
+    /// `http://127.0.0.1:<port>` of the gateway's gRPC listener.
+    pub endpoint: String,
+    /// A connected channel.
+    pub channel: Channel,
+}
+
+/// Starts a sandbox with `sandbox` (its `api_keys` become [`API_KEY`]) and the release
+/// gateway binary with the extra `env`, and waits until the gateway accepts connections.
+pub async fn launch(sandbox: SandboxConfig, env: &[(&str, String)]) -> Launched {
+    let config = SandboxConfig {
+        api_keys: vec![API_KEY.into()],
+        ..sandbox
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind sandbox");
+    let sandbox = Sandbox::start(listener, config).await.expect("sandbox");
+    let port = free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"));
+    command
+        .env_clear()
+        .env("QENCODE_API_KEY", API_KEY)
+        .env("QENCODE_API_URL", sandbox.base_url())
+        .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GATEWAY_HTTP_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let gateway = Gateway(command.spawn().expect("start the gateway binary"));
+    let pid = gateway.0.id();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let channel = loop {
+        match Channel::from_shared(endpoint.clone())
+            .expect("endpoint")
+            .connect()
+            .await
+        {
+            Ok(channel) => break channel,
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    };
+    Launched {
+        sandbox,
+        gateway,
+        pid,
+        endpoint,
+        channel,
+    }
+}
 
 /// The gateway child process; killed when dropped.
 pub struct Gateway(pub Child);
