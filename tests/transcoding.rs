@@ -21,38 +21,6 @@ async fn create(
         .task_token
 }
 
-/// Polls GetStatus until the task is terminal; returns every status seen.
-async fn follow(
-    client: &mut pb::transcoding_client::TranscodingClient<tonic::transport::Channel>,
-    token: &str,
-) -> Vec<pb::TaskStatus> {
-    let mut seen = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let report = client
-            .get_status(pb::GetStatusRequest {
-                task_tokens: vec![token.to_owned()],
-            })
-            .await
-            .expect("get_status")
-            .into_inner();
-        let status = report.statuses.get(token).cloned().expect("status present");
-        let terminal = matches!(
-            status.state(),
-            TaskState::Completed | TaskState::Error | TaskState::Failed
-        );
-        seen.push(status);
-        if terminal {
-            return seen;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "task never finished: {seen:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(40)).await;
-    }
-}
-
 #[tokio::test]
 async fn create_start_and_follow_a_task_to_completion() {
     let env = start().await;
@@ -96,7 +64,7 @@ async fn create_start_and_follow_a_task_to_completion() {
     );
     assert_eq!(task.payload.as_deref(), Some("{\"internal_id\": 7}"));
 
-    let seen = follow(&mut client, &created.task_token).await;
+    let seen = follow_task(&mut client, &created.task_token).await;
     let last = seen.last().unwrap();
     assert_eq!(last.state(), TaskState::Completed);
     assert_eq!(last.status, "completed");
@@ -150,7 +118,7 @@ async fn transcode_creates_and_starts_in_one_call() {
         task.query.unwrap()["query"]["format"][0]["brand_new_attribute"],
         serde_json::json!([1, "x"])
     );
-    let seen = follow(&mut client, &response.task_token).await;
+    let seen = follow_task(&mut client, &response.task_token).await;
     assert_eq!(seen.last().unwrap().audios.len(), 1);
     env.stop().await;
 }
@@ -169,7 +137,7 @@ async fn failing_source_ends_in_error_state() {
         .await
         .unwrap()
         .into_inner();
-    let last = follow(&mut client, &response.task_token)
+    let last = follow_task(&mut client, &response.task_token)
         .await
         .pop()
         .unwrap();

@@ -170,33 +170,6 @@ fn assert_bad(status: &Status, field: &str) {
     assert_eq!(bad_fields(status), [field], "{status:?}");
 }
 
-/// Polls GetStatus until the task is terminal; returns the last status.
-async fn follow(client: &mut TranscodingClient<Channel>, token: &str) -> pb::TaskStatus {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let report = client
-            .get_status(pb::GetStatusRequest {
-                task_tokens: vec![token.to_owned()],
-            })
-            .await
-            .expect("get_status")
-            .into_inner();
-        if let Some(status) = report.statuses.get(token) {
-            if matches!(
-                status.state(),
-                TaskState::Completed | TaskState::Error | TaskState::Failed
-            ) {
-                return status.clone();
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "task never finished"
-        );
-        tokio::time::sleep(Duration::from_millis(40)).await;
-    }
-}
-
 #[tokio::test]
 async fn fifty_mib_arrive_byte_identical_and_become_a_task_source() {
     let env = env().await;
@@ -225,7 +198,10 @@ async fn fifty_mib_arrive_byte_identical_and_become_a_task_source() {
         })
         .await
         .expect("start_encode with the tus: source");
-    let status = follow(&mut client, &token).await;
+    let status = follow_task(&mut client, &token)
+        .await
+        .pop()
+        .expect("a status");
     assert_eq!(status.state(), TaskState::Completed, "{status:?}");
     env.stop().await;
 }

@@ -7,6 +7,7 @@ nothing generated is committed. After `generate()`, import from `qencode.gateway
 import pathlib
 import sys
 import tempfile
+import time
 
 from grpc_tools import protoc
 
@@ -29,3 +30,33 @@ def generate() -> pathlib.Path:
         sys.path.insert(0, str(out))
         _generated = out
     return _generated
+
+
+def follow_task(client, task_token, timeout, outputs=("videos",)):
+    """Polls GetStatus, printing each change, until the task ends or `timeout` seconds pass.
+
+    Returns 0 when the task completed (after printing the outputs listed in `outputs`),
+    1 when it failed or timed out.
+    """
+    from qencode.gateway.v1 import task_status_pb2, transcoding_pb2
+
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        report = client.GetStatus(transcoding_pb2.GetStatusRequest(task_tokens=[task_token]), timeout=10)
+        status = report.statuses.get(task_token)
+        if status is not None and (status.status, round(status.percent)) != last:
+            last = (status.status, round(status.percent))
+            print(f"  {status.status:<12} {status.percent:5.1f}%")
+        if status is not None and status.state == task_status_pb2.TASK_STATE_COMPLETED:
+            for kind in outputs:
+                for output in getattr(status, kind):
+                    print(f"  output {output.tag} ({output.user_tag}): {output.url}")
+            print("completed")
+            return 0
+        if status is not None and status.error:
+            print(f"task failed: {status.error_description}", file=sys.stderr)
+            return 1
+        time.sleep(0.5)
+    print("timed out waiting for the task", file=sys.stderr)
+    return 1

@@ -14,10 +14,10 @@ import time
 
 import grpc
 
-from qencode_gateway_client import generate
+from qencode_gateway_client import follow_task, generate
 
 generate()
-from qencode.gateway.v1 import query_pb2, task_status_pb2  # noqa: E402  (generated above)
+from qencode.gateway.v1 import query_pb2  # noqa: E402  (generated above)
 from qencode.gateway.v1 import transcoding_pb2 as pb2  # noqa: E402
 from qencode.gateway.v1 import transcoding_pb2_grpc as pb2_grpc  # noqa: E402
 
@@ -86,25 +86,7 @@ def main() -> int:
     client.StartEncode(pb2.StartEncodeRequest(task_token=task.task_token, query=query), timeout=10)
     print("started")
 
-    deadline = time.monotonic() + args.timeout
-    last = None
-    while time.monotonic() < deadline:
-        report = client.GetStatus(pb2.GetStatusRequest(task_tokens=[task.task_token]), timeout=10)
-        status = report.statuses.get(task.task_token)
-        if status is not None and (status.status, round(status.percent)) != last:
-            last = (status.status, round(status.percent))
-            print(f"  {status.status:<12} {status.percent:5.1f}%")
-        if status is not None and status.state == task_status_pb2.TASK_STATE_COMPLETED:
-            for output in status.videos:
-                print(f"  output {output.tag} ({output.user_tag}): {output.url}")
-            print("completed")
-            return 0
-        if status is not None and status.error:
-            print(f"task failed: {status.error_description}", file=sys.stderr)
-            return 1
-        time.sleep(0.5)
-    print("timed out waiting for the task", file=sys.stderr)
-    return 1
+    return follow_task(client, task.task_token, args.timeout, outputs=("videos",))
 
 
 if __name__ == "__main__":

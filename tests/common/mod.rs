@@ -217,3 +217,39 @@ pub fn bad_fields(status: &tonic::Status) -> Vec<String> {
         .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
         .unwrap_or_default()
 }
+
+/// Polls GetStatus until the task is terminal; returns every status seen.
+pub async fn follow_task(
+    client: &mut qencode_gateway::pb::transcoding_client::TranscodingClient<
+        tonic::transport::Channel,
+    >,
+    token: &str,
+) -> Vec<qencode_gateway::pb::TaskStatus> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let report = client
+            .get_status(qencode_gateway::pb::GetStatusRequest {
+                task_tokens: vec![token.to_owned()],
+            })
+            .await
+            .expect("get_status")
+            .into_inner();
+        let status = report.statuses.get(token).cloned().expect("status present");
+        let terminal = matches!(
+            status.state(),
+            qencode_gateway::pb::TaskState::Completed
+                | qencode_gateway::pb::TaskState::Error
+                | qencode_gateway::pb::TaskState::Failed
+        );
+        seen.push(status);
+        if terminal {
+            return seen;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "task never finished: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(40)).await;
+    }
+}
