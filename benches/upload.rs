@@ -13,10 +13,8 @@ mod support;
 
 use support::{launch, rss};
 
-use qencode_gateway::{
-    pb::{self, transcoding_client::TranscodingClient, upload_file_request::Part},
-    sandbox::{Endpoint, SandboxConfig},
-};
+use qencode_gateway::pb::{self, transcoding_client::TranscodingClient, upload_file_request::Part};
+use qencode_sandbox::{Endpoint, SandboxConfig};
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},

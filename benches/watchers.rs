@@ -11,10 +11,8 @@ mod support;
 
 use support::{cpu, launch, rss};
 
-use qencode_gateway::{
-    pb::{self, transcoding_client::TranscodingClient},
-    sandbox::{Endpoint, SandboxConfig},
-};
+use qencode_gateway::pb::{self, transcoding_client::TranscodingClient};
+use qencode_sandbox::{Endpoint, SandboxConfig};
 use std::{
     sync::{
         atomic::{AtomicUsize, Ordering},

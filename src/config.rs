@@ -4,45 +4,10 @@
 //! linkerd does); secrets are never echoed, not even by `--help`.
 
 use clap::{Args, Parser, Subcommand};
-use std::{fmt, net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, time::Duration};
 use url::Url;
 
-/// A secret value (API key, access token). Its `Debug` never shows the value, so it
-/// cannot reach a log line or an error message by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Arc<str>);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<Arc<str>>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The value, for the one place that must send it upstream.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-impl std::str::FromStr for Secret {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        if s.is_empty() {
-            return Err("must not be empty".into());
-        }
-        if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err("must not contain whitespace or control characters".into());
-        }
-        Ok(Secret::new(s))
-    }
-}
+pub use crate::secret::Secret;
 
 /// Command line of the `qencode-gateway` binary.
 #[derive(Debug, Parser)]
@@ -60,27 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve only the Qencode-compatible sandbox, so other teams can point tests at it.
-    Sandbox(SandboxArgs),
-}
-
-/// Settings of `qencode-gateway sandbox`.
-#[derive(Debug, Clone, Args)]
-pub struct SandboxArgs {
-    /// Address the sandbox listens on.
-    #[arg(long, env = "SANDBOX_LISTEN", default_value = "127.0.0.1:8100")]
-    pub listen: SocketAddr,
-    /// API key the sandbox accepts (repeat for several).
-    #[arg(
-        long = "api-key",
-        env = "SANDBOX_API_KEYS",
-        value_delimiter = ',',
-        default_value = "sandbox-api-key",
-        hide_env_values = true
-    )]
-    pub api_keys: Vec<Secret>,
-    /// How long each task phase (downloading, queued, encoding, saving) lasts.
-    #[arg(long, env = "SANDBOX_PHASE_DURATION", default_value = "2s", value_parser = parse_duration)]
-    pub phase_duration: Duration,
+    Sandbox(qencode_sandbox::cli::SandboxArgs),
 }
 
 /// Gateway settings.

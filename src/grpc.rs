@@ -4,6 +4,7 @@
 pub mod codec;
 pub mod layer;
 pub mod live_streaming;
+pub mod reflection;
 pub mod status;
 pub mod transcoding;
 

@@ -6,11 +6,8 @@
 //! and checks again on an interval, every second while a service is down, so it comes
 //! back as soon as the upstream accepts the key again.
 
-use crate::{
-    auth::TokenManager,
-    server::{LIVE_STREAMING_SERVICE, TRANSCODING_SERVICE},
-    Gateway,
-};
+use crate::{auth::TokenManager, shutdown::Shutdown};
+use futures::future::select_all;
 use std::time::Duration;
 use tokio::sync::watch;
 use tonic_health::{server::HealthReporter, ServingStatus};
@@ -21,18 +18,21 @@ const DOWN_RETRY: Duration = Duration::from_secs(1);
 /// Bound of one token check.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Runs until `shutdown` flips to true.
+/// Sets every name in `names` to `status`.
+pub async fn set_all(reporter: &HealthReporter, names: &[&str], status: ServingStatus) {
+    for name in names {
+        reporter.set_service_status(*name, status).await;
+    }
+}
+
+/// Follows each (service name, token manager) pair until `shutdown` begins.
 pub async fn monitor(
     reporter: HealthReporter,
-    gateway: Gateway,
+    services: Vec<(&'static str, TokenManager)>,
     interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
 ) {
-    let services = [
-        (TRANSCODING_SERVICE, gateway.transcoding.tokens().clone()),
-        (LIVE_STREAMING_SERVICE, gateway.live.tokens().clone()),
-    ];
-    let mut health: Vec<watch::Receiver<Option<bool>>> =
+    let mut outcomes: Vec<watch::Receiver<Option<bool>>> =
         services.iter().map(|(_, tokens)| tokens.health()).collect();
     let mut last: Vec<Option<bool>> = vec![None; services.len()];
     loop {
@@ -40,7 +40,7 @@ pub async fn monitor(
             // A check that fails right after a failed request does not hit the upstream:
             // the token manager's shared back-off answers it.
             let ok = check(tokens).await;
-            if *shutdown.borrow() {
+            if shutdown.has_begun() {
                 return;
             }
             if last[i] != Some(ok) {
@@ -49,34 +49,32 @@ pub async fn monitor(
                 } else {
                     warn!(service, "upstream token unavailable: NOT_SERVING");
                 }
-                reporter
-                    .set_service_status(
-                        *service,
-                        if ok {
-                            ServingStatus::Serving
-                        } else {
-                            ServingStatus::NotServing
-                        },
-                    )
-                    .await;
+                let status = if ok {
+                    ServingStatus::Serving
+                } else {
+                    ServingStatus::NotServing
+                };
+                reporter.set_service_status(*service, status).await;
                 last[i] = Some(ok);
             }
-            health[i].borrow_and_update();
+            outcomes[i].borrow_and_update();
         }
-        let all_up = last.iter().all(|s| *s == Some(true));
-        let wait = if all_up {
+        let wait = if last.iter().all(|s| *s == Some(true)) {
             interval
         } else {
             DOWN_RETRY.min(interval)
         };
-        let [first, second] = &mut health[..] else {
-            return;
+        // Any token request's outcome wakes the monitor at once.
+        let changed = async {
+            if outcomes.is_empty() {
+                std::future::pending::<()>().await;
+            }
+            let _ = select_all(outcomes.iter_mut().map(|rx| Box::pin(rx.changed()))).await;
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = first.changed() => {}
-            _ = second.changed() => {}
-            _ = shutdown.wait_for(|s| *s) => return,
+            _ = changed => {}
+            () = shutdown.begun() => return,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! process is alive; `/readyz`: the gRPC server serves and is not shutting down).
 
 use crate::Gateway;
-use axum::{extract::State, http::StatusCode, routing::get, Router};
+use axum::{extract::State, http::StatusCode, routing::get, serve::ListenerExt, Router};
 use std::future::Future;
 use tokio::net::TcpListener;
 use tracing::info;
@@ -30,7 +30,8 @@ pub async fn serve_http(
     gateway: Gateway,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    info!(addr = ?listener.local_addr().ok(), "serving HTTP (callbacks, probes)");
+    info!(addr = %crate::server::display_addr(&listener), "serving HTTP (callbacks, /metrics, /healthz, /readyz)");
+    let listener = listener.tap_io(|tcp| crate::listener::set_nodelay(tcp));
     axum::serve(listener, router(&gateway))
         .with_graceful_shutdown(shutdown)
         .await

@@ -31,16 +31,22 @@
 
 pub mod auth;
 pub mod config;
+pub mod embedded;
 pub mod error;
+pub mod gateway;
 pub mod grpc;
 pub mod health;
 pub mod http;
+pub mod ids;
 pub mod lenient;
+pub mod listener;
 pub mod live;
 pub mod metrics;
 pub mod proto_json;
-pub mod sandbox;
+pub mod secret;
 pub mod server;
+pub mod shutdown;
+pub mod signer;
 pub mod telemetry;
 pub mod transcoding;
 pub mod upload;
@@ -48,7 +54,9 @@ pub mod upstream;
 pub mod watch;
 
 pub use config::Config;
-pub use server::{serve, Gateway};
+pub use gateway::Gateway;
+pub use server::{run, Listeners, RunError};
+pub use shutdown::Shutdown;
 
 /// Generated protobuf and gRPC code for `qencode.gateway.v1`.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]

@@ -117,7 +117,7 @@ impl LiveStreaming {
         deadline: Deadline,
     ) -> Result<LiveStream, Error> {
         let mut v = Violations::default();
-        validate::id("stream_id", stream_id, &mut v);
+        crate::ids::check("stream_id", stream_id, &mut v);
         let body = validate::body(params, extra_json, true, &mut v);
         v.into_result()?;
         self.stream_call(
@@ -188,7 +188,7 @@ impl LiveStreaming {
         deadline: Deadline,
     ) -> Result<LiveStream, Error> {
         let mut v = Violations::default();
-        validate::id("stream_id", stream_id, &mut v);
+        crate::ids::check("stream_id", stream_id, &mut v);
         validate::policy(policy, &mut v);
         v.into_result()?;
         let body = serde_json::json!({ "policy": policy });
@@ -227,7 +227,7 @@ impl LiveStreaming {
         deadline: Deadline,
     ) -> Result<LiveStream, Error> {
         let mut v = Violations::default();
-        validate::id("stream_id", stream_id, &mut v);
+        crate::ids::check("stream_id", stream_id, &mut v);
         validate::simulcast_target(url, stream_key, &mut v);
         v.into_result()?;
         let body = serde_json::json!({ "url": url, "stream_key": stream_key });
@@ -262,7 +262,7 @@ impl LiveStreaming {
 fn checked_ids(ids: &[(&str, &str)]) -> Result<(), Error> {
     let mut v = Violations::default();
     for (field, value) in ids {
-        validate::id(field, value, &mut v);
+        crate::ids::check(field, value, &mut v);
     }
     v.into_result()
 }

@@ -1,187 +1,118 @@
-//! The gRPC server: the services, health, reflection and graceful shutdown.
+//! One entry point for the binary, the tests and the benches: [`run`] serves gRPC and
+//! HTTP on given listeners until the gateway's [`Shutdown`](crate::shutdown::Shutdown)
+//! begins, then drains within the grace period.
 
-use crate::grpc::layer::{GatewayLayer, LayerSettings};
+use crate::grpc::layer::GatewayLayer;
 use crate::{
-    auth::TokenManager,
-    config::Config,
-    error::Error,
     grpc::{live_streaming::LiveStreamingService, transcoding::TranscodingService},
-    live::LiveStreaming,
-    pb,
-    transcoding::Transcoding,
-    upload::UploadSettings,
-    upstream::{
-        live::{LiveClient, LiveTokens},
-        transcoding::{TranscodingClient, TranscodingTokens},
-        HttpClient, TrustedHosts,
-    },
-    watch::{callback::CallbackSigner, WatchSettings, Watchers},
+    http::serve_http,
+    listener, pb, Gateway,
 };
-use rand::Rng;
-use std::{future::Future, sync::Arc, time::Duration};
+use pb::{live_streaming_server::LiveStreamingServer, transcoding_server::TranscodingServer};
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::{server::NamedService, transport::Server};
 use tonic_health::ServingStatus;
-use tracing::info;
+use tracing::{error, info, warn};
 
-/// Fully qualified name of the Transcoding service (health checks use it).
-pub const TRANSCODING_SERVICE: &str = "qencode.gateway.v1.Transcoding";
-/// Fully qualified name of the LiveStreaming service (health checks use it).
-pub const LIVE_STREAMING_SERVICE: &str = "qencode.gateway.v1.LiveStreaming";
-
-/// Every health-checked name: the whole server (`""`) and each service.
-pub const HEALTH_SERVICES: [&str; 3] = ["", TRANSCODING_SERVICE, LIVE_STREAMING_SERVICE];
-
-async fn set_all(health: &tonic_health::server::HealthReporter, status: ServingStatus) {
-    for service in HEALTH_SERVICES {
-        health.set_service_status(service, status).await;
-    }
+/// The listeners the gateway serves on, bound by the caller (tests bind `127.0.0.1:0`).
+pub struct Listeners {
+    /// gRPC: both services, health and reflection.
+    pub grpc: TcpListener,
+    /// HTTP: Qencode's callbacks, /metrics, /healthz and /readyz.
+    pub http: TcpListener,
 }
 
-/// Everything the server serves, built from the configuration.
-#[derive(Clone)]
-pub struct Gateway {
-    /// The Transcoding domain.
-    pub transcoding: Arc<Transcoding>,
-    /// The LiveStreaming domain.
-    pub live: Arc<LiveStreaming>,
-    /// Watch streams: hubs, pollers, callbacks.
-    pub watchers: Arc<Watchers>,
-    /// True while the server serves and is not shutting down (`/readyz`).
-    pub ready: Arc<watch::Sender<bool>>,
-    settings: ServerSettings,
+/// How [`run`] ended, when it did not end cleanly.
+#[derive(Debug)]
+pub enum RunError {
+    /// The gRPC server failed.
+    Grpc(tonic::transport::Error),
+    /// Calls were still in flight when the shutdown grace period ran out.
+    GraceExpired(Duration),
 }
 
-impl Gateway {
-    /// Builds the upstream clients and token managers. The API key must be set (the
-    /// binary starts the sandbox and points the config at it when none was given).
-    pub fn from_config(config: &Config) -> Result<Self, Error> {
-        let api_key = config.api_key.clone().ok_or_else(|| {
-            Error::new(
-                crate::error::ErrorKind::FailedPrecondition,
-                crate::error::GATEWAY_DOMAIN,
-                "NO_API_KEY",
-                "QENCODE_API_KEY is not set",
-            )
-        })?;
-        let http = HttpClient::new(config.upstream_timeout, config.upstream_connect_timeout)?;
-        let trusted = TrustedHosts::new(config.api_url(), config.trusted_domain.clone());
-        let client = TranscodingClient::new(http.clone(), config.api_url());
-        let tokens = TokenManager::new(TranscodingTokens {
-            client: client.clone(),
-            api_key: api_key.clone(),
-        });
-        let live_client = LiveClient::new(http, config.live_api_url());
-        let live_tokens = TokenManager::new(LiveTokens {
-            client: live_client.clone(),
-            api_key: config.live_api_key().unwrap_or(api_key),
-        });
-        let signer = config.callback_url.clone().map(|base| {
-            Arc::new(match &config.callback_secret {
-                Some(secret) => CallbackSigner::new(base, secret),
-                None => CallbackSigner::with_random_secret(base),
-            })
-        });
-        let settings = WatchSettings {
-            poll_interval: config.poll_interval,
-            live_poll_interval: config.live_poll_interval,
-            batch_size: usize::from(config.status_batch_size),
-            heartbeat: config.heartbeat_interval,
-            max_watchers: config.max_watchers as usize,
-        };
-        Ok(Gateway {
-            transcoding: Arc::new(
-                Transcoding::new(client, tokens, trusted)
-                    .with_callbacks(signer.clone())
-                    .with_upload_settings(UploadSettings {
-                        chunk_size: config.upload_chunk_size,
-                        max_size: config.max_upload_size,
-                    }),
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Grpc(e) => write!(f, "gRPC server failed: {e}"),
+            RunError::GraceExpired(grace) => write!(
+                f,
+                "shutdown grace period ({grace:?}) over with calls still in flight"
             ),
-            live: Arc::new(LiveStreaming::new(live_client, live_tokens)),
-            watchers: Arc::new(Watchers::new(settings, signer)),
-            ready: Arc::new(watch::Sender::new(false)),
-            settings: ServerSettings::from_config(config),
-        })
-    }
-}
-
-/// Server settings taken from the configuration.
-#[derive(Debug, Clone, Copy)]
-pub struct ServerSettings {
-    keepalive_interval: Duration,
-    keepalive_timeout: Duration,
-    max_connection_age: Duration,
-    max_connection_age_grace: Duration,
-    max_concurrent_streams: u32,
-    max_message_size: usize,
-    health_check_interval: Duration,
-    layer: LayerSettings,
-}
-
-impl ServerSettings {
-    /// The settings in `config`; the connection age gets its ±10% jitter here, once per
-    /// process, so replicas started together do not recycle connections in lockstep.
-    pub fn from_config(config: &Config) -> Self {
-        let jitter = rand::rng().random_range(0.9..=1.1);
-        ServerSettings {
-            keepalive_interval: config.keepalive_interval,
-            keepalive_timeout: config.keepalive_timeout,
-            max_connection_age: config.max_connection_age.mul_f64(jitter),
-            max_connection_age_grace: config.max_connection_age_grace,
-            max_concurrent_streams: config.max_concurrent_streams,
-            max_message_size: config.max_message_size as usize,
-            health_check_interval: config.health_check_interval,
-            layer: LayerSettings {
-                max_concurrent_calls: config.max_concurrent_calls as usize,
-                default_deadline: config.default_deadline,
-                max_concurrent_uploads: config.max_concurrent_uploads as usize,
-            },
         }
     }
 }
 
-/// Serves the gateway on `listener` until `shutdown` completes, then drains in-flight
-/// calls. Health reports NOT_SERVING until the services are wired and again from the
-/// moment shutdown begins, so balancers stop sending new calls first; watch streams end
-/// at once with UNAVAILABLE so their clients reconnect elsewhere.
-pub async fn serve(
+impl std::error::Error for RunError {}
+
+/// Serves `gateway` on `listeners` until its shutdown begins, then drains: health goes
+/// NOT_SERVING, watch streams end with UNAVAILABLE, new connections are refused and
+/// in-flight calls finish, all within `GATEWAY_SHUTDOWN_GRACE`.
+pub async fn run(gateway: Gateway, listeners: Listeners) -> Result<(), RunError> {
+    let shutdown = gateway.shutdown.clone();
+    let grace = gateway.settings.shutdown_grace;
+    let http = tokio::spawn(serve_http(
+        listeners.http,
+        gateway.clone(),
+        shutdown.begun(),
+    ));
+    let grpc = serve_grpc(listeners.grpc, gateway);
+    // From the moment shutdown begins, the drain gets `grace`; then give up on it.
+    let grace_over = async {
+        shutdown.begun().await;
+        tokio::time::sleep(grace).await;
+    };
+    let result = tokio::select! {
+        served = grpc => served.map_err(RunError::Grpc),
+        () = grace_over => Err(RunError::GraceExpired(grace)),
+    };
+    match tokio::time::timeout(Duration::from_secs(1), http).await {
+        Ok(Ok(Err(e))) => error!(error = %e, "HTTP listener failed"),
+        Err(_) => warn!("HTTP listener still busy at exit"),
+        _ => {}
+    }
+    result
+}
+
+/// Serves gRPC on `listener` until shutdown begins, then drains in-flight calls. Health
+/// reports NOT_SERVING until the services are wired and again from the moment shutdown
+/// begins, so balancers stop sending new calls first.
+async fn serve_grpc(
     listener: TcpListener,
     gateway: Gateway,
-    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let settings = gateway.settings;
+    let services = [
+        (
+            TranscodingServer::<TranscodingService>::NAME,
+            gateway.transcoding.tokens().clone(),
+        ),
+        (
+            LiveStreamingServer::<LiveStreamingService>::NAME,
+            gateway.live.tokens().clone(),
+        ),
+    ];
+    let names: Vec<&'static str> = std::iter::once("")
+        .chain(services.iter().map(|(name, _)| *name))
+        .collect();
     let (health, health_service) = tonic_health::server::health_reporter();
-    set_all(&health, ServingStatus::NotServing).await;
-
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .map_err(|e| tracing::error!(error = %e, "reflection v1 unavailable"))
-        .ok();
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()
-        .map_err(|e| tracing::error!(error = %e, "reflection v1alpha unavailable"))
-        .ok();
+    crate::health::set_all(&health, &names, ServingStatus::NotServing).await;
 
     let max = settings.max_message_size;
-    let transcoding = pb::transcoding_server::TranscodingServer::new(TranscodingService::new(
+    let transcoding = TranscodingServer::new(TranscodingService::new(
         gateway.transcoding.clone(),
         gateway.watchers.clone(),
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);
-    let live = pb::live_streaming_server::LiveStreamingServer::new(LiveStreamingService::new(
+    let live = LiveStreamingServer::new(LiveStreamingService::new(
         gateway.live.clone(),
         gateway.watchers.clone(),
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);
+    let (reflection_v1, reflection_v1alpha) = crate::grpc::reflection::services();
 
     let router = Server::builder()
         // Keepalive pings find dead peers behind NATs and proxies that drop idle flows.
@@ -191,13 +122,9 @@ pub async fn serve(
         .max_connection_age(settings.max_connection_age)
         .max_connection_age_grace(settings.max_connection_age_grace)
         .max_concurrent_streams(settings.max_concurrent_streams)
-        .tcp_nodelay(true)
         // Outermost: spans, metrics, the unary concurrency limit and default deadlines
         // must see every call, including the ones refused.
-        .layer(GatewayLayer::new(
-            settings.layer,
-            gateway.watchers.shutdown_signal(),
-        ))
+        .layer(GatewayLayer::new(settings.layer, gateway.shutdown.clone()))
         .add_service(health_service)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)
@@ -207,29 +134,31 @@ pub async fn serve(
     gateway
         .watchers
         .spawn_pollers(gateway.transcoding.clone(), gateway.live.clone());
-    let (stop_monitor, monitor_stopped) = watch::channel(false);
     tokio::spawn(crate::health::monitor(
         health.clone(),
-        gateway.clone(),
+        services.to_vec(),
         settings.health_check_interval,
-        monitor_stopped,
+        gateway.shutdown.clone(),
     ));
     health.set_service_status("", ServingStatus::Serving).await;
     gateway.ready.send_replace(true);
-    let local = listener.local_addr().ok();
-    info!(addr = ?local, "serving gRPC");
+    info!(addr = %display_addr(&listener), "serving gRPC");
 
-    let shutdown_health = health.clone();
     let draining = gateway.clone();
-    let shutdown = async move {
-        shutdown.await;
+    let drain = async move {
+        draining.shutdown.begun().await;
         info!("shutting down: health NOT_SERVING, ending watch streams, draining calls");
         draining.ready.send_replace(false);
-        stop_monitor.send_replace(true);
-        set_all(&shutdown_health, ServingStatus::NotServing).await;
-        draining.watchers.shutdown();
+        crate::health::set_all(&health, &names, ServingStatus::NotServing).await;
     };
     router
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(listener::nodelay(listener), drain)
         .await
+}
+
+/// A listener's address for logs (`?` when the OS cannot say).
+pub fn display_addr(listener: &TcpListener) -> String {
+    listener
+        .local_addr()
+        .map_or_else(|_| "?".to_owned(), |addr| addr.to_string())
 }

@@ -4,7 +4,7 @@
 
 pub mod validate;
 
-use crate::watch::callback::CallbackSigner;
+use crate::signer::CallbackSigner;
 use crate::{
     auth::TokenManager,
     error::{Error, Violations},
@@ -168,7 +168,7 @@ impl Transcoding {
         deadline: Deadline,
     ) -> Result<String, Error> {
         let mut v = Violations::default();
-        validate::task_token("task_token", task_token, &mut v);
+        crate::ids::check("task_token", task_token, &mut v);
         let inner = self.prepare(query, payload.as_deref(), v)?;
         self.start_prepared(task_token, inner, payload, deadline)
             .await

@@ -6,8 +6,8 @@ use common::*;
 use qencode_gateway::{
     config::Secret,
     pb::{self, live_streaming_client::LiveStreamingClient, StreamState},
-    sandbox::{Endpoint, Fault, FaultKind},
 };
+use qencode_sandbox::{Endpoint, Fault, FaultKind};
 use std::time::Duration;
 use tonic::{transport::Channel, Code};
 

@@ -16,9 +16,9 @@ use opentelemetry_proto::tonic::{
 use qencode_gateway::{
     config::Secret,
     pb::{self, start_encode_request::QueryKind},
-    sandbox::{Endpoint, SandboxConfig},
     telemetry::{self, LogFormat},
 };
+use qencode_sandbox::{Endpoint, SandboxConfig};
 use std::{
     io::Write,
     sync::{Arc, Mutex},

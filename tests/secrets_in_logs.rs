@@ -8,8 +8,8 @@ use common::*;
 use qencode_gateway::{
     config::Secret,
     pb::{self, start_encode_request::QueryKind},
-    sandbox::{Endpoint, Fault, FaultKind},
 };
+use qencode_sandbox::{Endpoint, Fault, FaultKind};
 use std::{
     io::Write,
     sync::{Arc, Mutex},
@@ -44,7 +44,7 @@ async fn secrets_never_reach_the_logs() {
         .with_ansi(false)
         .init();
 
-    let sandbox = qencode_gateway::sandbox::SandboxConfig {
+    let sandbox = qencode_sandbox::SandboxConfig {
         api_keys: vec![API_KEY_SECRET.into()],
         live_api_keys: vec![API_KEY_SECRET.into()],
         ..fast_sandbox()

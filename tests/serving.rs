@@ -157,7 +157,7 @@ fn help_lists_every_setting_without_values() {
 
 #[tokio::test]
 async fn health_follows_the_upstream_key_through_watch() {
-    use qencode_gateway::sandbox::SandboxConfig;
+    use qencode_sandbox::SandboxConfig;
     let env = start_with(SandboxConfig { ..fast_sandbox() }, |c| {
         c.health_check_interval = std::time::Duration::from_millis(100)
     })

@@ -5,10 +5,8 @@
 mod common;
 
 use common::*;
-use qencode_gateway::{
-    pb::{self, transcoding_client::TranscodingClient},
-    sandbox::{Endpoint, Fault, FaultKind, Sandbox, SandboxConfig},
-};
+use qencode_gateway::pb::{self, transcoding_client::TranscodingClient};
+use qencode_sandbox::{Endpoint, Fault, FaultKind, Sandbox, SandboxConfig};
 use std::{
     process::{Command, Stdio},
     time::{Duration, Instant},

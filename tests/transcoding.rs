@@ -3,10 +3,8 @@
 mod common;
 
 use common::*;
-use qencode_gateway::{
-    pb::{self, start_encode_request::QueryKind, TaskState},
-    sandbox::{Endpoint, Fault, FaultKind},
-};
+use qencode_gateway::pb::{self, start_encode_request::QueryKind, TaskState};
+use qencode_sandbox::{Endpoint, Fault, FaultKind};
 use std::time::Duration;
 use tonic::{Code, Request};
 

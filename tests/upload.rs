@@ -4,13 +4,11 @@
 mod common;
 
 use common::*;
-use qencode_gateway::{
-    pb::{
-        self, start_encode_request::QueryKind, transcoding_client::TranscodingClient,
-        upload_file_request::Part, TaskState,
-    },
-    sandbox::{Endpoint, Fault, FaultKind, SandboxConfig},
+use qencode_gateway::pb::{
+    self, start_encode_request::QueryKind, transcoding_client::TranscodingClient,
+    upload_file_request::Part, TaskState,
 };
+use qencode_sandbox::{Endpoint, Fault, FaultKind, SandboxConfig};
 use std::time::Duration;
 use tokio::{sync::mpsc, task::JoinHandle};
 use tokio_stream::wrappers::ReceiverStream;

@@ -4,10 +4,8 @@
 mod common;
 
 use common::*;
-use qencode_gateway::{
-    pb::{self, start_encode_request::QueryKind},
-    sandbox::Endpoint,
-};
+use qencode_gateway::pb::{self, start_encode_request::QueryKind};
+use qencode_sandbox::Endpoint;
 use tonic::Code;
 
 fn start_request(

@@ -3,10 +3,8 @@
 mod common;
 
 use common::*;
-use qencode_gateway::{
-    pb::{self, TaskState, WatchEventKind},
-    sandbox::{Endpoint, SandboxConfig},
-};
+use qencode_gateway::pb::{self, TaskState, WatchEventKind};
+use qencode_sandbox::{Endpoint, SandboxConfig};
 use std::time::Duration;
 use tonic::{transport::Channel, Code, Streaming};
 

@@ -2,7 +2,7 @@
 //! CPU are measured alone) and readings of that process from /proc.
 #![allow(dead_code)]
 
-use qencode_gateway::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use qencode_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use std::{
     process::{Child, Command, Stdio},
     time::Duration,

@@ -14,7 +14,13 @@
 //!   reflection) are closed with UNAVAILABLE shortly after the signal, so a client that
 //!   watches health cannot hold the drain open until the grace period runs out.
 
-use crate::{metrics, telemetry};
+use crate::{
+    error::{Error, ErrorKind, GATEWAY_DOMAIN},
+    grpc::status,
+    metrics,
+    shutdown::Shutdown,
+    telemetry,
+};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -26,7 +32,7 @@ use std::{
     time::Duration,
 };
 use tokio::{sync::Semaphore, time::Instant};
-use tonic::{body::Body, Code, Status};
+use tonic::{body::Body, Code};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
@@ -115,12 +121,13 @@ pub struct GatewayLayer {
     permits: Arc<Semaphore>,
     upload_permits: Arc<Semaphore>,
     default_timeout: http::HeaderValue,
-    shutdown: tokio::sync::watch::Receiver<bool>,
+    shutdown: Shutdown,
 }
 
 impl GatewayLayer {
-    /// A layer with `settings`; `shutdown` flips to true when the server stops.
-    pub fn new(settings: LayerSettings, shutdown: tokio::sync::watch::Receiver<bool>) -> Self {
+    /// A layer with `settings`; server streams still open shortly after `shutdown`
+    /// begins are closed.
+    pub fn new(settings: LayerSettings, shutdown: Shutdown) -> Self {
         let millis = settings.default_deadline.as_millis().clamp(1, 99_999_999);
         GatewayLayer {
             methods: Arc::new(Methods::from_descriptors()),
@@ -194,11 +201,15 @@ where
             Some((permits, setting, what)) => match permits.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => {
-                    let status = Status::resource_exhausted(format!(
-                        "the gateway is at its limit of concurrent {what} ({setting}); retry with backoff"
-                    ));
+                    let refusal = Error::new(
+                        ErrorKind::ResourceExhausted,
+                        GATEWAY_DOMAIN,
+                        "TOO_MANY_CONCURRENT_CALLS",
+                        format!("the gateway is at its limit of concurrent {what} ({setting}); retry with backoff"),
+                    )
+                    .with_metadata("limit", setting);
                     finish(&span, service, method, Code::ResourceExhausted, started);
-                    return Box::pin(async move { Ok(status.into_http()) });
+                    return Box::pin(async move { Ok(status::to_http(refusal)) });
                 }
             },
         };
@@ -212,14 +223,11 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let call_span = span.clone();
         let cut = (kind == Kind::ServerStream).then(|| {
-            let mut shutdown = self.layer.shutdown.clone();
+            let begun = self.layer.shutdown.begun();
             let wait: Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
                 Box::pin(async move {
-                    if shutdown.wait_for(|stop| *stop).await.is_ok() {
-                        tokio::time::sleep(STREAM_CUT_DELAY).await;
-                    } else {
-                        std::future::pending::<()>().await;
-                    }
+                    begun.await;
+                    tokio::time::sleep(STREAM_CUT_DELAY).await;
                 });
             wait
         });
@@ -309,16 +317,7 @@ where
                 if cut.as_mut().poll(cx).is_ready() {
                     self.closed = true;
                     self.end(Code::Unavailable);
-                    let mut trailers = http::HeaderMap::new();
-                    trailers.insert(
-                        "grpc-status",
-                        http::HeaderValue::from(Code::Unavailable as i32),
-                    );
-                    trailers.insert(
-                        "grpc-message",
-                        http::HeaderValue::from_static("server%20shutting%20down"),
-                    );
-                    return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+                    return Poll::Ready(Some(Ok(Frame::trailers(status::shutdown_trailers()))));
                 }
             }
         }

@@ -43,6 +43,30 @@ pub fn to_status(error: Error) -> Status {
     Status::with_error_details(code(error.kind), error.message, details)
 }
 
+/// A refusal the tower layer answers itself, before any service runs, as the HTTP
+/// response of a trailers-only gRPC error.
+pub fn to_http<B>(error: Error) -> http::Response<B>
+where
+    B: Default,
+{
+    to_status(error).into_http()
+}
+
+/// The trailers that end a server stream the gateway closes at shutdown, so the
+/// client reconnects elsewhere ([`crate::watch::stream::shutting_down`] is the error).
+pub fn shutdown_trailers() -> http::HeaderMap {
+    let mut trailers = http::HeaderMap::new();
+    if let Err(status) = to_status(crate::watch::stream::shutting_down()).add_header(&mut trailers)
+    {
+        tracing::warn!(code = ?status.code(), "cannot encode the shutdown status; closing without it");
+        trailers.insert(
+            "grpc-status",
+            http::HeaderValue::from(Code::Unavailable as i32),
+        );
+    }
+    trailers
+}
+
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         to_status(error)
@@ -53,6 +77,15 @@ impl From<Error> for Status {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn shutdown_trailers_carry_unavailable_and_its_details() {
+        let trailers = shutdown_trailers();
+        let status = Status::from_header_map(&trailers).expect("a status");
+        assert_eq!(status.code(), Code::Unavailable);
+        let details = status.get_error_details();
+        assert_eq!(details.error_info().unwrap().reason, "SHUTTING_DOWN");
+    }
 
     #[test]
     fn details_survive_the_conversion() {

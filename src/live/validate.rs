@@ -7,28 +7,10 @@ use crate::{
 };
 use serde_json::{Map, Value};
 
-/// Longest id accepted in a path segment.
-const MAX_ID_LEN: usize = 128;
 /// Highest frame rate the Live API supports.
 const MAX_FRAMERATE: f64 = 30.0;
 /// Longest DVR file the Live API allows, in seconds.
 const MAX_FILE_DURATION: i32 = 21_600;
-
-/// An id must be one safe path segment, so no caller can steer the gateway to another
-/// upstream path: letters, digits, '-' and '_' only (this rules out '/', '.', '..', '?',
-/// '#', '%', whitespace and control characters), 1 to 128 characters.
-pub fn id(field: &str, value: &str, v: &mut Violations) {
-    if value.is_empty() {
-        v.add(field, "must not be empty");
-    } else if value.len() > MAX_ID_LEN {
-        v.add(field, format!("must be at most {MAX_ID_LEN} characters"));
-    } else if !value
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        v.add(field, "may contain only letters, digits, '-' and '_'");
-    }
-}
 
 /// Checks the params and builds the JSON body: `params` (only set fields) with
 /// `extra_json` merged on top. `require_some` refuses an empty body (UpdateStream).
@@ -155,7 +137,12 @@ mod tests {
 
     #[test]
     fn hostile_ids() {
-        assert!(fields(|v| id("stream_id", "12345fcd-7aea-492c-b9eb-b4b0cde0dc7e", v)).is_empty());
+        assert!(fields(|v| crate::ids::check(
+            "stream_id",
+            "12345fcd-7aea-492c-b9eb-b4b0cde0dc7e",
+            v
+        ))
+        .is_empty());
         let long = "a".repeat(300);
         for bad in [
             "../access_token/x",
@@ -172,7 +159,7 @@ mod tests {
             "é",
         ] {
             assert_eq!(
-                fields(|v| id("stream_id", bad, v)),
+                fields(|v| crate::ids::check("stream_id", bad, v)),
                 ["stream_id"],
                 "{bad:?}"
             );

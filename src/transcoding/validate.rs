@@ -8,8 +8,6 @@ use serde_json::{Map, Value};
 pub const MAX_STATUS_TOKENS: usize = 100;
 /// Qencode's documented payload limit, in characters.
 pub const MAX_PAYLOAD_CHARS: usize = 1000;
-/// Longest task token accepted (Qencode's are 32 hex characters).
-const MAX_TOKEN_LEN: usize = 128;
 
 /// Output formats the Transcoding API documents.
 pub const OUTPUT_FORMATS: &[&str] = &[
@@ -36,20 +34,6 @@ pub enum QueryInput {
     Typed(pb::TranscodingQuery),
     /// Raw JSON, with or without the `{"query": ...}` wrapper.
     Raw(String),
-}
-
-/// Checks a task token; `field` names it in the error.
-pub fn task_token(field: &str, token: &str, v: &mut Violations) {
-    if token.is_empty() {
-        v.add(field, "must not be empty");
-    } else if token.len() > MAX_TOKEN_LEN {
-        v.add(field, format!("must be at most {MAX_TOKEN_LEN} characters"));
-    } else if !token
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        v.add(field, "may contain only letters, digits, '-' and '_'");
-    }
 }
 
 /// Checks the optional payload.
@@ -82,7 +66,7 @@ pub fn status_tokens(tokens: Vec<String>, v: &mut Violations) -> Vec<String> {
     }
     let mut unique: Vec<String> = Vec::with_capacity(tokens.len());
     for (i, token) in tokens.into_iter().enumerate() {
-        task_token(&format!("task_tokens[{i}]"), &token, v);
+        crate::ids::check(&format!("task_tokens[{i}]"), &token, v);
         if !unique.contains(&token) {
             unique.push(token);
         }
@@ -226,10 +210,13 @@ mod tests {
 
     #[test]
     fn tokens() {
-        assert!(violations(|v| task_token("t", "471272a512d76c22665db9dcee893409", v)).is_empty());
+        assert!(
+            violations(|v| crate::ids::check("t", "471272a512d76c22665db9dcee893409", v))
+                .is_empty()
+        );
         for bad in ["", "a,b", "a b", "../x", &"a".repeat(129)] {
             assert_eq!(
-                fields(&violations(|v| task_token("t", bad, v))),
+                fields(&violations(|v| crate::ids::check("t", bad, v))),
                 ["t"],
                 "{bad:?}"
             );

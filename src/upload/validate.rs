@@ -1,6 +1,6 @@
 //! Checks an upload's metadata before anything is sent upstream.
 
-use crate::{error::Violations, pb::UploadMetadata, transcoding::validate::task_token};
+use crate::{error::Violations, ids::check as task_token, pb::UploadMetadata};
 
 /// Longest file name sent as TUS metadata (it travels base64-encoded in a header).
 const MAX_FILE_NAME_BYTES: usize = 1024;

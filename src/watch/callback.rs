@@ -9,8 +9,8 @@
 //! callback changes nothing (equal states wake nobody).
 
 use super::Hub;
+pub use crate::signer::CallbackSigner;
 use crate::{
-    config::Secret,
     lenient::parse_json,
     pb::TaskStatus,
     upstream::task_status::{is_terminal, parse_task_status},
@@ -22,55 +22,11 @@ use axum::{
     routing::post,
     Router,
 };
-use ring::hmac;
 use std::sync::Arc;
 use tracing::{debug, warn};
-use url::Url;
 
 /// Route of the callback endpoint on the HTTP listener.
 pub const ROUTE: &str = "/callbacks/task/{signature}";
-
-/// Signs and checks per-task callback URLs.
-pub struct CallbackSigner {
-    base: Url,
-    key: hmac::Key,
-}
-
-impl CallbackSigner {
-    /// A signer for callback URLs under `base` (the public URL of the HTTP listener).
-    pub fn new(base: Url, secret: &Secret) -> Self {
-        CallbackSigner {
-            base,
-            key: hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes()),
-        }
-    }
-
-    /// A signer with a random secret (callbacks then verify only on this process).
-    pub fn with_random_secret(base: Url) -> Self {
-        let bytes: [u8; 32] = rand::random();
-        CallbackSigner {
-            base,
-            key: hmac::Key::new(hmac::HMAC_SHA256, &bytes),
-        }
-    }
-
-    /// The callback URL for `task_token`.
-    pub fn url_for(&self, task_token: &str) -> String {
-        let signature = hex::encode(hmac::sign(&self.key, task_token.as_bytes()).as_ref());
-        format!(
-            "{}/callbacks/task/{signature}",
-            self.base.as_str().trim_end_matches('/')
-        )
-    }
-
-    /// True when `signature` is this gateway's signature of `task_token` (constant time).
-    pub fn verify(&self, task_token: &str, signature: &str) -> bool {
-        match hex::decode(signature) {
-            Ok(bytes) => hmac::verify(&self.key, task_token.as_bytes(), &bytes).is_ok(),
-            Err(_) => false,
-        }
-    }
-}
 
 #[derive(Clone)]
 struct CallbackState {
@@ -128,6 +84,8 @@ async fn receive(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
+    use url::Url;
 
     #[test]
     fn signatures_bind_the_task_and_the_secret() {

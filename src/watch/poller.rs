@@ -9,9 +9,10 @@
 
 use super::{Hub, Observed};
 use crate::error::Error;
+use crate::shutdown::Shutdown;
 use futures::future::BoxFuture;
 use std::{collections::HashMap, sync::Arc, time::Duration};
-use tokio::{sync::watch, time::Instant};
+use tokio::time::Instant;
 use tracing::{debug, warn};
 
 /// What one fetch found for one id.
@@ -73,19 +74,15 @@ fn on_grid(origin: Instant, at: Instant, interval: Duration) -> Instant {
 }
 
 /// Runs until `shutdown` flips to true.
-pub async fn run<V, S>(
-    hub: Arc<Hub<V>>,
-    source: Arc<S>,
-    settings: PollSettings,
-    mut shutdown: watch::Receiver<bool>,
-) where
+pub async fn run<V, S>(hub: Arc<Hub<V>>, source: Arc<S>, settings: PollSettings, shutdown: Shutdown)
+where
     V: PartialEq + Send + Sync + 'static,
     S: Source<V>,
 {
     let mut paused_until: Option<Instant> = None;
     let origin = Instant::now();
     loop {
-        if *shutdown.borrow() {
+        if shutdown.has_begun() {
             return;
         }
         let now = Instant::now();
@@ -99,7 +96,7 @@ pub async fn run<V, S>(
             tokio::select! {
                 _ = tokio::time::sleep_until(at) => {}
                 _ = hub.woken() => {}
-                stop = shutdown.changed() => if stop.is_err() { return },
+                () = shutdown.begun() => return,
             }
             continue;
         }

@@ -6,9 +6,9 @@
 
 use super::{Observed, Subscription};
 use crate::error::{Error, ErrorKind, GATEWAY_DOMAIN};
+use crate::shutdown::Shutdown;
 use futures::Stream;
 use std::{sync::Arc, time::Duration};
-use tokio::sync::watch;
 
 /// What a message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +49,7 @@ enum Phase<V> {
 
 struct State<V> {
     sub: Subscription<V>,
-    shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
     settings: StreamSettings<V>,
     phase: Phase<V>,
 }
@@ -65,10 +65,10 @@ pub fn shutting_down() -> Error {
     .with_retry_after(Duration::ZERO)
 }
 
-/// The messages of one watcher. `shutdown` flips to true when the gateway stops.
+/// The messages of one watcher; they end with UNAVAILABLE when `shutdown` begins.
 pub fn events<V>(
     sub: Subscription<V>,
-    shutdown: watch::Receiver<bool>,
+    shutdown: Shutdown,
     settings: StreamSettings<V>,
 ) -> impl Stream<Item = Result<Event<V>, Error>> + Send
 where
@@ -95,19 +95,16 @@ async fn next<V: PartialEq + Send + Sync + 'static>(
             Phase::First => None,
             Phase::Streaming(last) => Some(last.clone()),
         };
-        if *st.shutdown.borrow() {
+        if st.shutdown.has_begun() {
             st.phase = Phase::Done;
             return Some(Err(shutting_down()));
         }
         let Some(last) = last else {
             let first = tokio::select! {
                 biased;
-                stop = st.shutdown.changed() => {
-                    if stop.is_err() {
-                        st.phase = Phase::Done;
-                        return Some(Err(shutting_down()));
-                    }
-                    continue;
+                () = st.shutdown.begun() => {
+                    st.phase = Phase::Done;
+                    return Some(Err(shutting_down()));
                 }
                 seen = st.sub.rx.wait_for(Option::is_some) => seen.ok().and_then(|v| v.clone()),
             };
@@ -134,12 +131,9 @@ async fn next<V: PartialEq + Send + Sync + 'static>(
         };
         tokio::select! {
             biased;
-            stop = st.shutdown.changed() => {
-                if stop.is_err() {
-                    st.phase = Phase::Done;
-                    return Some(Err(shutting_down()));
-                }
-                continue;
+            () = st.shutdown.begun() => {
+                st.phase = Phase::Done;
+                return Some(Err(shutting_down()));
             }
             changed = st.sub.rx.changed() => {
                 if changed.is_err() {
@@ -188,7 +182,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn snapshot_changes_heartbeat_and_terminal_end() {
         let hub: Hub<u32> = Hub::new(WatcherLimit::new(10));
-        let (_stop, shutdown) = watch::channel(false);
+        let shutdown = Shutdown::new();
         let mut events = Box::pin(events(hub.subscribe("a").unwrap(), shutdown, SETTINGS));
         hub.publish("a", Observed::Value(Arc::new(1)), false, later());
         let e = events.next().await.unwrap().unwrap();
@@ -212,7 +206,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn slow_readers_skip_to_the_latest_and_still_get_the_terminal_state() {
         let hub: Hub<u32> = Hub::new(WatcherLimit::new(10));
-        let (_stop, shutdown) = watch::channel(false);
+        let shutdown = Shutdown::new();
         let mut events = Box::pin(events(hub.subscribe("a").unwrap(), shutdown, SETTINGS));
         hub.publish("a", Observed::Value(Arc::new(1)), false, later());
         assert_eq!(*events.next().await.unwrap().unwrap().value, 1);
@@ -227,7 +221,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn unknown_ids_failures_and_shutdown() {
         let hub: Hub<u32> = Hub::new(WatcherLimit::new(10));
-        let (stop, shutdown) = watch::channel(false);
+        let shutdown = Shutdown::new();
+        let stop = shutdown.clone();
         let mut missing = Box::pin(events(
             hub.subscribe("m").unwrap(),
             shutdown.clone(),
@@ -254,7 +249,7 @@ mod tests {
         open.next().await.unwrap().unwrap();
         let waiting = tokio::spawn(async move { open.next().await });
         tokio::task::yield_now().await;
-        stop.send(true).unwrap();
+        stop.begin();
         let ended = waiting.await.unwrap().unwrap().unwrap_err();
         assert_eq!(
             (ended.kind, ended.reason.as_ref()),

@@ -4,13 +4,12 @@
 
 use qencode_gateway::{
     config::{Config, Secret},
-    http::serve_http,
     pb::{live_streaming_client::LiveStreamingClient, transcoding_client::TranscodingClient},
-    sandbox::{Sandbox, SandboxConfig, SandboxHandle},
-    serve, Gateway,
+    run, Gateway, Listeners,
 };
+use qencode_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use std::{net::SocketAddr, time::Duration};
-use tokio::{net::TcpListener, sync::watch, task::JoinHandle};
+use tokio::{net::TcpListener, task::JoinHandle};
 use tonic::transport::Channel;
 
 /// The API key the test sandbox accepts.
@@ -22,7 +21,6 @@ pub struct Env {
     pub addr: SocketAddr,
     pub config: Config,
     pub gateway: Gateway,
-    stop: Option<watch::Sender<bool>>,
     server: Option<JoinHandle<()>>,
 }
 
@@ -56,31 +54,23 @@ pub async fn start_with(sandbox_config: SandboxConfig, tweak: impl FnOnce(&mut C
     config.http_listen = http_listener.local_addr().expect("http addr");
     tweak(&mut config);
     let gateway = Gateway::from_config(&config).expect("gateway");
-    let served = gateway.clone();
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind gateway");
     let addr = listener.local_addr().expect("gateway addr");
-    let (stop, stopped) = watch::channel(false);
-    let until = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
+    let listeners = Listeners {
+        grpc: listener,
+        http: http_listener,
     };
-    tokio::spawn(serve_http(
-        http_listener,
-        gateway.clone(),
-        until(stopped.clone()),
-    ));
+    let server = tokio::spawn(run(gateway.clone(), listeners));
     let server = tokio::spawn(async move {
-        serve(listener, served, until(stopped))
-            .await
-            .expect("gateway serve");
+        server.await.expect("gateway task").expect("gateway run");
     });
     Env {
         sandbox,
         addr,
         config,
         gateway,
-        stop: Some(stop),
         server: Some(server),
     }
 }
@@ -140,9 +130,7 @@ impl Env {
 
     /// Begins shutdown (health NOT_SERVING, watch streams end) without waiting.
     pub fn begin_stop(&self) {
-        if let Some(stop) = &self.stop {
-            stop.send_replace(true);
-        }
+        self.gateway.shutdown.begin();
     }
 
     /// The public base URL of the gateway's HTTP listener.
@@ -152,9 +140,7 @@ impl Env {
 
     /// Stops the gateway and the sandbox.
     pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            stop.send_replace(true);
-        }
+        self.gateway.shutdown.begin();
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }

@@ -1,0 +1,242 @@
+//! The sandbox's mutable state behind one mutex: accepted keys, issued tokens,
+//! tasks, uploads, live streams, queued faults and the request log.
+//!
+//! One lock keeps multi-step checks (look up a task, then start it) atomic; no
+//! lock is ever held across an `.await`.
+
+use crate::tokens::TokenStore;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use axum::http::Method;
+use bytes::{Bytes, BytesMut};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::config::SandboxConfig;
+use super::fault::{Fault, FaultKind, FaultQueue};
+use super::lifecycle::{self, Phase};
+use super::live::{LiveState, LiveStreamSnapshot};
+use super::plan::TaskPlan;
+use super::record::{Endpoint, RecordedRequest};
+
+/// Most requests kept in the log; older ones are dropped (counts stay exact),
+/// so a long-running sandbox does not grow without bound.
+pub(crate) const REQUEST_LOG_LIMIT: usize = 10_000;
+
+/// What a test can read back about a task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSnapshot {
+    /// The task token.
+    pub task_token: String,
+    /// Whether `start_encode2` accepted it.
+    pub started: bool,
+    /// The whole `query` JSON document sent to `start_encode2`, as parsed.
+    pub query: Option<Value>,
+    /// The `payload` sent to `start_encode2`.
+    pub payload: Option<String>,
+    /// Current status name (`downloading` … `completed`, or `error`); `None`
+    /// until started.
+    pub status: Option<String>,
+}
+
+/// A task created by `/v1/create_task`.
+#[derive(Debug)]
+pub(crate) struct Task {
+    /// Identifies the task's master status URL.
+    pub(crate) master_id: String,
+    pub(crate) started: Option<StartedTask>,
+}
+
+/// What `start_encode2` recorded.
+#[derive(Debug)]
+pub(crate) struct StartedTask {
+    pub(crate) at: Instant,
+    pub(crate) query: Value,
+    pub(crate) payload: Option<String>,
+    pub(crate) plan: TaskPlan,
+}
+
+impl StartedTask {
+    pub(crate) fn phase(&self, now: Instant, phase_duration: std::time::Duration) -> Phase {
+        lifecycle::phase_at(
+            now.saturating_duration_since(self.at),
+            phase_duration,
+            self.plan.source_fails,
+        )
+    }
+}
+
+/// A TUS upload held in memory.
+#[derive(Debug)]
+pub(crate) struct Upload {
+    pub(crate) task_token: String,
+    pub(crate) length: u64,
+    pub(crate) metadata: Option<String>,
+    pub(crate) data: BytesMut,
+}
+
+impl Upload {
+    pub(crate) fn offset(&self) -> u64 {
+        self.data.len() as u64
+    }
+}
+
+/// The state proper; reach it through [`Shared::lock`].
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) config: SandboxConfig,
+    /// Base URL when the request names no usable host (set from the listener).
+    pub(crate) fallback_base: Option<String>,
+    /// Issued Transcoding session tokens.
+    pub(crate) access_tokens: TokenStore,
+    pub(crate) tasks: HashMap<String, Task>,
+    /// The one master server of this sandbox: like a Qencode master, it serves the
+    /// extended status of every task it runs, so clients can batch per master endpoint.
+    pub(crate) master_id: String,
+    pub(crate) uploads: HashMap<String, Upload>,
+    /// Live Streaming API tokens and streams.
+    pub(crate) live: LiveState,
+    pub(crate) faults: FaultQueue,
+    log: VecDeque<RecordedRequest>,
+    counts: HashMap<Endpoint, usize>,
+    total: usize,
+    next_seq: u64,
+}
+
+impl Inner {
+    /// Appends a request to the log and returns its sequence number.
+    pub(crate) fn record(
+        &mut self,
+        method: Method,
+        path: String,
+        endpoint: Endpoint,
+        fault: Option<FaultKind>,
+        traceparent: Option<String>,
+    ) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if self.log.len() >= REQUEST_LOG_LIMIT {
+            self.log.pop_front();
+        }
+        self.log.push_back(RecordedRequest {
+            seq,
+            method,
+            path,
+            endpoint,
+            at: Instant::now(),
+            fault,
+            traceparent,
+        });
+        *self.counts.entry(endpoint).or_default() += 1;
+        self.total += 1;
+        seq
+    }
+
+    /// Notes a fault a handler applied to an already logged request.
+    pub(crate) fn mark_fault(&mut self, seq: u64, fault: FaultKind) {
+        if let Some(request) = self.log.iter_mut().rev().find(|r| r.seq == seq) {
+            request.fault = Some(fault);
+        }
+    }
+}
+
+/// Shared, lockable sandbox state.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    inner: Mutex<Inner>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: SandboxConfig) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                config,
+                fallback_base: None,
+                access_tokens: TokenStore::default(),
+                tasks: HashMap::new(),
+                master_id: super::ids::new_hex32(),
+                uploads: HashMap::new(),
+                live: LiveState::default(),
+                faults: FaultQueue::default(),
+                log: VecDeque::new(),
+                counts: HashMap::new(),
+                total: 0,
+                next_seq: 0,
+            }),
+        }
+    }
+
+    /// Locks the state. A panic while locked cannot leave it inconsistent in a way
+    /// that matters for a sandbox, so poisoning is ignored rather than spread.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn set_fallback_base(&self, base: String) {
+        self.lock().fallback_base = Some(base);
+    }
+
+    pub(crate) fn requests(&self) -> Vec<RecordedRequest> {
+        self.lock().log.iter().cloned().collect()
+    }
+
+    pub(crate) fn count(&self, endpoint: Endpoint) -> usize {
+        let inner = self.lock();
+        match endpoint {
+            Endpoint::Any => inner.total,
+            endpoint => inner.counts.get(&endpoint).copied().unwrap_or(0),
+        }
+    }
+
+    pub(crate) fn inject(&self, fault: Fault) {
+        self.lock().faults.push(fault);
+    }
+
+    pub(crate) fn revoke_tokens(&self) {
+        let mut inner = self.lock();
+        inner.access_tokens.clear();
+        inner.live.tokens.clear();
+    }
+
+    pub(crate) fn set_api_keys(&self, keys: Vec<String>) {
+        self.lock().config.api_keys = keys;
+    }
+
+    pub(crate) fn set_live_api_keys(&self, keys: Vec<String>) {
+        self.lock().config.live_api_keys = keys;
+    }
+
+    pub(crate) fn live_stream_snapshot(&self, id: &str) -> Option<LiveStreamSnapshot> {
+        let inner = self.lock();
+        let phase = inner.config.live_phase_duration;
+        inner
+            .live
+            .any(id)
+            .map(|stream| stream.snapshot(Instant::now(), phase))
+    }
+
+    pub(crate) fn task_snapshot(&self, task_token: &str) -> Option<TaskSnapshot> {
+        let inner = self.lock();
+        let task = inner.tasks.get(task_token)?;
+        let started = task.started.as_ref();
+        Some(TaskSnapshot {
+            task_token: task_token.to_string(),
+            started: started.is_some(),
+            query: started.map(|s| s.query.clone()),
+            payload: started.and_then(|s| s.payload.clone()),
+            status: started.map(|s| {
+                s.phase(Instant::now(), inner.config.phase_duration)
+                    .name()
+                    .to_string()
+            }),
+        })
+    }
+
+    pub(crate) fn upload_bytes(&self, file_uuid: &str) -> Option<Bytes> {
+        self.lock()
+            .uploads
+            .get(file_uuid)
+            .map(|upload| Bytes::copy_from_slice(&upload.data))
+    }
+}

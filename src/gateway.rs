@@ -1,0 +1,140 @@
+//! [`Gateway`]: everything the servers serve, built once from the configuration.
+
+use crate::grpc::layer::LayerSettings;
+use crate::{
+    auth::TokenManager,
+    config::Config,
+    error::Error,
+    live::LiveStreaming,
+    shutdown::Shutdown,
+    transcoding::Transcoding,
+    upload::UploadSettings,
+    upstream::{
+        live::{LiveClient, LiveTokens},
+        transcoding::{TranscodingClient, TranscodingTokens},
+        HttpClient, TrustedHosts,
+    },
+    watch::{callback::CallbackSigner, WatchSettings, Watchers},
+};
+use rand::Rng;
+use std::{sync::Arc, time::Duration};
+use tokio::sync::watch;
+
+/// Everything the server serves, built from the configuration.
+#[derive(Clone)]
+pub struct Gateway {
+    /// The Transcoding domain.
+    pub transcoding: Arc<Transcoding>,
+    /// The LiveStreaming domain.
+    pub live: Arc<LiveStreaming>,
+    /// Watch streams: hubs, pollers, callbacks.
+    pub watchers: Arc<Watchers>,
+    /// True while the server serves and is not shutting down (`/readyz`).
+    pub ready: Arc<watch::Sender<bool>>,
+    /// The one shutdown signal every part of this gateway follows.
+    pub shutdown: Shutdown,
+    /// Listener and layer settings, fixed at start.
+    pub settings: ServerSettings,
+}
+
+impl Gateway {
+    /// Builds the upstream clients and token managers. The API key must be set (the
+    /// binary starts the sandbox and points the config at it when none was given).
+    pub fn from_config(config: &Config) -> Result<Self, Error> {
+        let shutdown = Shutdown::new();
+        let api_key = config.api_key.clone().ok_or_else(|| {
+            Error::new(
+                crate::error::ErrorKind::FailedPrecondition,
+                crate::error::GATEWAY_DOMAIN,
+                "NO_API_KEY",
+                "QENCODE_API_KEY is not set",
+            )
+        })?;
+        let http = HttpClient::new(config.upstream_timeout, config.upstream_connect_timeout)?;
+        let trusted = TrustedHosts::new(config.api_url(), config.trusted_domain.clone());
+        let client = TranscodingClient::new(http.clone(), config.api_url());
+        let tokens = TokenManager::new(TranscodingTokens {
+            client: client.clone(),
+            api_key: api_key.clone(),
+        });
+        let live_client = LiveClient::new(http, config.live_api_url());
+        let live_tokens = TokenManager::new(LiveTokens {
+            client: live_client.clone(),
+            api_key: config.live_api_key().unwrap_or(api_key),
+        });
+        let signer = config.callback_url.clone().map(|base| {
+            Arc::new(match &config.callback_secret {
+                Some(secret) => CallbackSigner::new(base, secret),
+                None => CallbackSigner::with_random_secret(base),
+            })
+        });
+        let settings = WatchSettings {
+            poll_interval: config.poll_interval,
+            live_poll_interval: config.live_poll_interval,
+            batch_size: usize::from(config.status_batch_size),
+            heartbeat: config.heartbeat_interval,
+            max_watchers: config.max_watchers as usize,
+        };
+        Ok(Gateway {
+            transcoding: Arc::new(
+                Transcoding::new(client, tokens, trusted)
+                    .with_callbacks(signer.clone())
+                    .with_upload_settings(UploadSettings {
+                        chunk_size: config.upload_chunk_size,
+                        max_size: config.max_upload_size,
+                    }),
+            ),
+            live: Arc::new(LiveStreaming::new(live_client, live_tokens)),
+            watchers: Arc::new(Watchers::new(settings, signer, shutdown.clone())),
+            ready: Arc::new(watch::Sender::new(false)),
+            shutdown,
+            settings: ServerSettings::from_config(config),
+        })
+    }
+}
+
+/// Server settings taken from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerSettings {
+    /// HTTP/2 keepalive ping interval.
+    pub keepalive_interval: Duration,
+    /// How long a keepalive ping may go unanswered.
+    pub keepalive_timeout: Duration,
+    /// Connection age after which the server sends GOAWAY (with jitter applied).
+    pub max_connection_age: Duration,
+    /// Time calls get to finish after a GOAWAY for connection age.
+    pub max_connection_age_grace: Duration,
+    /// Most concurrent HTTP/2 streams per connection.
+    pub max_concurrent_streams: u32,
+    /// Largest gRPC message either way.
+    pub max_message_size: usize,
+    /// Pace of the health monitor's token checks.
+    pub health_check_interval: Duration,
+    /// How long the drain may take once shutdown begins.
+    pub shutdown_grace: Duration,
+    /// Limits and deadlines of the tower layer.
+    pub layer: LayerSettings,
+}
+
+impl ServerSettings {
+    /// The settings in `config`; the connection age gets its ±10% jitter here, once per
+    /// process, so replicas started together do not recycle connections in lockstep.
+    pub fn from_config(config: &Config) -> Self {
+        let jitter = rand::rng().random_range(0.9..=1.1);
+        ServerSettings {
+            keepalive_interval: config.keepalive_interval,
+            keepalive_timeout: config.keepalive_timeout,
+            max_connection_age: config.max_connection_age.mul_f64(jitter),
+            max_connection_age_grace: config.max_connection_age_grace,
+            max_concurrent_streams: config.max_concurrent_streams,
+            max_message_size: config.max_message_size as usize,
+            health_check_interval: config.health_check_interval,
+            shutdown_grace: config.shutdown_grace,
+            layer: LayerSettings {
+                max_concurrent_calls: config.max_concurrent_calls as usize,
+                default_deadline: config.default_deadline,
+                max_concurrent_uploads: config.max_concurrent_uploads as usize,
+            },
+        }
+    }
+}
