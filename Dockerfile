@@ -12,12 +12,14 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 # Only the files the build reads, so a change to the README, the deploy manifests or the
-# Python examples does not invalidate this layer. benches/ (two small files) keeps the
-# bench targets Cargo.toml declares resolvable, so no cargo version trips over them.
+# Python examples does not invalidate this layer. benches/ (small files) keeps the
+# bench targets Cargo.toml declares resolvable, so no cargo version trips over them;
+# crates/ holds the workspace's other crate, the sandbox the gateway embeds.
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto/ proto/
 COPY src/ src/
 COPY benches/ benches/
+COPY crates/ crates/
 # BuildKit cache mounts keep the crates.io registry and the target directory between
 # builds, so a source change recompiles the gateway, not its ~300 dependencies. The
 # target directory is a cache mount, so the binary is copied out of it in the same step.

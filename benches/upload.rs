@@ -20,8 +20,9 @@ use std::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
+use tokio::time::Instant;
 
 const MIB: u64 = 1 << 20;
 /// Bytes per gRPC message the client sends.

@@ -18,8 +18,9 @@ use std::{
         atomic::{AtomicUsize, Ordering},
         Arc,
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
+use tokio::time::Instant;
 use tonic::transport::Channel;
 
 const STREAMS_PER_CONNECTION: usize = 100;

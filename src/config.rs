@@ -28,8 +28,9 @@ pub enum Command {
     Sandbox(qencode_sandbox::cli::SandboxArgs),
 }
 
-/// Gateway settings.
+/// Gateway settings. (Doc comments double as `--help` text, where bare URLs read best.)
 #[derive(Debug, Clone, Args)]
+#[allow(rustdoc::bare_urls)]
 pub struct Config {
     /// Qencode Transcoding API key. When unset, the gateway serves the built-in sandbox.
     #[arg(long, env = "QENCODE_API_KEY", hide_env_values = true)]
@@ -54,7 +55,7 @@ pub struct Config {
     /// Address of the in-process sandbox when no API key is set (port 0: any free port).
     #[arg(long, env = "GATEWAY_SANDBOX_LISTEN", default_value = "127.0.0.1:0")]
     pub sandbox_listen: SocketAddr,
-    /// Address of the HTTP listener (Qencode task callbacks, /healthz).
+    /// Address of the HTTP listener (Qencode task callbacks, /metrics, /healthz, /readyz).
     #[arg(long, env = "GATEWAY_HTTP_LISTEN", default_value = "0.0.0.0:8080")]
     pub http_listen: SocketAddr,
     /// Base interval at which watched tasks are polled upstream (backs off for long jobs

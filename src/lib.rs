@@ -5,25 +5,41 @@
 //! and maps every upstream failure to a precise gRPC status with rich error details.
 //!
 //! # Layout
+//! Start-up and serving:
 //! - [`config`]: every setting, from environment variables and flags, validated up front.
-//! - [`server`]: the tonic server (health, reflection, services) and graceful shutdown.
-//! - [`grpc`]: thin tonic adapters; [`grpc::status`] is the one place a domain
-//!   [`error::Error`] becomes a `tonic::Status`.
-//! - [`transcoding`]: the Transcoding domain (validation, create/start/status), no tonic.
-//! - [`upload`]: direct uploads (UploadFile): chunks regrouped into pieces and sent over
-//!   resumable TUS 1.0, one piece in memory per upload.
-//! - [`proto_json`]: writes Qencode's JSON from typed messages (queries, stream params) by
-//!   walking the proto descriptors, so the proto stays the single source of truth.
-//! - [`upstream`]: the reqwest client, Qencode's error codes, lenient response parsing,
-//!   and the trusted-host rule for `status_url`.
+//! - [`secret`]: [`secret::Secret`], a value that never prints (keys, tokens).
+//! - [`telemetry`]: tracing and OTLP set-up, W3C trace context in and out.
+//! - [`embedded`]: the no-key mode that serves the sandbox in-process.
+//! - [`gateway`]: [`Gateway`], everything the servers serve, built from the config.
+//! - [`server`]: [`run`], the one entry point: gRPC and HTTP on given listeners, drain.
+//! - [`shutdown`]: [`Shutdown`], the one signal every part follows.
+//! - [`listener`]: accepted connections with TCP_NODELAY.
+//! - [`http`]: the HTTP listener (task callbacks, /metrics, probes).
+//! - [`health`]: gRPC health that follows the upstream tokens.
+//! - [`metrics`]: the Prometheus registry behind /metrics.
+//!
+//! gRPC edge (the only modules that know tonic):
+//! - [`grpc`]: thin adapters, the tower layer, reflection, the codec; [`grpc::status`]
+//!   is the one place a domain [`error::Error`] becomes a `tonic::Status`.
+//!
+//! Domain (no tonic):
+//! - [`error`]: the domain error and its small kind set.
+//! - [`ids`]: the one check for ids put into upstream paths.
+//! - [`transcoding`]: validation, create/start/status.
+//! - [`upload`]: UploadFile: chunks regrouped into pieces over resumable TUS 1.0.
+//! - [`live`]: the LiveStreaming domain.
+//! - [`watch`]: server-streaming watchers: hubs, shared batched pollers, callbacks.
+//! - [`signer`]: the HMAC that makes a callback URL its own proof.
+//! - [`proto_json`]: Qencode's JSON from typed messages, by walking proto descriptors.
+//!
+//! Upstream:
+//! - [`upstream`]: the HTTP client, both API clients, Qencode's error codes, trusted hosts.
+//! - [`lenient`]: lenient parsing of upstream JSON (and the repair pass).
 //! - [`auth`]: the central token manager shared by both APIs.
-//! - [`watch`]: server-streaming watchers: shared batched pollers, callbacks, fan-out.
-//! - [`upload`]: UploadFile, streaming a caller's bytes to Qencode over resumable TUS.
-//! - [`live`]: the LiveStreaming domain (validation, every live-stream endpoint).
-//! - [`health`]: health that follows the upstream tokens.
-//! - [`telemetry`], [`metrics`]: tracing/OTLP set-up and the Prometheus registry.
-//! - [`http`]: the HTTP listener (task callbacks, probes).
-//! - [`sandbox`]: the Qencode-compatible sandbox server.
+//! - [`pb`]: the generated protobuf and gRPC code.
+//!
+//! The sandbox is its own crate, `qencode-sandbox`; the gateway uses it only in
+//! [`embedded`] and in tests.
 //!
 //! The prost-generated messages in [`pb`] double as the data model: they are plain
 //! structs with no tonic in them, and mirroring the large query type in a second set of
@@ -59,7 +75,15 @@ pub use server::{run, Listeners, RunError};
 pub use shutdown::Shutdown;
 
 /// Generated protobuf and gRPC code for `qencode.gateway.v1`.
-#[allow(missing_docs, clippy::all, clippy::pedantic)]
+// Proto comments are written for every language's users; rustdoc reads `<id>` as HTML.
+#[allow(
+    missing_docs,
+    clippy::all,
+    clippy::pedantic,
+    rustdoc::invalid_html_tags,
+    rustdoc::bare_urls,
+    rustdoc::broken_intra_doc_links
+)]
 pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/qencode.gateway.v1.rs"));
 

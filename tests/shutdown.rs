@@ -9,8 +9,9 @@ use qencode_gateway::pb::{self, transcoding_client::TranscodingClient};
 use qencode_sandbox::{Endpoint, Fault, FaultKind, Sandbox, SandboxConfig};
 use std::{
     process::{Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
+use tokio::time::Instant;
 use tonic::{transport::Channel, Code};
 
 fn free_port() -> u16 {

@@ -322,7 +322,7 @@ async fn slow_upstream_is_bounded_by_the_callers_deadline() {
         task_tokens: vec![token],
     });
     request.set_timeout(Duration::from_millis(300));
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let status = client.get_status(request).await.unwrap_err();
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     // The gateway answered itself, long before the upstream would have.

@@ -32,7 +32,7 @@ pub struct Retry {
 /// Why retrying stopped.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Stop {
-    /// [`MAX_RETRIES`] retries failed in a row.
+    /// `MAX_RETRIES` retries failed in a row.
     Exhausted,
     /// The caller's deadline leaves no time for the wait.
     Deadline,
