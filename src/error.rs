@@ -117,6 +117,15 @@ impl Error {
         }])
     }
 
+    /// An error attributed to the upstream (domain [`UPSTREAM_DOMAIN`]).
+    pub fn upstream(
+        kind: ErrorKind,
+        reason: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::new(kind, UPSTREAM_DOMAIN, reason, message)
+    }
+
     /// The caller's deadline left no time for the upstream call.
     pub fn deadline_exceeded(message: impl Into<String>) -> Self {
         Error::new(

@@ -8,7 +8,6 @@ use crate::{
     error::{Error, ErrorKind, Violations},
     pb::{LiveStream, StreamParams, StreamStatus},
     upstream::{
-        http::upstream_error,
         live::{self as api, LiveClient, LiveOp},
         live_stream::{parse_status, parse_stream},
         Deadline,
@@ -268,7 +267,7 @@ fn checked_ids(ids: &[(&str, &str)]) -> Result<(), Error> {
 }
 
 fn unexpected(op: &LiveOp, what: &str) -> Error {
-    upstream_error(
+    Error::upstream(
         ErrorKind::Unavailable,
         "UPSTREAM_UNEXPECTED_RESPONSE",
         format!("Qencode's answer to {} {what}", op.op.name),

@@ -221,7 +221,7 @@ fn file_uuid(location: &Url) -> Result<String, Error> {
         })
         .map(str::to_owned)
         .ok_or_else(|| {
-            crate::upstream::http::upstream_error(
+            Error::upstream(
                 ErrorKind::Unavailable,
                 "UPLOAD_PROTOCOL",
                 "Qencode's storage answered an upload Location without a file id",
@@ -331,7 +331,7 @@ mod tests {
 
     #[test]
     fn errors_after_creation_say_what_is_stored() {
-        let error = crate::upstream::http::upstream_error(ErrorKind::Unavailable, "X", "broke");
+        let error = Error::upstream(ErrorKind::Unavailable, "X", "broke");
         let error = with_stored(error, 10, 30);
         assert_eq!(error.metadata["bytes_stored"], "10");
         assert_eq!(error.metadata["size"], "30");

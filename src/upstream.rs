@@ -1,19 +1,28 @@
 //! Everything that talks to Qencode over HTTP.
 //!
-//! [`http`] is the one reqwest client (timeouts, deadlines, retries, non-JSON bodies),
-//! [`trusted`] decides which returned URLs may be followed, [`codes`] maps Qencode's
-//! numeric error codes by meaning, [`transcoding`] is the Transcoding API client,
-//! [`task_status`] reads its status objects leniently and [`tus`] speaks TUS 1.0 to the
-//! direct-upload storage.
+//! - [`http`]: the one reqwest client (timeouts, body limits, spans, request metrics,
+//!   non-JSON bodies) and the retry loop.
+//! - [`deadline`]: the caller's [`Deadline`] and the per-attempt timeout it allows.
+//! - [`retry`]: which failures are worth another attempt, and the backoff between them.
+//! - [`trusted`]: which returned URLs may be followed.
+//! - [`codes`]: the Transcoding API's numeric error codes, mapped by meaning.
+//! - [`transcoding`]: the Transcoding API client.
+//! - [`task_status`]: reads the Transcoding API's status objects leniently.
+//! - [`tus`]: TUS 1.0 to the direct-upload storage.
+//! - [`live`]: the Live Streaming API client.
+//! - [`live_stream`]: reads the Live Streaming API's stream objects leniently.
 
 pub mod codes;
+pub mod deadline;
 pub mod http;
 pub mod live;
 pub mod live_stream;
+pub mod retry;
 pub mod task_status;
 pub mod transcoding;
 pub mod trusted;
 pub mod tus;
 
-pub use http::{Deadline, HttpClient, Operation};
+pub use deadline::Deadline;
+pub use http::{HttpClient, Operation};
 pub use trusted::TrustedHosts;

@@ -6,7 +6,6 @@
 use crate::{
     error::{Error, ErrorKind},
     upstream::{
-        http::upstream_error,
         tus::{TusClient, TusFailure},
         Deadline,
     },
@@ -72,7 +71,7 @@ impl Stop {
     /// The error the caller gets when retrying stopped after `last`.
     pub fn into_error(self, last: Error, failures: u32) -> Error {
         let mut error = match self {
-            Stop::Exhausted => upstream_error(
+            Stop::Exhausted => Error::upstream(
                 ErrorKind::Unavailable,
                 "UPLOAD_INTERRUPTED",
                 format!(
@@ -210,7 +209,7 @@ impl<'a> Session<'a> {
                 return Err(lost(learned, start));
             }
             if learned > end {
-                return Err(upstream_error(
+                return Err(Error::upstream(
                     ErrorKind::Unavailable,
                     "UPLOAD_PROTOCOL",
                     format!("Qencode's storage reports {learned} bytes, more than the {end} sent"),
@@ -228,7 +227,7 @@ impl<'a> Session<'a> {
 
 /// A PATCH answer whose offset does not lie within what was sent.
 fn bad_offset(offset: u64, from: u64, end: u64) -> Error {
-    upstream_error(
+    Error::upstream(
         ErrorKind::Unavailable,
         "UPLOAD_PROTOCOL",
         format!("Qencode's storage reported offset {offset} after a PATCH from {from} to {end}"),
@@ -238,7 +237,7 @@ fn bad_offset(offset: u64, from: u64, end: u64) -> Error {
 /// The storage holds less than the start of the piece in memory: the bytes before it
 /// are gone from the gateway, so only a new upload helps.
 fn lost(offset: u64, start: u64) -> Error {
-    upstream_error(
+    Error::upstream(
         ErrorKind::Aborted,
         "UPLOAD_OFFSET_LOST",
         format!("Qencode's storage reports {offset} bytes, fewer than the {start} it had confirmed; upload the file again"),

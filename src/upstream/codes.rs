@@ -5,7 +5,6 @@
 //! the gateway's session token went stale (refresh and retry), while on `start_encode2`
 //! and `status` it means the caller's task token is malformed or unknown.
 
-use super::http::upstream_error;
 use crate::error::{Error, ErrorKind};
 use std::time::Duration;
 
@@ -124,7 +123,7 @@ pub fn map_code(
         Some(m) => format!("{text}: {m}"),
         None => text.to_owned(),
     };
-    let mut error = upstream_error(kind, reason, message).with_metadata("code", code);
+    let mut error = Error::upstream(kind, reason, message).with_metadata("code", code);
     match code {
         8 => error = error.with_retry_after(retry_after.unwrap_or(Duration::from_secs(5))),
         4 if token_use == TokenUse::TaskToken => {

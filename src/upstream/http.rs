@@ -1,59 +1,38 @@
 //! The shared upstream HTTP client.
 //!
 //! One reqwest client (rustls, redirects off, connect and request timeouts) for both
-//! APIs. Each request is bounded by the smaller of the configured timeout and the
-//! caller's gRPC deadline. Transport failures and non-JSON bodies become precise
-//! [`Error`]s here; JSON bodies go back to the API client, which knows what its error
-//! fields mean. Retries happen only where repeating is safe (see [`Operation`]), with
-//! exponential backoff, jitter and a shared retry budget.
+//! APIs, so connection pooling, body limits, spans and request metrics live in one
+//! place. Each request is bounded by the smaller of the configured timeout and the
+//! caller's gRPC deadline ([`super::deadline`]). Transport failures and non-JSON bodies
+//! become precise [`Error`]s here; JSON bodies go back to the API client, which knows
+//! what its error fields mean (its [`Operation::error_code`] names the code for metrics).
+//! Retries happen only where repeating is safe ([`super::retry`]), with a shared retry
+//! budget.
 
+use super::{
+    deadline::{attempt_timeout, Deadline},
+    retry::{backoff, retry_after, Failure, MAX_ATTEMPTS},
+};
 use crate::{
-    error::{Error, ErrorKind, UPSTREAM_DOMAIN},
+    error::{Error, ErrorKind},
     lenient,
 };
 use bytes::Bytes;
-use rand::Rng;
 use reqwest::{header, Method, StatusCode};
 use serde_json::Value;
 use std::{sync::Arc, time::Duration};
 use tokio::time::Instant;
 use tower::retry::budget::{Budget, TpsBudget};
-use tracing::{debug, warn, Instrument};
+use tracing::{debug, Instrument};
 
 /// Bodies larger than this are refused rather than buffered (status answers are small).
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
-/// Time kept back from the caller's deadline so the gateway can still answer in time.
-const DEADLINE_MARGIN: Duration = Duration::from_millis(20);
-/// Attempts for an operation that is safe to repeat.
-const MAX_ATTEMPTS: u32 = 3;
 /// Bytes of a raw answer's body kept for error messages; the rest is not read.
 const MAX_RAW_BODY_BYTES: usize = 4 * 1024;
 /// The slowest rate a raw request body is given time to travel at, on top of the
 /// configured timeout: an 8 MiB body gets 32 s more, so a slow link is not mistaken for
 /// a dead upstream.
 const MIN_BODY_RATE: u64 = 256 * 1024;
-
-/// The caller's deadline, if it sent one.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Deadline(pub Option<Instant>);
-
-impl Deadline {
-    /// No deadline: only the configured timeouts apply.
-    pub const NONE: Deadline = Deadline(None);
-
-    /// A deadline `timeout` from now.
-    pub fn after(timeout: Duration) -> Self {
-        Deadline(Some(Instant::now() + timeout))
-    }
-
-    /// Time left before the deadline, less a small margin to answer in.
-    pub fn remaining(&self) -> Option<Duration> {
-        self.0.map(|at| {
-            at.saturating_duration_since(Instant::now())
-                .saturating_sub(DEADLINE_MARGIN)
-        })
-    }
-}
 
 /// What an upstream request is, for retries, logs and error messages.
 #[derive(Debug, Clone, Copy)]
@@ -67,6 +46,15 @@ pub struct Operation {
     /// True when repeating the request cannot do harm (reads, token requests). Requests
     /// that create or change something are retried only when they were never sent.
     pub idempotent: bool,
+    /// Reads the API's own error code from a JSON answer (`None` when it reports none),
+    /// for the `qencode_error_<n>` metrics outcome and the span; [`no_error_code`] for
+    /// APIs that report errors by status alone.
+    pub error_code: fn(&Value) -> Option<i64>,
+}
+
+/// An [`Operation::error_code`] for answers that carry no error code.
+pub fn no_error_code(_: &Value) -> Option<i64> {
+    None
 }
 
 /// A JSON answer from the upstream, whatever its HTTP status.
@@ -169,7 +157,7 @@ impl HttpClient {
                     Ok(response) => break Ok(response),
                     Err(failure) => failure,
                 };
-                let retryable = failure.never_sent || (op.idempotent && failure.transient);
+                let retryable = failure.retryable(op.idempotent);
                 let backoff = backoff(attempt);
                 let time_left = deadline.remaining().is_none_or(|left| left > backoff);
                 if !retryable || attempt >= MAX_ATTEMPTS || !time_left || !self.budget.withdraw() {
@@ -180,10 +168,7 @@ impl HttpClient {
                 attempt += 1;
             };
             let outcome = match &result {
-                Ok(response) => {
-                    let code = super::codes::error_code(&response.body);
-                    outcome(response.status, code)
-                }
+                Ok(response) => outcome(response.status, (op.error_code)(&response.body)),
                 Err(error) => failed(error),
             };
             crate::metrics::record_upstream(op.api, op.name, &outcome, started.elapsed());
@@ -196,7 +181,7 @@ impl HttpClient {
     /// Sends one request with `body` as raw bytes and returns the answer whatever its
     /// status. Exactly once: the caller owns retries, because only it knows how to resume
     /// (TUS asks the server how much it stored). A large body lengthens the configured
-    /// timeout (see [`MIN_BODY_RATE`]); the caller's deadline still bounds it.
+    /// timeout by a second per 256 KiB; the caller's deadline still bounds it.
     pub async fn exchange(
         &self,
         op: Operation,
@@ -234,36 +219,36 @@ impl HttpClient {
         body: Option<Bytes>,
         deadline: Deadline,
     ) -> Result<RawResponse, Error> {
-        {
-            let len = body.as_ref().map_or(0, |b| b.len() as u64);
-            let limit = self.timeout + Duration::from_secs(len / MIN_BODY_RATE);
-            let (timeout, deadline_bound) =
-                attempt_timeout(op, limit, deadline).map_err(|f| f.error)?;
-            let mut request = self.client.request(method, url.clone()).timeout(timeout);
-            for (name, value) in headers {
-                request = request.header(name, value);
-            }
-            if let Some(body) = body {
-                request = request.body(body);
-            }
-            let transport = |e| Failure::transport(op, e, timeout, deadline_bound).error;
-            let mut response = request.send().await.map_err(transport)?;
-            let status = response.status();
-            let headers = std::mem::take(response.headers_mut());
-            let mut body = Vec::new();
-            while body.len() < MAX_RAW_BODY_BYTES {
-                match response.chunk().await.map_err(transport)? {
-                    Some(chunk) => body.extend_from_slice(&chunk),
-                    None => break,
-                }
-            }
-            body.truncate(MAX_RAW_BODY_BYTES);
-            Ok(RawResponse {
-                status,
-                headers,
-                body: Bytes::from(body),
-            })
+        let len = body.as_ref().map_or(0, |b| b.len() as u64);
+        let limit = self.timeout + Duration::from_secs(len / MIN_BODY_RATE);
+        let timeout = attempt_timeout(op.name, limit, deadline)?;
+        let mut request = self
+            .client
+            .request(method, url.clone())
+            .timeout(timeout.timeout);
+        for (name, value) in headers {
+            request = request.header(name, value);
         }
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        let transport = |e| Failure::transport(op.name, e, timeout).error;
+        let mut response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = Vec::new();
+        while body.len() < MAX_RAW_BODY_BYTES {
+            match response.chunk().await.map_err(transport)? {
+                Some(chunk) => body.extend_from_slice(&chunk),
+                None => break,
+            }
+        }
+        body.truncate(MAX_RAW_BODY_BYTES);
+        Ok(RawResponse {
+            status,
+            headers,
+            body: Bytes::from(body),
+        })
     }
 
     async fn attempt(
@@ -275,8 +260,11 @@ impl HttpClient {
         body: &Body,
         deadline: Deadline,
     ) -> Result<JsonResponse, Failure> {
-        let (timeout, deadline_bound) = attempt_timeout(op, self.timeout, deadline)?;
-        let mut request = self.client.request(method, url.clone()).timeout(timeout);
+        let timeout = attempt_timeout(op.name, self.timeout, deadline).map_err(Failure::fatal)?;
+        let mut request = self
+            .client
+            .request(method, url.clone())
+            .timeout(timeout.timeout);
         for (name, value) in headers {
             request = request.header(name, value);
         }
@@ -288,7 +276,7 @@ impl HttpClient {
         let response = request
             .send()
             .await
-            .map_err(|e| Failure::transport(op, e, timeout, deadline_bound))?;
+            .map_err(|e| Failure::transport(op.name, e, timeout))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let headers = response.headers().clone();
@@ -302,7 +290,7 @@ impl HttpClient {
             .to_owned();
         let bytes = read_body(response)
             .await
-            .map_err(|e| Failure::transport(op, e, timeout, deadline_bound))?;
+            .map_err(|e| Failure::transport(op.name, e, timeout))?;
         let body = match bytes.as_ref() {
             Some(bytes) if bytes.is_empty() => Value::Null,
             Some(bytes) => match std::str::from_utf8(bytes)
@@ -310,11 +298,18 @@ impl HttpClient {
                 .and_then(|text| lenient::parse_json(text).ok())
             {
                 Some(value) => value,
-                None => return Err(Failure::not_json(op, status, &content_type, retry_after)),
+                None => {
+                    return Err(Failure::not_json(
+                        op.name,
+                        status,
+                        &content_type,
+                        retry_after,
+                    ))
+                }
             },
             None => {
                 return Err(Failure::fatal(
-                    upstream_error(
+                    Error::upstream(
                         ErrorKind::Unavailable,
                         "UPSTREAM_BODY_TOO_LARGE",
                         format!(
@@ -326,18 +321,8 @@ impl HttpClient {
                 ))
             }
         };
-        if status.is_server_error() && body.get("error").is_none() {
-            let error = upstream_error(
-                ErrorKind::Unavailable,
-                "UPSTREAM_HTTP_ERROR",
-                format!("Qencode answered {} with HTTP {status}", op.name),
-            )
-            .with_metadata("http_status", status.as_u16());
-            return Err(Failure {
-                error,
-                transient: true,
-                never_sent: false,
-            });
+        if let Some(failure) = Failure::unexplained_server_error(op.name, status, &body) {
+            return Err(failure);
         }
         Ok(JsonResponse {
             status,
@@ -345,23 +330,6 @@ impl HttpClient {
             body,
             headers,
         })
-    }
-}
-
-/// The timeout of one attempt: `limit`, shortened to the time the caller's deadline
-/// leaves (then the flag is true, so a timeout reads as the caller's deadline expiring).
-fn attempt_timeout(
-    op: Operation,
-    limit: Duration,
-    deadline: Deadline,
-) -> Result<(Duration, bool), Failure> {
-    match deadline.remaining() {
-        Some(left) if left.is_zero() => Err(Failure::fatal(Error::deadline_exceeded(format!(
-            "the call's deadline left no time to call Qencode ({})",
-            op.name
-        )))),
-        Some(left) if left < limit => Ok((left, true)),
-        _ => Ok((limit, false)),
     }
 }
 
@@ -426,113 +394,4 @@ async fn read_body(mut response: reqwest::Response) -> Result<Option<Bytes>, req
         buffer.extend_from_slice(&chunk);
     }
     Ok(Some(Bytes::from(buffer)))
-}
-
-/// A failed attempt and whether another attempt may help.
-struct Failure {
-    error: Error,
-    /// The upstream may answer differently next time (5xx, timeout, reset).
-    transient: bool,
-    /// The request never left the gateway (connect failed), so repeating is always safe.
-    never_sent: bool,
-}
-
-impl Failure {
-    fn fatal(error: Error) -> Self {
-        Failure {
-            error,
-            transient: false,
-            never_sent: false,
-        }
-    }
-
-    fn transport(
-        op: Operation,
-        e: reqwest::Error,
-        timeout: Duration,
-        deadline_bound: bool,
-    ) -> Self {
-        // `without_url`: a URL may carry a key (the Live API's token route does).
-        let e = e.without_url();
-        if e.is_timeout() {
-            let error = if deadline_bound {
-                Error::deadline_exceeded(format!(
-                    "the call's deadline expired while waiting for Qencode ({}) after {timeout:?}",
-                    op.name
-                ))
-            } else {
-                upstream_error(
-                    ErrorKind::Unavailable,
-                    "UPSTREAM_TIMEOUT",
-                    format!("Qencode did not answer {} within {timeout:?}", op.name),
-                )
-            };
-            return Failure {
-                error,
-                transient: !deadline_bound,
-                never_sent: false,
-            };
-        }
-        let never_sent = e.is_connect();
-        let what = if never_sent {
-            "could not connect to Qencode"
-        } else {
-            "the connection to Qencode failed"
-        };
-        warn!(operation = op.name, error = %e, "upstream transport failure");
-        Failure {
-            error: upstream_error(
-                ErrorKind::Unavailable,
-                "UPSTREAM_UNREACHABLE",
-                format!("{what} ({}): {e}", op.name),
-            ),
-            transient: true,
-            never_sent,
-        }
-    }
-
-    fn not_json(
-        op: Operation,
-        status: StatusCode,
-        content_type: &str,
-        retry_after: Option<Duration>,
-    ) -> Self {
-        let mut error = upstream_error(
-            ErrorKind::Unavailable,
-            "UPSTREAM_NOT_JSON",
-            format!(
-                "Qencode answered {} with HTTP {status} and a {content_type} body instead of JSON",
-                op.name
-            ),
-        )
-        .with_metadata("http_status", status.as_u16());
-        if let Some(delay) = retry_after {
-            error = error.with_retry_after(delay);
-        }
-        Failure {
-            error,
-            transient: status.is_server_error(),
-            never_sent: false,
-        }
-    }
-}
-
-/// An error attributed to the upstream.
-pub fn upstream_error(kind: ErrorKind, reason: &'static str, message: impl Into<String>) -> Error {
-    Error::new(kind, UPSTREAM_DOMAIN, reason, message)
-}
-
-/// `Retry-After` in seconds (the HTTP-date form is rare upstream and ignored).
-fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
-    let text = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
-    let seconds: u64 = text.trim().parse().ok()?;
-    Some(Duration::from_secs(seconds.min(3600)))
-}
-
-/// Exponential backoff with full jitter: up to 50 ms, 100 ms, 200 ms...
-fn backoff(attempt: u32) -> Duration {
-    let cap = Duration::from_millis(50) * 2u32.saturating_pow(attempt.saturating_sub(1));
-    let cap = cap.min(Duration::from_secs(2));
-    let jitter = rand::rng().random_range(0.5..=1.0);
-    cap.mul_f64(jitter)
 }

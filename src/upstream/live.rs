@@ -1,7 +1,10 @@
 //! Qencode Live Streaming API client: JSON over REST with a bearer token, errors by HTTP
 //! status.
 
-use super::http::{upstream_error, Body, Deadline, HttpClient, JsonResponse, Operation};
+use super::{
+    http::{Body, HttpClient, JsonResponse, Operation},
+    Deadline,
+};
 use crate::{
     auth::{IssuedToken, TokenCallError, TokenSource},
     config::Secret,
@@ -38,6 +41,9 @@ macro_rules! live_op {
                 name: $op,
                 route: $route,
                 idempotent: $idempotent,
+                // Live errors go by HTTP status, but a numeric `error` field is still
+                // labelled as the Transcoding API's would be, as it always was.
+                error_code: super::codes::error_code,
             },
             method: Method::$method,
         };
@@ -179,7 +185,7 @@ impl LiveClient {
             return Err(error);
         }
         let token = string_of(response.body.get("access_token")).ok_or_else(|| {
-            upstream_error(
+            Error::upstream(
                 ErrorKind::Unavailable,
                 "UPSTREAM_UNEXPECTED_RESPONSE",
                 "Qencode's access_token answer has no access_token",
@@ -278,7 +284,7 @@ pub fn map_status(op: &LiveOp, response: &JsonResponse) -> Error {
         None => format!("{what} ({}, HTTP {})", op.op.name, status.as_u16()),
     };
     let mut error =
-        upstream_error(kind, reason, message).with_metadata("http_status", status.as_u16());
+        Error::upstream(kind, reason, message).with_metadata("http_status", status.as_u16());
     if status == StatusCode::TOO_MANY_REQUESTS {
         error = error.with_retry_after(response.retry_after.unwrap_or(Duration::from_secs(5)));
     }

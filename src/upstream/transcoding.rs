@@ -2,7 +2,8 @@
 
 use super::{
     codes::{body_retry_after, error_code, map_code, TokenUse},
-    http::{upstream_error, Body, Deadline, HttpClient, JsonResponse, Operation},
+    http::{Body, HttpClient, JsonResponse, Operation},
+    Deadline,
 };
 use crate::{
     auth::{IssuedToken, TokenCallError, TokenSource},
@@ -27,24 +28,28 @@ const ACCESS_TOKEN: Operation = Operation {
     name: "access_token",
     route: "/v1/access_token",
     idempotent: true,
+    error_code,
 };
 const CREATE_TASK: Operation = Operation {
     api: "transcoding",
     name: "create_task",
     route: "/v1/create_task",
     idempotent: false,
+    error_code,
 };
 const START_ENCODE: Operation = Operation {
     api: "transcoding",
     name: "start_encode2",
     route: "/v1/start_encode2",
     idempotent: false,
+    error_code,
 };
 const STATUS: Operation = Operation {
     api: "transcoding",
     name: "status",
     route: "/v1/status",
     idempotent: true,
+    error_code,
 };
 
 /// A created task.
@@ -216,7 +221,7 @@ fn success(
     match body {
         Value::Object(map) if response.status.is_success() => Ok(map),
         _ => Err(super::codes::CodeError {
-            error: upstream_error(
+            error: Error::upstream(
                 ErrorKind::Unavailable,
                 "UPSTREAM_UNEXPECTED_RESPONSE",
                 format!(
@@ -231,7 +236,7 @@ fn success(
 }
 
 fn malformed(op: Operation, what: &str) -> Error {
-    upstream_error(
+    Error::upstream(
         ErrorKind::Unavailable,
         "UPSTREAM_UNEXPECTED_RESPONSE",
         format!("Qencode's answer to {} {what}", op.name),

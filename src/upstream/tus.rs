@@ -6,7 +6,10 @@
 //! URLs here carry the task token, which lets anyone holding it start the task, so they
 //! never reach a log line or an error message.
 
-use super::http::{upstream_error, Deadline, HttpClient, Operation, RawResponse};
+use super::{
+    http::{no_error_code, HttpClient, Operation, RawResponse},
+    Deadline,
+};
 use crate::error::{Error, ErrorKind};
 use bytes::Bytes;
 use reqwest::{header, header::HeaderName, Method, StatusCode};
@@ -23,18 +26,21 @@ const CREATE: Operation = Operation {
     name: "tus_create",
     route: "/v1/upload_file/{task_token}",
     idempotent: false,
+    error_code: no_error_code,
 };
 const PATCH: Operation = Operation {
     api: "transcoding",
     name: "tus_patch",
     route: "/v1/upload_file/{task_token}/{file_uuid}",
     idempotent: false,
+    error_code: no_error_code,
 };
 const HEAD: Operation = Operation {
     api: "transcoding",
     name: "tus_head",
     route: "/v1/upload_file/{task_token}/{file_uuid}",
     idempotent: true,
+    error_code: no_error_code,
 };
 
 /// Why a TUS request did not succeed, sorted by what the caller can do about it.
@@ -59,7 +65,7 @@ impl TusFailure {
     pub fn into_error(self) -> Error {
         match self {
             TusFailure::Transient { error, .. } | TusFailure::Fatal(error) => error,
-            TusFailure::NoHead => upstream_error(
+            TusFailure::NoHead => Error::upstream(
                 ErrorKind::Internal,
                 "UPLOAD_PROTOCOL",
                 "Qencode's storage does not support TUS HEAD",
@@ -151,7 +157,7 @@ impl TusClient {
                 })
             }
             StatusCode::CONFLICT => Err(TusFailure::Transient {
-                error: upstream_error(
+                error: Error::upstream(
                     ErrorKind::Unavailable,
                     "UPLOAD_OFFSET_CONFLICT",
                     "Qencode's storage holds a different offset than the gateway sent",
@@ -225,7 +231,7 @@ fn refused(op: Operation, response: &RawResponse) -> TusFailure {
     );
     let (kind, reason) = match status.as_u16() {
         500..=599 => {
-            let error = upstream_error(ErrorKind::Unavailable, "UPSTREAM_HTTP_ERROR", message)
+            let error = Error::upstream(ErrorKind::Unavailable, "UPSTREAM_HTTP_ERROR", message)
                 .with_metadata("http_status", status.as_u16());
             return TusFailure::Transient {
                 error,
@@ -241,7 +247,7 @@ fn refused(op: Operation, response: &RawResponse) -> TusFailure {
         _ => (ErrorKind::Internal, "UPLOAD_REFUSED"),
     };
     let mut error =
-        upstream_error(kind, reason, message).with_metadata("http_status", status.as_u16());
+        Error::upstream(kind, reason, message).with_metadata("http_status", status.as_u16());
     if kind == ErrorKind::InvalidArgument {
         error = error.with_violation(
             "metadata.size",
@@ -263,7 +269,7 @@ fn body_text(body: &[u8]) -> String {
 }
 
 fn protocol_error(message: &str) -> Error {
-    upstream_error(ErrorKind::Unavailable, "UPLOAD_PROTOCOL", message)
+    Error::upstream(ErrorKind::Unavailable, "UPLOAD_PROTOCOL", message)
 }
 
 #[cfg(test)]

@@ -1,0 +1,328 @@
+//! What makes a failed upstream attempt worth repeating, and how long to wait first.
+//!
+//! It exists apart from the HTTP client so the rules can be read and tested on their
+//! own: a [`Failure`] says whether the upstream may answer differently next time
+//! (`transient`) and whether the request never left the gateway (`never_sent`, always
+//! safe to repeat); [`backoff`] spaces the attempts, [`retry_after`] reads the
+//! upstream's own hint, and [`MAX_ATTEMPTS`] bounds them. The client applies these
+//! together with its retry budget.
+
+use super::deadline::AttemptTimeout;
+use crate::error::{Error, ErrorKind};
+use rand::Rng;
+use reqwest::{header, StatusCode};
+use serde_json::Value;
+use std::time::Duration;
+use tracing::warn;
+
+/// Attempts for an operation that is safe to repeat.
+pub const MAX_ATTEMPTS: u32 = 3;
+/// The first backoff cap; it doubles with every attempt.
+const BASE_BACKOFF: Duration = Duration::from_millis(50);
+/// No backoff is longer than this.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// `Retry-After` values beyond this (in seconds) are clamped to it.
+const MAX_RETRY_AFTER_SECS: u64 = 3600;
+
+/// A failed attempt and whether another attempt may help.
+#[derive(Debug)]
+pub struct Failure {
+    /// What the caller gets if no further attempt is made.
+    pub error: Error,
+    /// The upstream may answer differently next time (5xx, timeout, reset).
+    pub transient: bool,
+    /// The request never left the gateway (connect failed), so repeating is always safe.
+    pub never_sent: bool,
+}
+
+impl Failure {
+    /// A failure that another attempt cannot fix.
+    pub fn fatal(error: Error) -> Self {
+        Failure {
+            error,
+            transient: false,
+            never_sent: false,
+        }
+    }
+
+    /// True when the request may be sent again: always when it was never sent, otherwise
+    /// only for a transient failure of an `idempotent` operation.
+    pub fn retryable(&self, idempotent: bool) -> bool {
+        self.never_sent || (idempotent && self.transient)
+    }
+
+    /// A transport failure of `operation` (connect, reset, timeout). A timeout set by
+    /// the caller's deadline is `DEADLINE_EXCEEDED` and not transient: the caller has no
+    /// time for another attempt.
+    pub fn transport(operation: &str, e: reqwest::Error, attempt: AttemptTimeout) -> Self {
+        // `without_url`: a URL may carry a key (the Live API's token route does).
+        let e = e.without_url();
+        let timeout = attempt.timeout;
+        if e.is_timeout() {
+            let error = if attempt.deadline_bound {
+                Error::deadline_exceeded(format!(
+                    "the call's deadline expired while waiting for Qencode ({operation}) after {timeout:?}"
+                ))
+            } else {
+                Error::upstream(
+                    ErrorKind::Unavailable,
+                    "UPSTREAM_TIMEOUT",
+                    format!("Qencode did not answer {operation} within {timeout:?}"),
+                )
+            };
+            return Failure {
+                error,
+                transient: !attempt.deadline_bound,
+                never_sent: false,
+            };
+        }
+        let never_sent = e.is_connect();
+        let what = if never_sent {
+            "could not connect to Qencode"
+        } else {
+            "the connection to Qencode failed"
+        };
+        warn!(operation, error = %e, "upstream transport failure");
+        Failure {
+            error: Error::upstream(
+                ErrorKind::Unavailable,
+                "UPSTREAM_UNREACHABLE",
+                format!("{what} ({operation}): {e}"),
+            ),
+            transient: true,
+            never_sent,
+        }
+    }
+
+    /// An answer whose body is not JSON; transient when the status is 5xx.
+    pub fn not_json(
+        operation: &str,
+        status: StatusCode,
+        content_type: &str,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let mut error = Error::upstream(
+            ErrorKind::Unavailable,
+            "UPSTREAM_NOT_JSON",
+            format!(
+                "Qencode answered {operation} with HTTP {status} and a {content_type} body instead of JSON"
+            ),
+        )
+        .with_metadata("http_status", status.as_u16());
+        if let Some(delay) = retry_after {
+            error = error.with_retry_after(delay);
+        }
+        Failure {
+            error,
+            transient: status.is_server_error(),
+            never_sent: false,
+        }
+    }
+
+    /// A 5xx JSON answer with no `error` field to explain it: transient. `None` for any
+    /// other answer, which goes back to the API client to read.
+    pub fn unexplained_server_error(
+        operation: &str,
+        status: StatusCode,
+        body: &Value,
+    ) -> Option<Self> {
+        if !status.is_server_error() || body.get("error").is_some() {
+            return None;
+        }
+        let error = Error::upstream(
+            ErrorKind::Unavailable,
+            "UPSTREAM_HTTP_ERROR",
+            format!("Qencode answered {operation} with HTTP {status}"),
+        )
+        .with_metadata("http_status", status.as_u16());
+        Some(Failure {
+            error,
+            transient: true,
+            never_sent: false,
+        })
+    }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare upstream and ignored), clamped
+/// to an hour.
+pub fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
+    let text = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
+    let seconds: u64 = text.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds.min(MAX_RETRY_AFTER_SECS)))
+}
+
+/// The wait before attempt `attempt + 1`: exponential backoff with jitter, between half
+/// and all of 50 ms, 100 ms, 200 ms... capped at 2 s.
+pub fn backoff(attempt: u32) -> Duration {
+    let jitter = rand::rng().random_range(0.5..=1.0);
+    backoff_cap(attempt).mul_f64(jitter)
+}
+
+/// The longest wait after attempt `attempt` (1-based).
+fn backoff_cap(attempt: u32) -> Duration {
+    let cap = BASE_BACKOFF * 2u32.saturating_pow(attempt.saturating_sub(1));
+    cap.min(MAX_BACKOFF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upstream::deadline::{attempt_timeout, Deadline};
+    use serde_json::json;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff_cap(1), Duration::from_millis(50));
+        assert_eq!(backoff_cap(2), Duration::from_millis(100));
+        assert_eq!(backoff_cap(3), Duration::from_millis(200));
+        for attempt in 1..7 {
+            assert!(backoff_cap(attempt + 1) >= backoff_cap(attempt));
+        }
+        assert_eq!(backoff_cap(7), MAX_BACKOFF);
+        assert_eq!(backoff_cap(40), MAX_BACKOFF);
+        assert_eq!(backoff_cap(u32::MAX), MAX_BACKOFF);
+        assert_eq!(backoff_cap(0), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn backoff_jitter_stays_within_half_and_all_of_the_cap() {
+        for attempt in [0, 1, 2, 3, 10, u32::MAX] {
+            let cap = backoff_cap(attempt);
+            for _ in 0..200 {
+                let wait = backoff(attempt);
+                assert!(wait >= cap / 2 && wait <= cap, "{wait:?} for cap {cap:?}");
+                assert!(wait <= MAX_BACKOFF);
+            }
+        }
+    }
+
+    fn headers(value: &str) -> header::HeaderMap {
+        let mut headers = header::HeaderMap::new();
+        headers.insert(header::RETRY_AFTER, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn retry_after_reads_seconds() {
+        assert_eq!(retry_after(&headers("7")), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(&headers(" 0 ")), Some(Duration::ZERO));
+        assert_eq!(retry_after(&header::HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn retry_after_ignores_garbage_and_dates() {
+        for value in ["soon", "-3", "1.5", "", "Wed, 21 Oct 2015 07:28:00 GMT"] {
+            assert_eq!(retry_after(&headers(value)), None, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_clamps_huge_values() {
+        let hour = Some(Duration::from_secs(3600));
+        assert_eq!(retry_after(&headers("3601")), hour);
+        assert_eq!(retry_after(&headers("18446744073709551615")), hour);
+    }
+
+    /// A port on 127.0.0.1 that nothing listens on.
+    fn closed_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    fn client() -> reqwest::Client {
+        // As in `HttpClient::new`: rustls needs a process-wide provider (a second
+        // install fails harmlessly).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder().no_proxy().build().unwrap()
+    }
+
+    const LIMIT: AttemptTimeout = AttemptTimeout {
+        timeout: Duration::from_secs(5),
+        deadline_bound: false,
+    };
+
+    #[tokio::test]
+    async fn a_connect_failure_was_never_sent() {
+        let url = format!("http://127.0.0.1:{}/v1/create_task", closed_port());
+        let e = client().post(url).send().await.unwrap_err();
+        let failure = Failure::transport("create_task", e, LIMIT);
+        assert!(failure.never_sent);
+        assert!(failure.transient);
+        assert!(
+            failure.retryable(false),
+            "safe to repeat even if not idempotent"
+        );
+        assert_eq!(failure.error.reason, "UPSTREAM_UNREACHABLE");
+        assert_eq!(failure.error.kind, ErrorKind::Unavailable);
+        assert!(failure.error.message.contains("could not connect"));
+    }
+
+    /// A timeout error from a listener that accepts connections and never answers.
+    async fn timeout_error(listener: &tokio::net::TcpListener) -> reqwest::Error {
+        let url = format!("http://{}/v1/status", listener.local_addr().unwrap());
+        let e = client()
+            .get(url)
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(e.is_timeout(), "{e}");
+        e
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timeout_bound_by_the_callers_deadline_is_not_transient() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let deadline = Deadline::after(Duration::from_secs(1));
+        let attempt = attempt_timeout("status", Duration::from_secs(5), deadline).unwrap();
+        assert!(attempt.deadline_bound);
+        let failure = Failure::transport("status", timeout_error(&listener).await, attempt);
+        assert!(!failure.transient);
+        assert!(!failure.never_sent);
+        assert!(!failure.retryable(true));
+        assert_eq!(failure.error.kind, ErrorKind::DeadlineExceeded);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timeout_of_the_configured_limit_is_transient() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let failure = Failure::transport("status", timeout_error(&listener).await, LIMIT);
+        assert!(failure.transient);
+        assert!(!failure.never_sent);
+        assert!(failure.retryable(true));
+        assert!(!failure.retryable(false), "it may have reached Qencode");
+        assert_eq!(failure.error.reason, "UPSTREAM_TIMEOUT");
+    }
+
+    #[test]
+    fn a_5xx_without_a_json_error_is_transient() {
+        let status = StatusCode::BAD_GATEWAY;
+        let failure = Failure::unexplained_server_error("status", status, &json!({})).unwrap();
+        assert!(failure.transient);
+        assert!(!failure.never_sent);
+        assert_eq!(failure.error.reason, "UPSTREAM_HTTP_ERROR");
+        assert_eq!(failure.error.metadata.get("http_status").unwrap(), "502");
+        let null = Failure::unexplained_server_error("status", status, &Value::Null);
+        assert!(null.is_some_and(|f| f.transient));
+        // An explained 5xx and any non-5xx go back to the API client.
+        let explained = json!({"error": 8, "message": "busy"});
+        assert!(Failure::unexplained_server_error("status", status, &explained).is_none());
+        assert!(Failure::unexplained_server_error("status", StatusCode::OK, &json!({})).is_none());
+    }
+
+    #[test]
+    fn a_non_json_answer_is_transient_only_for_5xx() {
+        let busy = Failure::not_json(
+            "status",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/html",
+            Some(Duration::from_secs(3)),
+        );
+        assert!(busy.transient);
+        assert_eq!(busy.error.reason, "UPSTREAM_NOT_JSON");
+        assert_eq!(busy.error.retry_after, Some(Duration::from_secs(3)));
+        let not_found = Failure::not_json("status", StatusCode::NOT_FOUND, "text/html", None);
+        assert!(!not_found.transient);
+        assert!(!Failure::fatal(not_found.error).retryable(true));
+    }
+}
