@@ -2,6 +2,8 @@
 //! 127.0.0.1:0 pointed at it over HTTP, and a generated tonic client.
 #![allow(dead_code)]
 
+pub mod upload;
+
 use qencode_gateway::{
     config::{Config, Secret},
     pb::{live_streaming_client::LiveStreamingClient, transcoding_client::TranscodingClient},

@@ -1,0 +1,314 @@
+//! End to end, LiveStreaming failures: upstream errors mapped by meaning, hostile ids
+//! refused before any upstream call, shared tokens, a bad key.
+
+mod common;
+
+use common::*;
+use qencode_gateway::{
+    config::Secret,
+    pb::{self, live_streaming_client::LiveStreamingClient},
+};
+use qencode_sandbox::{Endpoint, Fault, FaultKind};
+use std::time::Duration;
+use tonic::{transport::Channel, Code};
+
+type Client = LiveStreamingClient<Channel>;
+
+#[tokio::test]
+async fn upstream_http_errors_map_by_meaning() {
+    let env = start().await;
+    let mut client = env.live().await;
+    let cases = [
+        (403, Code::PermissionDenied, "QENCODE_LIVE_FORBIDDEN"),
+        (409, Code::Aborted, "QENCODE_LIVE_CONFLICT"),
+        (400, Code::InvalidArgument, "QENCODE_LIVE_BAD_REQUEST"),
+    ];
+    for (http, code, reason) in cases {
+        env.sandbox.inject(Fault::once(
+            Endpoint::LiveCreate,
+            FaultKind::HttpStatus {
+                status: http,
+                message: format!("upstream says {http}"),
+                retry_after_secs: None,
+            },
+        ));
+        let status = client
+            .create_stream(pb::CreateStreamRequest::default())
+            .await
+            .unwrap_err();
+        let details = assert_reason(&status, code, reason);
+        assert_eq!(
+            details.error_info().unwrap().metadata["http_status"],
+            http.to_string()
+        );
+        assert!(
+            status.message().contains(&format!("upstream says {http}")),
+            "{}",
+            status.message()
+        );
+    }
+    env.sandbox.inject(Fault::once(
+        Endpoint::LiveList,
+        FaultKind::HttpStatus {
+            status: 429,
+            message: "slow down".into(),
+            retry_after_secs: Some(9),
+        },
+    ));
+    let status = client
+        .list_streams(pb::ListStreamsRequest {})
+        .await
+        .unwrap_err();
+    let details = assert_reason(&status, Code::Unavailable, "QENCODE_LIVE_RATE_LIMITED");
+    assert_eq!(
+        details.retry_info().unwrap().retry_delay,
+        Some(Duration::from_secs(9))
+    );
+    env.sandbox.inject(Fault {
+        endpoint: Endpoint::LiveList,
+        kind: FaultKind::Html { status: 502 },
+        times: 5,
+    });
+    let status = client
+        .list_streams(pb::ListStreamsRequest {})
+        .await
+        .unwrap_err();
+    assert_reason(&status, Code::Unavailable, "UPSTREAM_NOT_JSON");
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn hostile_ids_never_reach_the_upstream() {
+    let env = start().await;
+    env.wait_serving().await;
+    let before = env.sandbox.count(Endpoint::Any);
+    let mut client = env.live().await;
+    let long = "a".repeat(300);
+    let hostile = [
+        "../access_token/x",
+        "a/b",
+        "x?y=1",
+        "%2e%2e",
+        "",
+        long.as_str(),
+        "a\nb",
+        "..",
+        "a#b",
+        "a b",
+    ];
+    for id in hostile {
+        let id = id.to_string();
+        let calls = [
+            (
+                "stream_id",
+                client
+                    .get_stream(pb::GetStreamRequest {
+                        stream_id: id.clone(),
+                    })
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "stream_id",
+                client
+                    .delete_stream(pb::DeleteStreamRequest {
+                        stream_id: id.clone(),
+                    })
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "stream_id",
+                client
+                    .start_stream(pb::StartStreamRequest {
+                        stream_id: id.clone(),
+                    })
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "stream_id",
+                client
+                    .stop_stream(pb::StopStreamRequest {
+                        stream_id: id.clone(),
+                    })
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "stream_id",
+                client
+                    .update_stream(pb::UpdateStreamRequest {
+                        stream_id: id.clone(),
+                        params: Some(pb::StreamParams {
+                            name: Some("n".into()),
+                            ..Default::default()
+                        }),
+                        extra_json: None,
+                    })
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "stream_id",
+                client
+                    .add_playback_id(pb::AddPlaybackIdRequest {
+                        stream_id: id.clone(),
+                        policy: "public".into(),
+                    })
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "playback_id",
+                client
+                    .remove_playback_id(pb::RemovePlaybackIdRequest {
+                        stream_id: "ok".into(),
+                        playback_id: id.clone(),
+                    })
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "stream_id",
+                client
+                    .add_simulcast_target(pb::AddSimulcastTargetRequest {
+                        stream_id: id.clone(),
+                        url: "rtmp://x/y".into(),
+                        stream_key: "k".into(),
+                    })
+                    .await
+                    .unwrap_err(),
+            ),
+            (
+                "target_id",
+                client
+                    .remove_simulcast_target(pb::RemoveSimulcastTargetRequest {
+                        stream_id: "ok".into(),
+                        target_id: id.clone(),
+                    })
+                    .await
+                    .unwrap_err(),
+            ),
+        ];
+        for (field, status) in calls {
+            assert_eq!(status.code(), Code::InvalidArgument, "{id:?}: {status:?}");
+            assert_eq!(bad_fields(&status), vec![field.to_owned()], "{id:?}");
+        }
+    }
+    // Other local checks.
+    let checks = [
+        (
+            client
+                .add_playback_id(pb::AddPlaybackIdRequest {
+                    stream_id: "s1".into(),
+                    policy: "private".into(),
+                })
+                .await
+                .unwrap_err(),
+            "policy",
+        ),
+        (
+            client
+                .add_simulcast_target(pb::AddSimulcastTargetRequest {
+                    stream_id: "s1".into(),
+                    url: "https://youtube.com/x".into(),
+                    stream_key: "k".into(),
+                })
+                .await
+                .unwrap_err(),
+            "url",
+        ),
+        (
+            client
+                .update_stream(pb::UpdateStreamRequest {
+                    stream_id: "s1".into(),
+                    params: None,
+                    extra_json: None,
+                })
+                .await
+                .unwrap_err(),
+            "params",
+        ),
+        (
+            client
+                .create_stream(pb::CreateStreamRequest {
+                    params: Some(pb::StreamParams {
+                        framerate: number(60.0),
+                        ..Default::default()
+                    }),
+                    extra_json: None,
+                })
+                .await
+                .unwrap_err(),
+            "params.framerate",
+        ),
+        (
+            client
+                .create_stream(pb::CreateStreamRequest {
+                    params: Some(pb::StreamParams {
+                        dvr: Some(pb::Dvr {
+                            max_file_duration: Some(21_601),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                    extra_json: None,
+                })
+                .await
+                .unwrap_err(),
+            "params.dvr.max_file_duration",
+        ),
+    ];
+    for (status, field) in checks {
+        assert_eq!(bad_fields(&status), vec![field.to_owned()], "{status:?}");
+    }
+    assert_eq!(
+        env.sandbox.count(Endpoint::Any),
+        before,
+        "{:?}",
+        env.sandbox.requests()
+    );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn one_token_request_for_50_cold_callers_and_revoked_tokens_are_replaced() {
+    let env = start().await;
+    let channel = env.channel().await;
+    let calls = (0..50).map(|_| {
+        let mut client = LiveStreamingClient::new(channel.clone());
+        tokio::spawn(async move { client.list_streams(pb::ListStreamsRequest {}).await })
+    });
+    for result in futures::future::join_all(calls).await {
+        result.unwrap().unwrap();
+    }
+    assert_eq!(env.sandbox.count(Endpoint::LiveAccessToken), 1);
+    env.sandbox.revoke_tokens();
+    let mut client = env.live().await;
+    client
+        .list_streams(pb::ListStreamsRequest {})
+        .await
+        .unwrap();
+    assert_eq!(env.sandbox.count(Endpoint::LiveAccessToken), 2);
+    // The Transcoding API's session token is separate: at most the one the health
+    // monitor fetched at start-up.
+    assert!(env.sandbox.count(Endpoint::AccessToken) <= 1);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn bad_live_key_is_unauthenticated() {
+    let env = start_with(fast_sandbox(), |c| {
+        c.live_api_key = Some(Secret::new("wrong-live-key"))
+    })
+    .await;
+    let mut client = env.live().await;
+    let status = client
+        .list_streams(pb::ListStreamsRequest {})
+        .await
+        .unwrap_err();
+    assert_reason(&status, Code::Unauthenticated, "QENCODE_LIVE_BAD_API_KEY");
+    assert!(!status.message().contains("wrong-live-key"));
+    env.stop().await;
+}
