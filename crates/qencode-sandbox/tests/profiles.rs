@@ -14,6 +14,9 @@ use qencode_sandbox::SandboxConfig;
 
 const PHASE: Duration = Duration::from_secs(10);
 
+/// Form fields of a start, past the task token.
+type Form<'a> = &'a [(&'a str, &'a str)];
+
 async fn start(sb: &TestSandbox, task: &str, extra: &[(&str, &str)]) -> serde_json::Value {
     let mut form = vec![("task_token", task)];
     form.extend_from_slice(extra);
@@ -108,7 +111,7 @@ async fn profile_errors_map_to_the_documented_codes() {
     let sb = spawn_default().await;
     let task = sb.task().await;
     let uri = ("uri", "https://example.com/v.mp4");
-    let cases: [(&[(&str, &str)], i64, &str); 6] = [
+    let cases: [(Form, i64, &str); 6] = [
         (
             &[uri],
             14,
