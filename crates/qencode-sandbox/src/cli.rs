@@ -56,6 +56,20 @@ pub struct SandboxArgs {
     /// `Location`) when the sandbox sits behind a proxy that rewrites `Host`.
     #[arg(long, env = "SANDBOX_PUBLIC_URL")]
     pub public_url: Option<url::Url>,
+    /// Never POST callbacks (task events to a query's `callback_url`, status
+    /// changes to a live stream's `callback_url`).
+    #[arg(long, env = "SANDBOX_NO_CALLBACKS")]
+    pub no_callbacks: bool,
+    /// Transcoding profile id `/v1/start_encode` accepts (repeat, or separate with
+    /// commas, for several); each stands for an mp4 at 720p and one at 480p.
+    #[arg(
+        long = "profile",
+        env = "SANDBOX_PROFILES",
+        value_delimiter = ',',
+        default_values_t = crate::DEFAULT_PROFILES.map(String::from),
+        value_parser = parse_key
+    )]
+    pub profiles: Vec<String>,
 }
 
 impl SandboxArgs {
@@ -78,6 +92,8 @@ impl SandboxArgs {
                 .public_url
                 .as_ref()
                 .map(|url| url.as_str().trim_end_matches('/').to_owned()),
+            callbacks: !self.no_callbacks,
+            profiles: self.profiles.clone(),
         }
     }
 }
@@ -97,11 +113,12 @@ pub async fn run(args: SandboxArgs, shutdown: impl Future<Output = ()>) -> std::
     Ok(())
 }
 
-/// An API key: not empty, no whitespace or control characters (they would never match).
+/// An API key or profile id: not empty, no whitespace or control characters (they
+/// would never match).
 fn parse_key(text: &str) -> Result<String, String> {
     let key = text.trim();
     if key.is_empty() || key.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err("an API key must be non-empty, without whitespace".into());
+        return Err("must be non-empty, without whitespace".into());
     }
     Ok(key.to_owned())
 }
@@ -161,6 +178,10 @@ mod tests {
             "--live-token-ttl=30",
             "--max-upload-size=10",
             "--public-url=https://sandbox.example/",
+            "--no-callbacks",
+            "--profile=p1",
+            "--profile",
+            "p2,p3",
         ]);
         assert_eq!(c.phase_duration, Duration::from_millis(150));
         assert_eq!(c.live_phase_duration, Duration::from_secs(60));
@@ -168,6 +189,15 @@ mod tests {
         assert_eq!(c.live_token_ttl, Duration::from_secs(30));
         assert_eq!(c.max_upload_size, 10);
         assert_eq!(c.public_url.as_deref(), Some("https://sandbox.example"));
+        assert!(!c.callbacks);
+        assert_eq!(c.profiles, ["p1", "p2", "p3"]);
+    }
+
+    #[test]
+    fn callbacks_are_on_and_the_example_profiles_known_by_default() {
+        let c = parse(&[]);
+        assert!(c.callbacks);
+        assert_eq!(c.profiles, crate::DEFAULT_PROFILES);
     }
 
     #[test]

@@ -27,7 +27,22 @@ pub struct SandboxConfig {
     /// Time each live stream phase takes: starting, waiting and launching after a
     /// start (then live), and stopping after a stop (then stopped).
     pub live_phase_duration: Duration,
+    /// Whether the sandbox POSTs callbacks: task events to a query's
+    /// `callback_url` and status changes to a live stream's `callback_url`.
+    /// Off keeps a sandbox from calling out at all (e.g. when callback URLs in
+    /// recorded queries point at hosts that must not be hit).
+    pub callbacks: bool,
+    /// Transcoding profile ids `/v1/start_encode` accepts. Profiles live in a
+    /// Qencode account, not in requests, so the sandbox cannot know what one
+    /// holds: each known id stands for the same two mp4 outputs, 1280x720
+    /// tagged `720p` and 854x480 tagged `480p`. Any other id answers error 12
+    /// (ERROR_PROFILE_NOT_FOUND).
+    pub profiles: Vec<String>,
 }
+
+/// The profile ids Qencode's own examples and client libraries use, known to a
+/// default sandbox so those examples run against it unchanged.
+pub const DEFAULT_PROFILES: [&str; 2] = ["5adb0584aa43b", "5adb0584aacca"];
 
 impl Default for SandboxConfig {
     fn default() -> Self {
@@ -40,6 +55,8 @@ impl Default for SandboxConfig {
             live_api_keys: vec!["sandbox-api-key".into()],
             live_token_ttl: Duration::from_secs(24 * 60 * 60),
             live_phase_duration: Duration::from_secs(1),
+            callbacks: true,
+            profiles: DEFAULT_PROFILES.iter().map(|id| id.to_string()).collect(),
         }
     }
 }

@@ -90,6 +90,19 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
+    /// A documented Transcoding error `code` with the document's description as
+    /// the message (`Error` with an empty message for an undocumented code).
+    /// For the codes the sandbox has no natural trigger for, such as 6
+    /// (ERROR_SERVICE_SUSPENDED) and 10 (ERROR_PROJECT_NOT_FOUND).
+    pub fn documented(code: i64) -> Self {
+        Self::Error {
+            code,
+            message: super::codes::description(code)
+                .unwrap_or_default()
+                .to_string(),
+        }
+    }
+
     /// Whether this kind can hit a request to `endpoint`.
     fn applies_to(&self, endpoint: Endpoint) -> bool {
         match self {

@@ -10,9 +10,12 @@
 //! Live Streaming methods answer errors by HTTP status with `{"message": ...}`.
 //!
 //! Task progress and live stream status are computed from the time elapsed since
-//! `start_encode2` (or a stream's start/stop) on every request (no background
-//! work per job), using [`tokio::time::Instant`] so tests running on tokio's
-//! paused clock drive the lifecycle with `tokio::time::advance`.
+//! `start_encode2`/`start_encode` (or a stream's start/stop) on every request,
+//! using [`tokio::time::Instant`] so tests running on tokio's paused clock drive
+//! the lifecycle with `tokio::time::advance`. The only background work is
+//! callbacks: a task or stream with a `callback_url` gets one spawned task that
+//! sleeps on the same clock until each event is due and POSTs it (see
+//! [`CallbackAttempt`]; [`SandboxConfig::callbacks`] turns them off).
 //!
 //! Tests steer the server through [`SandboxHandle`]: inspect recorded requests,
 //! queue [`Fault`]s, revoke tokens, rotate API keys and read back what the client
@@ -20,6 +23,7 @@
 
 mod access;
 mod base_url;
+mod callback;
 pub mod cli;
 mod codes;
 mod config;
@@ -28,9 +32,11 @@ mod form;
 mod ids;
 mod lifecycle;
 mod live;
+mod metadata;
 mod middleware;
 mod outputs;
 mod plan;
+mod profiles;
 mod query;
 mod record;
 mod routes;
@@ -38,6 +44,7 @@ mod start;
 mod state;
 mod status;
 mod status_json;
+mod task_callbacks;
 mod tokens;
 mod tus;
 
@@ -49,7 +56,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::SandboxConfig;
+pub use callback::{CallbackAttempt, CallbackKind, CallbackOutcome};
+pub use config::{SandboxConfig, DEFAULT_PROFILES};
 pub use fault::{Fault, FaultKind};
 pub use live::{LivePlaybackId, LiveSimulcastTarget, LiveStreamSnapshot};
 pub use record::{Endpoint, RecordedRequest};
@@ -130,6 +138,14 @@ impl Sandbox {
     /// [`Endpoint::Any`] counts every request. Not limited by the log size.
     pub fn count(&self, endpoint: Endpoint) -> usize {
         self.shared.count(endpoint)
+    }
+
+    /// Every outgoing callback attempt so far (task events and live stream
+    /// status changes), oldest first, retries included; only the most recent
+    /// 10 000 are kept. Each also appears in [`Sandbox::requests`] as
+    /// [`Endpoint::Callback`].
+    pub fn callbacks(&self) -> Vec<CallbackAttempt> {
+        self.shared.callbacks()
     }
 
     /// Queues a fault; see [`Fault`] for how faults are matched and consumed.

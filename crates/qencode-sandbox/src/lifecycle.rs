@@ -71,6 +71,17 @@ pub(crate) fn phase_at(elapsed: Duration, phase: Duration, source_fails: bool) -
     }
 }
 
+/// How long after start a task reaches its final phase: completed after the
+/// four phases, or error once the failing download ends. Task callbacks fire
+/// `saved` or `error` at this point.
+pub(crate) fn end_after(phase: Duration, source_fails: bool) -> Duration {
+    if source_fails {
+        phase
+    } else {
+        phase.saturating_mul(4)
+    }
+}
+
 /// Per-output encoding percents for `count` outputs when `fraction` of the
 /// encoding phase has passed. Outputs run in overlapping, staggered windows so
 /// their percents differ (as on a real encoder), yet all start at 0 and all
@@ -127,6 +138,19 @@ mod tests {
         assert_eq!(fail(1_999), Phase::Downloading);
         assert_eq!(fail(2_000), Phase::Failed);
         assert_eq!(fail(9_000), Phase::Failed);
+    }
+
+    #[test]
+    fn the_end_is_the_first_final_phase() {
+        let end = end_after(P, false);
+        assert_eq!(phase_at(end, P, false), Phase::Completed);
+        assert_eq!(
+            phase_at(end - Duration::from_nanos(1), P, false),
+            Phase::Saving
+        );
+        let end = end_after(P, true);
+        assert_eq!(phase_at(end, P, true), Phase::Failed);
+        assert_eq!(end_after(Duration::ZERO, false), Duration::ZERO);
     }
 
     #[test]

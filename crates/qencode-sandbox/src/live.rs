@@ -12,6 +12,7 @@
 //! test clock drives it.
 
 mod auth;
+mod callbacks;
 mod control;
 mod error;
 mod params;

@@ -80,7 +80,9 @@ impl OutputFormat {
     }
 
     /// The status list the output appears in; `None` for outputs the document's
-    /// status object has no list for (metadata, speech_to_text).
+    /// status object has no list for (speech_to_text). Metadata is reported in
+    /// `videos`: Qencode's client libraries fetch the metadata document from the
+    /// `url` of the first `videos` entry (falling back to `audios`).
     pub(crate) fn list(self) -> Option<OutputList> {
         match self {
             Self::Mp4
@@ -88,10 +90,11 @@ impl OutputFormat {
             | Self::AdvancedHls
             | Self::AdvancedDash
             | Self::WebmDash
-            | Self::Repack => Some(OutputList::Videos),
+            | Self::Repack
+            | Self::Metadata => Some(OutputList::Videos),
             Self::Mp3 | Self::HlsAudio | Self::Flac => Some(OutputList::Audios),
             Self::Gif | Self::Thumbnail | Self::Thumbnails => Some(OutputList::Images),
-            Self::Metadata | Self::SpeechToText => None,
+            Self::SpeechToText => None,
         }
     }
 
@@ -148,7 +151,8 @@ mod tests {
         assert_eq!(OutputFormat::AdvancedHls.list(), Some(OutputList::Videos));
         assert_eq!(OutputFormat::HlsAudio.list(), Some(OutputList::Audios));
         assert_eq!(OutputFormat::Thumbnails.list(), Some(OutputList::Images));
-        assert_eq!(OutputFormat::Metadata.list(), None);
+        assert_eq!(OutputFormat::Metadata.list(), Some(OutputList::Videos));
+        assert_eq!(OutputFormat::SpeechToText.list(), None);
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub(crate) struct TaskPlan {
     pub(crate) source_bytes: u64,
     pub(crate) source_seconds: f64,
     pub(crate) outputs: Vec<OutputPlan>,
+    /// The first input's URI, named in the metadata document.
+    pub(crate) source_uri: String,
 }
 
 /// One output as it will appear in a status list.
@@ -43,6 +45,8 @@ pub(crate) struct OutputPlan {
     pub(crate) tag: String,
     /// The format's `tag`.
     pub(crate) user_tag: Option<String>,
+    /// The transcoding profile id it comes from (`/v1/start_encode`).
+    pub(crate) profile: Option<String>,
     pub(crate) destination: Option<String>,
     pub(crate) image_format: Option<String>,
     /// Random id naming the file in sandbox storage when there is no destination.
@@ -86,12 +90,21 @@ pub(crate) fn build(
         .enumerate()
         .filter_map(|(i, format)| plan_output(i, format, source_seconds))
         .collect();
+    let source_uri = query
+        .inputs
+        .first()
+        .map(|input| match &input.source {
+            SourceRef::Url(url) => url.clone(),
+            SourceRef::Upload(uuid) => format!("tus:{uuid}"),
+        })
+        .unwrap_or_default();
     Ok(TaskPlan {
         source_fails,
         source_warns,
         source_bytes,
         source_seconds,
         outputs,
+        source_uri,
     })
 }
 
@@ -104,13 +117,18 @@ fn plan_output(index: usize, format: &FormatSpec, source_seconds: f64) -> Option
         .filter(|d| *d > 0.0)
         .map_or(available, |d| d.min(available));
     let (meta, bitrate) = match list {
+        // A metadata output describes the source; it has no bitrate of its own.
+        OutputList::Videos if format.output == OutputFormat::Metadata => {
+            (super::metadata::source_meta(), None)
+        }
         OutputList::Videos => video(format),
         OutputList::Audios => audio(format),
         OutputList::Images => image(format),
     };
-    let size_mb = match bitrate {
-        Some(kbps) => kbps as f64 * seconds / 8.0 / 1000.0,
-        None => 0.052,
+    let size_mb = match (bitrate, format.output) {
+        (Some(kbps), _) => kbps as f64 * seconds / 8.0 / 1000.0,
+        (None, OutputFormat::Metadata) => 0.004,
+        (None, _) => 0.052,
     };
     Some(OutputPlan {
         list,
@@ -118,6 +136,7 @@ fn plan_output(index: usize, format: &FormatSpec, source_seconds: f64) -> Option
         format_index: index,
         tag: format!("{}-{index}-0", list.tag_prefix()),
         user_tag: format.tag.clone(),
+        profile: format.profile.clone(),
         destination: format.destination.clone(),
         image_format: format.image_format.clone(),
         file_id: ids::new_hex32(),
@@ -211,12 +230,14 @@ mod tests {
         ]}}));
         let plan = build(&q, |_| Err("no uploads".into())).expect("plan");
         let tags: Vec<_> = plan.outputs.iter().map(|o| o.tag.as_str()).collect();
-        assert_eq!(tags, ["video-0-0", "audio-2-0", "image-3-0"]);
+        assert_eq!(tags, ["video-0-0", "video-1-0", "audio-2-0", "image-3-0"]);
         assert_eq!(plan.outputs[0].user_tag.as_deref(), Some("480p"));
         assert_eq!(plan.outputs[0].bitrate, Some(1200));
         assert_eq!(plan.outputs[0].meta["height"], 480);
-        assert_eq!(plan.outputs[1].bitrate, Some(96));
-        assert_eq!(plan.outputs[2].meta, json!({"width": 320, "height": 180}));
+        assert_eq!(plan.outputs[1].bitrate, None);
+        assert_eq!(plan.outputs[2].bitrate, Some(96));
+        assert_eq!(plan.outputs[3].meta, json!({"width": 320, "height": 180}));
+        assert_eq!(plan.source_uri, "https://x/v.mp4");
         assert!(!plan.source_fails);
         assert_eq!(plan.source_bytes, URL_SOURCE_BYTES);
     }

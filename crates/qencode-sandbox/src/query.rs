@@ -45,6 +45,8 @@ pub(crate) struct FormatSpec {
     pub(crate) audio_codec: Option<String>,
     pub(crate) framerate: Option<String>,
     pub(crate) image_format: Option<String>,
+    /// The transcoding profile the output comes from (`/v1/start_encode`).
+    pub(crate) profile: Option<String>,
 }
 
 /// A validated query.
@@ -54,11 +56,38 @@ pub(crate) struct ParsedQuery {
     pub(crate) document: Value,
     pub(crate) inputs: Vec<InputSpec>,
     pub(crate) formats: Vec<FormatSpec>,
+    /// Where task callbacks go (`query.callback_url`).
+    pub(crate) callback_url: Option<String>,
 }
 
-/// Parses and validates the raw `query` form field. The error is the message for
-/// error 1, prefixed with `query:`.
-pub(crate) fn parse(raw: &str) -> Result<ParsedQuery, String> {
+/// Why a query was refused.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum QueryError {
+    /// A required attribute is missing: ERROR_FIELD_REQUIRED naming it.
+    Required(String),
+    /// Anything else: ERROR_SERVER_INTERNAL with this message (prefixed `query:`).
+    Invalid(String),
+}
+
+impl QueryError {
+    /// The message, for tests.
+    #[cfg(test)]
+    pub(crate) fn message(&self) -> String {
+        match self {
+            Self::Required(field) => format!("query: {field} is required"),
+            Self::Invalid(message) => message.clone(),
+        }
+    }
+}
+
+impl From<String> for QueryError {
+    fn from(message: String) -> Self {
+        Self::Invalid(message)
+    }
+}
+
+/// Parses and validates the raw `query` form field.
+pub(crate) fn parse(raw: &str) -> Result<ParsedQuery, QueryError> {
     let document: Value =
         serde_json::from_str(raw).map_err(|e| format!("query: invalid JSON ({e})"))?;
     let query = document
@@ -67,17 +96,37 @@ pub(crate) fn parse(raw: &str) -> Result<ParsedQuery, String> {
         .ok_or_else(|| "query: expected a JSON object {\"query\": {...}}".to_string())?;
     let inputs = parse_inputs(query)?;
     let formats = parse_formats(query)?;
+    let callback_url = parse_callback_url(query)?;
     Ok(ParsedQuery {
         document,
         inputs,
         formats,
+        callback_url,
     })
 }
 
-fn parse_inputs(query: &Map<String, Value>) -> Result<Vec<InputSpec>, String> {
+/// `callback_url`, if set: an http(s) URL, since the sandbox POSTs to it.
+fn parse_callback_url(query: &Map<String, Value>) -> Result<Option<String>, String> {
+    match query.get("callback_url") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(url)) if url.trim().is_empty() => Ok(None),
+        Some(Value::String(url)) if is_http_url(url) => Ok(Some(url.clone())),
+        Some(_) => Err("query: callback_url must be an http(s) URL".into()),
+    }
+}
+
+/// Whether `url` is an absolute http or https URL.
+pub(crate) fn is_http_url(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+}
+
+fn parse_inputs(query: &Map<String, Value>) -> Result<Vec<InputSpec>, QueryError> {
     match (query.get("source"), query.get("stitch")) {
-        (Some(_), Some(_)) => Err("query: source and stitch cannot be used together".into()),
-        (None, None) => Err("query: either source or stitch is required".into()),
+        (Some(_), Some(_)) => Err(QueryError::Invalid(
+            "query: source and stitch cannot be used together".into(),
+        )),
+        // The document: "Either specify the source or the stitch parameter".
+        (None, None) => Err(QueryError::Required("source".into())),
         (Some(source), None) => {
             let url = non_empty_str(source)
                 .ok_or_else(|| "query: source must be a non-empty string".to_string())?;
@@ -86,18 +135,21 @@ fn parse_inputs(query: &Map<String, Value>) -> Result<Vec<InputSpec>, String> {
                 duration: None,
             }])
         }
-        (None, Some(stitch)) => {
-            let items = stitch
-                .as_array()
-                .filter(|items| !items.is_empty())
-                .ok_or_else(|| "query: stitch must be a non-empty array".to_string())?;
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| parse_stitch_item(i, item))
-                .collect()
-        }
+        (None, Some(stitch)) => Ok(parse_stitch(stitch)?),
     }
+}
+
+/// A `stitch` list (also what `/v1/start_encode` takes as its `stitch` field).
+pub(crate) fn parse_stitch(stitch: &Value) -> Result<Vec<InputSpec>, String> {
+    let items = stitch
+        .as_array()
+        .filter(|items| !items.is_empty())
+        .ok_or_else(|| "query: stitch must be a non-empty array".to_string())?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| parse_stitch_item(i, item))
+        .collect()
 }
 
 fn parse_stitch_item(index: usize, item: &Value) -> Result<InputSpec, String> {
@@ -119,17 +171,18 @@ fn parse_stitch_item(index: usize, item: &Value) -> Result<InputSpec, String> {
     })
 }
 
-fn source_ref(url: &str) -> SourceRef {
+/// A source URI: `tus:<file_uuid>` names an upload, anything else is a URL.
+pub(crate) fn source_ref(url: &str) -> SourceRef {
     match url.strip_prefix("tus:") {
         Some(uuid) => SourceRef::Upload(uuid.to_string()),
         None => SourceRef::Url(url.to_string()),
     }
 }
 
-fn parse_formats(query: &Map<String, Value>) -> Result<Vec<FormatSpec>, String> {
+fn parse_formats(query: &Map<String, Value>) -> Result<Vec<FormatSpec>, QueryError> {
     let formats = query
         .get("format")
-        .ok_or_else(|| "query: format is required".to_string())?
+        .ok_or_else(|| QueryError::Required("format".into()))?
         .as_array()
         .filter(|items| !items.is_empty())
         .ok_or_else(|| "query: format must be a non-empty array".to_string())?;
@@ -140,21 +193,25 @@ fn parse_formats(query: &Map<String, Value>) -> Result<Vec<FormatSpec>, String> 
         .collect()
 }
 
-fn parse_format(index: usize, format: &Value) -> Result<FormatSpec, String> {
+fn parse_format(index: usize, format: &Value) -> Result<FormatSpec, QueryError> {
     let at = format!("query: format[{index}]");
     let format = format
         .as_object()
         .ok_or_else(|| format!("{at} must be an object"))?;
-    let output = format
-        .get("output")
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("{at}.output is required"))?;
+    let output = match format.get("output") {
+        None | Some(Value::Null) => {
+            return Err(QueryError::Required(format!("format[{index}].output")))
+        }
+        Some(output) => output
+            .as_str()
+            .ok_or_else(|| format!("{at}.output must be a string"))?,
+    };
     let output = OutputFormat::from_name(output)
         .ok_or_else(|| format!("{at}.output '{output}' is not supported"))?;
     let tag = match format.get("tag") {
         None | Some(Value::Null) => None,
         Some(Value::String(tag)) => Some(tag.clone()),
-        Some(_) => return Err(format!("{at}.tag must be a string")),
+        Some(_) => return Err(format!("{at}.tag must be a string").into()),
     };
     let destination = match format.get("destination") {
         None | Some(Value::Null) => None,
@@ -193,6 +250,7 @@ fn parse_format(index: usize, format: &Value) -> Result<FormatSpec, String> {
             .get("image_format")
             .and_then(non_empty_str)
             .map(str::to_string),
+        profile: None,
     })
 }
 
@@ -248,7 +306,7 @@ fn non_empty_str(value: &Value) -> Option<&str> {
 }
 
 /// A number, or a string holding one: Qencode examples send both ("29.97", 20).
-fn number(value: &Value) -> Option<f64> {
+pub(crate) fn number(value: &Value) -> Option<f64> {
     match value {
         Value::Number(n) => n.as_f64(),
         Value::String(s) => s.trim().parse().ok(),
@@ -276,137 +334,5 @@ fn to_u32(n: f64) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn parse_value(value: Value) -> Result<ParsedQuery, String> {
-        parse(&value.to_string())
-    }
-
-    fn error_of(value: Value) -> String {
-        match parse_value(value) {
-            Ok(parsed) => panic!("expected an error, got {parsed:?}"),
-            Err(message) => message,
-        }
-    }
-
-    #[test]
-    fn accepts_the_documented_example() {
-        let parsed = parse_value(json!({"query": {
-            "source": "https://your-server.com/video.mp4",
-            "format": [{
-                "output": "mp4",
-                "destination": {"url": "s3://us-west.s3.qencode.com/yourbucket/output.mp4",
-                                 "key": "abcde12345", "secret": "abcde12345"},
-                "framerate": "29.97", "keyframe": "25", "size": "360x240",
-                "start_time": 10, "duration": 20, "audio_bitrate": 64,
-                "tag": "480p"
-            }]
-        }}))
-        .expect("valid query");
-        assert_eq!(
-            parsed.inputs,
-            [InputSpec {
-                source: SourceRef::Url("https://your-server.com/video.mp4".into()),
-                duration: None
-            }]
-        );
-        let format = &parsed.formats[0];
-        assert_eq!(format.output, OutputFormat::Mp4);
-        assert_eq!(format.tag.as_deref(), Some("480p"));
-        assert_eq!(
-            format.destination.as_deref(),
-            Some("s3://us-west.s3.qencode.com/yourbucket/output.mp4")
-        );
-        assert_eq!((format.width, format.height), (Some(360), Some(240)));
-        assert_eq!(format.audio_bitrate, Some(64));
-        assert_eq!(format.duration, Some(20.0));
-        assert_eq!(format.framerate.as_deref(), Some("29.97"));
-    }
-
-    #[test]
-    fn accepts_stitch_strings_objects_and_tus() {
-        let parsed = parse_value(json!({"query": {
-            "stitch": ["https://a/1.mp4", {"url": "tus:abc", "duration": "60.5"}],
-            "format": [{"output": "advanced_hls", "stream": [{"resolution": 720}]}]
-        }}))
-        .expect("valid query");
-        assert_eq!(parsed.inputs[1].source, SourceRef::Upload("abc".into()));
-        assert_eq!(parsed.inputs[1].duration, Some(60.5));
-        assert_eq!(
-            (parsed.formats[0].width, parsed.formats[0].height),
-            (Some(1280), Some(720))
-        );
-    }
-
-    #[test]
-    fn names_each_problem() {
-        let cases = [
-            (json!("x"), "query: expected a JSON object"),
-            (json!({"query": []}), "query: expected a JSON object"),
-            (
-                json!({"query": {"source": "a", "stitch": ["b"], "format": []}}),
-                "query: source and stitch cannot be used together",
-            ),
-            (
-                json!({"query": {"format": []}}),
-                "query: either source or stitch is required",
-            ),
-            (
-                json!({"query": {"source": "", "format": []}}),
-                "query: source must be a non-empty string",
-            ),
-            (
-                json!({"query": {"stitch": [], "format": []}}),
-                "query: stitch must be a non-empty array",
-            ),
-            (
-                json!({"query": {"stitch": ["a", 3], "format": []}}),
-                "query: stitch[1] must be a URL string or an object with a url",
-            ),
-            (
-                json!({"query": {"source": "a"}}),
-                "query: format is required",
-            ),
-            (
-                json!({"query": {"source": "a", "format": []}}),
-                "query: format must be a non-empty array",
-            ),
-            (
-                json!({"query": {"source": "a", "format": ["mp4"]}}),
-                "query: format[0] must be an object",
-            ),
-            (
-                json!({"query": {"source": "a", "format": [{"size": "1x1"}]}}),
-                "query: format[0].output is required",
-            ),
-            (
-                json!({"query": {"source": "a", "format": [{"output": "mp4"}, {"output": "avi"}]}}),
-                "query: format[1].output 'avi' is not supported",
-            ),
-            (
-                json!({"query": {"source": "a", "format": [{"output": "mp4", "tag": 5}]}}),
-                "query: format[0].tag must be a string",
-            ),
-            (
-                json!({"query": {"source": "a", "format": [{"output": "mp4", "destination": {}}]}}),
-                "query: format[0].destination.url is required",
-            ),
-            (
-                json!({"query": {"source": "a", "format": [{"output": "mp4",
-                    "destination": [{"url": "s3://h/b/k"}, {"url": "nope"}]}]}}),
-                "query: format[0].destination[1].url 'nope' is not a valid URL",
-            ),
-            (
-                json!({"query": {"source": "a", "format": [{"output": "mp4", "destination": []}]}}),
-                "query: format[0].destination must not be an empty array",
-            ),
-        ];
-        for (value, expected) in cases {
-            let message = error_of(value.clone());
-            assert!(message.starts_with(expected), "{value}: {message}");
-        }
-        assert!(parse("{").is_err_and(|m| m.starts_with("query: invalid JSON")));
-    }
-}
+#[path = "query_tests.rs"]
+mod tests;

@@ -15,6 +15,15 @@ pub enum Endpoint {
     CreateTask,
     /// `/v1/start_encode2`.
     StartEncode,
+    /// `/v1/start_encode` (a task from transcoding profiles).
+    StartEncodeProfiles,
+    /// `GET /storage/...` (output files in sandbox storage; only metadata
+    /// documents have content).
+    Storage,
+    /// An outgoing callback attempt (task or live stream), logged when it
+    /// ends; see [`crate::Sandbox::callbacks`] for the details. Never faulted,
+    /// and not counted by `count(Endpoint::Any)`.
+    Callback,
     /// `/v1/status`.
     Status,
     /// `/master-<id>/v1/status`.
@@ -54,7 +63,9 @@ pub enum Endpoint {
     /// Anything else (unknown path or method).
     Other,
     /// Matches every endpoint: a fault for `Any` hits the next request whatever it
-    /// is, and `count(Endpoint::Any)` counts all requests. Never recorded itself.
+    /// is, and `count(Endpoint::Any)` counts all requests received (outgoing
+    /// callbacks are counted only under [`Endpoint::Callback`]). Never recorded
+    /// itself.
     Any,
 }
 
@@ -68,6 +79,7 @@ impl Endpoint {
             "/v1/access_token" => return Self::AccessToken,
             "/v1/create_task" => return Self::CreateTask,
             "/v1/start_encode2" => return Self::StartEncode,
+            "/v1/start_encode" => return Self::StartEncodeProfiles,
             "/v1/status" => return Self::Status,
             _ => {}
         }
@@ -82,6 +94,9 @@ impl Endpoint {
                     _ => Self::Other,
                 };
             }
+        }
+        if path.starts_with("/storage/") {
+            return Self::Storage;
         }
         if let Some(endpoint) = Self::classify_live(method, path) {
             return endpoint;
@@ -203,6 +218,16 @@ mod tests {
             (Method::GET, "/v1/access_token", Endpoint::AccessToken),
             (Method::POST, "/v1/create_task", Endpoint::CreateTask),
             (Method::POST, "/v1/start_encode2", Endpoint::StartEncode),
+            (
+                Method::POST,
+                "/v1/start_encode",
+                Endpoint::StartEncodeProfiles,
+            ),
+            (
+                Method::GET,
+                "/storage/t/metadata/1/f.json",
+                Endpoint::Storage,
+            ),
             (Method::POST, "/v1/status", Endpoint::Status),
             (
                 Method::POST,

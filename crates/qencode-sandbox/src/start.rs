@@ -1,5 +1,7 @@
 //! `/v1/start_encode2`: validates the task token, payload and query, records
-//! them and starts the task's lifecycle clock.
+//! them and starts the task's lifecycle clock. The checks and the start itself
+//! are shared with `/v1/start_encode` (see [`crate::profiles`]), so both
+//! methods answer the same codes in the same order and run the same lifecycle.
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -10,11 +12,13 @@ use tokio::time::Instant;
 
 use super::base_url::BaseUrl;
 use super::codes::{ApiError, BAD_PAYLOAD, BAD_TOKEN, SERVER_INTERNAL, TOKEN_NOT_FOUND};
+use super::config::SandboxConfig;
 use super::form::FormFields;
 use super::ids;
 use super::plan;
-use super::query;
+use super::query::{self, ParsedQuery, QueryError};
 use super::state::{Inner, StartedTask};
+use super::task_callbacks::{self, TaskCallbacks};
 use super::Sandbox;
 
 /// Longest payload accepted, in characters.
@@ -28,14 +32,39 @@ pub(crate) async fn start_encode2(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let form = FormFields::parse(&headers, &body);
+    let raw_query = form.first("query").filter(|q| !q.trim().is_empty());
+    // Parsing needs no state; do it before taking the lock.
+    let parsed = raw_query.map(query::parse);
+    begin(&sandbox, &base, &form, |_| match parsed {
+        None => Err(ApiError::field_required("query")),
+        Some(Err(error)) => Err(query_error(error)),
+        Some(Ok(parsed)) => Ok(parsed),
+    })
+}
+
+/// The API error for a refused query: 14 naming a missing attribute, 1 for
+/// anything else (what Qencode answers for an invalid query).
+pub(crate) fn query_error(error: QueryError) -> ApiError {
+    match error {
+        QueryError::Required(field) => ApiError::field_required(field),
+        QueryError::Invalid(message) => ApiError::new(SERVER_INTERNAL, message),
+    }
+}
+
+/// Starts the task named by the form's `task_token` with the query `parse`
+/// yields (it runs under the state lock, after the token and payload checks,
+/// and sees the configuration). Answers the document's start response.
+pub(crate) fn begin(
+    sandbox: &Sandbox,
+    base: &str,
+    form: &FormFields,
+    parse: impl FnOnce(&SandboxConfig) -> Result<ParsedQuery, ApiError>,
+) -> Result<Json<Value>, ApiError> {
     let task_token = form.first("task_token").unwrap_or_default();
     if !ids::is_hex32(task_token) {
         return Err(ApiError::new(BAD_TOKEN, "Token did not pass validation."));
     }
     let payload = form.first("payload").map(str::to_string);
-    let raw_query = form.first("query").filter(|q| !q.trim().is_empty());
-    // Parsing needs no state; do it before taking the lock.
-    let parsed = raw_query.map(query::parse);
 
     let mut inner = sandbox.shared.lock();
     let Some(task) = inner.tasks.get(task_token) else {
@@ -53,15 +82,13 @@ pub(crate) async fn start_encode2(
     {
         return Err(ApiError::new(BAD_PAYLOAD, "Payload value is too long."));
     }
-    let parsed = match parsed {
-        None => return Err(ApiError::field_required("query")),
-        Some(Err(message)) => return Err(ApiError::new(SERVER_INTERNAL, message)),
-        Some(Ok(parsed)) => parsed,
-    };
+    let parsed = parse(&inner.config)?;
     let plan = plan::build(&parsed, |uuid| upload_len(&inner, uuid))
         .map_err(|message| ApiError::new(SERVER_INTERNAL, message))?;
+    let at = Instant::now();
+    let callback_url = parsed.callback_url.filter(|_| inner.config.callbacks);
     let started = StartedTask {
-        at: Instant::now(),
+        at,
         query: parsed.document,
         payload,
         plan,
@@ -71,6 +98,15 @@ pub(crate) async fn start_encode2(
     }
     drop(inner);
     tracing::info!(%task_token, "task started");
+    if let Some(url) = callback_url {
+        let callbacks = TaskCallbacks {
+            task_token: task_token.to_string(),
+            url,
+            base: base.to_string(),
+            started: at,
+        };
+        task_callbacks::schedule(sandbox.clone(), callbacks);
+    }
     Ok(Json(
         json!({"error": 0, "status_url": format!("{base}/v1/status")}),
     ))

@@ -6,13 +6,14 @@
 
 use crate::tokens::TokenStore;
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use axum::http::Method;
 use bytes::{Bytes, BytesMut};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::callback::{self, CallbackAttempt};
 use super::config::SandboxConfig;
 use super::fault::{Fault, FaultKind, FaultQueue};
 use super::lifecycle::{self, Phase};
@@ -29,9 +30,12 @@ pub(crate) const REQUEST_LOG_LIMIT: usize = 10_000;
 pub struct TaskSnapshot {
     /// The task token.
     pub task_token: String,
-    /// Whether `start_encode2` accepted it.
+    /// Whether `start_encode2` or `start_encode` accepted it.
     pub started: bool,
-    /// The whole `query` JSON document sent to `start_encode2`, as parsed.
+    /// The whole `query` JSON document sent to `start_encode2`, as parsed; for a
+    /// `start_encode` (profiles) start, an object of the form fields it used
+    /// (`profiles` as a list, `uri` or `stitch`, `transfer_method`,
+    /// `output_path_variables`, `start_time`, `duration`).
     pub query: Option<Value>,
     /// The `payload` sent to `start_encode2`.
     pub payload: Option<String>,
@@ -99,6 +103,8 @@ pub(crate) struct Inner {
     pub(crate) live: LiveState,
     pub(crate) faults: FaultQueue,
     log: VecDeque<RecordedRequest>,
+    /// Outgoing callback attempts, oldest first (bounded like the request log).
+    callbacks: VecDeque<CallbackAttempt>,
     counts: HashMap<Endpoint, usize>,
     total: usize,
     next_seq: u64,
@@ -129,8 +135,20 @@ impl Inner {
             traceparent,
         });
         *self.counts.entry(endpoint).or_default() += 1;
-        self.total += 1;
+        // `Any` counts what clients sent; outgoing callbacks run on their own
+        // schedule and would make "no further requests" checks racy.
+        if endpoint != Endpoint::Callback {
+            self.total += 1;
+        }
         seq
+    }
+
+    /// Appends an outgoing callback attempt to the callback log.
+    pub(crate) fn record_callback(&mut self, attempt: CallbackAttempt) {
+        if self.callbacks.len() >= REQUEST_LOG_LIMIT {
+            self.callbacks.pop_front();
+        }
+        self.callbacks.push_back(attempt);
     }
 
     /// Notes a fault a handler applied to an already logged request.
@@ -145,6 +163,9 @@ impl Inner {
 #[derive(Debug)]
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
+    /// Built on the first callback, so a sandbox that never calls out never
+    /// builds an HTTP client.
+    callback_client: OnceLock<Result<reqwest::Client, String>>,
 }
 
 impl Shared {
@@ -160,11 +181,24 @@ impl Shared {
                 live: LiveState::default(),
                 faults: FaultQueue::default(),
                 log: VecDeque::new(),
+                callbacks: VecDeque::new(),
                 counts: HashMap::new(),
                 total: 0,
                 next_seq: 0,
             }),
+            callback_client: OnceLock::new(),
         }
+    }
+
+    /// The shared callback HTTP client.
+    pub(crate) fn callback_client(&self) -> Result<reqwest::Client, String> {
+        self.callback_client
+            .get_or_init(callback::build_client)
+            .clone()
+    }
+
+    pub(crate) fn callbacks(&self) -> Vec<CallbackAttempt> {
+        self.lock().callbacks.iter().cloned().collect()
     }
 
     /// Locks the state. A panic while locked cannot leave it inconsistent in a way

@@ -136,7 +136,7 @@ fn render_output(
 
     let mut item = Map::new();
     item.insert("tag".into(), json!(output.tag));
-    item.insert("profile".into(), Value::Null);
+    item.insert("profile".into(), json!(output.profile));
     item.insert("user_tag".into(), json!(output.user_tag));
     item.insert("url".into(), url);
     item.insert("storage".into(), storage);

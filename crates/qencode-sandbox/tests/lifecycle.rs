@@ -246,7 +246,9 @@ async fn stitch_and_format_lists() {
             .map(|items| items.iter().map(|i| str_of(&i["tag"])).collect())
             .unwrap_or_default()
     };
-    assert_eq!(tags("videos"), ["video-0-0"]);
+    // The metadata output is listed in `videos`, where Qencode's clients look for it.
+    assert_eq!(tags("videos"), ["video-0-0", "video-1-0"]);
+    assert_eq!(master["videos"][1]["output_format"], "metadata");
     assert_eq!(tags("audios"), ["audio-2-0"]);
     assert_eq!(tags("images"), ["image-3-0", "image-4-0"]);
     assert_eq!(

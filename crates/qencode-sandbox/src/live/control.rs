@@ -40,6 +40,7 @@ pub(crate) async fn start(
             ))),
         }
     })?;
+    super::callbacks::schedule(&sandbox, &id);
     tracing::info!(stream_id = %id, "live stream started");
     Ok(response)
 }
@@ -65,6 +66,7 @@ pub(crate) async fn stop(
         };
         Ok(())
     })?;
+    super::callbacks::schedule(&sandbox, &id);
     tracing::info!(stream_id = %id, "live stream stopped");
     Ok(response)
 }

@@ -143,7 +143,9 @@ pub(crate) async fn delete(
         return Err(LiveError::bad_request(NOT_STOPPED));
     }
     stream.deleted = true;
+    let deleted = stream.clone();
     drop(inner);
+    super::callbacks::deleted(&sandbox, &deleted, now);
     tracing::info!(stream_id = %id, "live stream deleted");
     Ok(Json(json!({"status": {
         "timestamp": render::timestamp(Utc::now()),

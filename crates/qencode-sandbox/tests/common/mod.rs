@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod live;
+pub mod receiver;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::{json, Value};
