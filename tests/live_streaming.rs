@@ -3,11 +3,7 @@
 mod common;
 
 use common::*;
-use qencode_gateway::{
-    config::Secret,
-    pb::{self, live_streaming_client::LiveStreamingClient, StreamState},
-};
-use qencode_sandbox::{Endpoint, Fault, FaultKind};
+use qencode_gateway::pb::{self, live_streaming_client::LiveStreamingClient, StreamState};
 use std::time::Duration;
 use tonic::{transport::Channel, Code};
 

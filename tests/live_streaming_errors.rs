@@ -10,9 +10,7 @@ use qencode_gateway::{
 };
 use qencode_sandbox::{Endpoint, Fault, FaultKind};
 use std::time::Duration;
-use tonic::{transport::Channel, Code};
-
-type Client = LiveStreamingClient<Channel>;
+use tonic::Code;
 
 #[tokio::test]
 async fn upstream_http_errors_map_by_meaning() {

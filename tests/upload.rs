@@ -7,7 +7,7 @@ mod common;
 use common::upload::*;
 use common::*;
 use qencode_gateway::pb::{self, start_encode_request::QueryKind, TaskState};
-use qencode_sandbox::{Endpoint, Fault, FaultKind, SandboxConfig};
+use qencode_sandbox::{Endpoint, Fault, FaultKind};
 use std::time::Duration;
 use tonic::{Code, Status};
 

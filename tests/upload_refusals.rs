@@ -5,8 +5,9 @@ mod common;
 
 use common::upload::*;
 use common::*;
-use qencode_gateway::pb;
+use qencode_gateway::pb::{self, transcoding_client::TranscodingClient, upload_file_request::Part};
 use qencode_sandbox::{Endpoint, SandboxConfig};
+use std::time::Duration;
 use tonic::Code;
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use qencode_sandbox::{Endpoint, FaultKind, SandboxConfig};
 use std::time::Duration;
 use tokio::{sync::mpsc, task::JoinHandle};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{transport::Channel, Status};
+use tonic::{transport::Channel, Code, Status};
 
 /// The gateway's piece (PATCH) size in these tests.
 pub const PIECE: usize = 256 * 1024;
