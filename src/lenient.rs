@@ -5,9 +5,13 @@
 //! a string (`"meta": "{\"width\": 854}"`). These helpers accept every shape seen and
 //! return `None` for anything unreadable instead of failing the whole response.
 
+#[cfg(test)]
+mod adversarial;
+#[cfg(test)]
+mod properties;
 mod repair;
 
-pub use repair::parse_json;
+pub use repair::{parse_json, MAX_REPAIR_BYTES};
 
 use serde_json::{Map, Value};
 
