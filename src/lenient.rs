@@ -5,9 +5,15 @@
 //! a string (`"meta": "{\"width\": 854}"`). These helpers accept every shape seen and
 //! return `None` for anything unreadable instead of failing the whole response.
 
+#[cfg(test)]
+mod adversarial;
+#[cfg(test)]
+mod properties;
+mod protobuf;
 mod repair;
 
-pub use repair::parse_json;
+pub use protobuf::{to_struct, to_value, MAX_JSON_DEPTH};
+pub use repair::{parse_json, MAX_REPAIR_BYTES};
 
 use serde_json::{Map, Value};
 
@@ -67,29 +73,6 @@ pub fn array_of(value: Option<&Value>) -> &[Value] {
         Some(Value::Array(items)) => items,
         _ => &[],
     }
-}
-
-/// Converts a JSON object to a `google.protobuf.Struct`.
-pub fn to_struct(map: Map<String, Value>) -> prost_types::Struct {
-    prost_types::Struct {
-        fields: map.into_iter().map(|(k, v)| (k, to_value(v))).collect(),
-    }
-}
-
-/// Converts any JSON value to a `google.protobuf.Value`.
-pub fn to_value(value: Value) -> prost_types::Value {
-    use prost_types::value::Kind;
-    let kind = match value {
-        Value::Null => Kind::NullValue(0),
-        Value::Bool(b) => Kind::BoolValue(b),
-        Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or(0.0)),
-        Value::String(s) => Kind::StringValue(s),
-        Value::Array(items) => Kind::ListValue(prost_types::ListValue {
-            values: items.into_iter().map(to_value).collect(),
-        }),
-        Value::Object(map) => Kind::StructValue(to_struct(map)),
-    };
-    prost_types::Value { kind: Some(kind) }
 }
 
 #[cfg(test)]

@@ -6,18 +6,53 @@
 //! (`"meta": "{"width": 854}"`), and `...` placeholders with the trailing commas they
 //! leave behind. The output is re-parsed strictly, so a repair can never
 //! produce a value that is not JSON.
+//!
+//! The repair is one forward pass over the input plus the two backward passes of
+//! [`closings`], so its cost is linear in the input: it runs on a tokio worker, where a
+//! body crafted to be slow would stall every other request on that worker.
+
+mod closings;
+#[cfg(test)]
+pub(super) mod reference;
+
+use closings::Closings;
+
+/// Bodies larger than this are never repaired: strict parsing is their only chance.
+///
+/// Repair is linear, but it holds about 12 bytes a character (the characters and two
+/// index tables), and the almost-JSON it exists for comes from Qencode's examples and
+/// status answers, which are a few kilobytes. A megabyte of text that is not JSON is far
+/// more likely a broken body than a documented shape, so the cap bounds the memory and
+/// CPU one answer can cost without losing any real case.
+pub const MAX_REPAIR_BYTES: usize = 1 << 20;
+
+/// Why [`repair`] gave up.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct TooLarge;
 
 /// Parses `text` as JSON, repairing the documented almost-JSON shapes when needed.
+///
+/// Nesting deeper than serde_json's recursion limit (128) is an error, on the strict
+/// path and after a repair alike, so no body can overflow the stack.
 pub fn parse_json(text: &str) -> Result<serde_json::Value, serde_json::Error> {
     match serde_json::from_str(text) {
         Ok(value) => Ok(value),
-        Err(strict) => serde_json::from_str(&repair(text)).map_err(|_| strict),
+        Err(strict) => match repair(text) {
+            Ok(repaired) => serde_json::from_str(&repaired).map_err(|_| strict),
+            Err(TooLarge) => Err(strict),
+        },
     }
 }
 
 /// Rewrites almost-JSON into JSON; see the module doc for what it handles.
-fn repair(input: &str) -> String {
+///
+/// Fails only for inputs over [`MAX_REPAIR_BYTES`].
+pub(super) fn repair(input: &str) -> Result<String, TooLarge> {
+    if input.len() > MAX_REPAIR_BYTES {
+        return Err(TooLarge);
+    }
     let chars: Vec<char> = input.chars().collect();
+    let closings = Closings::new(&chars);
     let mut out = String::with_capacity(input.len() + 16);
     // Depth of `{`/`[` nesting outside strings, and the depths at which an unquoted
     // embedded object opened (its closing quote must be dropped when that depth closes).
@@ -28,7 +63,7 @@ fn repair(input: &str) -> String {
         let c = chars[i];
         match c {
             '"' | '\'' => {
-                if let Some(end) = string_end(&chars, i) {
+                if let Some(end) = closings.end(c, i) {
                     push_json_string(&mut out, &chars[i + 1..end], c);
                     i = end + 1;
                     continue;
@@ -50,6 +85,8 @@ fn repair(input: &str) -> String {
             }
             '}' | ']' => {
                 depth = depth.saturating_sub(1);
+                // Each trimmed character leaves `out` for good, so this is amortised
+                // constant work per character, never a rescan.
                 let kept = out.trim_end().len();
                 out.truncate(kept);
                 if out.ends_with(',') {
@@ -79,28 +116,7 @@ fn repair(input: &str) -> String {
         }
         i += 1;
     }
-    out
-}
-
-/// The index of the quote that closes the string opened at `start`, when the string is a
-/// well-formed literal followed by a structural character (so `"{"a": 1}"` is not one).
-fn string_end(chars: &[char], start: usize) -> Option<usize> {
-    let quote = chars[start];
-    let mut i = start + 1;
-    while i < chars.len() {
-        match chars[i] {
-            '\\' => i += 2,
-            c if c == quote => {
-                let next = chars[i + 1..].iter().find(|c| !c.is_whitespace());
-                return match next {
-                    None | Some(',') | Some('}') | Some(']') | Some(':') => Some(i),
-                    Some(_) => None,
-                };
-            }
-            _ => i += 1,
-        }
-    }
-    None
+    Ok(out)
 }
 
 /// Writes `body` (the inside of a string quoted with `quote`) as a JSON string.
@@ -193,6 +209,32 @@ mod tests {
             "[\"[\"]",
         ] {
             let _ = parse_json(text);
+        }
+    }
+
+    /// CPU time of this thread so far, from Linux's schedstat (`None` elsewhere); wall
+    /// time on a shared machine says more about the neighbours than about `repair`.
+    fn thread_cpu() -> Option<std::time::Duration> {
+        let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        let nanos = text.split_whitespace().next()?.parse().ok()?;
+        Some(std::time::Duration::from_nanos(nanos))
+    }
+
+    /// Measurement, not a check: times `repair` on the adversarial `'\` pattern. Run by
+    /// hand with `cargo test --release --lib repair_timing -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "measurement; run by hand in release"]
+    fn repair_timing() {
+        for chars in [200_000, 400_000, 800_000, 1_000_000] {
+            let text = "'\\".repeat(chars / 2);
+            let (wall, cpu) = (std::time::Instant::now(), thread_cpu());
+            let repaired = repair(&text).expect("under the cap");
+            let cpu = thread_cpu().zip(cpu).map(|(end, start)| end - start);
+            println!(
+                "repair of {chars} chars of '\\: cpu {cpu:?}, wall {:?}, {} bytes out",
+                wall.elapsed(),
+                repaired.len()
+            );
         }
     }
 }
