@@ -26,11 +26,13 @@ pub struct Launched {
     pub channel: Channel,
 }
 
-/// Starts a sandbox with `sandbox` (its `api_keys` become [`API_KEY`]) and the release
-/// gateway binary with the extra `env`, and waits until the gateway accepts connections.
+/// Starts a sandbox with `sandbox` (its `api_keys` and `live_api_keys` become
+/// [`API_KEY`]) and the release gateway binary with the extra `env`, and waits until the
+/// gateway accepts connections.
 pub async fn launch(sandbox: SandboxConfig, env: &[(&str, String)]) -> Launched {
     let config = SandboxConfig {
         api_keys: vec![API_KEY.into()],
+        live_api_keys: vec![API_KEY.into()],
         ..sandbox
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -39,10 +41,14 @@ pub async fn launch(sandbox: SandboxConfig, env: &[(&str, String)]) -> Launched 
     let sandbox = Sandbox::start(listener, config).await.expect("sandbox");
     let port = free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"));
+    // The sandbox serves both APIs: without the live URL the gateway would reach for
+    // Qencode's real Live API host (and report that service NOT_SERVING offline).
     command
         .env_clear()
         .env("QENCODE_API_KEY", API_KEY)
         .env("QENCODE_API_URL", sandbox.base_url())
+        .env("QENCODE_LIVE_API_KEY", API_KEY)
+        .env("QENCODE_LIVE_API_URL", sandbox.base_url())
         .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
         .env("GATEWAY_HTTP_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
