@@ -1,9 +1,11 @@
-//! What both benchmarks need: the gateway binary as a child process (so its memory and
-//! CPU are measured alone) and readings of that process from /proc.
+//! What every benchmark needs: the gateway binary as a child process (so its memory and
+//! CPU are measured alone), optionally pinned to a core, and readings of that process
+//! from /proc.
 #![allow(dead_code)]
 
 use qencode_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use std::{
+    path::PathBuf,
     process::{Child, Command, Stdio},
     time::Duration,
 };
@@ -30,6 +32,17 @@ pub struct Launched {
 /// [`API_KEY`]) and the release gateway binary with the extra `env`, and waits until the
 /// gateway accepts connections.
 pub async fn launch(sandbox: SandboxConfig, env: &[(&str, String)]) -> Launched {
+    launch_pinned(sandbox, env, None).await
+}
+
+/// [`launch`], with the gateway started through `taskset -c <core>` when `core` is given
+/// (the caller checked [`taskset`] exists). taskset execs the gateway, so the child's pid
+/// is the gateway's own and the /proc readings stay right.
+pub async fn launch_pinned(
+    sandbox: SandboxConfig,
+    env: &[(&str, String)],
+    core: Option<(PathBuf, usize)>,
+) -> Launched {
     let config = SandboxConfig {
         api_keys: vec![API_KEY.into()],
         live_api_keys: vec![API_KEY.into()],
@@ -40,7 +53,15 @@ pub async fn launch(sandbox: SandboxConfig, env: &[(&str, String)]) -> Launched 
         .expect("bind sandbox");
     let sandbox = Sandbox::start(listener, config).await.expect("sandbox");
     let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"));
+    let binary = env!("CARGO_BIN_EXE_qencode-gateway");
+    let mut command = match core {
+        Some((taskset, core)) => {
+            let mut command = Command::new(taskset);
+            command.arg("-c").arg(core.to_string()).arg(binary);
+            command
+        }
+        None => Command::new(binary),
+    };
     // The sandbox serves both APIs: without the live URL the gateway would reach for
     // Qencode's real Live API host (and report that service NOT_SERVING offline).
     command
@@ -120,4 +141,13 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// The `taskset` executable on this process's PATH, if any (resolved here because the
+/// gateway's environment is cleared, PATH included).
+pub fn taskset() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("taskset"))
+        .find(|candidate| candidate.is_file())
 }
