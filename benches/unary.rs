@@ -16,6 +16,12 @@
 //! - C, D, E: `GetStatus`, `CreateTask` and `grpc.health.v1.Health/Check` through the
 //!   gateway (E never goes upstream, so it is the floor of the gRPC path alone).
 //!
+//! At c=1 a gateway call crosses between the two processes (so the two cores) four
+//! times (client → gateway → sandbox → gateway → client; Health twice), while a direct
+//! call never leaves this process's one thread. Each crossing wakes an idle core, so the
+//! "added" latency includes those wake-ups, not only the gateway's CPU time, which is
+//! why the gateway's CPU per call is reported beside it.
+//!
 //! The sandbox runs in this process; the gateway is the release binary in its own process
 //! so its CPU time (utime + stime) and VmRSS are read from /proc for it alone. With two or
 //! more cores and `taskset` on PATH, this process (client and sandbox) is pinned to core 0
@@ -235,19 +241,23 @@ async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> Value
     body
 }
 
-/// Per-call latencies (ns) of `calls` sequential calls, after a warm-up.
-async fn latencies(caller: &mut Caller, kind: Kind, calls: usize) -> Vec<u64> {
+/// Sorted per-call latencies (ns) of `calls` sequential calls after a warm-up, and the
+/// gateway's CPU µs per timed call (at c=1 every call pays its own wake-ups and
+/// syscalls, which concurrency amortises; /proc's 10 ms ticks make it coarse).
+async fn latencies(caller: &mut Caller, pid: u32, kind: Kind, calls: usize) -> (Vec<u64>, f64) {
     for _ in 0..WARMUP {
         caller.call(kind).await;
     }
     let mut out = Vec::with_capacity(calls);
+    let gateway_before = cpu(pid);
     for _ in 0..calls {
         let started = Instant::now();
         caller.call(kind).await;
         out.push(started.elapsed().as_nanos() as u64);
     }
+    let gateway_us = (cpu(pid) - gateway_before) * 1e6 / calls as f64;
     out.sort_unstable();
-    out
+    (out, gateway_us)
 }
 
 /// The `p`th percentile (nearest rank) of sorted `values`.
@@ -506,10 +516,12 @@ async fn run(gateway_core: Option<(std::path::PathBuf, usize)>, pinning: String)
 
     let mut p50 = vec![Vec::new(); KINDS.len()];
     let mut p99 = vec![Vec::new(); KINDS.len()];
+    let mut single_cpu = vec![Vec::new(); KINDS.len()];
     let mut loads: Vec<Vec<Load>> = KINDS.iter().map(|_| Vec::new()).collect();
     for round in 1..=sizes.rounds {
         for kind in KINDS {
-            let sorted = latencies(&mut single, kind, sizes.calls).await;
+            let (sorted, gateway_us) = latencies(&mut single, pid, kind, sizes.calls).await;
+            single_cpu[kind.index()].push(gateway_us);
             p50[kind.index()].push(percentile(&sorted, 50.0) / 1e3);
             p99[kind.index()].push(percentile(&sorted, 99.0) / 1e3);
         }
@@ -538,14 +550,15 @@ async fn run(gateway_core: Option<(std::path::PathBuf, usize)>, pinning: String)
     };
     println!();
     println!(
-        "{:<20} {:>9} {:>9} {:>10} {:>10} {:>10} {:>11} {:>8} {:>10}",
+        "{:<20} {:>9} {:>9} {:>10} {:>10} {:>12} {:>10} {:>12} {:>8} {:>10}",
         "kind (medians)",
         "p50 c=1",
         "p99 c=1",
         "added p50",
         "added p99",
+        "gw CPU c=1",
         "req/s c=64",
-        "gw CPU/call",
+        "gw CPU c=64",
         "gw busy",
         "bench busy"
     );
@@ -564,18 +577,22 @@ async fn run(gateway_core: Option<(std::path::PathBuf, usize)>, pinning: String)
                 },
             )
         };
-        let gateway_us = if kind.through_gateway() {
-            format!("{:.1} us", of_loads(kind, |l| l.gateway_us))
+        let (single_us, gateway_us) = if kind.through_gateway() {
+            (
+                format!("{:.1} us", med(&single_cpu[i])),
+                format!("{:.1} us", of_loads(kind, |l| l.gateway_us)),
+            )
         } else {
-            "-".to_owned()
+            ("-".to_owned(), "-".to_owned())
         };
         println!(
-            "{:<20} {:>6.0} us {:>6.0} us {:>10} {:>10} {:>10.0} {:>11} {:>7.0}% {:>9.0}%",
+            "{:<20} {:>6.0} us {:>6.0} us {:>10} {:>10} {:>12} {:>10.0} {:>12} {:>7.0}% {:>9.0}%",
             kind.name(),
             med(&p50[i]),
             med(&p99[i]),
             added(&p50),
             added(&p99),
+            single_us,
             of_loads(kind, |l| l.per_second),
             gateway_us,
             of_loads(kind, |l| l.gateway_busy) * 100.0,
