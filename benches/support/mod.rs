@@ -1,9 +1,11 @@
-//! What both benchmarks need: the gateway binary as a child process (so its memory and
-//! CPU are measured alone) and readings of that process from /proc.
+//! What every benchmark needs: the gateway binary as a child process (so its memory and
+//! CPU are measured alone), optionally pinned to a core, and readings of that process
+//! from /proc.
 #![allow(dead_code)]
 
 use qencode_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use std::{
+    path::PathBuf,
     process::{Child, Command, Stdio},
     time::Duration,
 };
@@ -26,11 +28,24 @@ pub struct Launched {
     pub channel: Channel,
 }
 
-/// Starts a sandbox with `sandbox` (its `api_keys` become [`API_KEY`]) and the release
-/// gateway binary with the extra `env`, and waits until the gateway accepts connections.
+/// Starts a sandbox with `sandbox` (its `api_keys` and `live_api_keys` become
+/// [`API_KEY`]) and the release gateway binary with the extra `env`, and waits until the
+/// gateway accepts connections.
 pub async fn launch(sandbox: SandboxConfig, env: &[(&str, String)]) -> Launched {
+    launch_pinned(sandbox, env, None).await
+}
+
+/// [`launch`], with the gateway started through `taskset -c <core>` when `core` is given
+/// (the caller checked [`taskset`] exists). taskset execs the gateway, so the child's pid
+/// is the gateway's own and the /proc readings stay right.
+pub async fn launch_pinned(
+    sandbox: SandboxConfig,
+    env: &[(&str, String)],
+    core: Option<(PathBuf, usize)>,
+) -> Launched {
     let config = SandboxConfig {
         api_keys: vec![API_KEY.into()],
+        live_api_keys: vec![API_KEY.into()],
         ..sandbox
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -38,11 +53,23 @@ pub async fn launch(sandbox: SandboxConfig, env: &[(&str, String)]) -> Launched 
         .expect("bind sandbox");
     let sandbox = Sandbox::start(listener, config).await.expect("sandbox");
     let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"));
+    let binary = env!("CARGO_BIN_EXE_qencode-gateway");
+    let mut command = match core {
+        Some((taskset, core)) => {
+            let mut command = Command::new(taskset);
+            command.arg("-c").arg(core.to_string()).arg(binary);
+            command
+        }
+        None => Command::new(binary),
+    };
+    // The sandbox serves both APIs: without the live URL the gateway would reach for
+    // Qencode's real Live API host (and report that service NOT_SERVING offline).
     command
         .env_clear()
         .env("QENCODE_API_KEY", API_KEY)
         .env("QENCODE_API_URL", sandbox.base_url())
+        .env("QENCODE_LIVE_API_KEY", API_KEY)
+        .env("QENCODE_LIVE_API_URL", sandbox.base_url())
         .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
         .env("GATEWAY_HTTP_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
@@ -114,4 +141,13 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// The `taskset` executable on this process's PATH, if any (resolved here because the
+/// gateway's environment is cleared, PATH included).
+pub fn taskset() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("taskset"))
+        .find(|candidate| candidate.is_file())
 }

@@ -1,0 +1,626 @@
+//! Unary benchmark: what the gateway adds to a call compared with calling the REST API
+//! directly, at concurrency 1 (latency) and at concurrency 64 (throughput, CPU).
+//!
+//! Run: `cargo bench --bench unary`. Sizes come from the environment:
+//! `UNARY_BENCH_ROUNDS` (5), `UNARY_BENCH_CALLS` (2000 timed calls per kind and round at
+//! concurrency 1), `UNARY_BENCH_LOAD_CALLS` (10000 calls per kind and round at
+//! concurrency 64) and `UNARY_BENCH_CREATE_CALLS` (100000 CreateTask calls for the
+//! memory reading).
+//!
+//! Five kinds of call are compared, interleaved round by round (A B C D E, A B C D E, ...)
+//! so that drift of a shared machine spreads over all of them alike:
+//!
+//! - A, `rest master status`: the POST to the task's master status endpoint that the
+//!   gateway itself makes for GetStatus, sent by a keep-alive HTTP/1.1 client;
+//! - B, `rest create_task`: `/v1/create_task` with a session token, the same way;
+//! - C, D, E: `GetStatus`, `CreateTask` and `grpc.health.v1.Health/Check` through the
+//!   gateway (E never goes upstream, so it is the floor of the gRPC path alone).
+//!
+//! At c=1 a gateway call crosses between the two processes (so the two cores) four
+//! times (client → gateway → sandbox → gateway → client; Health twice), while a direct
+//! call never leaves this process's one thread. Each crossing wakes an idle core, so the
+//! "added" latency includes those wake-ups, not only the gateway's CPU time, which is
+//! why the gateway's CPU per call is reported beside it.
+//!
+//! The sandbox runs in this process; the gateway is the release binary in its own process
+//! so its CPU time (utime + stime) and VmRSS are read from /proc for it alone. With two or
+//! more cores and `taskset` on PATH, this process (client and sandbox) is pinned to core 0
+//! by `taskset -a -p` before its runtime starts, and the gateway is started through
+//! `taskset -c 1`, so the two sides do not steal each other's core. Each process then
+//! sees one core, so each tokio runtime has one worker thread.
+//!
+//! The sandbox's tasks finish at once (zero phase duration), so every status answer is
+//! the same completed task with its outputs, not a changing payload.
+
+mod support;
+
+use support::{cpu, launch_pinned, rss, taskset};
+
+use qencode_gateway::pb::{self, transcoding_client::TranscodingClient};
+use qencode_sandbox::{Endpoint, SandboxConfig};
+use serde_json::Value;
+use std::{
+    process::Command,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+use tonic::transport::Channel;
+use tonic_health::pb::{
+    health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+};
+
+/// Calls in flight at once in the throughput phases.
+const CONCURRENCY: usize = 64;
+/// HTTP/2 connections those calls share (16 streams on each).
+const CONNECTIONS: usize = 4;
+/// Untimed calls before each timed latency run.
+const WARMUP: usize = 200;
+/// CreateTask calls after which the first memory reading is taken.
+const FIRST_RSS_AT: usize = 1_000;
+
+/// The kinds of call, in the order they run within a round.
+const KINDS: [Kind; 5] = [
+    Kind::RestStatus,
+    Kind::RestCreate,
+    Kind::GetStatus,
+    Kind::CreateTask,
+    Kind::Health,
+];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    RestStatus,
+    RestCreate,
+    GetStatus,
+    CreateTask,
+    Health,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::RestStatus => "rest master status",
+            Kind::RestCreate => "rest create_task",
+            Kind::GetStatus => "GetStatus",
+            Kind::CreateTask => "CreateTask",
+            Kind::Health => "Health/Check",
+        }
+    }
+
+    /// The direct REST call a gateway call stands for, to subtract.
+    fn direct(self) -> Option<Kind> {
+        match self {
+            Kind::GetStatus => Some(Kind::RestStatus),
+            Kind::CreateTask => Some(Kind::RestCreate),
+            _ => None,
+        }
+    }
+
+    fn through_gateway(self) -> bool {
+        matches!(self, Kind::GetStatus | Kind::CreateTask | Kind::Health)
+    }
+
+    fn index(self) -> usize {
+        KINDS
+            .iter()
+            .position(|k| *k == self)
+            .expect("every kind is in KINDS")
+    }
+}
+
+struct Sizes {
+    rounds: usize,
+    calls: usize,
+    load_calls: usize,
+    create_calls: usize,
+}
+
+fn sizes() -> Sizes {
+    let var = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|v| *v > 0)
+            .unwrap_or(default)
+    };
+    Sizes {
+        rounds: var("UNARY_BENCH_ROUNDS", 5),
+        calls: var("UNARY_BENCH_CALLS", 2_000),
+        load_calls: var("UNARY_BENCH_LOAD_CALLS", 10_000),
+        create_calls: var("UNARY_BENCH_CREATE_CALLS", 100_000).max(FIRST_RSS_AT),
+    }
+}
+
+/// What every caller needs; shared, each caller holds its own clients over it.
+struct Target {
+    http: reqwest::Client,
+    master_status_url: String,
+    create_task_url: String,
+    session_token: String,
+    task_token: String,
+    channels: Vec<Channel>,
+}
+
+/// One caller: the clients for every kind (the tonic ones want `&mut self`).
+struct Caller {
+    target: Arc<Target>,
+    transcoding: TranscodingClient<Channel>,
+    health: HealthClient<Channel>,
+}
+
+impl Caller {
+    fn new(target: &Arc<Target>, connection: usize) -> Self {
+        let channel = target.channels[connection % target.channels.len()].clone();
+        Caller {
+            target: target.clone(),
+            transcoding: TranscodingClient::new(channel.clone()),
+            health: HealthClient::new(channel),
+        }
+    }
+
+    /// One call of `kind`, checked for success (a failed call would make the figures
+    /// meaningless, so it stops the benchmark).
+    async fn call(&mut self, kind: Kind) {
+        let target = &*self.target;
+        match kind {
+            Kind::RestStatus => {
+                let body = post(
+                    &target.http,
+                    &target.master_status_url,
+                    &[("task_tokens", target.task_token.as_str())],
+                )
+                .await;
+                assert!(
+                    body["statuses"][target.task_token.as_str()].is_object(),
+                    "master status without the task: {body}"
+                );
+            }
+            Kind::RestCreate => {
+                let body = post(
+                    &target.http,
+                    &target.create_task_url,
+                    &[("token", target.session_token.as_str())],
+                )
+                .await;
+                assert!(body["task_token"].is_string(), "no task_token: {body}");
+            }
+            Kind::GetStatus => {
+                let report = self
+                    .transcoding
+                    .get_status(pb::GetStatusRequest {
+                        task_tokens: vec![target.task_token.clone()],
+                    })
+                    .await
+                    .expect("GetStatus")
+                    .into_inner();
+                assert!(report.statuses.contains_key(&target.task_token));
+            }
+            Kind::CreateTask => {
+                let created = self
+                    .transcoding
+                    .create_task(pb::CreateTaskRequest {})
+                    .await
+                    .expect("CreateTask")
+                    .into_inner();
+                assert!(!created.task_token.is_empty());
+            }
+            Kind::Health => {
+                let status = self
+                    .health
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await
+                    .expect("Health/Check")
+                    .into_inner()
+                    .status();
+                assert_eq!(status, ServingStatus::Serving);
+            }
+        }
+    }
+}
+
+/// A form POST whose JSON answer has `error: 0`, parsed as a REST client would.
+async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> Value {
+    let bytes = http
+        .post(url)
+        .form(form)
+        .send()
+        .await
+        .expect("REST call")
+        .error_for_status()
+        .expect("REST status")
+        .bytes()
+        .await
+        .expect("REST body");
+    let body: Value = serde_json::from_slice(&bytes).expect("REST JSON");
+    assert_eq!(body["error"], 0, "REST error: {body}");
+    body
+}
+
+/// Sorted per-call latencies (ns) of `calls` sequential calls after a warm-up, and the
+/// gateway's CPU µs per timed call (at c=1 every call pays its own wake-ups and
+/// syscalls, which concurrency amortises; /proc's 10 ms ticks make it coarse).
+async fn latencies(caller: &mut Caller, pid: u32, kind: Kind, calls: usize) -> (Vec<u64>, f64) {
+    for _ in 0..WARMUP {
+        caller.call(kind).await;
+    }
+    let mut out = Vec::with_capacity(calls);
+    let gateway_before = cpu(pid);
+    for _ in 0..calls {
+        let started = Instant::now();
+        caller.call(kind).await;
+        out.push(started.elapsed().as_nanos() as u64);
+    }
+    let gateway_us = (cpu(pid) - gateway_before) * 1e6 / calls as f64;
+    out.sort_unstable();
+    (out, gateway_us)
+}
+
+/// The `p`th percentile (nearest rank) of sorted `values`.
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1] as f64
+}
+
+/// A throughput run's readings.
+struct Load {
+    per_second: f64,
+    /// Gateway CPU (utime + stime) per call, µs.
+    gateway_us: f64,
+    /// Gateway CPU time / wall time: how busy its core was.
+    gateway_busy: f64,
+    /// The same for this process (client and sandbox).
+    bench_busy: f64,
+}
+
+/// `calls` calls of `kind` with [`CONCURRENCY`] callers over the shared connections.
+async fn load(target: &Arc<Target>, pid: u32, kind: Kind, calls: usize) -> Load {
+    let next = Arc::new(AtomicUsize::new(0));
+    let (gateway_before, bench_before) = (cpu(pid), cpu(std::process::id()));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..CONCURRENCY)
+        .map(|i| {
+            let mut caller = Caller::new(target, i);
+            let next = next.clone();
+            tokio::spawn(async move {
+                while next.fetch_add(1, Ordering::Relaxed) < calls {
+                    caller.call(kind).await;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.expect("caller task");
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let gateway = cpu(pid) - gateway_before;
+    let bench = cpu(std::process::id()) - bench_before;
+    Load {
+        per_second: calls as f64 / elapsed,
+        gateway_us: gateway * 1e6 / calls as f64,
+        gateway_busy: gateway / elapsed,
+        bench_busy: bench / elapsed,
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// Pins this process (every thread so far; later ones inherit it) to core 0 and picks
+/// core 1 for the gateway, when there are two cores and `taskset`. Runs before the
+/// runtime exists so its threads are all born pinned. Returns the gateway's pinning and
+/// a line saying what was done.
+fn pin() -> (Option<(std::path::PathBuf, usize)>, String) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores < 2 {
+        return (None, format!("not pinned ({cores} core)"));
+    }
+    let Some(taskset) = taskset() else {
+        return (None, format!("not pinned ({cores} cores, no taskset)"));
+    };
+    let pinned = Command::new(&taskset)
+        .args(["-a", "-p", "-c", "0"])
+        .arg(std::process::id().to_string())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !pinned {
+        return (
+            None,
+            format!("not pinned ({cores} cores, taskset -p failed)"),
+        );
+    }
+    (
+        Some((taskset, 1)),
+        format!("{cores} cores: bench (client + sandbox) on core 0, gateway on core 1"),
+    )
+}
+
+fn main() {
+    let (gateway_core, pinning) = pin();
+    // After pinning this reports the cores this process may use (1 when pinned).
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(run(gateway_core, pinning));
+}
+
+async fn run(gateway_core: Option<(std::path::PathBuf, usize)>, pinning: String) {
+    let sizes = sizes();
+    let launched = launch_pinned(
+        SandboxConfig {
+            phase_duration: Duration::ZERO,
+            ..SandboxConfig::default()
+        },
+        &[],
+        gateway_core,
+    )
+    .await;
+    let (sandbox, pid) = (&launched.sandbox, launched.pid);
+
+    // The whole server reports SERVING once start-up is done; the live service only
+    // once its token came from the sandbox (proof the live URL points there).
+    let mut health = HealthClient::new(launched.channel.clone());
+    for service in ["", "qencode.gateway.v1.LiveStreaming"] {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let status = health
+                .check(HealthCheckRequest {
+                    service: service.into(),
+                })
+                .await
+                .map(|r| r.into_inner().status());
+            if matches!(status, Ok(ServingStatus::Serving)) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gateway service {service:?} never became SERVING"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    // One started task. The gateway's first GetStatus asks the main endpoint, learns
+    // the task's master endpoint from the answer and follows it; from then on each
+    // GetStatus is one POST to the master endpoint, which is what call A makes.
+    let mut transcoding = TranscodingClient::new(launched.channel.clone());
+    let task_token = transcoding
+        .transcode(pb::TranscodeRequest {
+            query_kind: Some(pb::transcode_request::QueryKind::Query(
+                pb::TranscodingQuery {
+                    source: Some("https://example.com/bench.mp4".into()),
+                    format: vec![pb::Format {
+                        output: Some("mp4".into()),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+            )),
+            payload: None,
+        })
+        .await
+        .expect("transcode")
+        .into_inner()
+        .task_token;
+    transcoding
+        .get_status(pb::GetStatusRequest {
+            task_tokens: vec![task_token.clone()],
+        })
+        .await
+        .expect("first GetStatus");
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .http1_only()
+        .pool_idle_timeout(Duration::from_secs(300))
+        .build()
+        .expect("HTTP client");
+    let base = sandbox.base_url();
+    let session = post(
+        &http,
+        &format!("{base}/v1/access_token"),
+        &[("api_key", support::API_KEY)],
+    )
+    .await;
+    let session_token = session["token"].as_str().expect("token").to_owned();
+    let main_status = post(
+        &http,
+        &format!("{base}/v1/status"),
+        &[("task_tokens", task_token.as_str())],
+    )
+    .await;
+    let master_status_url = main_status["statuses"][task_token.as_str()]["status_url"]
+        .as_str()
+        .expect("status_url")
+        .to_owned();
+    assert!(
+        master_status_url.contains("/master-"),
+        "not a master endpoint: {master_status_url}"
+    );
+
+    let mut channels = vec![launched.channel.clone()];
+    for _ in 1..CONNECTIONS {
+        channels.push(
+            Channel::from_shared(launched.endpoint.clone())
+                .expect("endpoint")
+                .connect()
+                .await
+                .expect("connect"),
+        );
+    }
+    let target = Arc::new(Target {
+        http,
+        master_status_url: master_status_url.clone(),
+        create_task_url: format!("{base}/v1/create_task"),
+        session_token,
+        task_token,
+        channels,
+    });
+    let mut single = Caller::new(&target, 0);
+
+    // Check that a GetStatus costs exactly one upstream request, to the master endpoint.
+    let (main_before, master_before) = (
+        sandbox.count(Endpoint::Status),
+        sandbox.count(Endpoint::MasterStatus),
+    );
+    for _ in 0..10 {
+        single.call(Kind::GetStatus).await;
+    }
+    let upstream = (
+        sandbox.count(Endpoint::Status) - main_before,
+        sandbox.count(Endpoint::MasterStatus) - master_before,
+    );
+    assert_eq!(
+        upstream,
+        (0, 10),
+        "GetStatus upstream requests (main, master)"
+    );
+
+    println!("unary benchmark: {pinning}");
+    println!(
+        "{} rounds; per kind and round: {} calls at c=1 after {WARMUP} warm-up, {} calls at c={CONCURRENCY} over {CONNECTIONS} HTTP/2 connections (REST: keep-alive HTTP/1.1 pool)",
+        sizes.rounds, sizes.calls, sizes.load_calls
+    );
+    println!("GetStatus upstream: 1 POST to {master_status_url} per call (checked)");
+
+    // Memory first, so the counts are CreateTask calls since the gateway started.
+    let rss_start = rss(pid);
+    let started = Instant::now();
+    load(&target, pid, Kind::CreateTask, FIRST_RSS_AT).await;
+    let rss_first = rss(pid);
+    load(
+        &target,
+        pid,
+        Kind::CreateTask,
+        sizes.create_calls - FIRST_RSS_AT,
+    )
+    .await;
+    let rss_all = rss(pid);
+    let create_elapsed = started.elapsed();
+
+    let mut p50 = vec![Vec::new(); KINDS.len()];
+    let mut p99 = vec![Vec::new(); KINDS.len()];
+    let mut single_cpu = vec![Vec::new(); KINDS.len()];
+    let mut loads: Vec<Vec<Load>> = KINDS.iter().map(|_| Vec::new()).collect();
+    for round in 1..=sizes.rounds {
+        for kind in KINDS {
+            let (sorted, gateway_us) = latencies(&mut single, pid, kind, sizes.calls).await;
+            single_cpu[kind.index()].push(gateway_us);
+            p50[kind.index()].push(percentile(&sorted, 50.0) / 1e3);
+            p99[kind.index()].push(percentile(&sorted, 99.0) / 1e3);
+        }
+        for kind in KINDS {
+            loads[kind.index()].push(load(&target, pid, kind, sizes.load_calls).await);
+        }
+        let line: Vec<String> = KINDS
+            .iter()
+            .map(|k| {
+                let i = k.index();
+                format!(
+                    "{} {:.0}/{:.0} us {:.0}/s",
+                    k.name(),
+                    p50[i][round - 1],
+                    p99[i][round - 1],
+                    loads[i][round - 1].per_second
+                )
+            })
+            .collect();
+        println!("round {round}: {}", line.join("; "));
+    }
+
+    let med = |values: &[f64]| median(values.to_vec());
+    let of_loads = |kind: Kind, f: fn(&Load) -> f64| {
+        median(loads[kind.index()].iter().map(f).collect::<Vec<_>>())
+    };
+    println!();
+    println!(
+        "{:<20} {:>9} {:>9} {:>10} {:>10} {:>12} {:>10} {:>12} {:>8} {:>10}",
+        "kind (medians)",
+        "p50 c=1",
+        "p99 c=1",
+        "added p50",
+        "added p99",
+        "gw CPU c=1",
+        "req/s c=64",
+        "gw CPU c=64",
+        "gw busy",
+        "bench busy"
+    );
+    for kind in KINDS {
+        let i = kind.index();
+        let added = |series: &[Vec<f64>]| {
+            kind.direct().map_or_else(
+                || "-".to_owned(),
+                |direct| {
+                    let per_round: Vec<f64> = series[i]
+                        .iter()
+                        .zip(&series[direct.index()])
+                        .map(|(via, direct)| via - direct)
+                        .collect();
+                    format!("{:.0} us", median(per_round))
+                },
+            )
+        };
+        let (single_us, gateway_us) = if kind.through_gateway() {
+            (
+                format!("{:.1} us", med(&single_cpu[i])),
+                format!("{:.1} us", of_loads(kind, |l| l.gateway_us)),
+            )
+        } else {
+            ("-".to_owned(), "-".to_owned())
+        };
+        println!(
+            "{:<20} {:>6.0} us {:>6.0} us {:>10} {:>10} {:>12} {:>10.0} {:>12} {:>7.0}% {:>9.0}%",
+            kind.name(),
+            med(&p50[i]),
+            med(&p99[i]),
+            added(&p50),
+            added(&p99),
+            single_us,
+            of_loads(kind, |l| l.per_second),
+            gateway_us,
+            of_loads(kind, |l| l.gateway_busy) * 100.0,
+            of_loads(kind, |l| l.bench_busy) * 100.0,
+        );
+    }
+    let ratio = median(
+        loads[Kind::GetStatus.index()]
+            .iter()
+            .zip(&loads[Kind::Health.index()])
+            .map(|(status, health)| status.per_second / health.per_second)
+            .collect(),
+    );
+    println!();
+    println!("GetStatus / Health throughput at c={CONCURRENCY}: {ratio:.2}");
+    println!(
+        "gateway CPU per GetStatus: {:.1} us",
+        of_loads(Kind::GetStatus, |l| l.gateway_us)
+    );
+    let mib = |bytes: u64| bytes as f64 / 1048576.0;
+    println!(
+        "gateway RSS: {:.1} MiB at start, {:.1} MiB after {FIRST_RSS_AT} CreateTask calls, {:.1} MiB after {} (c={CONCURRENCY}, {:.1?}), {:.1} MiB at the end",
+        mib(rss_start),
+        mib(rss_first),
+        mib(rss_all),
+        sizes.create_calls,
+        create_elapsed,
+        mib(rss(pid)),
+    );
+    drop(launched);
+}
