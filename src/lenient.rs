@@ -16,6 +16,7 @@ pub use protobuf::{to_struct, to_value, MAX_JSON_DEPTH};
 pub use repair::{parse_json, MAX_REPAIR_BYTES};
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// A number from a JSON number or a numeric string; `None` for null, "None", "" or junk.
 pub fn f64_of(value: Option<&Value>) -> Option<f64> {
@@ -56,11 +57,13 @@ pub fn string_of(value: Option<&Value>) -> Option<String> {
 }
 
 /// An object from a JSON object or from a string holding a JSON object.
-pub fn object_of(value: Option<&Value>) -> Option<Map<String, Value>> {
+pub fn object_of(value: Option<&Value>) -> Option<Cow<'_, Map<String, Value>>> {
+    // Borrowed when the value is already an object: status answers are read on every
+    // call, and a deep copy of each object was a hot spot.
     match value? {
-        Value::Object(map) => Some(map.clone()),
+        Value::Object(map) => Some(Cow::Borrowed(map)),
         Value::String(s) => match serde_json::from_str::<Value>(s) {
-            Ok(Value::Object(map)) => Some(map),
+            Ok(Value::Object(map)) => Some(Cow::Owned(map)),
             _ => None,
         },
         _ => None,

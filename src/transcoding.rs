@@ -103,7 +103,17 @@ impl Transcoding {
     /// Creates a task, remembering its upload endpoint for UploadFile.
     pub async fn create_task(&self, deadline: Deadline) -> Result<CreatedTask, Error> {
         let task = self.create(deadline).await?;
-        if !task.upload_url.is_empty() {
+        // Only what the fallback would not find: an upload URL equal to
+        // `<api_url>/v1/upload_file` costs no entry, so memory does not grow with
+        // tasks that upload to the API's own origin.
+        if !task.upload_url.is_empty()
+            && task.upload_url.trim_end_matches('/')
+                != self
+                    .client
+                    .fallback_upload_url()
+                    .as_str()
+                    .trim_end_matches('/')
+        {
             self.upload_urls
                 .insert(task.task_token.clone(), task.upload_url.clone());
         }
@@ -366,6 +376,13 @@ impl Transcoding {
     fn remember_status_url(&self, task_token: &str, url: &str) -> Option<Url> {
         if url.is_empty() {
             return None;
+        }
+        // Most answers repeat the URL already remembered for the task: no parse, no
+        // cache write on the hot path.
+        if let Some(known) = self.status_urls.get(task_token) {
+            if known.as_str() == url {
+                return Some(known);
+            }
         }
         match self.trusted.check(url) {
             Some(trusted) => {

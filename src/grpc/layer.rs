@@ -39,7 +39,17 @@ use tracing::Instrument;
 /// Methods the server knows, mapped to static label values (unknown paths share one
 /// label, so a caller cannot create label values).
 #[derive(Debug)]
-struct Methods(HashMap<String, (&'static str, &'static str, Kind)>);
+struct Methods(HashMap<String, Method>);
+
+/// What the layer knows of one method, resolved once at start.
+#[derive(Debug, Clone, Copy)]
+struct Method {
+    service: &'static str,
+    name: &'static str,
+    /// `service/name`, the span name (built once, not per call).
+    full_name: &'static str,
+    kind: Kind,
+}
 
 /// How a method streams, which decides the limit it counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,8 +66,15 @@ enum Kind {
 impl Methods {
     fn from_descriptors() -> Self {
         let mut map = HashMap::new();
-        let mut add = |service: &'static str, method: &'static str, kind: Kind| {
-            map.insert(format!("/{service}/{method}"), (service, method, kind));
+        let mut add = |service: &'static str, name: &'static str, kind: Kind| {
+            let full_name: &'static str = Box::leak(format!("{service}/{name}").into_boxed_str());
+            let method = Method {
+                service,
+                name,
+                full_name,
+                kind,
+            };
+            map.insert(format!("/{full_name}"), method);
         };
         if let Ok(pool) = prost_reflect::DescriptorPool::decode(crate::pb::FILE_DESCRIPTOR_SET) {
             for service in pool.services() {
@@ -90,11 +107,13 @@ impl Methods {
         Methods(map)
     }
 
-    fn get(&self, path: &str) -> (&'static str, &'static str, Kind) {
-        self.0
-            .get(path)
-            .copied()
-            .unwrap_or(("unknown", "unknown", Kind::Unary))
+    fn get(&self, path: &str) -> Method {
+        self.0.get(path).copied().unwrap_or(Method {
+            service: "unknown",
+            name: "unknown",
+            full_name: "unknown/unknown",
+            kind: Kind::Unary,
+        })
     }
 }
 
@@ -175,10 +194,15 @@ where
 
     fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
         let started = Instant::now();
-        let (service, method, kind) = self.layer.methods.get(request.uri().path());
+        let Method {
+            service,
+            name: method,
+            full_name,
+            kind,
+        } = self.layer.methods.get(request.uri().path());
         let span = tracing::info_span!(
             "rpc",
-            otel.name = %format!("{service}/{method}"),
+            otel.name = full_name,
             otel.kind = "server",
             otel.status_code = tracing::field::Empty,
             rpc.system = "grpc",

@@ -61,8 +61,8 @@ pub fn parse_stream(value: &Value) -> Option<LiveStream> {
         status: parse_status(get("status")),
         server_urls: object_of(get("server_urls"))
             .map(|urls| {
-                urls.into_iter()
-                    .filter_map(|(kind, url)| string_of(Some(&url)).map(|u| (kind, u)))
+                urls.iter()
+                    .filter_map(|(kind, url)| string_of(Some(url)).map(|u| (kind.clone(), u)))
                     .collect()
             })
             .unwrap_or_default(),

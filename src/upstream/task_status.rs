@@ -83,8 +83,8 @@ fn output(value: &Value) -> Option<OutputStatus> {
         bitrate: f64_of(get("bitrate")),
         duration: f64_of(get("duration")),
         size: f64_of(get("size")),
-        storage: object_of(get("storage")).map(to_struct),
-        meta: object_of(get("meta")).map(to_struct),
+        storage: object_of(get("storage")).map(|m| to_struct(m.into_owned())),
+        meta: object_of(get("meta")).map(|m| to_struct(m.into_owned())),
         error: bool_of(get("error")).unwrap_or(false),
         error_description: string_of(get("error_description")),
     })

@@ -198,9 +198,13 @@ impl TranscodingClient {
     ) -> Result<Map<String, Value>, Error> {
         let form = vec![("task_tokens", task_tokens.join(","))];
         let response = self.post(STATUS, endpoint, form, deadline).await?;
-        let body = success(&response, TokenUse::TaskToken).map_err(|e| e.error)?;
-        match body.get("statuses") {
-            Some(Value::Object(statuses)) => Ok(statuses.clone()),
+        success(&response, TokenUse::TaskToken).map_err(|e| e.error)?;
+        // Taken out of the answer rather than copied: it is read once, here.
+        match response.body {
+            Value::Object(mut body) => match body.remove("statuses") {
+                Some(Value::Object(statuses)) => Ok(statuses),
+                _ => Err(malformed(STATUS, "has no statuses object")),
+            },
             _ => Err(malformed(STATUS, "has no statuses object")),
         }
     }

@@ -4,7 +4,7 @@
 
 use clap::Parser;
 use qencode_sandbox::cli::{run, SandboxArgs};
-use std::process::ExitCode;
+use std::{io::IsTerminal, process::ExitCode};
 
 /// Command line of `qencode-sandbox`.
 #[derive(Debug, Parser)]
@@ -23,6 +23,9 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal; log collectors and tests read
+        // plain `key=value` fields.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match run(cli.args, stopped()).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -28,7 +28,8 @@ fn start(args: &[&str]) -> (Running, String) {
         .expect("start qencode-sandbox");
     let stderr = child.stderr.take().expect("stderr");
     let running = Running(child);
-    for line in BufReader::new(stderr).lines() {
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
         let line = line.expect("read the log");
         if let Some(at) = line.find("url=http://") {
             let url = line[at + 4..]
@@ -36,6 +37,8 @@ fn start(args: &[&str]) -> (Running, String) {
                 .next()
                 .expect("url")
                 .to_owned();
+            // Keep reading, so the sandbox never writes its log into a closed pipe.
+            std::thread::spawn(move || lines.for_each(drop));
             return (running, url);
         }
     }
