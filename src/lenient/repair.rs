@@ -227,7 +227,7 @@ mod tests {
     fn repair_timing() {
         for chars in [200_000, 400_000, 800_000, 1_000_000] {
             let text = "'\\".repeat(chars / 2);
-            let (wall, cpu) = (std::time::Instant::now(), thread_cpu());
+            let (wall, cpu) = (tokio::time::Instant::now(), thread_cpu());
             let repaired = repair(&text).expect("under the cap");
             let cpu = thread_cpu().zip(cpu).map(|(end, start)| end - start);
             println!(
