@@ -4,6 +4,11 @@
 
 use crate::Gateway;
 use axum::{extract::State, http::StatusCode, routing::get, serve::ListenerExt, Router};
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    registry::Registry,
+};
 use std::future::Future;
 use tokio::net::TcpListener;
 use tracing::info;
@@ -46,67 +51,81 @@ async fn readyz(State(gateway): State<Gateway>) -> (StatusCode, &'static str) {
 }
 
 async fn metrics(State(gateway): State<Gateway>) -> ([(&'static str, &'static str); 1], String) {
-    let mut text = String::new();
-    crate::metrics::global().render(&mut text);
-    let tokens = [gateway.transcoding.tokens(), gateway.live.tokens()];
-    let read = |f: fn(&crate::auth::TokenStats) -> u64| -> Vec<(Vec<(&'static str, String)>, f64)> {
-        tokens
-            .iter()
-            .map(|t| (vec![("api", t.api().to_owned())], f(t.stats()) as f64))
-            .collect()
-    };
+    let mut text = String::with_capacity(16 * 1024);
+    crate::metrics::render(&mut text);
+    crate::metrics::render_registry(&mut text, &scrape_time(&gateway));
+    ([("content-type", crate::metrics::CONTENT_TYPE)], text)
+}
+
+/// Labels of the token families.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiLabels {
+    api: &'static str,
+}
+
+/// Labels of the poller gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+/// Reads one counter of a token manager.
+type ReadStat = fn(&crate::auth::TokenStats) -> u64;
+
+/// This gateway's values read at scrape time (tokens, watchers, pollers): they belong to
+/// one `Gateway`, so they are not in the process-wide registry.
+fn scrape_time(gateway: &Gateway) -> Registry {
     use std::sync::atomic::Ordering::Relaxed;
-    crate::metrics::render_value(
-        &mut text,
-        "gateway_token_fetches_total",
-        "Upstream access token requests.",
-        "counter",
-        &read(|s| s.fetches.load(Relaxed)),
-    );
-    crate::metrics::render_value(
-        &mut text,
-        "gateway_token_refreshes_total",
-        "Tokens refreshed ahead of expiry.",
-        "counter",
-        &read(|s| s.refreshes.load(Relaxed)),
-    );
-    crate::metrics::render_value(
-        &mut text,
-        "gateway_token_failures_total",
-        "Failed upstream access token requests.",
-        "counter",
-        &read(|s| s.failures.load(Relaxed)),
-    );
-    crate::metrics::render_value(
-        &mut text,
-        "gateway_token_cache_hits_total",
-        "Calls served a cached token.",
-        "counter",
-        &read(|s| s.hits.load(Relaxed)),
-    );
+    let mut registry = Registry::default();
+    let tokens = [gateway.transcoding.tokens(), gateway.live.tokens()];
+    let counters: [(&str, &str, ReadStat); 4] = [
+        (
+            "gateway_token_fetches",
+            "Upstream access token requests.",
+            |s| s.fetches.load(Relaxed),
+        ),
+        (
+            "gateway_token_refreshes",
+            "Tokens refreshed ahead of expiry.",
+            |s| s.refreshes.load(Relaxed),
+        ),
+        (
+            "gateway_token_failures",
+            "Failed upstream access token requests.",
+            |s| s.failures.load(Relaxed),
+        ),
+        (
+            "gateway_token_cache_hits",
+            "Calls served a cached token.",
+            |s| s.hits.load(Relaxed),
+        ),
+    ];
+    for (name, help, read) in counters {
+        let family = Family::<ApiLabels, Counter>::default();
+        for t in tokens {
+            family
+                .get_or_create(&ApiLabels { api: t.api() })
+                .inc_by(read(t.stats()));
+        }
+        registry.register(name, help, family);
+    }
     let watchers = &gateway.watchers;
-    crate::metrics::render_value(
-        &mut text,
-        "gateway_watchers_open",
-        "Open watch streams.",
-        "gauge",
-        &[(vec![], watchers.limit.open() as f64)],
-    );
-    crate::metrics::render_value(
-        &mut text,
+    let open = Gauge::<i64>::default();
+    open.set(i64::try_from(watchers.limit.open()).unwrap_or(i64::MAX));
+    registry.register("gateway_watchers_open", "Open watch streams.", open);
+    let pollers = Family::<KindLabels, Gauge>::default();
+    for (kind, active) in [
+        ("task", watchers.tasks.active()),
+        ("live_stream", watchers.streams.active()),
+    ] {
+        pollers
+            .get_or_create(&KindLabels { kind })
+            .set(i64::try_from(active).unwrap_or(i64::MAX));
+    }
+    registry.register(
         "gateway_pollers_active",
         "Ids polled upstream for watchers, by kind.",
-        "gauge",
-        &[
-            (
-                vec![("kind", "task".to_owned())],
-                watchers.tasks.active() as f64,
-            ),
-            (
-                vec![("kind", "live_stream".to_owned())],
-                watchers.streams.active() as f64,
-            ),
-        ],
+        pollers,
     );
-    ([("content-type", "text/plain; version=0.0.4")], text)
+    registry
 }

@@ -1,246 +1,211 @@
 //! Prometheus metrics, rendered as text at `GET /metrics` on the HTTP listener.
 //!
-//! A deliberately small registry (counters and fixed-bucket histograms keyed by label
-//! values) instead of a metrics framework: the gateway has a handful of families and
-//! every label value comes from a closed set (service and method names known to the
-//! server, gRPC codes, operations, error reasons), so no label can ever carry a task
-//! token, stream id or key. Base units (`_seconds`), counters end in `_total`.
+//! Through the Prometheus project's `prometheus-client`: typed label sets whose values
+//! come from closed sets (service and method names known to the server, gRPC codes,
+//! operations, error reasons), so no label can ever carry a task token, stream id or
+//! key. On the hot path nothing allocates and no global lock is taken: an RPC's
+//! counter and histogram are resolved once per (method, code) by [`RpcMetrics`] and
+//! then only touched atomically. Base units (`_seconds`), counters end in `_total`.
 
-use std::{
-    collections::BTreeMap,
-    fmt::Write,
-    sync::{Mutex, OnceLock},
-    time::Duration,
+use prometheus_client::{
+    encoding::{prometheus_text, EncodeLabelSet},
+    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    registry::Registry,
 };
+use std::{borrow::Cow, sync::OnceLock, time::Duration};
 
 /// Histogram bucket bounds in seconds.
 const BUCKETS: [f64; 13] = [
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
-type Labels = Vec<(&'static str, String)>;
-
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+/// Labels of the RPC families (OpenTelemetry's RPC attribute names, dots as underscores).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RpcLabels {
+    rpc_system: &'static str,
+    rpc_service: &'static str,
+    rpc_method: &'static str,
+    rpc_grpc_status_code: &'static str,
 }
 
-/// One metric family.
-struct Family {
-    help: &'static str,
-    kind: &'static str,
-    counters: BTreeMap<Labels, u64>,
-    histograms: BTreeMap<Labels, Histogram>,
+/// Labels of the upstream families; `outcome` is `ok`, `qencode_error_<n>`,
+/// `http_<status>` or a failure reason, all from closed sets.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabels {
+    api: &'static str,
+    operation: &'static str,
+    outcome: Cow<'static, str>,
 }
 
-/// The process-wide registry.
-#[derive(Default)]
-pub struct Registry {
-    families: Mutex<BTreeMap<&'static str, Family>>,
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn histogram() -> Histogram {
+    Histogram::new(BUCKETS)
 }
 
-impl Registry {
-    fn with<R>(
-        &self,
-        name: &'static str,
-        help: &'static str,
-        kind: &'static str,
-        f: impl FnOnce(&mut Family) -> R,
-    ) -> R {
-        let mut families = self.families.lock().unwrap_or_else(|e| e.into_inner());
-        let family = families.entry(name).or_insert_with(|| Family {
-            help,
-            kind,
-            counters: BTreeMap::new(),
-            histograms: BTreeMap::new(),
-        });
-        f(family)
-    }
+/// The process-wide families.
+struct Metrics {
+    registry: Registry,
+    rpc_requests: Family<RpcLabels, Counter>,
+    rpc_duration: HistogramFamily<RpcLabels>,
+    upstream_requests: Family<UpstreamLabels, Counter>,
+    upstream_duration: HistogramFamily<UpstreamLabels>,
+}
 
-    /// Adds one to a counter.
-    pub fn inc(&self, name: &'static str, help: &'static str, labels: Labels) {
-        self.with(name, help, "counter", |f| {
-            *f.counters.entry(labels).or_default() += 1
-        });
-    }
-
-    /// Records one observation in a histogram.
-    pub fn observe(&self, name: &'static str, help: &'static str, labels: Labels, value: Duration) {
-        let seconds = value.as_secs_f64();
-        self.with(name, help, "histogram", |f| {
-            let h = f.histograms.entry(labels).or_default();
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if seconds <= *bound {
-                    h.counts[i] += 1;
-                }
-            }
-            h.count += 1;
-            h.sum += seconds;
-        });
-    }
-
-    /// The registry in Prometheus text format.
-    pub fn render(&self, out: &mut String) {
-        let families = self.families.lock().unwrap_or_else(|e| e.into_inner());
-        for (name, family) in families.iter() {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {}\n# TYPE {name} {}",
-                family.help, family.kind
-            );
-            for (labels, value) in &family.counters {
-                let _ = writeln!(out, "{name}{} {value}", label_text(labels, None));
-            }
-            for (labels, h) in &family.histograms {
-                for (i, bound) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(
-                        out,
-                        "{name}_bucket{} {}",
-                        label_text(labels, Some(&bound.to_string())),
-                        h.counts[i]
-                    );
-                }
-                let _ = writeln!(
-                    out,
-                    "{name}_bucket{} {}",
-                    label_text(labels, Some("+Inf")),
-                    h.count
-                );
-                let _ = writeln!(out, "{name}_sum{} {}", label_text(labels, None), h.sum);
-                let _ = writeln!(out, "{name}_count{} {}", label_text(labels, None), h.count);
-            }
+fn global() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let mut registry = Registry::default();
+        let rpc_requests = Family::<RpcLabels, Counter>::default();
+        let rpc_duration: HistogramFamily<RpcLabels> = Family::new_with_constructor(histogram);
+        let upstream_requests = Family::<UpstreamLabels, Counter>::default();
+        let upstream_duration: HistogramFamily<UpstreamLabels> =
+            Family::new_with_constructor(histogram);
+        // Counters are registered without `_total`: the encoder appends it.
+        registry.register(
+            "rpc_server_requests",
+            "gRPC calls served, by service, method and status code.",
+            rpc_requests.clone(),
+        );
+        registry.register(
+            "rpc_server_duration_seconds",
+            "Duration of gRPC calls served (streams: until they end).",
+            rpc_duration.clone(),
+        );
+        registry.register(
+            "qencode_upstream_requests",
+            "Requests sent to Qencode, by API, operation and outcome.",
+            upstream_requests.clone(),
+        );
+        registry.register(
+            "qencode_upstream_request_duration_seconds",
+            "Duration of requests sent to Qencode.",
+            upstream_duration.clone(),
+        );
+        Metrics {
+            registry,
+            rpc_requests,
+            rpc_duration,
+            upstream_requests,
+            upstream_duration,
         }
-    }
+    })
 }
 
-/// Writes a gauge or counter whose value is read at scrape time.
-pub fn render_value(
-    out: &mut String,
-    name: &str,
-    help: &str,
-    kind: &str,
-    samples: &[(Labels, f64)],
-) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-    for (labels, value) in samples {
-        let _ = writeln!(out, "{name}{} {value}", label_text(labels, None));
-    }
-}
+/// Number of gRPC status codes (0..=16).
+const CODES: usize = 17;
 
-fn label_text(labels: &Labels, le: Option<&str>) -> String {
-    let mut parts: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-        .collect();
-    if let Some(le) = le {
-        parts.push(format!("le=\"{le}\""));
-    }
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!("{{{}}}", parts.join(","))
-    }
-}
-
-fn escape(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// The process-wide registry.
-pub fn global() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(Registry::default)
-}
-
-/// Records a finished RPC (OpenTelemetry `rpc.server.duration`, in seconds).
-pub fn record_rpc(
+/// The RPC metrics of one method, resolved once per status code on first use.
+#[derive(Debug)]
+pub struct RpcMetrics {
     service: &'static str,
     method: &'static str,
-    code: &'static str,
-    elapsed: Duration,
-) {
-    let labels = || {
-        vec![
-            ("rpc_system", "grpc".to_owned()),
-            ("rpc_service", service.to_owned()),
-            ("rpc_method", method.to_owned()),
-            ("rpc_grpc_status_code", code.to_owned()),
-        ]
-    };
-    global().inc(
-        "rpc_server_requests_total",
-        "gRPC calls served, by service, method and status code.",
-        labels(),
-    );
-    global().observe(
-        "rpc_server_duration_seconds",
-        "Duration of gRPC calls served (streams: until they end).",
-        labels(),
-        elapsed,
-    );
+    by_code: [OnceLock<(Counter, Histogram)>; CODES],
 }
 
-/// Records a finished upstream request; `outcome` is "ok" or the error reason.
+impl RpcMetrics {
+    /// The metrics of `service`/`method` (nothing is registered until a call ends).
+    pub fn new(service: &'static str, method: &'static str) -> Self {
+        RpcMetrics {
+            service,
+            method,
+            by_code: std::array::from_fn(|_| OnceLock::new()),
+        }
+    }
+
+    /// Records a finished call: `code` is the gRPC code's number, `code_name` its
+    /// canonical name (OpenTelemetry `rpc.server.duration`, in seconds).
+    pub fn record(&self, code: usize, code_name: &'static str, elapsed: Duration) {
+        let Some(slot) = self.by_code.get(code) else {
+            return;
+        };
+        let (count, duration) = slot.get_or_init(|| {
+            let labels = RpcLabels {
+                rpc_system: "grpc",
+                rpc_service: self.service,
+                rpc_method: self.method,
+                rpc_grpc_status_code: code_name,
+            };
+            let metrics = global();
+            (
+                metrics.rpc_requests.get_or_create(&labels).clone(),
+                metrics.rpc_duration.get_or_create(&labels).clone(),
+            )
+        });
+        count.inc();
+        duration.observe(elapsed.as_secs_f64());
+    }
+}
+
+/// Records a finished upstream request.
 pub fn record_upstream(
     api: &'static str,
     operation: &'static str,
-    outcome: &str,
+    outcome: Cow<'static, str>,
     elapsed: Duration,
 ) {
-    let labels = || {
-        vec![
-            ("api", api.to_owned()),
-            ("operation", operation.to_owned()),
-            ("outcome", outcome.to_owned()),
-        ]
+    let labels = UpstreamLabels {
+        api,
+        operation,
+        outcome,
     };
-    global().inc(
-        "qencode_upstream_requests_total",
-        "Requests sent to Qencode, by API, operation and outcome.",
-        labels(),
-    );
-    global().observe(
-        "qencode_upstream_request_duration_seconds",
-        "Duration of requests sent to Qencode.",
-        labels(),
-        elapsed,
-    );
+    let metrics = global();
+    metrics.upstream_requests.get_or_create(&labels).inc();
+    metrics
+        .upstream_duration
+        .get_or_create(&labels)
+        .observe(elapsed.as_secs_f64());
 }
+
+/// Appends the process-wide families in Prometheus text format (0.0.4).
+pub fn render(out: &mut String) {
+    if let Err(e) = prometheus_text::encode(out, &global().registry) {
+        tracing::warn!(error = %e, "cannot encode the metrics");
+    }
+}
+
+/// Appends `registry` (families read at scrape time) in Prometheus text format.
+pub fn render_registry(out: &mut String, registry: &Registry) {
+    if let Err(e) = prometheus_text::encode(out, registry) {
+        tracing::warn!(error = %e, "cannot encode the metrics");
+    }
+}
+
+/// The `Content-Type` of [`render`]'s output.
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn renders_counters_and_histograms() {
-        let registry = Registry::default();
-        let labels = || vec![("op", "a\"b".to_owned())];
-        registry.inc("x_total", "Things.", labels());
-        registry.inc("x_total", "Things.", labels());
-        registry.observe("y_seconds", "Time.", labels(), Duration::from_millis(30));
+    fn rpc_metrics_render_with_their_labels() {
+        let metrics = RpcMetrics::new("test.v1.Svc", "Do");
+        metrics.record(0, "OK", Duration::from_millis(30));
+        metrics.record(0, "OK", Duration::from_millis(2));
+        metrics.record(99, "NOPE", Duration::ZERO);
         let mut text = String::new();
-        registry.render(&mut text);
+        render(&mut text);
+        let labels = r#"rpc_system="grpc",rpc_service="test.v1.Svc",rpc_method="Do",rpc_grpc_status_code="OK""#;
         assert!(
-            text.contains("# TYPE x_total counter\nx_total{op=\"a\\\"b\"} 2\n"),
+            text.contains(&format!("rpc_server_requests_total{{{labels}}} 2")),
             "{text}"
         );
         assert!(
-            text.contains("y_seconds_bucket{op=\"a\\\"b\",le=\"0.025\"} 0"),
+            text.contains(&format!(
+                "rpc_server_duration_seconds_bucket{{{labels},le=\"0.025\"}} 1"
+            )),
             "{text}"
         );
         assert!(
-            text.contains("y_seconds_bucket{op=\"a\\\"b\",le=\"0.05\"} 1"),
+            text.contains(&format!(
+                "rpc_server_duration_seconds_bucket{{{labels},le=\"0.05\"}} 2"
+            )),
             "{text}"
         );
         assert!(
-            text.contains("y_seconds_bucket{op=\"a\\\"b\",le=\"+Inf\"} 1"),
-            "{text}"
+            !text.contains("NOPE"),
+            "out-of-range codes are not recorded"
         );
-        assert!(text.contains("y_seconds_count{op=\"a\\\"b\"} 1"), "{text}");
     }
 }

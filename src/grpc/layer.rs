@@ -39,16 +39,21 @@ use tracing::Instrument;
 /// Methods the server knows, mapped to static label values (unknown paths share one
 /// label, so a caller cannot create label values).
 #[derive(Debug)]
-struct Methods(HashMap<String, Method>);
+struct Methods {
+    known: HashMap<String, Method>,
+    unknown: Method,
+}
 
 /// What the layer knows of one method, resolved once at start.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Method {
     service: &'static str,
     name: &'static str,
     /// `service/name`, the span name (built once, not per call).
     full_name: &'static str,
     kind: Kind,
+    /// Its counters and histograms, resolved once per status code.
+    metrics: Arc<metrics::RpcMetrics>,
 }
 
 /// How a method streams, which decides the limit it counts against.
@@ -73,6 +78,7 @@ impl Methods {
                 name,
                 full_name,
                 kind,
+                metrics: Arc::new(metrics::RpcMetrics::new(service, name)),
             };
             map.insert(format!("/{full_name}"), method);
         };
@@ -104,16 +110,20 @@ impl Methods {
             "ServerReflectionInfo",
             Kind::ServerStream,
         );
-        Methods(map)
+        Methods {
+            known: map,
+            unknown: Method {
+                service: "unknown",
+                name: "unknown",
+                full_name: "unknown/unknown",
+                kind: Kind::Unary,
+                metrics: Arc::new(metrics::RpcMetrics::new("unknown", "unknown")),
+            },
+        }
     }
 
-    fn get(&self, path: &str) -> Method {
-        self.0.get(path).copied().unwrap_or(Method {
-            service: "unknown",
-            name: "unknown",
-            full_name: "unknown/unknown",
-            kind: Kind::Unary,
-        })
+    fn get(&self, path: &str) -> &Method {
+        self.known.get(path).unwrap_or(&self.unknown)
     }
 }
 
@@ -199,7 +209,8 @@ where
             name: method,
             full_name,
             kind,
-        } = self.layer.methods.get(request.uri().path());
+            metrics,
+        } = self.layer.methods.get(request.uri().path()).clone();
         let span = tracing::info_span!(
             "rpc",
             otel.name = full_name,
@@ -232,7 +243,7 @@ where
                         format!("the gateway is at its limit of concurrent {what} ({setting}); retry with backoff"),
                     )
                     .with_metadata("limit", setting);
-                    finish(&span, service, method, Code::ResourceExhausted, started);
+                    finish(&span, &metrics, Code::ResourceExhausted, started);
                     return Box::pin(async move { Ok(status::to_http(refusal)) });
                 }
             },
@@ -267,8 +278,7 @@ where
                 Body::new(MeteredBody {
                     inner: body,
                     span,
-                    service,
-                    method,
+                    metrics,
                     started,
                     header_code,
                     done: false,
@@ -281,27 +291,20 @@ where
     }
 }
 
-fn finish(
-    span: &tracing::Span,
-    service: &'static str,
-    method: &'static str,
-    code: Code,
-    started: Instant,
-) {
+fn finish(span: &tracing::Span, metrics: &metrics::RpcMetrics, code: Code, started: Instant) {
     let name = code_name(code);
     span.record("rpc.grpc.status_code", code as i32);
     if code != Code::Ok {
         span.record("otel.status_code", "ERROR");
     }
-    metrics::record_rpc(service, method, name, started.elapsed());
+    metrics.record(code as usize, name, started.elapsed());
 }
 
 /// The response body, watched for the gRPC status that ends it.
 struct MeteredBody<B> {
     inner: B,
     span: tracing::Span,
-    service: &'static str,
-    method: &'static str,
+    metrics: Arc<metrics::RpcMetrics>,
     started: Instant,
     header_code: Option<Code>,
     done: bool,
@@ -316,7 +319,7 @@ impl<B> MeteredBody<B> {
     fn end(&mut self, code: Code) {
         if !self.done {
             self.done = true;
-            finish(&self.span, self.service, self.method, code, self.started);
+            finish(&self.span, &self.metrics, code, self.started);
         }
     }
 }

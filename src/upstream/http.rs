@@ -20,6 +20,7 @@ use crate::{
 use bytes::Bytes;
 use reqwest::{header, Method, StatusCode};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::{sync::Arc, time::Duration};
 use tokio::time::Instant;
 use tower::retry::budget::{Budget, TpsBudget};
@@ -171,7 +172,7 @@ impl HttpClient {
                 Ok(response) => outcome(response.status, (op.error_code)(&response.body)),
                 Err(error) => failed(error),
             };
-            crate::metrics::record_upstream(op.api, op.name, &outcome, started.elapsed());
+            crate::metrics::record_upstream(op.api, op.name, outcome, started.elapsed());
             result
         }
         .instrument(span)
@@ -203,7 +204,7 @@ impl HttpClient {
                 Ok(response) => outcome(response.status, None),
                 Err(error) => failed(error),
             };
-            crate::metrics::record_upstream(op.api, op.name, &outcome, started.elapsed());
+            crate::metrics::record_upstream(op.api, op.name, outcome, started.elapsed());
             result
         }
         .instrument(span)
@@ -352,30 +353,30 @@ fn upstream_span(op: Operation, method: &Method) -> tracing::Span {
 }
 
 /// Records an answer on the current span; returns its bounded metrics outcome label.
-fn outcome(status: StatusCode, qencode_code: Option<i64>) -> String {
+fn outcome(status: StatusCode, qencode_code: Option<i64>) -> Cow<'static, str> {
     let span = tracing::Span::current();
     span.record("http.response.status_code", status.as_u16());
     if let Some(code) = qencode_code {
         span.record("qencode.error_code", code);
         span.record("otel.status_code", "ERROR");
         return if (1..=20).contains(&code) {
-            format!("qencode_error_{code}")
+            Cow::Owned(format!("qencode_error_{code}"))
         } else {
-            "qencode_error_other".to_owned()
+            Cow::Borrowed("qencode_error_other")
         };
     }
     if status.is_success() {
-        return "ok".to_owned();
+        return Cow::Borrowed("ok");
     }
     span.record("otel.status_code", "ERROR");
-    format!("http_{}", status.as_u16())
+    Cow::Owned(format!("http_{}", status.as_u16()))
 }
 
 /// Records a failure on the current span; returns its metrics outcome label (the error
 /// reason, from a closed set).
-fn failed(error: &Error) -> String {
+fn failed(error: &Error) -> Cow<'static, str> {
     tracing::Span::current().record("otel.status_code", "ERROR");
-    error.reason.to_ascii_lowercase()
+    Cow::Owned(error.reason.to_ascii_lowercase())
 }
 
 /// Reads the body up to [`MAX_BODY_BYTES`]; `None` when it is larger.
