@@ -274,13 +274,14 @@ impl HttpClient {
             Body::Form(pairs) => request.form(pairs),
             Body::Json(value) => request.json(value),
         };
-        let response = request
+        let mut response = request
             .send()
             .await
             .map_err(|e| Failure::transport(op.name, e, timeout))?;
         let status = response.status();
-        let retry_after = retry_after(response.headers());
-        let headers = response.headers().clone();
+        // Taken, not copied: the body is read from `response` without its headers.
+        let headers = std::mem::take(response.headers_mut());
+        let retry_after = retry_after(&headers);
         let content_type = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -387,7 +388,9 @@ async fn read_body(mut response: reqwest::Response) -> Result<Option<Bytes>, req
     {
         return Ok(None);
     }
-    let mut buffer = Vec::new();
+    // One allocation for a body whose length is announced (status answers are).
+    let announced = response.content_length().unwrap_or(0) as usize;
+    let mut buffer = Vec::with_capacity(announced.min(MAX_BODY_BYTES));
     while let Some(chunk) = response.chunk().await? {
         if buffer.len() + chunk.len() > MAX_BODY_BYTES {
             return Ok(None);

@@ -9,19 +9,24 @@ use crate::{
 };
 use serde_json::Value;
 
-/// Maps a raw status string to the enum; unknown values map to UNSPECIFIED.
+/// Maps a raw status string to the enum; unknown values map to UNSPECIFIED. Compared
+/// without allocating: it runs for every task and output of every status answer.
 pub fn task_state(raw: &str) -> TaskState {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "downloading" => TaskState::Downloading,
-        "queued" => TaskState::Queued,
-        "encoding" => TaskState::Encoding,
-        "saving" => TaskState::Saving,
-        "completed" => TaskState::Completed,
-        "saved" => TaskState::Saved,
-        "error" => TaskState::Error,
-        "failed" => TaskState::Failed,
-        _ => TaskState::Unspecified,
-    }
+    const STATES: [(&str, TaskState); 8] = [
+        ("downloading", TaskState::Downloading),
+        ("queued", TaskState::Queued),
+        ("encoding", TaskState::Encoding),
+        ("saving", TaskState::Saving),
+        ("completed", TaskState::Completed),
+        ("saved", TaskState::Saved),
+        ("error", TaskState::Error),
+        ("failed", TaskState::Failed),
+    ];
+    let raw = raw.trim();
+    STATES
+        .iter()
+        .find(|(name, _)| raw.eq_ignore_ascii_case(name))
+        .map_or(TaskState::Unspecified, |(_, state)| *state)
 }
 
 /// True for states after which a task changes no more.
