@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The client package end to end: create -> start -> WatchStatus until completed, then a
+// bad request whose BadRequest detail must name the offending field.
+// Usage: node examples/transcode.js [--target localhost:50051] [--timeout 60]
+// Exits 0 when both behaved as documented, 1 otherwise (CI runs it on the sandbox).
+'use strict';
+const { Client, GatewayError } = require('qencode-gateway-client');
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+}
+
+async function main() {
+  const client = new Client(arg('target', 'localhost:50051'), { timeoutMs: 10000 });
+  try {
+    await client.waitReady(30000);
+    const task = await client.createTask();
+    await client.startEncode(task.taskToken, {
+      source: 'https://example.com/video.mp4',
+      format: [{ output: 'mp4', size: '640x360', framerate: { text: '29.97' } }],
+    });
+    console.log(`started ${task.taskToken}`);
+    let final;
+    for await (const status of client.watch(task.taskToken, { timeoutMs: Number(arg('timeout', '60')) * 1000 })) {
+      console.log(`  ${status.status.padEnd(12)} ${(status.percent || 0).toFixed(1).padStart(5)}%`);
+      final = status;
+    }
+    if (!final || final.state !== 'TASK_STATE_COMPLETED') throw new Error('the task did not complete');
+    console.log('completed');
+
+    // No task tokens at all: the gateway refuses it before any upstream call.
+    try {
+      await client.getStatus();
+      throw new Error('an empty GetStatus should have failed');
+    } catch (err) {
+      if (!(err instanceof GatewayError)) throw err;
+      const fields = err.fieldViolations.map((v) => v.field);
+      console.log(`bad request: ${err.codeName} reason=${err.reason} fields=${JSON.stringify(fields)}`);
+      if (err.codeName !== 'INVALID_ARGUMENT' || !fields.includes('task_tokens')) {
+        throw new Error('expected INVALID_ARGUMENT naming task_tokens');
+      }
+    }
+  } finally {
+    client.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(`failed: ${err.message}`);
+  process.exit(1);
+});

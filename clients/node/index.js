@@ -1,0 +1,237 @@
+'use strict';
+// Node client for qencode-gateway: loads the protos shipped in this package with
+// @grpc/proto-loader (no generated code to keep in sync), wraps each RPC in a
+// promise-returning method and turns failures into GatewayError with decoded details.
+const fs = require('node:fs');
+const path = require('node:path');
+const { once } = require('node:events');
+const grpc = require('@grpc/grpc-js');
+const protoLoader = require('@grpc/proto-loader');
+const { GatewayError, wrap, decodeDetails } = require('./errors');
+
+/** Where qencode/gateway/v1/*.proto are: copied into the package, else the repo checkout. */
+function protoRoot() {
+  const candidates = [path.join(__dirname, 'protos'), path.resolve(__dirname, '..', '..', 'proto')];
+  const found = candidates.find((dir) => fs.existsSync(path.join(dir, 'qencode', 'gateway', 'v1', 'transcoding.proto')));
+  if (!found) throw new Error(`qencode-gateway protos not found in ${candidates.join(' or ')}`);
+  return found;
+}
+
+// enums as strings ('TASK_STATE_COMPLETED'), 64-bit integers as strings (no precision
+// loss), defaults filled in so callers need not test for undefined, oneofs named.
+const LOADER_OPTIONS = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
+const root = protoRoot();
+const definition = protoLoader.loadSync(
+  ['qencode/gateway/v1/transcoding.proto', 'qencode/gateway/v1/live_streaming.proto'],
+  { ...LOADER_OPTIONS, includeDirs: [root] },
+);
+const v1 = grpc.loadPackageDefinition(definition).qencode.gateway.v1;
+
+const TERMINAL_TASK_STATES = new Set(['TASK_STATE_COMPLETED', 'TASK_STATE_ERROR', 'TASK_STATE_FAILED']);
+// Bytes per UploadFile message: well under gRPC's default 4 MiB message limit.
+const UPLOAD_CHUNK_BYTES = 256 * 1024;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class Client {
+  /**
+   * @param {string} [target] host:port of the gateway.
+   * @param {{credentials?: grpc.ChannelCredentials, timeoutMs?: number, metadata?: Object<string, string>}} [options]
+   *   credentials default to insecure; timeoutMs is each unary call's deadline (30 s).
+   */
+  constructor(target = 'localhost:50051', options = {}) {
+    const credentials = options.credentials || grpc.credentials.createInsecure();
+    this.timeoutMs = options.timeoutMs || 30000;
+    this.metadata = new grpc.Metadata();
+    for (const [key, value] of Object.entries(options.metadata || {})) this.metadata.set(key, value);
+    /** The raw grpc-js stubs, for anything not wrapped here. */
+    this.transcoding = new v1.Transcoding(target, credentials);
+    this.live = new v1.LiveStreaming(target, credentials, { channelOverride: this.transcoding.getChannel() });
+  }
+
+  close() {
+    this.transcoding.close();
+  }
+
+  /** Resolves once the channel is connected; rejects after timeoutMs. */
+  waitReady(timeoutMs = 30000) {
+    return new Promise((resolve, reject) => {
+      this.transcoding.waitForReady(new Date(Date.now() + timeoutMs), (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  _deadline(timeoutMs) {
+    return { deadline: new Date(Date.now() + (timeoutMs || this.timeoutMs)) };
+  }
+
+  _unary(stub, method, request, timeoutMs) {
+    return new Promise((resolve, reject) => {
+      stub[method](request, this.metadata, this._deadline(timeoutMs), (err, response) =>
+        err ? reject(wrap(err)) : resolve(response),
+      );
+    });
+  }
+
+  async *_stream(call) {
+    try {
+      for await (const message of call) yield message;
+    } catch (err) {
+      throw wrap(err);
+    } finally {
+      call.cancel(); // a caller that stops iterating early must not leave the stream open
+    }
+  }
+
+  // --- Transcoding ---------------------------------------------------------------------
+
+  /** @returns {Promise<{taskToken: string, uploadUrl: string}>} */
+  createTask() {
+    return this._unary(this.transcoding, 'CreateTask', {});
+  }
+
+  /**
+   * @param {string} taskToken
+   * @param {object|string} query a TranscodingQuery object, or raw query JSON as a string.
+   * @param {{payload?: string}} [options]
+   * @returns {Promise<{statusUrl: string}>}
+   */
+  startEncode(taskToken, query, options = {}) {
+    return this._unary(this.transcoding, 'StartEncode', { taskToken, ...queryKind(query), payload: options.payload });
+  }
+
+  /** Create + start in one call. @returns {Promise<{taskToken: string, statusUrl: string}>} */
+  transcode(query, options = {}) {
+    return this._unary(this.transcoding, 'Transcode', { ...queryKind(query), payload: options.payload });
+  }
+
+  /** @returns {Promise<{statuses: Object<string, object>, unknownTaskTokens: string[]}>} */
+  getStatus(...taskTokens) {
+    return this._unary(this.transcoding, 'GetStatus', { taskTokens });
+  }
+
+  /** The WatchStatus stream as an async iterator of {kind, status}. */
+  watchStatus(taskToken, { timeoutMs } = {}) {
+    const options = timeoutMs ? this._deadline(timeoutMs) : {};
+    return this._stream(this.transcoding.WatchStatus({ taskToken }, this.metadata, options));
+  }
+
+  /**
+   * Uploads a Buffer, a file path, or an (async) iterable of Buffers with `size`.
+   * @returns {Promise<{sourceUri: string, bytesStored: string}>}
+   */
+  async uploadFile(taskToken, data, options = {}) {
+    let { size, fileName = '' } = options;
+    let chunks;
+    if (Buffer.isBuffer(data)) {
+      size = data.length;
+      chunks = (function* () {
+        for (let i = 0; i < data.length; i += UPLOAD_CHUNK_BYTES) yield data.subarray(i, i + UPLOAD_CHUNK_BYTES);
+      })();
+    } else if (typeof data === 'string') {
+      size = fs.statSync(data).size;
+      fileName = fileName || path.basename(data);
+      chunks = fs.createReadStream(data, { highWaterMark: UPLOAD_CHUNK_BYTES });
+    } else {
+      if (size === undefined) throw new TypeError('options.size is required when data is an iterable');
+      chunks = data;
+    }
+    const metadata = { taskToken, fileName, size: String(size), contentType: options.contentType, uploadUrl: options.uploadUrl };
+    let call;
+    const answer = new Promise((resolve, reject) => {
+      const deadline = options.timeoutMs ? this._deadline(options.timeoutMs) : {};
+      call = this.transcoding.UploadFile(this.metadata, deadline, (err, response) => (err ? reject(wrap(err)) : resolve(response)));
+    });
+    try {
+      call.write({ metadata });
+      for await (const chunk of chunks) {
+        if (!call.write({ chunk })) await once(call, 'drain'); // gRPC flow control
+      }
+      call.end();
+    } catch (err) {
+      call.cancel();
+      await answer.catch(() => {});
+      throw err;
+    }
+    return answer;
+  }
+
+  // --- Transcoding helpers -------------------------------------------------------------
+
+  /**
+   * Polls GetStatus until the task is terminal; resolves with that status.
+   * @param {{timeoutMs?: number, pollIntervalMs?: number, onChange?: (status: object) => void}} [options]
+   */
+  async followTask(taskToken, { timeoutMs = 600000, pollIntervalMs = 500, onChange } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    for (;;) {
+      const status = (await this.getStatus(taskToken)).statuses[taskToken];
+      if (status) {
+        const seen = `${status.status}/${Math.round(status.percent || 0)}`;
+        if (seen !== last && onChange) onChange(status);
+        last = seen;
+        if (TERMINAL_TASK_STATES.has(status.state) || status.error) return status;
+      }
+      if (Date.now() + pollIntervalMs > deadline) throw new Error(`task ${taskToken} did not finish within ${timeoutMs} ms`);
+      await sleep(pollIntervalMs);
+    }
+  }
+
+  /** Yields the task's status at the snapshot and each change (not heartbeats); ends after a terminal state. */
+  async *watch(taskToken, { timeoutMs = 600000 } = {}) {
+    for await (const message of this.watchStatus(taskToken, { timeoutMs })) {
+      if (message.kind === 'WATCH_EVENT_KIND_HEARTBEAT') continue;
+      yield message.status;
+      if (TERMINAL_TASK_STATES.has(message.status.state) || message.status.error) return;
+    }
+  }
+
+  // --- LiveStreaming -------------------------------------------------------------------
+
+  async createStream(params = {}, { extraJson } = {}) {
+    return (await this._unary(this.live, 'CreateStream', { params, extraJson })).stream;
+  }
+  async getStream(streamId) {
+    return (await this._unary(this.live, 'GetStream', { streamId })).stream;
+  }
+  async listStreams() {
+    return (await this._unary(this.live, 'ListStreams', {})).streams;
+  }
+  async updateStream(streamId, params = {}, { extraJson } = {}) {
+    return (await this._unary(this.live, 'UpdateStream', { streamId, params, extraJson })).stream;
+  }
+  async deleteStream(streamId) {
+    return (await this._unary(this.live, 'DeleteStream', { streamId })).status;
+  }
+  async startStream(streamId) {
+    return (await this._unary(this.live, 'StartStream', { streamId })).stream;
+  }
+  async stopStream(streamId) {
+    return (await this._unary(this.live, 'StopStream', { streamId })).stream;
+  }
+  async addPlaybackId(streamId, policy = 'public') {
+    return (await this._unary(this.live, 'AddPlaybackId', { streamId, policy })).stream;
+  }
+  async removePlaybackId(streamId, playbackId) {
+    return (await this._unary(this.live, 'RemovePlaybackId', { streamId, playbackId })).stream;
+  }
+  async addSimulcastTarget(streamId, url, streamKey) {
+    return (await this._unary(this.live, 'AddSimulcastTarget', { streamId, url, streamKey })).stream;
+  }
+  async removeSimulcastTarget(streamId, targetId) {
+    return (await this._unary(this.live, 'RemoveSimulcastTarget', { streamId, targetId })).stream;
+  }
+  /** The WatchStream stream as an async iterator of {kind, stream}; it ends after stopped/deleted. */
+  watchStream(streamId, { timeoutMs } = {}) {
+    const options = timeoutMs ? this._deadline(timeoutMs) : {};
+    return this._stream(this.live.WatchStream({ streamId }, this.metadata, options));
+  }
+}
+
+function queryKind(query) {
+  if (typeof query === 'string') return { queryJson: query };
+  if (query && typeof query === 'object') return { query };
+  throw new TypeError('query must be a TranscodingQuery object or a JSON string');
+}
+
+module.exports = { Client, GatewayError, decodeDetails, TERMINAL_TASK_STATES, grpc, v1 };

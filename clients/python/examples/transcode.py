@@ -1,0 +1,58 @@
+"""The client package end to end: create -> start -> WatchStatus until completed, then a
+bad request whose BadRequest detail must name the offending field.
+
+Usage: python3 clients/python/examples/transcode.py [--target localhost:50051] [--timeout 60]
+Exits 0 when both behaved as documented, 1 otherwise (CI runs it on the sandbox).
+"""
+
+import argparse
+import sys
+
+import grpc
+
+from qencode_gateway_client import Client, GatewayError, query_pb2, task_status_pb2
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--target", default="localhost:50051")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    args = parser.parse_args()
+
+    with Client(args.target, timeout=10) as client:
+        client.wait_ready(timeout=30)
+        task = client.create_task()
+        query = query_pb2.TranscodingQuery(
+            source="https://example.com/video.mp4", format=[query_pb2.Format(output="mp4", size="640x360")]
+        )
+        client.start_encode(task.task_token, query)
+        print(f"started {task.task_token}")
+        final = None
+        for status in client.watch(task.task_token, timeout=args.timeout):
+            print(f"  {status.status:<12} {status.percent:5.1f}%")
+            final = status
+        if final is None or final.state != task_status_pb2.TASK_STATE_COMPLETED:
+            print("the task did not complete", file=sys.stderr)
+            return 1
+        print("completed")
+
+        # No task tokens at all: the gateway refuses it before any upstream call.
+        try:
+            client.get_status()
+            print("an empty GetStatus should have failed", file=sys.stderr)
+            return 1
+        except GatewayError as error:
+            fields = [v.field for v in error.field_violations]
+            print(f"bad request: {error.code.name} reason={error.reason} fields={fields}")
+            if error.code != grpc.StatusCode.INVALID_ARGUMENT or "task_tokens" not in fields:
+                print("expected INVALID_ARGUMENT naming task_tokens", file=sys.stderr)
+                return 1
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (GatewayError, TimeoutError) as error:
+        print(f"failed: {error}", file=sys.stderr)
+        sys.exit(1)

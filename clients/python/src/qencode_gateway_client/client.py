@@ -1,0 +1,274 @@
+"""A small synchronous client for qencode-gateway over grpcio.
+
+Every method is one RPC (or a loop of them for the helpers); every failure is raised as
+GatewayError with the gateway's error details decoded. The raw stubs stay reachable as
+`client.transcoding` and `client.live` for anything not wrapped here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, Iterable, Iterator, Optional, Sequence, TypeVar, Union
+
+import grpc
+
+from .errors import GatewayError
+from .v1 import live_stream_pb2 as stream_pb2
+from .v1 import live_streaming_pb2 as live_pb2
+from .v1 import live_streaming_pb2_grpc as live_grpc
+from .v1 import query_pb2
+from .v1 import task_status_pb2
+from .v1 import transcoding_pb2 as pb2
+from .v1 import transcoding_pb2_grpc as pb2_grpc
+from .v1 import watch_pb2
+
+T = TypeVar("T")
+
+# States after which a task's status never changes.
+TERMINAL_TASK_STATES = frozenset(
+    {task_status_pb2.TASK_STATE_COMPLETED, task_status_pb2.TASK_STATE_ERROR, task_status_pb2.TASK_STATE_FAILED}
+)
+# Bytes per UploadFile message: well under gRPC's default 4 MiB message limit.
+UPLOAD_CHUNK_BYTES = 256 * 1024
+
+
+def _query_kind(query: Optional[query_pb2.TranscodingQuery], query_json: Optional[str]) -> dict:
+    if (query is None) == (query_json is None):
+        raise ValueError("pass exactly one of query and query_json")
+    return {"query": query} if query is not None else {"query_json": query_json}
+
+
+class Client:
+    """Calls qencode.gateway.v1 Transcoding and LiveStreaming.
+
+    `Client("localhost:50051")` opens an insecure channel; pass `credentials`
+    (grpc.ssl_channel_credentials()) for TLS, or an existing `channel`. `timeout` is the
+    deadline in seconds of each unary call; `metadata` is sent with every call.
+    """
+
+    def __init__(
+        self,
+        target: str = "localhost:50051",
+        *,
+        channel: Optional[grpc.Channel] = None,
+        credentials: Optional[grpc.ChannelCredentials] = None,
+        timeout: float = 30.0,
+        metadata: Sequence[tuple[str, str]] = (),
+    ):
+        if channel is None:
+            channel = grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
+            self._owns_channel = True
+        else:
+            self._owns_channel = False
+        self.channel = channel
+        self.timeout = timeout
+        self.metadata = tuple(metadata)
+        self.transcoding = pb2_grpc.TranscodingStub(channel)
+        self.live = live_grpc.LiveStreamingStub(channel)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_channel:
+            self.channel.close()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Blocks until the channel connects; raises grpc.FutureTimeoutError after `timeout`."""
+        grpc.channel_ready_future(self.channel).result(timeout=timeout)
+
+    def _unary(self, method: Callable[..., T], request: object, timeout: Optional[float] = None) -> T:
+        try:
+            return method(request, timeout=timeout or self.timeout, metadata=self.metadata)
+        except grpc.RpcError as error:
+            raise GatewayError.from_rpc_error(error) from error
+
+    def _stream(self, call: Iterable[T]) -> Iterator[T]:
+        try:
+            yield from call
+        except grpc.RpcError as error:
+            raise GatewayError.from_rpc_error(error) from error
+        finally:
+            cancel = getattr(call, "cancel", None)
+            if cancel is not None:
+                cancel()  # a caller that stops iterating early must not leave the stream open
+
+    # --- Transcoding -------------------------------------------------------------------
+
+    def create_task(self) -> pb2.CreateTaskResponse:
+        return self._unary(self.transcoding.CreateTask, pb2.CreateTaskRequest())
+
+    def start_encode(
+        self,
+        task_token: str,
+        query: Optional[query_pb2.TranscodingQuery] = None,
+        *,
+        query_json: Optional[str] = None,
+        payload: Optional[str] = None,
+    ) -> pb2.StartEncodeResponse:
+        request = pb2.StartEncodeRequest(task_token=task_token, payload=payload, **_query_kind(query, query_json))
+        return self._unary(self.transcoding.StartEncode, request)
+
+    def transcode(
+        self,
+        query: Optional[query_pb2.TranscodingQuery] = None,
+        *,
+        query_json: Optional[str] = None,
+        payload: Optional[str] = None,
+    ) -> pb2.TranscodeResponse:
+        request = pb2.TranscodeRequest(payload=payload, **_query_kind(query, query_json))
+        return self._unary(self.transcoding.Transcode, request)
+
+    def get_status(self, *task_tokens: str) -> pb2.GetStatusResponse:
+        return self._unary(self.transcoding.GetStatus, pb2.GetStatusRequest(task_tokens=task_tokens))
+
+    def watch_status(self, task_token: str, timeout: Optional[float] = None) -> Iterator[pb2.WatchStatusResponse]:
+        """The WatchStatus stream: a snapshot, then changes and heartbeats."""
+        call = self.transcoding.WatchStatus(
+            pb2.WatchStatusRequest(task_token=task_token), timeout=timeout, metadata=self.metadata
+        )
+        return self._stream(call)
+
+    def upload_file(
+        self,
+        task_token: str,
+        data: Union[bytes, str, os.PathLike, Iterable[bytes]],
+        *,
+        size: Optional[int] = None,
+        file_name: str = "",
+        content_type: Optional[str] = None,
+        upload_url: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> pb2.UploadFileResponse:
+        """Uploads `data` (bytes, a file path, or an iterable of chunks with `size`) as the
+        task's source; use the answer's `source_uri` as the query's `source`."""
+        if isinstance(data, (bytes, bytearray)):
+            size = len(data)
+            chunks: Iterable[bytes] = (data[i : i + UPLOAD_CHUNK_BYTES] for i in range(0, len(data), UPLOAD_CHUNK_BYTES))
+        elif isinstance(data, (str, os.PathLike)):
+            path = os.fspath(data)
+            size, file_name = os.path.getsize(path), file_name or os.path.basename(path)
+            chunks = _file_chunks(path)
+        else:
+            if size is None:
+                raise ValueError("size is required when data is an iterable of chunks")
+            chunks = data
+        metadata = pb2.UploadMetadata(
+            task_token=task_token, file_name=file_name, size=size, content_type=content_type, upload_url=upload_url
+        )
+
+        def requests() -> Iterator[pb2.UploadFileRequest]:
+            yield pb2.UploadFileRequest(metadata=metadata)
+            for chunk in chunks:
+                yield pb2.UploadFileRequest(chunk=chunk)
+
+        try:
+            return self.transcoding.UploadFile(requests(), timeout=timeout, metadata=self.metadata)
+        except grpc.RpcError as error:
+            raise GatewayError.from_rpc_error(error) from error
+
+    # --- Transcoding helpers -----------------------------------------------------------
+
+    def follow_task(
+        self,
+        task_token: str,
+        timeout: float = 600.0,
+        poll_interval: float = 0.5,
+        on_change: Optional[Callable[[task_status_pb2.TaskStatus], None]] = None,
+    ) -> task_status_pb2.TaskStatus:
+        """Polls GetStatus until the task reaches a terminal state; returns that status.
+
+        Polling works through any proxy; `watch` is the push equivalent. Raises
+        TimeoutError after `timeout` seconds. `on_change` sees each new (state, percent).
+        """
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            status = self.get_status(task_token).statuses.get(task_token)
+            if status is not None:
+                seen = (status.state, status.status, round(status.percent))
+                if seen != last and on_change is not None:
+                    on_change(status)
+                last = seen
+                if status.state in TERMINAL_TASK_STATES or status.error:
+                    return status
+            if time.monotonic() + poll_interval > deadline:
+                raise TimeoutError(f"task {task_token} did not finish within {timeout} s")
+            time.sleep(poll_interval)
+
+    def watch(self, task_token: str, timeout: float = 600.0) -> Iterator[task_status_pb2.TaskStatus]:
+        """Yields the task's status from WatchStatus at each snapshot and change (not
+        heartbeats), ending after a terminal state. `timeout` bounds the whole stream."""
+        for message in self.watch_status(task_token, timeout=timeout):
+            if message.kind == watch_pb2.WATCH_EVENT_KIND_HEARTBEAT:
+                continue
+            yield message.status
+            if message.status.state in TERMINAL_TASK_STATES or message.status.error:
+                return
+
+    # --- LiveStreaming -----------------------------------------------------------------
+
+    def create_stream(self, params: Optional[stream_pb2.StreamParams] = None, *, extra_json: Optional[str] = None) -> stream_pb2.LiveStream:
+        return self._unary(self.live.CreateStream, live_pb2.CreateStreamRequest(params=params, extra_json=extra_json)).stream
+
+    def get_stream(self, stream_id: str) -> stream_pb2.LiveStream:
+        return self._unary(self.live.GetStream, live_pb2.GetStreamRequest(stream_id=stream_id)).stream
+
+    def list_streams(self) -> list[stream_pb2.LiveStream]:
+        return list(self._unary(self.live.ListStreams, live_pb2.ListStreamsRequest()).streams)
+
+    def update_stream(
+        self, stream_id: str, params: Optional[stream_pb2.StreamParams] = None, *, extra_json: Optional[str] = None
+    ) -> stream_pb2.LiveStream:
+        request = live_pb2.UpdateStreamRequest(stream_id=stream_id, params=params, extra_json=extra_json)
+        return self._unary(self.live.UpdateStream, request).stream
+
+    def delete_stream(self, stream_id: str) -> stream_pb2.StreamStatus:
+        return self._unary(self.live.DeleteStream, live_pb2.DeleteStreamRequest(stream_id=stream_id)).status
+
+    def start_stream(self, stream_id: str) -> stream_pb2.LiveStream:
+        return self._unary(self.live.StartStream, live_pb2.StartStreamRequest(stream_id=stream_id)).stream
+
+    def stop_stream(self, stream_id: str) -> stream_pb2.LiveStream:
+        return self._unary(self.live.StopStream, live_pb2.StopStreamRequest(stream_id=stream_id)).stream
+
+    def add_playback_id(self, stream_id: str, policy: str = "public") -> stream_pb2.LiveStream:
+        return self._unary(self.live.AddPlaybackId, live_pb2.AddPlaybackIdRequest(stream_id=stream_id, policy=policy)).stream
+
+    def remove_playback_id(self, stream_id: str, playback_id: str) -> stream_pb2.LiveStream:
+        request = live_pb2.RemovePlaybackIdRequest(stream_id=stream_id, playback_id=playback_id)
+        return self._unary(self.live.RemovePlaybackId, request).stream
+
+    def add_simulcast_target(self, stream_id: str, url: str, stream_key: str) -> stream_pb2.LiveStream:
+        request = live_pb2.AddSimulcastTargetRequest(stream_id=stream_id, url=url, stream_key=stream_key)
+        return self._unary(self.live.AddSimulcastTarget, request).stream
+
+    def remove_simulcast_target(self, stream_id: str, target_id: str) -> stream_pb2.LiveStream:
+        request = live_pb2.RemoveSimulcastTargetRequest(stream_id=stream_id, target_id=target_id)
+        return self._unary(self.live.RemoveSimulcastTarget, request).stream
+
+    def watch_stream(self, stream_id: str, timeout: Optional[float] = None) -> Iterator[live_pb2.WatchStreamResponse]:
+        """The WatchStream stream; it ends by itself after a stopped or deleted state."""
+        call = self.live.WatchStream(live_pb2.WatchStreamRequest(stream_id=stream_id), timeout=timeout, metadata=self.metadata)
+        return self._stream(call)
+
+    def wait_for_stream(self, stream_id: str, state: int, timeout: float = 60.0, poll_interval: float = 0.2) -> stream_pb2.LiveStream:
+        """Polls GetStream until the stream is in `state` (a StreamState); TimeoutError after `timeout`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            stream = self.get_stream(stream_id)
+            if stream.status.state == state:
+                return stream
+            if time.monotonic() + poll_interval > deadline:
+                raise TimeoutError(f"stream {stream_id} never reached {stream_pb2.StreamState.Name(state)}")
+            time.sleep(poll_interval)
+
+
+def _file_chunks(path: str) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while block := f.read(UPLOAD_CHUNK_BYTES):
+            yield block

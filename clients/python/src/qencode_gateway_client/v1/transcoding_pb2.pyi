@@ -1,0 +1,123 @@
+from qencode_gateway_client.v1 import query_pb2 as _query_pb2
+from qencode_gateway_client.v1 import task_status_pb2 as _task_status_pb2
+from qencode_gateway_client.v1 import watch_pb2 as _watch_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CreateTaskRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CreateTaskResponse(_message.Message):
+    __slots__ = ("task_token", "upload_url")
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_URL_FIELD_NUMBER: _ClassVar[int]
+    task_token: str
+    upload_url: str
+    def __init__(self, task_token: _Optional[str] = ..., upload_url: _Optional[str] = ...) -> None: ...
+
+class StartEncodeRequest(_message.Message):
+    __slots__ = ("task_token", "query", "query_json", "payload")
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    task_token: str
+    query: _query_pb2.TranscodingQuery
+    query_json: str
+    payload: str
+    def __init__(self, task_token: _Optional[str] = ..., query: _Optional[_Union[_query_pb2.TranscodingQuery, _Mapping]] = ..., query_json: _Optional[str] = ..., payload: _Optional[str] = ...) -> None: ...
+
+class StartEncodeResponse(_message.Message):
+    __slots__ = ("status_url",)
+    STATUS_URL_FIELD_NUMBER: _ClassVar[int]
+    status_url: str
+    def __init__(self, status_url: _Optional[str] = ...) -> None: ...
+
+class TranscodeRequest(_message.Message):
+    __slots__ = ("query", "query_json", "payload")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    query: _query_pb2.TranscodingQuery
+    query_json: str
+    payload: str
+    def __init__(self, query: _Optional[_Union[_query_pb2.TranscodingQuery, _Mapping]] = ..., query_json: _Optional[str] = ..., payload: _Optional[str] = ...) -> None: ...
+
+class TranscodeResponse(_message.Message):
+    __slots__ = ("task_token", "status_url")
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATUS_URL_FIELD_NUMBER: _ClassVar[int]
+    task_token: str
+    status_url: str
+    def __init__(self, task_token: _Optional[str] = ..., status_url: _Optional[str] = ...) -> None: ...
+
+class GetStatusRequest(_message.Message):
+    __slots__ = ("task_tokens",)
+    TASK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    task_tokens: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, task_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GetStatusResponse(_message.Message):
+    __slots__ = ("statuses", "unknown_task_tokens")
+    class StatusesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _task_status_pb2.TaskStatus
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_task_status_pb2.TaskStatus, _Mapping]] = ...) -> None: ...
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_TASK_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    statuses: _containers.MessageMap[str, _task_status_pb2.TaskStatus]
+    unknown_task_tokens: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, statuses: _Optional[_Mapping[str, _task_status_pb2.TaskStatus]] = ..., unknown_task_tokens: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class WatchStatusRequest(_message.Message):
+    __slots__ = ("task_token",)
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    task_token: str
+    def __init__(self, task_token: _Optional[str] = ...) -> None: ...
+
+class WatchStatusResponse(_message.Message):
+    __slots__ = ("kind", "status")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    kind: _watch_pb2.WatchEventKind
+    status: _task_status_pb2.TaskStatus
+    def __init__(self, kind: _Optional[_Union[_watch_pb2.WatchEventKind, str]] = ..., status: _Optional[_Union[_task_status_pb2.TaskStatus, _Mapping]] = ...) -> None: ...
+
+class UploadFileRequest(_message.Message):
+    __slots__ = ("metadata", "chunk")
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    metadata: UploadMetadata
+    chunk: bytes
+    def __init__(self, metadata: _Optional[_Union[UploadMetadata, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
+class UploadMetadata(_message.Message):
+    __slots__ = ("task_token", "file_name", "size", "content_type", "upload_url")
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    UPLOAD_URL_FIELD_NUMBER: _ClassVar[int]
+    task_token: str
+    file_name: str
+    size: int
+    content_type: str
+    upload_url: str
+    def __init__(self, task_token: _Optional[str] = ..., file_name: _Optional[str] = ..., size: _Optional[int] = ..., content_type: _Optional[str] = ..., upload_url: _Optional[str] = ...) -> None: ...
+
+class UploadFileResponse(_message.Message):
+    __slots__ = ("source_uri", "bytes_stored")
+    SOURCE_URI_FIELD_NUMBER: _ClassVar[int]
+    BYTES_STORED_FIELD_NUMBER: _ClassVar[int]
+    source_uri: str
+    bytes_stored: int
+    def __init__(self, source_uri: _Optional[str] = ..., bytes_stored: _Optional[int] = ...) -> None: ...
