@@ -134,6 +134,7 @@ impl ServerSettings {
                 max_concurrent_calls: config.max_concurrent_calls as usize,
                 default_deadline: config.default_deadline,
                 max_concurrent_uploads: config.max_concurrent_uploads as usize,
+                max_message_size: config.max_message_size as usize,
             },
         }
     }
