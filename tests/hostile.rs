@@ -139,3 +139,77 @@ async fn a_malformed_message_is_invalid_argument() {
     assert_eq!(grpc_status(response).await, Code::InvalidArgument as i32);
     env.stop().await;
 }
+
+fn start_with_query_json(task_token: &str, query_json: String) -> pb::StartEncodeRequest {
+    pb::StartEncodeRequest {
+        task_token: task_token.into(),
+        query_kind: Some(pb::start_encode_request::QueryKind::QueryJson(query_json)),
+        payload: None,
+    }
+}
+
+#[tokio::test]
+async fn query_json_over_its_limit_is_invalid_argument_before_any_upstream_request() {
+    use qencode_sandbox::Endpoint;
+    let env = start().await;
+    env.wait_serving().await;
+    let mut client = env.transcoding().await;
+    let token = client
+        .create_task(pb::CreateTaskRequest {})
+        .await
+        .expect("create")
+        .into_inner()
+        .task_token;
+    let before = env.sandbox.count(Endpoint::Any);
+    let padding = "x".repeat(1 << 20);
+    let query = format!(
+        r#"{{"source":"https://a/b.mp4","format":[{{"output":"mp4","pad":"{padding}"}}]}}"#
+    );
+    let status = client
+        .start_encode(start_with_query_json(&token, query))
+        .await
+        .expect_err("refused");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    let details = tonic_types::StatusExt::get_error_details(&status);
+    let violation = &details.bad_request().expect("BadRequest").field_violations[0];
+    assert_eq!(violation.field, "query_json");
+    assert!(violation.description.contains("1048576"), "{violation:?}");
+    assert_eq!(
+        env.sandbox.count(Endpoint::Any),
+        before,
+        "nothing sent upstream"
+    );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn an_upstream_413_is_invalid_argument() {
+    let env = start().await;
+    env.wait_serving().await;
+    let mut client = env.transcoding().await;
+    let token = client
+        .create_task(pb::CreateTaskRequest {})
+        .await
+        .expect("create")
+        .into_inner()
+        .task_token;
+    // Under the gateway's 1 MiB, but each '%' is 3 bytes form-encoded: over the
+    // sandbox's 2 MB request limit, which answers 413.
+    let padding = "%".repeat(900 << 10);
+    let query = format!(
+        r#"{{"source":"https://a/b.mp4","format":[{{"output":"mp4","pad":"{padding}"}}]}}"#
+    );
+    let status = client
+        .start_encode(start_with_query_json(&token, query))
+        .await
+        .expect_err("refused upstream");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let details = tonic_types::StatusExt::get_error_details(&status);
+    let info = details.error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, "UPSTREAM_REQUEST_TOO_LARGE");
+    assert_eq!(
+        info.metadata.get("http_status").map(String::as_str),
+        Some("413")
+    );
+    env.stop().await;
+}

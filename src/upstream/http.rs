@@ -278,6 +278,9 @@ impl HttpClient {
             .await
             .map_err(|e| Failure::transport(op.name, e, timeout))?;
         let status = response.status();
+        if let Some(failure) = Failure::too_large(op.name, status) {
+            return Err(failure);
+        }
         let retry_after = retry_after(response.headers());
         let headers = response.headers().clone();
         let content_type = headers
