@@ -3,6 +3,10 @@
 //! A bad value stops the process with one line naming the setting (exit code 64, as
 //! linkerd does); secrets are never echoed, not even by `--help`.
 
+mod limits;
+
+pub use limits::Limits;
+
 use clap::{Args, Parser, Subcommand};
 use std::{net::SocketAddr, time::Duration};
 use url::Url;
@@ -140,6 +144,9 @@ pub struct Config {
     /// declared size is INVALID_ARGUMENT before anything is sent upstream.
     #[arg(long, env = "GATEWAY_MAX_UPLOAD_SIZE", default_value = "10GiB", value_parser = parse_max_upload_size)]
     pub max_upload_size: u64,
+    /// Connection and request limits.
+    #[command(flatten)]
+    pub limits: Limits,
 }
 
 /// Qencode's production Transcoding API.
@@ -186,7 +193,8 @@ impl Config {
         if self.api_key.is_none() && !self.wants_sandbox() {
             return Err("QENCODE_API_KEY is not set but other Qencode settings are; set it, or unset them all to use the sandbox".into());
         }
-        Ok(())
+        self.limits
+            .check(self.keepalive_interval + self.keepalive_timeout)
     }
 }
 

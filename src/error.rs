@@ -179,25 +179,124 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Collects field violations so a request reports all its problems at once.
+/// Most violations reported in one error; the rest are counted in a final one, so the
+/// `BadRequest` detail (sent base64 in the `grpc-status-details-bin` trailer, which
+/// proxies often cap at 8 KiB) stays small.
+pub const MAX_VIOLATIONS: usize = 100;
+/// Most bytes of field paths and descriptions reported in one error (base64 makes 6 KiB
+/// about 8 KiB on the wire); past it, violations are counted instead.
+pub const MAX_VIOLATION_BYTES: usize = 6 * 1024;
+/// Longest violation description, in bytes (longer ones are cut at a char boundary).
+pub const MAX_DESCRIPTION: usize = 256;
+/// Longest field path, in bytes.
+pub const MAX_FIELD: usize = 128;
+
+/// Collects field violations so a request reports all its problems at once (the first
+/// [`MAX_VIOLATIONS`] of them, and how many more there were).
 #[derive(Debug, Default)]
-pub struct Violations(Vec<FieldViolation>);
+pub struct Violations {
+    list: Vec<FieldViolation>,
+    /// Bytes of fields and descriptions in `list`.
+    bytes: usize,
+    /// Violations recorded past the bounds.
+    more: usize,
+}
 
 impl Violations {
     /// Records one invalid field.
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation {
-            field: field.into(),
-            description: description.into(),
-        });
+        let field = cap(field.into(), MAX_FIELD);
+        let description = cap(description.into(), MAX_DESCRIPTION);
+        let bytes = field.len() + description.len();
+        if self.list.len() >= MAX_VIOLATIONS || self.bytes + bytes > MAX_VIOLATION_BYTES {
+            self.more += 1;
+            return;
+        }
+        self.bytes += bytes;
+        self.list.push(FieldViolation { field, description });
     }
 
     /// `Ok(())` when nothing was recorded, else an `INVALID_ARGUMENT` error.
-    pub fn into_result(self) -> Result<(), Error> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::invalid_argument(self.0))
+    pub fn into_result(mut self) -> Result<(), Error> {
+        if self.list.is_empty() {
+            return Ok(());
         }
+        let total = self.list.len() + self.more;
+        if self.more > 0 {
+            self.list.push(FieldViolation {
+                field: "...".into(),
+                description: format!("and {} more", self.more),
+            });
+        }
+        let mut error = Error::invalid_argument(self.list);
+        if total > 1 {
+            error.message = format!("{total} invalid fields");
+        }
+        Err(error)
+    }
+}
+
+/// `text` cut to at most `max` bytes at a char boundary, marked with an ellipsis.
+fn cap(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max.saturating_sub('…'.len_utf8());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn violations_are_bounded_in_number_and_length() {
+        let mut v = Violations::default();
+        for i in 0..1000 {
+            v.add(format!("query.format[{i}].output"), "is not a known output");
+        }
+        let error = v.into_result().unwrap_err();
+        assert_eq!(error.violations.len(), MAX_VIOLATIONS + 1);
+        let last = error.violations.last().unwrap();
+        assert_eq!(
+            (last.field.as_str(), last.description.as_str()),
+            ("...", "and 900 more")
+        );
+        assert_eq!(error.message, "1000 invalid fields");
+        let mut long = Violations::default();
+        for i in 0..1000 {
+            long.add(
+                format!("query.format[{i}].{}", "x".repeat(300)),
+                "é".repeat(400),
+            );
+        }
+        let error = long.into_result().unwrap_err();
+        let first = &error.violations[0];
+        assert!(first.description.len() <= MAX_DESCRIPTION && first.description.ends_with('…'));
+        assert!(first.field.len() <= MAX_FIELD);
+        assert!(
+            error.violations.len() < MAX_VIOLATIONS,
+            "the byte budget bites first"
+        );
+        let size: usize = error
+            .violations
+            .iter()
+            .map(|v| v.field.len() + v.description.len() + 8)
+            .sum();
+        assert!(size < 8 * 1024, "{size} bytes of BadRequest");
+    }
+
+    #[test]
+    fn one_violation_keeps_its_message() {
+        let mut v = Violations::default();
+        v.add("query", "is required");
+        assert_eq!(
+            v.into_result().unwrap_err().message,
+            "invalid query: is required"
+        );
     }
 }

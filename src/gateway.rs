@@ -1,6 +1,7 @@
 //! [`Gateway`]: everything the servers serve, built once from the configuration.
 
 use crate::grpc::layer::LayerSettings;
+use crate::listener::ConnLimits;
 use crate::{
     auth::TokenManager,
     config::Config,
@@ -42,6 +43,9 @@ impl Gateway {
     /// binary starts the sandbox and points the config at it when none was given).
     pub fn from_config(config: &Config) -> Result<Self, Error> {
         let shutdown = Shutdown::new();
+        crate::limits::set_max_query_json(
+            usize::try_from(config.limits.max_query_json_size).unwrap_or(usize::MAX),
+        );
         let api_key = config.api_key.clone().ok_or_else(|| {
             Error::new(
                 crate::error::ErrorKind::FailedPrecondition,
@@ -114,6 +118,16 @@ pub struct ServerSettings {
     pub shutdown_grace: Duration,
     /// Limits and deadlines of the tower layer.
     pub layer: LayerSettings,
+    /// Connection limits of both listeners (the handshake length differs per listener).
+    pub connections: ConnLimits,
+    /// HTTP/2 flow-control window per gRPC stream.
+    pub stream_window_size: u32,
+    /// HTTP/2 flow-control window per gRPC connection.
+    pub connection_window_size: u32,
+    /// Time an HTTP/1 client gets to send a request's headers.
+    pub http_header_read_timeout: Duration,
+    /// Largest HTTP request body.
+    pub http_max_body_size: usize,
 }
 
 impl ServerSettings {
@@ -134,7 +148,19 @@ impl ServerSettings {
                 max_concurrent_calls: config.max_concurrent_calls as usize,
                 default_deadline: config.default_deadline,
                 max_concurrent_uploads: config.max_concurrent_uploads as usize,
+                max_message_size: config.max_message_size as usize,
             },
+            connections: ConnLimits {
+                max_connections: config.limits.max_connections as usize,
+                handshake_timeout: config.limits.handshake_timeout,
+                handshake_bytes: crate::listener::H2_PREFACE_LEN,
+                idle_timeout: config.limits.idle_timeout,
+            },
+            stream_window_size: config.limits.stream_window_size,
+            connection_window_size: config.limits.connection_window_size,
+            http_header_read_timeout: config.limits.http_header_read_timeout,
+            http_max_body_size: usize::try_from(config.limits.http_max_body_size)
+                .unwrap_or(usize::MAX),
         }
     }
 }

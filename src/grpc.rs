@@ -1,6 +1,7 @@
 //! Thin tonic adapters: unwrap the request, call the domain, convert the result.
 //! [`status`] is the one place a domain error becomes a `tonic::Status`.
 
+pub mod admission;
 pub mod codec;
 pub mod layer;
 pub mod live_streaming;
@@ -35,7 +36,7 @@ pub fn deadline(metadata: &MetadataMap) -> Deadline {
 }
 
 /// Parses the gRPC wire format of a timeout: up to 8 digits and a unit.
-fn parse_grpc_timeout(text: &str) -> Option<Duration> {
+pub(crate) fn parse_grpc_timeout(text: &str) -> Option<Duration> {
     if text.len() < 2 || text.len() > 9 {
         return None;
     }

@@ -2,8 +2,22 @@
 //! Prometheus metrics, and probes for tools that do not speak gRPC (`/healthz`: the
 //! process is alive; `/readyz`: the gRPC server serves and is not shutting down).
 
-use crate::Gateway;
-use axum::{extract::State, http::StatusCode, routing::get, serve::ListenerExt, Router};
+use crate::{
+    listener::{ConnLimits, Limited},
+    Gateway,
+};
+use axum::{
+    extract::{DefaultBodyLimit, State},
+    http::StatusCode,
+    routing::get,
+    Router,
+};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto::Builder, graceful::GracefulShutdown},
+    service::TowerToHyperService,
+};
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family, gauge::Gauge},
@@ -11,7 +25,8 @@ use prometheus_client::{
 };
 use std::future::Future;
 use tokio::net::TcpListener;
-use tracing::info;
+use tower::ServiceExt;
+use tracing::{debug, info};
 
 /// The HTTP routes of `gateway`.
 pub fn router(gateway: &Gateway) -> Router {
@@ -29,17 +44,52 @@ pub fn router(gateway: &Gateway) -> Router {
     router
 }
 
-/// Serves the HTTP routes until `shutdown` completes.
+/// Serves the HTTP routes until `shutdown` completes, then lets open requests finish.
+///
+/// Served with hyper directly rather than `axum::serve`, which sets no timer and so no
+/// header read timeout: a client could open connections and send headers a byte a
+/// minute. Connections count against `GATEWAY_MAX_CONNECTIONS` like gRPC ones.
 pub async fn serve_http(
     listener: TcpListener,
     gateway: Gateway,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     info!(addr = %crate::server::display_addr(&listener), "serving HTTP (callbacks, /metrics, /healthz, /readyz)");
-    let listener = listener.tap_io(|tcp| crate::listener::set_nodelay(tcp));
-    axum::serve(listener, router(&gateway))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let settings = gateway.settings;
+    let limits = ConnLimits {
+        handshake_bytes: 1,
+        ..settings.connections
+    };
+    let listener = Limited::new(listener, limits, "http");
+    let app = router(&gateway).layer(DefaultBodyLimit::max(settings.http_max_body_size));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(settings.http_header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let conn = tokio::select! {
+            conn = listener.accept() => conn,
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(
+            app.clone()
+                .map_request(|request: http::Request<Incoming>| request.map(axum::body::Body::new)),
+        );
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(conn), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                debug!(error = %e, "HTTP connection ended with an error");
+            }
+        });
+    }
+    graceful.shutdown().await;
+    Ok(())
 }
 
 async fn readyz(State(gateway): State<Gateway>) -> (StatusCode, &'static str) {

@@ -17,6 +17,7 @@
 //! - [`http`]: the HTTP listener (task callbacks, /metrics, probes).
 //! - [`health`]: gRPC health that follows the upstream tokens.
 //! - [`metrics`]: the Prometheus registry behind /metrics.
+//! - [`limits`]: what happens when a limit bites (counter, rate-limited WARN).
 //!
 //! gRPC edge (the only modules that know tonic):
 //! - [`grpc`]: thin adapters, the tower layer, reflection, the codec; [`grpc::status`]
@@ -55,6 +56,7 @@ pub mod health;
 pub mod http;
 pub mod ids;
 pub mod lenient;
+pub mod limits;
 pub mod listener;
 pub mod live;
 pub mod metrics;

@@ -37,6 +37,13 @@ struct UpstreamLabels {
     outcome: Cow<'static, str>,
 }
 
+/// Labels of the limit family: the setting's name and where it bit.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: &'static str,
+    scope: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn histogram() -> Histogram {
@@ -50,6 +57,7 @@ struct Metrics {
     rpc_duration: HistogramFamily<RpcLabels>,
     upstream_requests: Family<UpstreamLabels, Counter>,
     upstream_duration: HistogramFamily<UpstreamLabels>,
+    limit_hits: Family<LimitLabels, Counter>,
 }
 
 fn global() -> &'static Metrics {
@@ -82,8 +90,15 @@ fn global() -> &'static Metrics {
             "Duration of requests sent to Qencode.",
             upstream_duration.clone(),
         );
+        let limit_hits = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "gateway_limit_hits",
+            "Times a gateway limit refused or closed something, by limit and scope.",
+            limit_hits.clone(),
+        );
         Metrics {
             registry,
+            limit_hits,
             rpc_requests,
             rpc_duration,
             upstream_requests,
@@ -155,6 +170,14 @@ pub fn record_upstream(
         .upstream_duration
         .get_or_create(&labels)
         .observe(elapsed.as_secs_f64());
+}
+
+/// Records that the limit set by `limit` (a setting's name) bit in `scope`.
+pub fn record_limit_hit(limit: &'static str, scope: &'static str) {
+    global()
+        .limit_hits
+        .get_or_create(&LimitLabels { limit, scope })
+        .inc();
 }
 
 /// Appends the process-wide families in Prometheus text format (0.0.4).

@@ -122,6 +122,10 @@ async fn serve_grpc(
         .max_connection_age(settings.max_connection_age)
         .max_connection_age_grace(settings.max_connection_age_grace)
         .max_concurrent_streams(settings.max_concurrent_streams)
+        // Bounded windows bound what a client can make the gateway buffer unread: per
+        // stream, and for all streams of a connection together.
+        .initial_stream_window_size(settings.stream_window_size)
+        .initial_connection_window_size(settings.connection_window_size)
         // Outermost: spans, metrics, the unary concurrency limit and default deadlines
         // must see every call, including the ones refused.
         .layer(GatewayLayer::new(settings.layer, gateway.shutdown.clone()))
@@ -143,6 +147,7 @@ async fn serve_grpc(
     health.set_service_status("", ServingStatus::Serving).await;
     gateway.ready.send_replace(true);
     info!(addr = %display_addr(&listener), "serving gRPC");
+    let incoming = listener::Limited::new(listener, settings.connections, "grpc").incoming();
 
     let draining = gateway.clone();
     let drain = async move {
@@ -151,9 +156,7 @@ async fn serve_grpc(
         draining.ready.send_replace(false);
         crate::health::set_all(&health, &names, ServingStatus::NotServing).await;
     };
-    router
-        .serve_with_incoming_shutdown(listener::nodelay(listener), drain)
-        .await
+    router.serve_with_incoming_shutdown(incoming, drain).await
 }
 
 /// A listener's address for logs (`?` when the OS cannot say).

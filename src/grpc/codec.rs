@@ -5,9 +5,17 @@
 //! which stay open for hours by the thousand, it was the largest cost per watcher. Our
 //! messages are a few hundred bytes, so 1 KiB is enough and the buffer still grows on
 //! demand for large ones (e.g. a long stream list).
+//!
+//! Decoding goes through [`GatewayDecoder`]: tonic-prost answers a request that is not
+//! valid protobuf with INTERNAL, which tells the caller the gateway broke; gRPC's
+//! convention (and the caller's retry logic) wants INVALID_ARGUMENT for a malformed
+//! message.
 
 use std::marker::PhantomData;
-use tonic::codec::{BufferSettings, Codec};
+use tonic::{
+    codec::{BufferSettings, Codec, DecodeBuf, Decoder},
+    Status,
+};
 use tonic_prost::ProstCodec;
 
 /// Initial encode buffer per response body.
@@ -33,13 +41,33 @@ where
     type Encode = T;
     type Decode = U;
     type Encoder = <ProstCodec<T, U> as Codec>::Encoder;
-    type Decoder = <ProstCodec<T, U> as Codec>::Decoder;
+    type Decoder = GatewayDecoder<<ProstCodec<T, U> as Codec>::Decoder>;
 
     fn encoder(&mut self) -> Self::Encoder {
         ProstCodec::<T, U>::raw_encoder(BufferSettings::new(ENCODE_BUFFER, YIELD_THRESHOLD))
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        ProstCodec::<T, U>::raw_decoder(BufferSettings::default())
+        GatewayDecoder(ProstCodec::<T, U>::raw_decoder(BufferSettings::default()))
+    }
+}
+
+/// A decoder whose failures are INVALID_ARGUMENT (see the module doc).
+#[derive(Debug)]
+pub struct GatewayDecoder<D>(D);
+
+impl<D> Decoder for GatewayDecoder<D>
+where
+    D: Decoder<Error = Status>,
+{
+    type Item = D::Item;
+    type Error = Status;
+
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
+        self.0.decode(buf).map_err(super::status::malformed_message)
+    }
+
+    fn buffer_settings(&self) -> BufferSettings {
+        self.0.buffer_settings()
     }
 }

@@ -7,16 +7,20 @@
 //! - `rpc_server_*` metrics by service, method and gRPC status code, read from the
 //!   response headers (trailers-only errors) or trailers, when the body ends;
 //! - a gateway-wide limit on concurrent unary calls: past it a call is refused at once
-//!   with RESOURCE_EXHAUSTED instead of queueing (watch streams have their own limit);
+//!   with RESOURCE_EXHAUSTED instead of queueing (watch streams have their own limit). A
+//!   call takes its slot only once its request has arrived ([`super::admission`]), so
+//!   streams that never send their message cannot hold the slots;
 //! - a default deadline (`grpc-timeout`) for unary calls that bring none, so no call can
-//!   hold upstream resources forever;
+//!   hold upstream resources forever; it also bounds the wait for the request message;
 //! - at shutdown, server streams that do not end by themselves (health `Watch`,
 //!   reflection) are closed with UNAVAILABLE shortly after the signal, so a client that
 //!   watches health cannot hold the drain open until the grace period runs out.
 
 use crate::{
-    error::{Error, ErrorKind, GATEWAY_DOMAIN},
-    grpc::status,
+    grpc::{
+        admission::{self, Admission, Wait, FRAME_HEADER},
+        status,
+    },
     metrics,
     shutdown::Shutdown,
     telemetry,
@@ -141,6 +145,9 @@ pub struct LayerSettings {
     /// Most uploads (client streams) in flight at once; each holds about one upload
     /// chunk of memory.
     pub max_concurrent_uploads: usize,
+    /// Largest gRPC message (`GATEWAY_MAX_MESSAGE_SIZE`): bounds a unary request read
+    /// before it takes a slot.
+    pub max_message_size: usize,
 }
 
 /// The layer; cheap to clone.
@@ -149,7 +156,8 @@ pub struct GatewayLayer {
     methods: Arc<Methods>,
     permits: Arc<Semaphore>,
     upload_permits: Arc<Semaphore>,
-    default_timeout: http::HeaderValue,
+    default_deadline: Duration,
+    max_message_size: usize,
     shutdown: Shutdown,
 }
 
@@ -157,13 +165,12 @@ impl GatewayLayer {
     /// A layer with `settings`; server streams still open shortly after `shutdown`
     /// begins are closed.
     pub fn new(settings: LayerSettings, shutdown: Shutdown) -> Self {
-        let millis = settings.default_deadline.as_millis().clamp(1, 99_999_999);
         GatewayLayer {
             methods: Arc::new(Methods::from_descriptors()),
             permits: Arc::new(Semaphore::new(settings.max_concurrent_calls)),
             upload_permits: Arc::new(Semaphore::new(settings.max_concurrent_uploads)),
-            default_timeout: http::HeaderValue::from_str(&format!("{millis}m"))
-                .unwrap_or(http::HeaderValue::from_static("30S")),
+            default_deadline: settings.default_deadline,
+            max_message_size: settings.max_message_size,
             shutdown,
         }
     }
@@ -186,11 +193,10 @@ pub struct GatewayService<S> {
     layer: GatewayLayer,
 }
 
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for GatewayService<S>
+impl<S, ResBody> Service<http::Request<Body>> for GatewayService<S>
 where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S: Service<http::Request<Body>, Response = http::Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
-    ReqBody: Send + 'static,
     ResBody: HttpBody<Data = Bytes> + Unpin + Send + 'static,
     ResBody::Error: Into<tonic::codegen::StdError>,
 {
@@ -202,7 +208,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: http::Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let started = Instant::now();
         let Method {
             service,
@@ -222,37 +228,35 @@ where
             rpc.grpc.status_code = tracing::field::Empty,
         );
         telemetry::set_remote_parent(&span, request.headers());
-        let limit = match kind {
-            Kind::Unary => Some((&self.layer.permits, "GATEWAY_MAX_CONCURRENT_CALLS", "calls")),
-            Kind::ClientStream => Some((
-                &self.layer.upload_permits,
-                "GATEWAY_MAX_CONCURRENT_UPLOADS",
-                "uploads",
-            )),
+        let caller_timeout = request
+            .headers()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(super::parse_grpc_timeout);
+        let default = self.layer.default_deadline;
+        // Waiting for the request is bounded by the call's deadline, and never by more
+        // than the default one.
+        let within = caller_timeout.map_or(default, |t| t.min(default));
+        let call_deadline = started + caller_timeout.unwrap_or(default);
+        let admission = match kind {
+            Kind::Unary => Some(Admission {
+                permits: self.layer.permits.clone(),
+                setting: "GATEWAY_MAX_CONCURRENT_CALLS",
+                what: "calls",
+                wait: Wait::Whole,
+                within,
+                max_bytes: self.layer.max_message_size.saturating_add(FRAME_HEADER),
+            }),
+            Kind::ClientStream => Some(Admission {
+                permits: self.layer.upload_permits.clone(),
+                setting: "GATEWAY_MAX_CONCURRENT_UPLOADS",
+                what: "uploads",
+                wait: Wait::FirstFrame,
+                within,
+                max_bytes: usize::MAX,
+            }),
             Kind::ServerStream => None,
         };
-        let permit = match limit {
-            None => None,
-            Some((permits, setting, what)) => match permits.clone().try_acquire_owned() {
-                Ok(permit) => Some(permit),
-                Err(_) => {
-                    let refusal = Error::new(
-                        ErrorKind::ResourceExhausted,
-                        GATEWAY_DOMAIN,
-                        "TOO_MANY_CONCURRENT_CALLS",
-                        format!("the gateway is at its limit of concurrent {what} ({setting}); retry with backoff"),
-                    )
-                    .with_metadata("limit", setting);
-                    finish(&span, &metrics, Code::ResourceExhausted, started);
-                    return Box::pin(async move { Ok(status::to_http(refusal)) });
-                }
-            },
-        };
-        if kind == Kind::Unary && !request.headers().contains_key("grpc-timeout") {
-            request
-                .headers_mut()
-                .insert("grpc-timeout", self.layer.default_timeout.clone());
-        }
         // The clone is ready (tower's contract): take the ready one, leave the clone.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -267,6 +271,22 @@ where
             wait
         });
         Box::pin(async move {
+            let (mut request, permit) = match admission {
+                None => (request, None),
+                Some(admission) => match admission::admit(request, admission).await {
+                    Ok((request, permit)) => (request, Some(permit)),
+                    Err(refusal) => {
+                        finish(&span, &metrics, status::code(refusal.kind), started);
+                        return Ok(status::to_http(refusal));
+                    }
+                },
+            };
+            if kind == Kind::Unary {
+                // What is left of the deadline once the request has arrived.
+                request
+                    .headers_mut()
+                    .insert("grpc-timeout", admission::timeout_header(call_deadline));
+            }
             let response = inner.call(request).instrument(call_span).await?;
             let header_code = response
                 .headers()

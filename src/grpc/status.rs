@@ -67,6 +67,20 @@ pub fn shutdown_trailers() -> http::HeaderMap {
     trailers
 }
 
+/// A request message the codec cannot decode: INVALID_ARGUMENT (the caller sent it
+/// wrong), not the INTERNAL tonic-prost reports, with the decoder's reason.
+pub fn malformed_message(decode: Status) -> Status {
+    to_status(Error::new(
+        ErrorKind::InvalidArgument,
+        crate::error::GATEWAY_DOMAIN,
+        "MALFORMED_MESSAGE",
+        format!(
+            "the request message cannot be decoded: {}",
+            decode.message()
+        ),
+    ))
+}
+
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         to_status(error)

@@ -98,6 +98,9 @@ pub fn query(input: Option<&QueryInput>, v: &mut Violations) -> Option<Map<Strin
             }
         },
         Some(QueryInput::Raw(text)) => {
+            if !crate::limits::query_json_fits(text, v) {
+                return None;
+            }
             let parsed: Value = match serde_json::from_str(text) {
                 Ok(value) => value,
                 Err(e) => {

@@ -279,6 +279,9 @@ impl HttpClient {
             .await
             .map_err(|e| Failure::transport(op.name, e, timeout))?;
         let status = response.status();
+        if let Some(failure) = Failure::too_large(op.name, status) {
+            return Err(failure);
+        }
         // Taken, not copied: the body is read from `response` without its headers.
         let headers = std::mem::take(response.headers_mut());
         let retry_after = retry_after(&headers);

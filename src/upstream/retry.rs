@@ -119,6 +119,26 @@ impl Failure {
         }
     }
 
+    /// HTTP 413 or 414: the request (query, payload) is too large for Qencode. The
+    /// caller's input decides that, so INVALID_ARGUMENT, never repeated. `None` for any
+    /// other status.
+    pub fn too_large(operation: &str, status: StatusCode) -> Option<Self> {
+        if !matches!(
+            status,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::URI_TOO_LONG
+        ) {
+            return None;
+        }
+        let error = Error::new(
+            ErrorKind::InvalidArgument,
+            crate::error::UPSTREAM_DOMAIN,
+            "UPSTREAM_REQUEST_TOO_LARGE",
+            format!("Qencode refused {operation} as too large (HTTP {status}); send a smaller query or payload"),
+        )
+        .with_metadata("http_status", status.as_u16());
+        Some(Failure::fatal(error))
+    }
+
     /// A 5xx JSON answer with no `error` field to explain it: transient. `None` for any
     /// other answer, which goes back to the API client to read.
     pub fn unexplained_server_error(
@@ -169,6 +189,16 @@ mod tests {
     use super::*;
     use crate::upstream::deadline::{attempt_timeout, Deadline};
     use serde_json::json;
+
+    #[test]
+    fn too_large_requests_are_invalid_argument_and_never_repeated() {
+        for status in [StatusCode::PAYLOAD_TOO_LARGE, StatusCode::URI_TOO_LONG] {
+            let failure = Failure::too_large("start_encode2", status).expect("too large");
+            assert_eq!(failure.error.kind, ErrorKind::InvalidArgument);
+            assert!(!failure.retryable(true), "{status}");
+        }
+        assert!(Failure::too_large("start_encode2", StatusCode::BAD_GATEWAY).is_none());
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
