@@ -19,6 +19,7 @@ pub fn router(gateway: &Gateway) -> Router {
         router = router.merge(crate::watch::callback::router(
             gateway.watchers.tasks.clone(),
             signer,
+            gateway.watchers.fleet(),
         ));
     }
     router
@@ -108,5 +109,8 @@ async fn metrics(State(gateway): State<Gateway>) -> ([(&'static str, &'static st
             ),
         ],
     );
+    if let Some(fleet) = watchers.fleet() {
+        fleet.render_metrics(&mut text);
+    }
     ([("content-type", "text/plain; version=0.0.4")], text)
 }

@@ -17,6 +17,7 @@
 //! - [`http`]: the HTTP listener (task callbacks, /metrics, probes).
 //! - [`health`]: gRPC health that follows the upstream tokens.
 //! - [`metrics`]: the Prometheus registry behind /metrics.
+//! - [`fleet`]: fleet mode: replicas sharing tokens, callbacks and polling via Redis.
 //!
 //! gRPC edge (the only modules that know tonic):
 //! - [`grpc`]: thin adapters, the tower layer, reflection, the codec; [`grpc::status`]
@@ -49,6 +50,7 @@ pub mod auth;
 pub mod config;
 pub mod embedded;
 pub mod error;
+pub mod fleet;
 pub mod gateway;
 pub mod grpc;
 pub mod health;
