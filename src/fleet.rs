@@ -143,9 +143,14 @@ impl Fleet {
         self.leases_held.store(held, Ordering::Relaxed);
     }
 
+    /// Task leases this replica holds (as of its last renewal).
+    pub fn leases_held(&self) -> usize {
+        self.leases_held.load(Ordering::Relaxed)
+    }
+
     /// Renders the fleet's metrics (Prometheus text).
     pub fn render_metrics(&self, out: &mut String) {
-        let leases_held = self.leases_held.load(Ordering::Relaxed);
+        let leases_held = self.leases_held();
         use crate::metrics::render_value;
         render_value(
             out,

@@ -14,7 +14,8 @@
 //! holder of `<prefix>poller:task` (whoever takes it first, renewed like a lease) takes
 //! free leases at once; any other replica takes a free lease only the second time it
 //! finds it free, which leaves the preferred replica a tick to take it when it watches
-//! the task too. A watcher's first snapshot never waits for that: a task with no state
+//! the task too; and a replica that is not preferred yields the leases it holds now and
+//! then, so leases taken in a race at start still gather. A watcher's first snapshot never waits for that: a task with no state
 //! yet and no holder is polled at once without a lease. A duplicate poll during a
 //! hand-over is harmless (equal states wake nobody). While Redis does not answer, every
 //! replica polls all its tasks itself.
@@ -83,6 +84,33 @@ struct Leases {
     seen_free: HashSet<String>,
     /// Whether this replica holds the poller key (takes free leases at once).
     preferred: bool,
+    /// Tasks whose lease this replica, not preferred, released so the preferred replica
+    /// could gather them (taken back when it does not), with the renewal rounds since.
+    yielded: HashMap<String, u32>,
+}
+
+/// Renewal rounds after which a replica that is not preferred yields a lease again (a
+/// preferred replica that missed it the first time, under load, gets another chance).
+const YIELD_AGAIN_AFTER: u32 = 10;
+
+impl Leases {
+    /// Whether to release `key` this round so the preferred replica can take it.
+    fn yield_due(&mut self, key: &str) -> bool {
+        match self.yielded.get_mut(key) {
+            Some(rounds) if *rounds < YIELD_AGAIN_AFTER => {
+                *rounds += 1;
+                false
+            }
+            Some(rounds) => {
+                *rounds = 0;
+                true
+            }
+            None => {
+                self.yielded.insert(key.to_owned(), 0);
+                true
+            }
+        }
+    }
 }
 
 /// The task poller's source, polling only the tasks this replica holds the lease of.
@@ -248,8 +276,18 @@ impl<S: Source<TaskStatus>> LeasedSource<S> {
                 .script("claim poller", &CLAIM, vec![poller_key.clone()], vec![true])
                 .await
                 .is_ok_and(|r| r.first() == Some(&1));
-            let held: Vec<String> = self.lock().held.iter().cloned().collect();
-            let keep: Vec<bool> = held.iter().map(|k| self.hub.is_watched(k)).collect();
+            let (held, keep): (Vec<String>, Vec<bool>) = {
+                let mut leases = self.lock();
+                let held: Vec<String> = leases.held.iter().cloned().collect();
+                let keep = held
+                    .iter()
+                    .map(|k| {
+                        let yields = !preferred && leases.yield_due(k);
+                        self.hub.is_watched(k) && !yields
+                    })
+                    .collect();
+                (held, keep)
+            };
             let keys = held.iter().map(|k| self.lease_key(k)).collect();
             let renewed = self.script("renew leases", &RENEW, keys, keep).await;
             let mut leases = self.lock();
@@ -264,6 +302,7 @@ impl<S: Source<TaskStatus>> LeasedSource<S> {
             }
             let hub = &self.hub;
             leases.seen_free.retain(|k| hub.is_watched(k));
+            leases.yielded.retain(|k, _| hub.is_watched(k));
             self.fleet.set_leases_held(leases.held.len());
         }
         // Shutting down: hand everything to the fleet now rather than at expiry.
