@@ -113,7 +113,7 @@ impl Fleet {
         &self.trouble
     }
 
-    /// Runs one Redis operation, bounded by [`OP_TIMEOUT`]; `what` names it in logs.
+    /// Runs one Redis operation, bounded by a second; `what` names it in logs.
     /// Returns [`Down`] at once while a recent failure says Redis is unreachable.
     pub async fn run<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, Down>
     where

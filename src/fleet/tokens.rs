@@ -58,7 +58,7 @@ return 0",
 pub struct FleetTokens<S> {
     inner: S,
     fleet: Arc<Fleet>,
-    /// `<prefix>token:<api>`: "<lifetime ms> <token>", expiring with the token.
+    /// `<prefix>token:<api>`: `"<lifetime ms> <token>"`, expiring with the token.
     key: String,
     /// `<prefix>token:<api>:lock`: the replica fetching from the upstream.
     lock: String,
