@@ -216,7 +216,14 @@ fn success(
         let message =
             string_of(body.get("message")).or_else(|| string_of(body.get("error_description")));
         let retry_after = body_retry_after(body).or(response.retry_after);
-        return Err(map_code(code, message.as_deref(), token_use, retry_after));
+        let field = string_of(body.get("field"));
+        return Err(map_code(
+            code,
+            message.as_deref(),
+            field.as_deref(),
+            token_use,
+            retry_after,
+        ));
     }
     match body {
         Value::Object(map) if response.status.is_success() => Ok(map),
