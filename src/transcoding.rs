@@ -11,7 +11,9 @@ use crate::{
     pb,
     upload::{self, StoredFile, UploadSettings, Uploader},
     upstream::{
-        task_status::parse_task_status, transcoding::CreatedTask, transcoding::TranscodingClient,
+        task_status::{created_status, parse_task_status},
+        transcoding::CreatedTask,
+        transcoding::TranscodingClient,
         Deadline, TrustedHosts,
     },
 };
@@ -31,6 +33,10 @@ const STATUS_URL_CAPACITY: u64 = 200_000;
 const UPLOAD_URL_TTL: Duration = Duration::from_secs(24 * 3600);
 /// How many tasks' upload endpoints are remembered.
 const UPLOAD_URL_CAPACITY: u64 = 100_000;
+/// How long a task this gateway created is remembered as existing (as upload URLs).
+const CREATED_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How many created tasks are remembered.
+const CREATED_CAPACITY: u64 = 100_000;
 
 /// What GetStatus found.
 #[derive(Debug, Default)]
@@ -56,6 +62,10 @@ pub struct Transcoding {
     upload_urls: moka::sync::Cache<String, String>,
     /// Sends direct uploads.
     uploader: Uploader,
+    /// Tasks this gateway created. Qencode's status is null both for unknown tokens and
+    /// for tasks not started yet; for these the watch poller reports "created" instead
+    /// of missing, so a watch opened before StartEncode waits for the start.
+    created: moka::sync::Cache<String, ()>,
 }
 
 impl Transcoding {
@@ -80,6 +90,10 @@ impl Transcoding {
                 .time_to_live(UPLOAD_URL_TTL)
                 .build(),
             uploader,
+            created: moka::sync::Cache::builder()
+                .max_capacity(CREATED_CAPACITY)
+                .time_to_live(CREATED_TTL)
+                .build(),
         }
     }
 
@@ -110,11 +124,15 @@ impl Transcoding {
         Ok(task)
     }
 
-    /// Creates a task upstream (Transcode starts it at once, so nothing is remembered).
+    /// Creates a task upstream and remembers that it exists (Transcode starts it at once,
+    /// so its upload endpoint is not remembered).
     async fn create(&self, deadline: Deadline) -> Result<CreatedTask, Error> {
-        self.tokens
+        let task = self
+            .tokens
             .with_token(|token| async move { self.client.create_task(&token, deadline).await })
-            .await
+            .await?;
+        self.created.insert(task.task_token.clone(), ());
+        Ok(task)
     }
 
     /// Uploads a task's source file from `chunks` (exactly `metadata.size` bytes), after
@@ -260,8 +278,9 @@ impl Transcoding {
     }
 
     /// Statuses of any number of tasks, for the watch poller: grouped by status
-    /// endpoint and chunked at `batch_size`, one upstream request per chunk. A master
-    /// endpoint learned on the way is used from the next poll on (no extra request now).
+    /// endpoint and chunked at `batch_size`, one upstream request per chunk. A task this
+    /// gateway created that has no status yet is reported as created, not missing.
+    /// A master endpoint learned on the way is used from the next poll on (no extra request now).
     pub async fn poll_statuses(
         &self,
         tokens: &[String],
@@ -293,7 +312,10 @@ impl Transcoding {
         for (chunk, result) in fetched {
             for token in chunk {
                 let status = match &result {
-                    Ok(raw) => Ok(raw.get(&token).and_then(parse_task_status)),
+                    Ok(raw) => Ok(raw
+                        .get(&token)
+                        .and_then(parse_task_status)
+                        .or_else(|| self.created.contains_key(&token).then(created_status))),
                     Err(error) => Err(error.clone()),
                 };
                 out.insert(token, status);

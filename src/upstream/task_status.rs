@@ -20,7 +20,18 @@ pub fn task_state(raw: &str) -> TaskState {
         "saved" => TaskState::Saved,
         "error" => TaskState::Error,
         "failed" => TaskState::Failed,
+        "created" => TaskState::Created,
         _ => TaskState::Unspecified,
+    }
+}
+
+/// The status of a task created but not started: Qencode's status has none, so the
+/// gateway reports this for tasks it created itself.
+pub fn created_status() -> TaskStatus {
+    TaskStatus {
+        state: TaskState::Created as i32,
+        status: "created".to_owned(),
+        ..Default::default()
     }
 }
 
