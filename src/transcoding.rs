@@ -2,6 +2,7 @@
 //! manager, routes status requests to each task's master endpoint, and sends direct
 //! uploads to each task's upload endpoint. No tonic here.
 
+pub mod profiles;
 pub mod validate;
 
 use crate::signer::CallbackSigner;
@@ -190,6 +191,19 @@ impl Transcoding {
         let inner = self.prepare(query, payload.as_deref(), v)?;
         self.start_prepared(task_token, inner, payload, deadline)
             .await
+    }
+
+    /// Starts a created task from saved profiles (`/v1/start_encode`); returns the
+    /// upstream's status URL.
+    pub async fn start_encode_profiles(
+        &self,
+        request: &pb::StartEncodeProfilesRequest,
+        deadline: Deadline,
+    ) -> Result<String, Error> {
+        let form = profiles::form(request)?;
+        let status_url = self.client.start_encode_profiles(form, deadline).await?;
+        self.remember_status_url(&request.task_token, &status_url);
+        Ok(status_url)
     }
 
     /// Validates everything first, then creates and starts a task.

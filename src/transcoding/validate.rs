@@ -27,6 +27,44 @@ pub const OUTPUT_FORMATS: &[&str] = &[
     "speech_to_text",
 ];
 
+/// URL schemes accepted for sources: http(s), the file transfer protocols and the
+/// storage prefixes the reference lists for destinations (s3, b2, azblob, ftp(s), sftp),
+/// plus gs and azure as Qencode's storage tutorials name them, and `tus:<file_uuid>` for
+/// direct uploads.
+pub const SOURCE_SCHEMES: &[&str] = &[
+    "http", "https", "ftp", "ftps", "sftp", "s3", "gs", "b2", "azblob", "azure", "tus",
+];
+
+/// Checks one source URL (`field` names it): a URL with a listed scheme and a host, or
+/// `tus:<file_uuid>`.
+pub fn source_url(field: &str, value: &str, v: &mut Violations) {
+    let value = value.trim();
+    if let Some(uuid) = value.strip_prefix("tus:") {
+        if uuid.trim_matches('/').trim().is_empty() {
+            v.add(
+                field,
+                "a tus: source needs the file id UploadFile returned (tus:<file_uuid>)",
+            );
+        }
+        return;
+    }
+    match url::Url::parse(value) {
+        Ok(url) if !SOURCE_SCHEMES.contains(&url.scheme()) => v.add(
+            field,
+            format!(
+                "scheme '{}' is not a source scheme ({})",
+                url.scheme(),
+                SOURCE_SCHEMES.join(", ")
+            ),
+        ),
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => {
+            v.add(field, "must name a host (or bucket)")
+        }
+        Ok(_) => {}
+        Err(e) => v.add(field, format!("is not a URL ({e})")),
+    }
+}
+
 /// The query as the caller sent it.
 #[derive(Debug, Clone)]
 pub enum QueryInput {

@@ -15,7 +15,7 @@ pub enum TokenUse {
     ApiKey,
     /// The gateway's session token (`/v1/create_task`).
     SessionToken,
-    /// The caller's task token(s) (`/v1/start_encode2`, `/v1/status`).
+    /// The caller's task token(s) (`/v1/start_encode2`, `/v1/start_encode`, `/v1/status`).
     TaskToken,
 }
 

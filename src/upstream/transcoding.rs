@@ -44,6 +44,13 @@ const START_ENCODE: Operation = Operation {
     idempotent: false,
     error_code,
 };
+const START_ENCODE_PROFILES: Operation = Operation {
+    api: "transcoding",
+    name: "start_encode",
+    route: "/v1/start_encode",
+    idempotent: false,
+    error_code,
+};
 const STATUS: Operation = Operation {
     api: "transcoding",
     name: "status",
@@ -180,6 +187,25 @@ impl TranscodingClient {
             .post(
                 START_ENCODE,
                 &self.endpoint("/v1/start_encode2"),
+                form,
+                deadline,
+            )
+            .await?;
+        let body = success(&response, TokenUse::TaskToken).map_err(|e| e.error)?;
+        Ok(string_of(body.get("status_url")).unwrap_or_default())
+    }
+
+    /// `/v1/start_encode` (a start from saved profiles) with its form fields, which
+    /// include the task token; returns the `status_url` the upstream gave.
+    pub async fn start_encode_profiles(
+        &self,
+        form: Vec<(&'static str, String)>,
+        deadline: Deadline,
+    ) -> Result<String, Error> {
+        let response = self
+            .post(
+                START_ENCODE_PROFILES,
+                &self.endpoint("/v1/start_encode"),
                 form,
                 deadline,
             )
