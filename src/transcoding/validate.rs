@@ -179,6 +179,11 @@ fn shape(inner: &Map<String, Value>, prefix: &str, v: &mut Violations) {
             format!("{prefix}.stitch"),
             "set exactly one of source or stitch (both are set)",
         ),
+        (true, false) => {
+            if let Some(Value::String(source)) = inner.get("source") {
+                source_url(&format!("{prefix}.source"), source, v);
+            }
+        }
         _ => {}
     }
     if let Some(Value::Array(items)) = inner.get("stitch") {
@@ -188,8 +193,9 @@ fn shape(inner: &Map<String, Value>, prefix: &str, v: &mut Violations) {
                 Value::Object(clip) => clip.get("url").and_then(Value::as_str),
                 _ => None,
             };
-            if url.is_none_or(|u| u.trim().is_empty()) {
-                v.add(format!("{prefix}.stitch[{i}]"), "needs a URL");
+            match url.filter(|u| !u.trim().is_empty()) {
+                Some(url) => source_url(&format!("{prefix}.stitch[{i}].url"), url, v),
+                None => v.add(format!("{prefix}.stitch[{i}]"), "needs a URL"),
             }
         }
     }
@@ -287,7 +293,8 @@ mod tests {
         let mut v = Violations::default();
         let inner = query(
             Some(&QueryInput::Raw(
-                r#"{"query": {"source": "s", "format": [{"output": "new_fmt"}]}}"#.into(),
+                r#"{"query": {"source": "https://a/b.mp4", "format": [{"output": "new_fmt"}]}}"#
+                    .into(),
             )),
             &mut v,
         );
@@ -297,7 +304,9 @@ mod tests {
         );
         let mut v = Violations::default();
         query(
-            Some(&QueryInput::Raw(r#"{"source": "s", "format": []}"#.into())),
+            Some(&QueryInput::Raw(
+                r#"{"source": "https://a/b.mp4", "format": []}"#.into(),
+            )),
             &mut v,
         );
         assert_eq!(
@@ -319,6 +328,64 @@ mod tests {
     }
 
     #[test]
+    fn sources_use_a_listed_scheme() {
+        for good in [
+            "https://example.com/in.mp4",
+            "http://example.com/in.mp4",
+            "s3://us-west.s3.qencode.com/bucket/in.mp4",
+            "ftp://user@ftp.example.com/in.mp4",
+            "sftp://host/in.mp4",
+            "gs://bucket/in.mp4",
+            "b2://bucket/in.mp4",
+            "azblob://container/in.mp4",
+            "tus:0123456789abcdef",
+        ] {
+            assert!(
+                violations(|v| source_url("query.source", good, v)).is_empty(),
+                "{good}"
+            );
+        }
+        for bad in [
+            "mp4",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "tus:",
+            "https://",
+            "s",
+        ] {
+            assert_eq!(
+                fields(&violations(|v| source_url("query.source", bad, v))),
+                ["query.source"],
+                "{bad}"
+            );
+        }
+        let stitched = pb::TranscodingQuery {
+            stitch: vec![
+                pb::StitchItem {
+                    item: Some(pb::stitch_item::Item::Url("https://a/1.mp4".into())),
+                },
+                pb::StitchItem {
+                    item: Some(pb::stitch_item::Item::Clip(pb::StitchClip {
+                        url: Some("file:///x.mp4".into()),
+                        ..Default::default()
+                    })),
+                },
+            ],
+            format: vec![pb::Format {
+                output: Some("mp4".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            fields(&violations(|v| {
+                query(Some(&QueryInput::Typed(stitched)), v);
+            })),
+            ["query.stitch[1].url"]
+        );
+    }
+
+    #[test]
     fn typed_query_checks() {
         let format = |output: &str| pb::Format {
             output: Some(output.into()),
@@ -335,9 +402,9 @@ mod tests {
             ["query.source"]
         );
         let both = pb::TranscodingQuery {
-            source: Some("s".into()),
+            source: Some("https://a/b.mp4".into()),
             stitch: vec![pb::StitchItem {
-                item: Some(pb::stitch_item::Item::Url("u".into())),
+                item: Some(pb::stitch_item::Item::Url("https://a/c.mp4".into())),
             }],
             format: vec![format("mp4")],
             ..Default::default()
@@ -349,7 +416,7 @@ mod tests {
             ["query.stitch"]
         );
         let empty = pb::TranscodingQuery {
-            source: Some("s".into()),
+            source: Some("https://a/b.mp4".into()),
             ..Default::default()
         };
         assert_eq!(
@@ -359,7 +426,7 @@ mod tests {
             ["query.format"]
         );
         let unknown = pb::TranscodingQuery {
-            source: Some("s".into()),
+            source: Some("https://a/b.mp4".into()),
             format: vec![format("mp4"), format("avi")],
             ..Default::default()
         };
