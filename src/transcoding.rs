@@ -67,6 +67,8 @@ pub struct Transcoding {
     /// for tasks not started yet; for these the watch poller reports "created" instead
     /// of missing, so a watch opened before StartEncode waits for the start.
     created: moka::sync::Cache<String, ()>,
+    /// Largest `query_json` accepted, in bytes (`GATEWAY_MAX_QUERY_JSON_SIZE`).
+    max_query_json: usize,
 }
 
 impl Transcoding {
@@ -95,7 +97,14 @@ impl Transcoding {
                 .max_capacity(CREATED_CAPACITY)
                 .time_to_live(CREATED_TTL)
                 .build(),
+            max_query_json: crate::limits::DEFAULT_MAX_QUERY_JSON,
         }
+    }
+
+    /// Sets the largest `query_json` accepted, in bytes.
+    pub fn with_max_query_json(mut self, bytes: usize) -> Self {
+        self.max_query_json = bytes;
+        self
     }
 
     /// Sets the direct-upload limits (chunk size, maximum size).
@@ -238,7 +247,7 @@ impl Transcoding {
         mut v: Violations,
     ) -> Result<Map<String, Value>, Error> {
         validate::payload(payload, &mut v);
-        let inner = validate::query(query, &mut v);
+        let inner = validate::query(query, self.max_query_json, &mut v);
         v.into_result()?;
         inner.ok_or_else(|| Error::invalid_field("query", "could not be read"))
     }
