@@ -26,6 +26,10 @@ use tracing::{debug, warn};
 use url::Url;
 pub use validate::QueryInput;
 
+/// The path every followed `status_url` ends with.
+const STATUS_PATH: &str = "/v1/status";
+/// The path every upload URL ends with (tasks' `upload_url`, `<api>/v1/upload_file`).
+const UPLOAD_PATH: &str = "/v1/upload_file";
 /// How long a task's master status endpoint is remembered.
 const STATUS_URL_TTL: Duration = Duration::from_secs(48 * 3600);
 /// How many tasks' master endpoints are remembered.
@@ -181,7 +185,7 @@ impl Transcoding {
     fn upload_endpoint(&self, metadata: &pb::UploadMetadata) -> Result<Url, Error> {
         if let Some(given) = metadata.upload_url.as_deref().filter(|u| !u.is_empty()) {
             // The caller's own value: a refusal is theirs to fix, hence INVALID_ARGUMENT.
-            return self.trusted.check(given).ok_or_else(|| {
+            return self.trusted.check_endpoint(given, UPLOAD_PATH).ok_or_else(|| {
                 Error::invalid_field(
                     "metadata.upload_url",
                     "must be an upload_url CreateTask returned: the Qencode API's origin or an https host under the trusted domain",
@@ -191,7 +195,7 @@ impl Transcoding {
         match self.upload_urls.get(&metadata.task_token) {
             Some(known) => self
                 .trusted
-                .check(&known)
+                .check_endpoint(&known, UPLOAD_PATH)
                 .ok_or_else(|| upload::untrusted_host(&known)),
             None => Ok(self.client.fallback_upload_url()),
         }
@@ -429,7 +433,7 @@ impl Transcoding {
                 return Some(known);
             }
         }
-        match self.trusted.check(url) {
+        match self.trusted.check_endpoint(url, STATUS_PATH) {
             Some(trusted) => {
                 if trusted != self.client.main_status_url() {
                     self.status_urls

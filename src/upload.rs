@@ -187,7 +187,7 @@ impl Uploader {
                 Ok(location) => {
                     return self
                         .trusted
-                        .check(location.as_str())
+                        .check_under(location.as_str(), endpoint)
                         .ok_or_else(|| untrusted_host(location.as_str()));
                 }
                 Err(TusFailure::Transient { error, .. }) => {
