@@ -380,6 +380,9 @@ impl Transcoding {
         } else {
             match self.client.status(&endpoint, &tokens, deadline).await {
                 Ok(statuses) => (endpoint, statuses),
+                // A busy master says "later", not "gone": falling back would add load
+                // to a busy upstream; the caller gets UNAVAILABLE with RetryInfo.
+                Err(error) if error.reason == "QENCODE_SYSTEM_BUSY" => return Err(error),
                 Err(error) => {
                     warn!(host = endpoint.host_str().unwrap_or(""), reason = %error.reason, "master status endpoint failed; using the main one");
                     for token in &tokens {
