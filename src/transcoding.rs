@@ -322,6 +322,7 @@ impl Transcoding {
         &self,
         tokens: &[String],
         batch_size: usize,
+        batch_timeout: Duration,
     ) -> HashMap<String, Result<Option<pb::TaskStatus>, Error>> {
         let main = self.client.main_status_url();
         let mut groups: HashMap<Url, Vec<String>> = HashMap::new();
@@ -340,7 +341,12 @@ impl Transcoding {
             .collect();
         let fetched = join_all(chunks.into_iter().map(|(endpoint, chunk)| async move {
             let result = self
-                .status_group(endpoint, chunk.clone(), false, Deadline::NONE)
+                .status_group(
+                    endpoint,
+                    chunk.clone(),
+                    false,
+                    Deadline::after(batch_timeout),
+                )
                 .await;
             (chunk, result)
         }))

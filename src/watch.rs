@@ -103,13 +103,14 @@ impl Watchers {
 
     /// Starts the two pollers; they stop when shutdown begins.
     pub fn spawn_pollers(&self, transcoding: Arc<Transcoding>, live: Arc<LiveStreaming>) {
-        let tasks = Arc::new(tasks::TaskSource {
-            transcoding,
-            batch_size: self.settings.batch_size,
-        });
         let task_settings = PollSettings {
             interval: self.settings.poll_interval,
         };
+        let tasks = Arc::new(tasks::TaskSource {
+            transcoding,
+            batch_size: self.settings.batch_size,
+            batch_timeout: task_settings.fetch_timeout(),
+        });
         match &self.fleet {
             Some(fleet) => {
                 use crate::fleet::{callbacks, leases::LeasedSource};
@@ -136,12 +137,16 @@ impl Watchers {
                 ));
             }
         }
+        let live_settings = PollSettings {
+            interval: self.settings.live_poll_interval,
+        };
         tokio::spawn(poller::run(
             self.streams.clone(),
-            Arc::new(live::LiveSource { live }),
-            PollSettings {
-                interval: self.settings.live_poll_interval,
-            },
+            Arc::new(live::LiveSource {
+                live,
+                timeout: live_settings.fetch_timeout(),
+            }),
+            live_settings,
             self.shutdown.clone(),
         ));
     }
