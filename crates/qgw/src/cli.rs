@@ -33,7 +33,12 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct Common {
     /// Gateway address (`https://` implies TLS).
-    #[arg(long, global = true, env = "QGW_TARGET", default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        global = true,
+        env = "QGW_TARGET",
+        default_value = "http://127.0.0.1:50051"
+    )]
     pub target: String,
     /// Use TLS even if the target says http://.
     #[arg(long, global = true)]

@@ -31,10 +31,14 @@ pub struct Credentials {
 impl Interceptor for Credentials {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
         if let Some(bearer) = &self.bearer {
-            request.metadata_mut().insert("authorization", bearer.clone());
+            request
+                .metadata_mut()
+                .insert("authorization", bearer.clone());
         }
         if let Some(project) = &self.project {
-            request.metadata_mut().insert("x-qencode-project", project.clone());
+            request
+                .metadata_mut()
+                .insert("x-qencode-project", project.clone());
         }
         Ok(request)
     }
@@ -118,7 +122,9 @@ fn url_host(target: &str) -> Option<String> {
     let authority = rest.split('/').next()?;
     let host = match authority.strip_prefix('[') {
         Some(v6) => v6.split(']').next()?,
-        None => authority.rsplit_once(':').map_or(authority, |(host, _)| host),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
     };
     (!host.is_empty()).then(|| host.to_owned())
 }
@@ -129,8 +135,14 @@ mod tests {
 
     #[test]
     fn hosts() {
-        assert_eq!(url_host("https://gw.example:443").as_deref(), Some("gw.example"));
-        assert_eq!(url_host("https://gw.example").as_deref(), Some("gw.example"));
+        assert_eq!(
+            url_host("https://gw.example:443").as_deref(),
+            Some("gw.example")
+        );
+        assert_eq!(
+            url_host("https://gw.example").as_deref(),
+            Some("gw.example")
+        );
         assert_eq!(url_host("https://[::1]:50051").as_deref(), Some("::1"));
     }
 }

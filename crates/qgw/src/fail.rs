@@ -32,7 +32,9 @@ impl Failure {
             Self::Local(_) => ExitCode::from(1),
             Self::Ended(_) => ExitCode::from(3),
             // Codes are 1..=16, so 10 + code always fits a u8.
-            Self::Rpc(status) => ExitCode::from(10 + u8::try_from(status.code() as i32).unwrap_or(0)),
+            Self::Rpc(status) => {
+                ExitCode::from(10 + u8::try_from(status.code() as i32).unwrap_or(0))
+            }
         }
     }
 
@@ -93,7 +95,11 @@ pub fn code_name(code: tonic::Code) -> &'static str {
 }
 
 fn rpc_text(status: &Status) -> String {
-    let mut text = format!("error: {}: {}\n", code_name(status.code()), status.message());
+    let mut text = format!(
+        "error: {}: {}\n",
+        code_name(status.code()),
+        status.message()
+    );
     let details = status.get_error_details();
     if let Some(info) = details.error_info() {
         text += &format!("  reason: {} (domain {})\n", info.reason, info.domain);
@@ -155,7 +161,10 @@ mod tests {
         assert!(text.contains("INVALID_ARGUMENT: bad"), "{text}");
         assert!(text.contains("field query.source: required"), "{text}");
         assert!(text.contains("reason: INVALID_ARGUMENT"), "{text}");
-        assert_eq!(failure.to_json()["field_violations"][0]["field"], "query.source");
+        assert_eq!(
+            failure.to_json()["field_violations"][0]["field"],
+            "query.source"
+        );
         assert_eq!(Failure::local("x").exit_code(), ExitCode::from(1));
     }
 }

@@ -29,7 +29,11 @@ pub async fn run(clients: &Clients, output: Output) -> Result<(), Failure> {
             .into_inner()
             .status();
         let word = crate::output::word(status.as_str_name(), "");
-        let name = if service.is_empty() { "server" } else { service };
+        let name = if service.is_empty() {
+            "server"
+        } else {
+            service
+        };
         output.emit(json!({"service": name, "status": word}), || {
             format!("{name}: {word}")
         });

@@ -15,14 +15,15 @@ use tokio_stream::StreamExt;
 pub async fn run(clients: &Clients, output: Output, command: LiveCommand) -> Result<(), Failure> {
     let mut live = clients.live();
     let stream = match command {
-        LiveCommand::Create(args) => live
-            .create_stream(pb::CreateStreamRequest {
+        LiveCommand::Create(args) => {
+            live.create_stream(pb::CreateStreamRequest {
                 params: Some(params(args)),
                 extra_json: None,
             })
             .await?
             .into_inner()
-            .stream,
+            .stream
+        }
         LiveCommand::List => {
             let streams = live
                 .list_streams(pb::ListStreamsRequest {})
@@ -34,30 +35,34 @@ pub async fn run(clients: &Clients, output: Output, command: LiveCommand) -> Res
             }
             return Ok(());
         }
-        LiveCommand::Get { id } => live
-            .get_stream(pb::GetStreamRequest { stream_id: id })
-            .await?
-            .into_inner()
-            .stream,
-        LiveCommand::Update { id, params: args } => live
-            .update_stream(pb::UpdateStreamRequest {
+        LiveCommand::Get { id } => {
+            live.get_stream(pb::GetStreamRequest { stream_id: id })
+                .await?
+                .into_inner()
+                .stream
+        }
+        LiveCommand::Update { id, params: args } => {
+            live.update_stream(pb::UpdateStreamRequest {
                 stream_id: id,
                 params: Some(params(args)),
                 extra_json: None,
             })
             .await?
             .into_inner()
-            .stream,
-        LiveCommand::Start { id } => live
-            .start_stream(pb::StartStreamRequest { stream_id: id })
-            .await?
-            .into_inner()
-            .stream,
-        LiveCommand::Stop { id } => live
-            .stop_stream(pb::StopStreamRequest { stream_id: id })
-            .await?
-            .into_inner()
-            .stream,
+            .stream
+        }
+        LiveCommand::Start { id } => {
+            live.start_stream(pb::StartStreamRequest { stream_id: id })
+                .await?
+                .into_inner()
+                .stream
+        }
+        LiveCommand::Stop { id } => {
+            live.stop_stream(pb::StopStreamRequest { stream_id: id })
+                .await?
+                .into_inner()
+                .stream
+        }
         LiveCommand::Delete { id } => {
             let status = live
                 .delete_stream(pb::DeleteStreamRequest {
@@ -68,7 +73,9 @@ pub async fn run(clients: &Clients, output: Output, command: LiveCommand) -> Res
                 .status
                 .unwrap_or_default();
             let state = stream_state(status.state());
-            output.emit(json!({"id": id, "state": state}), || format!("{id}  {state}"));
+            output.emit(json!({"id": id, "state": state}), || {
+                format!("{id}  {state}")
+            });
             return Ok(());
         }
         LiveCommand::Watch { id } => return watch(clients, output, id).await,

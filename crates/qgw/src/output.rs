@@ -39,12 +39,17 @@ impl Output {
 
 /// The lower-case word of a prost enum name, without its `PREFIX_`.
 pub fn word(name: &str, prefix: &str) -> String {
-    name.strip_prefix(prefix).unwrap_or(name).to_ascii_lowercase()
+    name.strip_prefix(prefix)
+        .unwrap_or(name)
+        .to_ascii_lowercase()
 }
 
-/// `downloading`, `encoding`, `completed`, ...
+/// `downloading`, `encoding`, `completed`, ...; an output not begun yet is `pending`.
 pub fn task_state(state: pb::TaskState) -> String {
-    word(state.as_str_name(), "TASK_STATE_")
+    match state {
+        pb::TaskState::Unspecified => "pending".to_owned(),
+        state => word(state.as_str_name(), "TASK_STATE_"),
+    }
 }
 
 /// `created`, `live`, `stopped`, ...
@@ -90,7 +95,11 @@ pub fn outputs(status: &pb::TaskStatus) -> impl Iterator<Item = &pb::OutputStatu
 
 /// A task status as readable lines.
 pub fn task_text(token: &str, status: &pb::TaskStatus) -> String {
-    let mut text = format!("{token}  {}{}", task_state(status.state()), percent(status.percent));
+    let mut text = format!(
+        "{token}  {}{}",
+        task_state(status.state()),
+        percent(status.percent)
+    );
     if let Some(description) = &status.error_description {
         text += &format!("  error: {description}");
     }
@@ -146,7 +155,10 @@ pub fn stream_text(stream: &pb::LiveStream) -> String {
         text += &format!("\n  stream key: {}", stream.stream_key);
     }
     for playback in &stream.playback_ids {
-        text += &format!("\n  playback ({}): {}", playback.policy, playback.playback_url);
+        text += &format!(
+            "\n  playback ({}): {}",
+            playback.policy, playback.playback_url
+        );
     }
     text
 }

@@ -56,10 +56,10 @@ impl TaskProgress {
                 show(&bars.task, status.percent, &state);
                 for output in outputs(status) {
                     let bar = bars.outputs.entry(output.tag.clone()).or_insert_with(|| {
-                        let bar = bars.multi.add(ProgressBar::new(100).with_style(style()));
-                        bar.set_prefix(output_label(output));
-                        bar
+                        bars.multi.add(ProgressBar::new(100).with_style(style()))
                     });
+                    // The output format is known only once encoding began.
+                    bar.set_prefix(output_label(output));
                     show(bar, output.percent, &task_state(output.state()));
                 }
             }

@@ -44,7 +44,9 @@ pub fn build(source: Option<String>, args: &QueryArgs) -> Result<Query, Failure>
         return Ok(Query::Json(text));
     }
     if args.formats.is_empty() {
-        return Err(Failure::local("give at least one --format or a --query-file"));
+        return Err(Failure::local(
+            "give at least one --format or a --query-file",
+        ));
     }
     Ok(Query::Typed(pb::TranscodingQuery {
         source,

@@ -11,7 +11,11 @@ use qencode_gateway::pb;
 use serde_json::json;
 
 /// One Transcode call (create + start), then optionally a watch.
-pub async fn transcode(clients: &Clients, output: Output, args: TranscodeArgs) -> Result<(), Failure> {
+pub async fn transcode(
+    clients: &Clients,
+    output: Output,
+    args: TranscodeArgs,
+) -> Result<(), Failure> {
     let query = query::build(args.source, &args.query)?;
     let started = clients
         .transcoding()
@@ -23,7 +27,12 @@ pub async fn transcode(clients: &Clients, output: Output, args: TranscodeArgs) -
         .into_inner();
     output.emit(
         json!({"task_token": started.task_token, "status_url": started.status_url}),
-        || format!("task {} started\n  status: {}", started.task_token, started.status_url),
+        || {
+            format!(
+                "task {} started\n  status: {}",
+                started.task_token, started.status_url
+            )
+        },
     );
     if args.watch {
         crate::watch::run(clients, output, &started.task_token).await?;

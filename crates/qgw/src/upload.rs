@@ -18,11 +18,7 @@ const READ_AHEAD: usize = 4;
 /// Uploads `args.file` into a new task and optionally starts (and watches) it.
 pub async fn run(clients: &Clients, output: Output, args: UploadArgs) -> Result<(), Failure> {
     // Checked before anything is created upstream.
-    let start_query = if args.start {
-        Some(&args.query)
-    } else {
-        None
-    };
+    let start_query = if args.start { Some(&args.query) } else { None };
     if start_query.is_some_and(|q| q.formats.is_empty() && q.query_file.is_none()) {
         return Err(Failure::local("--start needs --format or --query-file"));
     }
@@ -62,8 +58,18 @@ pub async fn run(clients: &Clients, output: Output, args: UploadArgs) -> Result<
     // to the short upload.
     match reader.await {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(Failure::local(format!("reading {}: {e}", args.file.display()))),
-        Err(e) => return Err(Failure::local(format!("reading {}: {e}", args.file.display()))),
+        Ok(Err(e)) => {
+            return Err(Failure::local(format!(
+                "reading {}: {e}",
+                args.file.display()
+            )))
+        }
+        Err(e) => {
+            return Err(Failure::local(format!(
+                "reading {}: {e}",
+                args.file.display()
+            )))
+        }
     }
     let uploaded = answer?.into_inner();
     output.emit(
@@ -98,7 +104,11 @@ async fn feed(
     bar: ProgressBar,
 ) -> std::io::Result<()> {
     let message = |part| pb::UploadFileRequest { part: Some(part) };
-    if sender.send(message(Part::Metadata(metadata))).await.is_err() {
+    if sender
+        .send(message(Part::Metadata(metadata)))
+        .await
+        .is_err()
+    {
         return Ok(());
     }
     loop {
@@ -108,7 +118,7 @@ async fn feed(
             return Ok(());
         }
         chunk.truncate(read);
-        if sender.send(message(Part::Chunk(chunk.into()))).await.is_err() {
+        if sender.send(message(Part::Chunk(chunk))).await.is_err() {
             // The gateway answered early (an error); its status says why.
             return Ok(());
         }
@@ -121,11 +131,10 @@ fn byte_bar(size: u64, output: Output) -> ProgressBar {
     if !output.terminal {
         return ProgressBar::hidden();
     }
-    let style = ProgressStyle::with_template(
-        "[{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("[{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
     ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr()).with_style(style)
 }
 

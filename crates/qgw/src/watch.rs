@@ -34,10 +34,7 @@ pub async fn run(clients: &Clients, output: Output, token: &str) -> Result<(), F
             Some(progress) => progress.update(&status),
             None => {
                 let mut line = task_json(token, &status)?;
-                line["event"] = json!(crate::output::word(
-                    kind.as_str_name(),
-                    "WATCH_EVENT_KIND_"
-                ));
+                line["event"] = json!(crate::output::word(kind.as_str_name(), "WATCH_EVENT_KIND_"));
                 println!("{line}");
             }
         }
@@ -68,7 +65,10 @@ pub fn ended(token: &str, status: &pb::TaskStatus) -> Result<(), Failure> {
         return Err(Failure::Ended(format!(
             "task {token} ended {}: {}",
             task_state(status.state()),
-            status.error_description.as_deref().unwrap_or("no description")
+            status
+                .error_description
+                .as_deref()
+                .unwrap_or("no description")
         )));
     }
     Ok(())

@@ -5,7 +5,10 @@ mod common;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn progress_bars_on_a_terminal() {
-    let script = std::process::Command::new("script").arg("--version").output();
+    let script = tokio::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .await;
     if !script.is_ok_and(|o| o.status.success()) {
         eprintln!("SKIPPED: util-linux `script` is not installed; no pseudo-terminal test");
         return;
@@ -16,12 +19,15 @@ async fn progress_bars_on_a_terminal() {
         env!("CARGO_BIN_EXE_qgw"),
         env.target()
     );
-    let mut command = std::process::Command::new("script");
+    let mut command = tokio::process::Command::new("script");
     command.args(["-qec", &shell, "/dev/null"]);
     let output = common::run_bounded(command).await;
     let screen = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{}", common::text(&output));
-    assert!(screen.contains("[=") || screen.contains("=>"), "bar characters: {screen}");
+    assert!(
+        screen.contains("[=") || screen.contains("=>"),
+        "bar characters: {screen}"
+    );
     assert!(screen.contains("completed"), "{screen}");
     env.stop();
 }

@@ -17,8 +17,16 @@ async fn transcode_watch_reaches_completed_with_plain_lines() {
         .await;
     let stdout = common::ok_stdout(&output);
     assert!(stdout.contains("started"), "{stdout}");
-    assert!(stdout.lines().any(|l| l.ends_with("completed 100%") || l.ends_with("completed")), "{stdout}");
-    assert!(stdout.contains("http"), "an output URL at the end: {stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.ends_with("completed 100%") || l.ends_with("completed")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("http"),
+        "an output URL at the end: {stdout}"
+    );
     // Off a terminal: no bar drawing characters, no carriage returns.
     assert!(!stdout.contains('\r') && !stdout.contains("[="), "{stdout}");
     env.stop();
@@ -28,7 +36,14 @@ async fn transcode_watch_reaches_completed_with_plain_lines() {
 async fn status_in_json_names_the_state() {
     let env = common::start().await;
     let output = env
-        .qgw(&["--json", "transcode", "--source", "https://example.com/a.mp4", "--format", "mp4"])
+        .qgw(&[
+            "--json",
+            "transcode",
+            "--source",
+            "https://example.com/a.mp4",
+            "--format",
+            "mp4",
+        ])
         .await;
     let token = common::json_field(&common::ok_stdout(&output), "task_token");
     let stdout = common::ok_stdout(&env.qgw(&["--json", "status", &token]).await);
@@ -57,7 +72,9 @@ async fn bad_request_exits_13_and_prints_the_field() {
     assert_eq!(error["field_violations"][0]["field"], "query.source");
 
     // An unknown task is NOT_FOUND: 10 + 5.
-    let output = env.qgw(&["status", "0123456789abcdef0123456789abcdef"]).await;
+    let output = env
+        .qgw(&["status", "0123456789abcdef0123456789abcdef"])
+        .await;
     assert_eq!(output.status.code(), Some(15), "{}", common::text(&output));
     env.stop();
 }
@@ -68,7 +85,7 @@ async fn usage_errors_exit_2_and_unreachable_exits_24() {
     let output = env.qgw(&["transcode", "--no-such-flag"]).await;
     assert_eq!(output.status.code(), Some(2), "{}", common::text(&output));
 
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_qgw"));
+    let mut command = common::qgw();
     // Port 9 on localhost: nothing listens there in the test environment.
     command.args(["--target", "http://127.0.0.1:9", "status", "t"]);
     let output = common::run_bounded(command).await;
@@ -80,26 +97,32 @@ async fn usage_errors_exit_2_and_unreachable_exits_24() {
 async fn health_reports_serving() {
     let env = common::start().await;
     // The gateway reports SERVING once it holds upstream tokens; bounded retries.
-    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let output = env.qgw(&["health"]).await;
         if output.status.success() {
             let stdout = String::from_utf8_lossy(&output.stdout);
-            assert!(stdout.contains("qencode.gateway.v1.Transcoding: serving"), "{stdout}");
+            assert!(
+                stdout.contains("qencode.gateway.v1.Transcoding: serving"),
+                "{stdout}"
+            );
             break;
         }
-        assert!(std::time::Instant::now() < give_up, "{}", common::text(&output));
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "{}",
+            common::text(&output)
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     env.stop();
 }
 
-#[test]
-fn completions_are_printed() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_qgw"))
-        .args(["completions", "bash"])
-        .output()
-        .expect("run qgw");
-    assert!(output.status.success());
+#[tokio::test]
+async fn completions_are_printed() {
+    let mut command = common::qgw();
+    command.args(["completions", "bash"]);
+    let output = common::run_bounded(command).await;
+    assert!(output.status.success(), "{}", common::text(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("qgw"));
 }

@@ -23,7 +23,16 @@ async fn upload_then_start_from_it() {
     assert!(stdout.contains("\"bytes_stored\":700001"), "{stdout}");
 
     let output = env
-        .qgw(&["start", "--task", &token, "--source", &source, "--format", "mp4:320x240", "--watch"])
+        .qgw(&[
+            "start",
+            "--task",
+            &token,
+            "--source",
+            &source,
+            "--format",
+            "mp4:320x240",
+            "--watch",
+        ])
         .await;
     let stdout = common::ok_stdout(&output);
     assert!(stdout.contains("completed"), "{stdout}");

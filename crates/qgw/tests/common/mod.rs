@@ -9,10 +9,10 @@ use qencode_gateway::{
 use qencode_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use std::{
     net::SocketAddr,
-    process::{Command, Output, Stdio},
-    time::{Duration, Instant},
+    process::{Output, Stdio},
+    time::Duration,
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, process::Command};
 
 /// The API key the test sandbox accepts.
 const API_KEY: &str = "test-api-key-qgw";
@@ -38,7 +38,9 @@ pub async fn start() -> Env {
         live_phase_duration: Duration::from_millis(100),
         ..SandboxConfig::default()
     };
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sandbox");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind sandbox");
     let sandbox = Sandbox::start(listener, sandbox_config)
         .await
         .expect("start sandbox");
@@ -47,7 +49,9 @@ pub async fn start() -> Env {
     let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
     config.http_listen = http.local_addr().expect("http addr");
     let gateway = Gateway::from_config(&config).expect("gateway");
-    let grpc = TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
+    let grpc = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind gateway");
     let addr = grpc.local_addr().expect("gateway addr");
     tokio::spawn(run(gateway.clone(), Listeners { grpc, http }));
     Env {
@@ -65,7 +69,7 @@ impl Env {
 
     /// Runs `qgw --target <gateway> args...` off a terminal and waits for it.
     pub async fn qgw(&self, args: &[&str]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_qgw"));
+        let mut command = qgw();
         command.arg("--target").arg(self.target()).args(args);
         run_bounded(command).await
     }
@@ -81,22 +85,18 @@ pub async fn run_bounded(mut command: Command) -> Output {
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    tokio::task::spawn_blocking(move || {
-        let mut child = command.spawn().expect("spawn qgw");
-        let give_up = Instant::now() + RUN_LIMIT;
-        while child.try_wait().expect("wait qgw").is_none() {
-            if Instant::now() > give_up {
-                let _ = child.kill();
-                let output = child.wait_with_output().expect("qgw output");
-                panic!("qgw ran over {RUN_LIMIT:?}: {}", text(&output));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        child.wait_with_output().expect("qgw output")
-    })
-    .await
-    .expect("qgw runner")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = command.output();
+    match tokio::time::timeout(RUN_LIMIT, child).await {
+        Ok(output) => output.expect("run qgw"),
+        Err(_) => panic!("qgw ran over {RUN_LIMIT:?}: {command:?}"),
+    }
+}
+
+/// A `qgw` command (not yet run).
+pub fn qgw() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_qgw"))
 }
 
 /// Stdout and stderr of a run, for assertion messages.
