@@ -18,6 +18,7 @@
 //! - [`health`]: gRPC health that follows the upstream tokens.
 //! - [`metrics`]: the Prometheus registry behind /metrics.
 //! - [`limits`]: what happens when a limit bites (counter, rate-limited WARN).
+//! - [`fleet`]: fleet mode: replicas sharing tokens, callbacks and polling via Redis.
 //!
 //! gRPC edge (the only modules that know tonic):
 //! - [`grpc`]: thin adapters, the tower layer, reflection, the codec; [`grpc::status`]
@@ -50,6 +51,7 @@ pub mod auth;
 pub mod config;
 pub mod embedded;
 pub mod error;
+pub mod fleet;
 pub mod gateway;
 pub mod grpc;
 pub mod health;
