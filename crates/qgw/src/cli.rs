@@ -112,7 +112,7 @@ pub struct QueryArgs {
 /// `qgw transcode`.
 #[derive(Debug, Args)]
 pub struct TranscodeArgs {
-    /// Source URL (http(s), s3, or tus:<uuid> of an upload).
+    /// Source URL (http(s), s3, or tus:UUID of an upload).
     #[arg(long, conflicts_with = "query_file")]
     pub source: Option<String>,
     /// Outputs.

@@ -54,13 +54,15 @@ pub struct Clients {
 impl Clients {
     /// Builds the (lazy) channel from the common flags.
     pub fn new(common: &Common) -> Result<Self, Failure> {
-        let mut endpoint = Endpoint::from_shared(common.target.clone())
+        let tls = common.tls || common.target.starts_with("https://");
+        let target = effective_target(&common.target, tls);
+        let mut endpoint = Endpoint::from_shared(target)
             .map_err(|e| Failure::local(format!("--target {:?}: {e}", common.target)))?
             .connect_timeout(CONNECT_TIMEOUT);
         if let Some(timeout) = common.timeout {
             endpoint = endpoint.timeout(timeout);
         }
-        if common.tls || common.target.starts_with("https://") {
+        if tls {
             endpoint = endpoint
                 .tls_config(tls_config(common)?)
                 .map_err(|e| Failure::local(format!("TLS: {e}")))?;
@@ -73,7 +75,12 @@ impl Clients {
             bearer: common
                 .token
                 .as_ref()
-                .map(|token| header("--token", format!("Bearer {token}")))
+                .map(|token| {
+                    // Sensitive: kept out of any debug output of the request.
+                    let mut value = header("--token", format!("Bearer {token}"))?;
+                    value.set_sensitive(true);
+                    Ok::<_, Failure>(value)
+                })
                 .transpose()?,
             project: common
                 .project
@@ -116,6 +123,15 @@ fn tls_config(common: &Common) -> Result<ClientTlsConfig, Failure> {
     Ok(config)
 }
 
+/// The URI to dial: tonic only speaks TLS to `https://` URIs, so `--tls` turns an
+/// `http://` target into `https://` rather than silently staying in plaintext.
+fn effective_target(target: &str, tls: bool) -> String {
+    match target.strip_prefix("http://") {
+        Some(rest) if tls => format!("https://{rest}"),
+        _ => target.to_owned(),
+    }
+}
+
 /// The host of `target`, which TLS verifies the certificate against.
 fn url_host(target: &str) -> Option<String> {
     let rest = target.split_once("://").map_or(target, |(_, rest)| rest);
@@ -131,7 +147,36 @@ fn url_host(target: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::url_host;
+    use super::*;
+
+    #[test]
+    fn tls_targets() {
+        assert_eq!(effective_target("http://gw:1", true), "https://gw:1");
+        assert_eq!(effective_target("http://gw:1", false), "http://gw:1");
+        assert_eq!(effective_target("https://gw:1", true), "https://gw:1");
+    }
+
+    #[test]
+    fn credentials_become_metadata() {
+        let mut credentials = Credentials {
+            bearer: Some(MetadataValue::from_static("Bearer secret")),
+            project: Some(MetadataValue::from_static("p1")),
+        };
+        let request = credentials.call(Request::new(())).expect("intercepted");
+        let metadata = request.metadata();
+        assert_eq!(
+            metadata.get("authorization").map(|v| v.to_str().ok()),
+            Some(Some("Bearer secret"))
+        );
+        assert_eq!(
+            metadata.get("x-qencode-project").map(|v| v.to_str().ok()),
+            Some(Some("p1"))
+        );
+        let request = Credentials::default()
+            .call(Request::new(()))
+            .expect("intercepted");
+        assert!(request.metadata().get("authorization").is_none());
+    }
 
     #[test]
     fn hosts() {
