@@ -126,3 +126,33 @@ async fn completions_are_printed() {
     assert!(output.status.success(), "{}", common::text(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("qgw"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_in_json_is_one_object_per_event() {
+    let env = common::start().await;
+    let output = env
+        .qgw(&[
+            "--json",
+            "transcode",
+            "--source",
+            "https://example.com/a.mp4",
+            "--format",
+            "mp4",
+        ])
+        .await;
+    let token = common::json_field(&common::ok_stdout(&output), "task_token");
+    let stdout = common::ok_stdout(&env.qgw(&["--json", "watch", &token]).await);
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every line is JSON"))
+        .collect();
+    assert_eq!(
+        events.first().map(|e| e["event"].clone()),
+        Some("snapshot".into()),
+        "{stdout}"
+    );
+    let last = events.last().expect("at least one event");
+    assert_eq!(last["status"]["state"], "completed", "{stdout}");
+    assert_eq!(last["task_token"], token.as_str());
+    env.stop();
+}
