@@ -96,8 +96,14 @@ impl Error {
     /// Input rejected before any upstream call.
     pub fn invalid_argument(violations: Vec<FieldViolation>) -> Self {
         let message = match violations.as_slice() {
+            [] => "invalid request".to_owned(),
             [one] => format!("invalid {}: {}", one.field, one.description),
-            many => format!("{} invalid fields", many.len()),
+            [first, rest @ ..] => format!(
+                "invalid {}: {} (and {} more)",
+                first.field,
+                first.description,
+                rest.len()
+            ),
         };
         let mut error = Error::new(
             ErrorKind::InvalidArgument,

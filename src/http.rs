@@ -181,5 +181,6 @@ fn scrape_time(gateway: &Gateway) -> Registry {
     if let Some(fleet) = watchers.fleet() {
         fleet.register_metrics(&mut registry);
     }
+    crate::process_metrics::register(&mut registry);
     registry
 }

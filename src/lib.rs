@@ -17,6 +17,7 @@
 //! - [`http`]: the HTTP listener (task callbacks, /metrics, probes).
 //! - [`health`]: gRPC health that follows the upstream tokens.
 //! - [`metrics`]: the Prometheus registry behind /metrics.
+//! - [`process_metrics`]: CPU, memory, file descriptors and threads from `/proc`.
 //! - [`limits`]: what happens when a limit bites (counter, rate-limited WARN).
 //! - [`fleet`]: fleet mode: replicas sharing tokens, callbacks and polling via Redis.
 //!
@@ -62,6 +63,7 @@ pub mod limits;
 pub mod listener;
 pub mod live;
 pub mod metrics;
+pub mod process_metrics;
 pub mod proto_json;
 pub mod secret;
 pub mod server;

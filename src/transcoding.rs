@@ -2,6 +2,7 @@
 //! manager, routes status requests to each task's master endpoint, and sends direct
 //! uploads to each task's upload endpoint. No tonic here.
 
+pub mod profiles;
 pub mod validate;
 
 use crate::signer::CallbackSigner;
@@ -11,7 +12,9 @@ use crate::{
     pb,
     upload::{self, StoredFile, UploadSettings, Uploader},
     upstream::{
-        task_status::parse_task_status, transcoding::CreatedTask, transcoding::TranscodingClient,
+        task_status::{created_status, parse_task_status},
+        transcoding::CreatedTask,
+        transcoding::TranscodingClient,
         Deadline, TrustedHosts,
     },
 };
@@ -31,6 +34,10 @@ const STATUS_URL_CAPACITY: u64 = 200_000;
 const UPLOAD_URL_TTL: Duration = Duration::from_secs(24 * 3600);
 /// How many tasks' upload endpoints are remembered.
 const UPLOAD_URL_CAPACITY: u64 = 100_000;
+/// How long a task this gateway created is remembered as existing (as upload URLs).
+const CREATED_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How many created tasks are remembered.
+const CREATED_CAPACITY: u64 = 100_000;
 
 /// What GetStatus found.
 #[derive(Debug, Default)]
@@ -56,6 +63,10 @@ pub struct Transcoding {
     upload_urls: moka::sync::Cache<String, String>,
     /// Sends direct uploads.
     uploader: Uploader,
+    /// Tasks this gateway created. Qencode's status is null both for unknown tokens and
+    /// for tasks not started yet; for these the watch poller reports "created" instead
+    /// of missing, so a watch opened before StartEncode waits for the start.
+    created: moka::sync::Cache<String, ()>,
 }
 
 impl Transcoding {
@@ -80,6 +91,10 @@ impl Transcoding {
                 .time_to_live(UPLOAD_URL_TTL)
                 .build(),
             uploader,
+            created: moka::sync::Cache::builder()
+                .max_capacity(CREATED_CAPACITY)
+                .time_to_live(CREATED_TTL)
+                .build(),
         }
     }
 
@@ -120,11 +135,15 @@ impl Transcoding {
         Ok(task)
     }
 
-    /// Creates a task upstream (Transcode starts it at once, so nothing is remembered).
+    /// Creates a task upstream and remembers that it exists (Transcode starts it at once,
+    /// so its upload endpoint is not remembered).
     async fn create(&self, deadline: Deadline) -> Result<CreatedTask, Error> {
-        self.tokens
+        let task = self
+            .tokens
             .with_token(|token| async move { self.client.create_task(&token, deadline).await })
-            .await
+            .await?;
+        self.created.insert(task.task_token.clone(), ());
+        Ok(task)
     }
 
     /// Uploads a task's source file from `chunks` (exactly `metadata.size` bytes), after
@@ -182,6 +201,19 @@ impl Transcoding {
         let inner = self.prepare(query, payload.as_deref(), v)?;
         self.start_prepared(task_token, inner, payload, deadline)
             .await
+    }
+
+    /// Starts a created task from saved profiles (`/v1/start_encode`); returns the
+    /// upstream's status URL.
+    pub async fn start_encode_profiles(
+        &self,
+        request: &pb::StartEncodeProfilesRequest,
+        deadline: Deadline,
+    ) -> Result<String, Error> {
+        let form = profiles::form(request)?;
+        let status_url = self.client.start_encode_profiles(form, deadline).await?;
+        self.remember_status_url(&request.task_token, &status_url);
+        Ok(status_url)
     }
 
     /// Validates everything first, then creates and starts a task.
@@ -270,8 +302,9 @@ impl Transcoding {
     }
 
     /// Statuses of any number of tasks, for the watch poller: grouped by status
-    /// endpoint and chunked at `batch_size`, one upstream request per chunk. A master
-    /// endpoint learned on the way is used from the next poll on (no extra request now).
+    /// endpoint and chunked at `batch_size`, one upstream request per chunk. A task this
+    /// gateway created that has no status yet is reported as created, not missing.
+    /// A master endpoint learned on the way is used from the next poll on (no extra request now).
     pub async fn poll_statuses(
         &self,
         tokens: &[String],
@@ -303,7 +336,10 @@ impl Transcoding {
         for (chunk, result) in fetched {
             for token in chunk {
                 let status = match &result {
-                    Ok(raw) => Ok(raw.get(&token).and_then(parse_task_status)),
+                    Ok(raw) => Ok(raw
+                        .get(&token)
+                        .and_then(parse_task_status)
+                        .or_else(|| self.created.contains_key(&token).then(created_status))),
                     Err(error) => Err(error.clone()),
                 };
                 out.insert(token, status);

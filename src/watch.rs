@@ -156,7 +156,8 @@ impl Watchers {
         let settings = StreamSettings {
             heartbeat: self.settings.heartbeat,
             is_terminal: crate::upstream::task_status::is_terminal,
-            not_found: "Qencode does not know this task token (or the task was not started)",
+            not_found: "Qencode does not know this task token",
+            not_found_reason: "QENCODE_TOKEN_NOT_FOUND",
         };
         Ok(stream::events(
             self.tasks.subscribe(task_token)?,
@@ -177,6 +178,7 @@ impl Watchers {
             heartbeat: self.settings.heartbeat,
             is_terminal: live::is_final,
             not_found: "Qencode does not know this live stream",
+            not_found_reason: "QENCODE_LIVE_NOT_FOUND",
         };
         Ok(stream::events(
             self.streams.subscribe(stream_id)?,

@@ -27,6 +27,44 @@ pub const OUTPUT_FORMATS: &[&str] = &[
     "speech_to_text",
 ];
 
+/// URL schemes accepted for sources: http(s), the file transfer protocols and the
+/// storage prefixes the reference lists for destinations (s3, b2, azblob, ftp(s), sftp),
+/// plus gs and azure as Qencode's storage tutorials name them, and `tus:<file_uuid>` for
+/// direct uploads.
+pub const SOURCE_SCHEMES: &[&str] = &[
+    "http", "https", "ftp", "ftps", "sftp", "s3", "gs", "b2", "azblob", "azure", "tus",
+];
+
+/// Checks one source URL (`field` names it): a URL with a listed scheme and a host, or
+/// `tus:<file_uuid>`.
+pub fn source_url(field: &str, value: &str, v: &mut Violations) {
+    let value = value.trim();
+    if let Some(uuid) = value.strip_prefix("tus:") {
+        if uuid.trim_matches('/').trim().is_empty() {
+            v.add(
+                field,
+                "a tus: source needs the file id UploadFile returned (tus:<file_uuid>)",
+            );
+        }
+        return;
+    }
+    match url::Url::parse(value) {
+        Ok(url) if !SOURCE_SCHEMES.contains(&url.scheme()) => v.add(
+            field,
+            format!(
+                "scheme '{}' is not a source scheme ({})",
+                url.scheme(),
+                SOURCE_SCHEMES.join(", ")
+            ),
+        ),
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => {
+            v.add(field, "must name a host (or bucket)")
+        }
+        Ok(_) => {}
+        Err(e) => v.add(field, format!("is not a URL ({e})")),
+    }
+}
+
 /// The query as the caller sent it.
 #[derive(Debug, Clone)]
 pub enum QueryInput {
@@ -144,6 +182,11 @@ fn shape(inner: &Map<String, Value>, prefix: &str, v: &mut Violations) {
             format!("{prefix}.stitch"),
             "set exactly one of source or stitch (both are set)",
         ),
+        (true, false) => {
+            if let Some(Value::String(source)) = inner.get("source") {
+                source_url(&format!("{prefix}.source"), source, v);
+            }
+        }
         _ => {}
     }
     if let Some(Value::Array(items)) = inner.get("stitch") {
@@ -153,8 +196,9 @@ fn shape(inner: &Map<String, Value>, prefix: &str, v: &mut Violations) {
                 Value::Object(clip) => clip.get("url").and_then(Value::as_str),
                 _ => None,
             };
-            if url.is_none_or(|u| u.trim().is_empty()) {
-                v.add(format!("{prefix}.stitch[{i}]"), "needs a URL");
+            match url.filter(|u| !u.trim().is_empty()) {
+                Some(url) => source_url(&format!("{prefix}.stitch[{i}].url"), url, v),
+                None => v.add(format!("{prefix}.stitch[{i}]"), "needs a URL"),
             }
         }
     }
@@ -252,7 +296,8 @@ mod tests {
         let mut v = Violations::default();
         let inner = query(
             Some(&QueryInput::Raw(
-                r#"{"query": {"source": "s", "format": [{"output": "new_fmt"}]}}"#.into(),
+                r#"{"query": {"source": "https://a/b.mp4", "format": [{"output": "new_fmt"}]}}"#
+                    .into(),
             )),
             &mut v,
         );
@@ -262,7 +307,9 @@ mod tests {
         );
         let mut v = Violations::default();
         query(
-            Some(&QueryInput::Raw(r#"{"source": "s", "format": []}"#.into())),
+            Some(&QueryInput::Raw(
+                r#"{"source": "https://a/b.mp4", "format": []}"#.into(),
+            )),
             &mut v,
         );
         assert_eq!(
@@ -284,6 +331,64 @@ mod tests {
     }
 
     #[test]
+    fn sources_use_a_listed_scheme() {
+        for good in [
+            "https://example.com/in.mp4",
+            "http://example.com/in.mp4",
+            "s3://us-west.s3.qencode.com/bucket/in.mp4",
+            "ftp://user@ftp.example.com/in.mp4",
+            "sftp://host/in.mp4",
+            "gs://bucket/in.mp4",
+            "b2://bucket/in.mp4",
+            "azblob://container/in.mp4",
+            "tus:0123456789abcdef",
+        ] {
+            assert!(
+                violations(|v| source_url("query.source", good, v)).is_empty(),
+                "{good}"
+            );
+        }
+        for bad in [
+            "mp4",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "tus:",
+            "https://",
+            "s",
+        ] {
+            assert_eq!(
+                fields(&violations(|v| source_url("query.source", bad, v))),
+                ["query.source"],
+                "{bad}"
+            );
+        }
+        let stitched = pb::TranscodingQuery {
+            stitch: vec![
+                pb::StitchItem {
+                    item: Some(pb::stitch_item::Item::Url("https://a/1.mp4".into())),
+                },
+                pb::StitchItem {
+                    item: Some(pb::stitch_item::Item::Clip(pb::StitchClip {
+                        url: Some("file:///x.mp4".into()),
+                        ..Default::default()
+                    })),
+                },
+            ],
+            format: vec![pb::Format {
+                output: Some("mp4".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            fields(&violations(|v| {
+                query(Some(&QueryInput::Typed(stitched)), v);
+            })),
+            ["query.stitch[1].url"]
+        );
+    }
+
+    #[test]
     fn typed_query_checks() {
         let format = |output: &str| pb::Format {
             output: Some(output.into()),
@@ -300,9 +405,9 @@ mod tests {
             ["query.source"]
         );
         let both = pb::TranscodingQuery {
-            source: Some("s".into()),
+            source: Some("https://a/b.mp4".into()),
             stitch: vec![pb::StitchItem {
-                item: Some(pb::stitch_item::Item::Url("u".into())),
+                item: Some(pb::stitch_item::Item::Url("https://a/c.mp4".into())),
             }],
             format: vec![format("mp4")],
             ..Default::default()
@@ -314,7 +419,7 @@ mod tests {
             ["query.stitch"]
         );
         let empty = pb::TranscodingQuery {
-            source: Some("s".into()),
+            source: Some("https://a/b.mp4".into()),
             ..Default::default()
         };
         assert_eq!(
@@ -324,7 +429,7 @@ mod tests {
             ["query.format"]
         );
         let unknown = pb::TranscodingQuery {
-            source: Some("s".into()),
+            source: Some("https://a/b.mp4".into()),
             format: vec![format("mp4"), format("avi")],
             ..Default::default()
         };

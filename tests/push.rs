@@ -1,0 +1,100 @@
+//! End to end: in the no-key mode the embedded sandbox's task callbacks reach the
+//! gateway's own HTTP listener, so a watcher completes from a callback even with polling
+//! slowed to an hour.
+
+mod common;
+
+use clap::Parser;
+use common::mp4_query;
+use qencode_gateway::{config::Cli, embedded, pb, run, Gateway, Listeners};
+use qencode_sandbox::{Endpoint, SandboxConfig};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tonic::transport::Channel;
+
+#[tokio::test]
+async fn with_no_key_a_watcher_completes_from_the_sandboxs_callback() {
+    let mut config = Cli::parse_from(["qencode-gateway"]).gateway;
+    config.sandbox_listen = "127.0.0.1:0".parse().unwrap();
+    config.poll_interval = Duration::from_secs(3600);
+    let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let grpc_addr = grpc.local_addr().unwrap();
+    let http_addr = http.local_addr().unwrap();
+    config.http_listen = http_addr;
+    assert!(config.wants_sandbox() && config.callback_url.is_none());
+    let fast = SandboxConfig {
+        phase_duration: Duration::from_millis(150),
+        ..SandboxConfig::default()
+    };
+    let sandbox = embedded::start_sandbox(&mut config, http_addr, fast)
+        .await
+        .unwrap();
+    assert_eq!(
+        config.callback_url.as_ref().map(|u| u.to_string()),
+        Some(format!("http://{http_addr}/"))
+    );
+    let gateway = Gateway::from_config(&config).unwrap();
+    let server = tokio::spawn(run(gateway.clone(), Listeners { grpc, http }));
+
+    let channel = Channel::from_shared(format!("http://{grpc_addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = pb::transcoding_client::TranscodingClient::new(channel);
+    let token = client
+        .create_task(pb::CreateTaskRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .task_token;
+    let mut stream = client
+        .watch_status(pb::WatchStatusRequest {
+            task_token: token.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let snapshot = tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("no snapshot")
+        .unwrap()
+        .unwrap();
+    assert_eq!(snapshot.status.unwrap().state(), pb::TaskState::Created);
+    client
+        .start_encode(pb::StartEncodeRequest {
+            task_token: token.clone(),
+            query_kind: Some(pb::start_encode_request::QueryKind::Query(mp4_query(
+                "https://example.com/in.mp4",
+            ))),
+            payload: None,
+        })
+        .await
+        .unwrap();
+    let mut last = None;
+    while let Some(message) = tokio::time::timeout(Duration::from_secs(20), stream.message())
+        .await
+        .expect("watch stalled: no callback reached the gateway")
+        .expect("watch failed")
+    {
+        last = message.status;
+    }
+    assert_eq!(
+        last.map(|s| s.state()),
+        Some(pb::TaskState::Completed),
+        "ends on the completed state"
+    );
+    // One poll for the snapshot; everything after came by callback.
+    let polls = sandbox.count(Endpoint::Status) + sandbox.count(Endpoint::MasterStatus);
+    assert_eq!(polls, 1, "{:?}", sandbox.requests());
+    let delivered = sandbox.callbacks();
+    assert!(
+        delivered
+            .iter()
+            .any(|c| c.subject == token && c.event == "saved"),
+        "{delivered:?}"
+    );
+    gateway.shutdown.begin();
+    server.await.unwrap().unwrap();
+}
