@@ -45,9 +45,6 @@ impl Gateway {
     /// binary starts the sandbox and points the config at it when none was given).
     pub fn from_config(config: &Config) -> Result<Self, Error> {
         let shutdown = Shutdown::new();
-        crate::limits::set_max_query_json(
-            usize::try_from(config.limits.max_query_json_size).unwrap_or(usize::MAX),
-        );
         let api_key = config.api_key.clone().ok_or_else(|| {
             Error::new(
                 crate::error::ErrorKind::FailedPrecondition,
@@ -92,6 +89,9 @@ impl Gateway {
             transcoding: Arc::new(
                 Transcoding::new(client, tokens, trusted)
                     .with_callbacks(signer.clone())
+                    .with_max_query_json(
+                        usize::try_from(config.limits.max_query_json_size).unwrap_or(usize::MAX),
+                    )
                     .with_upload_settings(UploadSettings {
                         chunk_size: config.upload_chunk_size,
                         max_size: config.max_upload_size,

@@ -26,6 +26,10 @@ use tracing::{debug, warn};
 use url::Url;
 pub use validate::QueryInput;
 
+/// The path every followed `status_url` ends with.
+const STATUS_PATH: &str = "/v1/status";
+/// The path every upload URL ends with (tasks' `upload_url`, `<api>/v1/upload_file`).
+const UPLOAD_PATH: &str = "/v1/upload_file";
 /// How long a task's master status endpoint is remembered.
 const STATUS_URL_TTL: Duration = Duration::from_secs(48 * 3600);
 /// How many tasks' master endpoints are remembered.
@@ -67,6 +71,8 @@ pub struct Transcoding {
     /// for tasks not started yet; for these the watch poller reports "created" instead
     /// of missing, so a watch opened before StartEncode waits for the start.
     created: moka::sync::Cache<String, ()>,
+    /// Largest `query_json` accepted, in bytes (`GATEWAY_MAX_QUERY_JSON_SIZE`).
+    max_query_json: usize,
 }
 
 impl Transcoding {
@@ -95,7 +101,14 @@ impl Transcoding {
                 .max_capacity(CREATED_CAPACITY)
                 .time_to_live(CREATED_TTL)
                 .build(),
+            max_query_json: crate::limits::DEFAULT_MAX_QUERY_JSON,
         }
+    }
+
+    /// Sets the largest `query_json` accepted, in bytes.
+    pub fn with_max_query_json(mut self, bytes: usize) -> Self {
+        self.max_query_json = bytes;
+        self
     }
 
     /// Sets the direct-upload limits (chunk size, maximum size).
@@ -172,7 +185,7 @@ impl Transcoding {
     fn upload_endpoint(&self, metadata: &pb::UploadMetadata) -> Result<Url, Error> {
         if let Some(given) = metadata.upload_url.as_deref().filter(|u| !u.is_empty()) {
             // The caller's own value: a refusal is theirs to fix, hence INVALID_ARGUMENT.
-            return self.trusted.check(given).ok_or_else(|| {
+            return self.trusted.check_endpoint(given, UPLOAD_PATH).ok_or_else(|| {
                 Error::invalid_field(
                     "metadata.upload_url",
                     "must be an upload_url CreateTask returned: the Qencode API's origin or an https host under the trusted domain",
@@ -182,7 +195,7 @@ impl Transcoding {
         match self.upload_urls.get(&metadata.task_token) {
             Some(known) => self
                 .trusted
-                .check(&known)
+                .check_endpoint(&known, UPLOAD_PATH)
                 .ok_or_else(|| upload::untrusted_host(&known)),
             None => Ok(self.client.fallback_upload_url()),
         }
@@ -238,7 +251,7 @@ impl Transcoding {
         mut v: Violations,
     ) -> Result<Map<String, Value>, Error> {
         validate::payload(payload, &mut v);
-        let inner = validate::query(query, &mut v);
+        let inner = validate::query(query, self.max_query_json, &mut v);
         v.into_result()?;
         inner.ok_or_else(|| Error::invalid_field("query", "could not be read"))
     }
@@ -367,6 +380,9 @@ impl Transcoding {
         } else {
             match self.client.status(&endpoint, &tokens, deadline).await {
                 Ok(statuses) => (endpoint, statuses),
+                // A busy master says "later", not "gone": falling back would add load
+                // to a busy upstream; the caller gets UNAVAILABLE with RetryInfo.
+                Err(error) if error.reason == "QENCODE_SYSTEM_BUSY" => return Err(error),
                 Err(error) => {
                     warn!(host = endpoint.host_str().unwrap_or(""), reason = %error.reason, "master status endpoint failed; using the main one");
                     for token in &tokens {
@@ -420,7 +436,7 @@ impl Transcoding {
                 return Some(known);
             }
         }
-        match self.trusted.check(url) {
+        match self.trusted.check_endpoint(url, STATUS_PATH) {
             Some(trusted) => {
                 if trusted != self.client.main_status_url() {
                     self.status_urls

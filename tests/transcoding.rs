@@ -7,6 +7,7 @@ use qencode_gateway::pb::{self, start_encode_request::QueryKind, TaskState};
 use qencode_sandbox::{Endpoint, Fault, FaultKind};
 use std::time::Duration;
 use tonic::{Code, Request};
+use tonic_types::StatusExt;
 
 async fn create(
     client: &mut pb::transcoding_client::TranscodingClient<tonic::transport::Channel>,
@@ -410,6 +411,46 @@ async fn master_endpoint_failure_falls_back_to_the_main_one() {
     assert!(
         env.sandbox.count(Endpoint::Status) > main_before,
         "fell back to /v1/status"
+    );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_busy_master_is_unavailable_without_falling_back() {
+    let env = start().await;
+    let mut client = env.transcoding().await;
+    let response = client
+        .transcode(pb::TranscodeRequest {
+            query_kind: Some(pb::transcode_request::QueryKind::Query(mp4_query(
+                "https://example.com/in.mp4",
+            ))),
+            payload: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let ask = || pb::GetStatusRequest {
+        task_tokens: vec![response.task_token.clone()],
+    };
+    client.get_status(ask()).await.unwrap();
+    assert!(env.sandbox.count(Endpoint::MasterStatus) >= 1);
+    let main_before = env.sandbox.count(Endpoint::Status);
+    env.sandbox.inject(Fault {
+        endpoint: Endpoint::MasterStatus,
+        kind: FaultKind::Busy {
+            retry_after_secs: 3,
+        },
+        times: 20,
+    });
+    let status = client.get_status(ask()).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    let details = status.get_error_details();
+    assert_eq!(details.error_info().unwrap().reason, "QENCODE_SYSTEM_BUSY");
+    assert!(details.retry_info().is_some(), "{status:?}");
+    assert_eq!(
+        env.sandbox.count(Endpoint::Status),
+        main_before,
+        "a busy master must not move the load to the main endpoint"
     );
     env.stop().await;
 }

@@ -115,7 +115,11 @@ pub fn status_tokens(tokens: Vec<String>, v: &mut Violations) -> Vec<String> {
 /// Turns the caller's query into the inner query object sent upstream, recording every
 /// problem found. The typed form is checked fully; the raw form (the escape hatch for
 /// attributes this gateway does not type yet) only for JSON syntax and its shape.
-pub fn query(input: Option<&QueryInput>, v: &mut Violations) -> Option<Map<String, Value>> {
+pub fn query(
+    input: Option<&QueryInput>,
+    max_query_json: usize,
+    v: &mut Violations,
+) -> Option<Map<String, Value>> {
     match input {
         None => {
             v.add("query", "is required (set query or query_json)");
@@ -136,7 +140,7 @@ pub fn query(input: Option<&QueryInput>, v: &mut Violations) -> Option<Map<Strin
             }
         },
         Some(QueryInput::Raw(text)) => {
-            if !crate::limits::query_json_fits(text, v) {
+            if !crate::limits::query_json_fits(text, max_query_json, v) {
                 return None;
             }
             let parsed: Value = match serde_json::from_str(text) {
@@ -240,6 +244,9 @@ fn outputs(inner: &Map<String, Value>, v: &mut Violations) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The default `query_json` limit.
+    const MAX: usize = crate::limits::DEFAULT_MAX_QUERY_JSON;
     use crate::error::FieldViolation;
 
     fn violations(f: impl FnOnce(&mut Violations)) -> Vec<FieldViolation> {
@@ -299,6 +306,7 @@ mod tests {
                 r#"{"query": {"source": "https://a/b.mp4", "format": [{"output": "new_fmt"}]}}"#
                     .into(),
             )),
+            MAX,
             &mut v,
         );
         assert!(
@@ -310,6 +318,7 @@ mod tests {
             Some(&QueryInput::Raw(
                 r#"{"source": "https://a/b.mp4", "format": []}"#.into(),
             )),
+            MAX,
             &mut v,
         );
         assert_eq!(
@@ -318,13 +327,13 @@ mod tests {
         );
         assert_eq!(
             fields(&violations(|v| {
-                query(Some(&QueryInput::Raw("{nope".into())), v);
+                query(Some(&QueryInput::Raw("{nope".into())), MAX, v);
             })),
             ["query_json"]
         );
         assert_eq!(
             fields(&violations(|v| {
-                query(Some(&QueryInput::Raw("[]".into())), v);
+                query(Some(&QueryInput::Raw("[]".into())), MAX, v);
             })),
             ["query_json"]
         );
@@ -382,7 +391,7 @@ mod tests {
         };
         assert_eq!(
             fields(&violations(|v| {
-                query(Some(&QueryInput::Typed(stitched)), v);
+                query(Some(&QueryInput::Typed(stitched)), MAX, v);
             })),
             ["query.stitch[1].url"]
         );
@@ -400,7 +409,7 @@ mod tests {
         };
         assert_eq!(
             fields(&violations(|v| {
-                query(Some(&QueryInput::Typed(neither)), v);
+                query(Some(&QueryInput::Typed(neither)), MAX, v);
             })),
             ["query.source"]
         );
@@ -414,7 +423,7 @@ mod tests {
         };
         assert_eq!(
             fields(&violations(|v| {
-                query(Some(&QueryInput::Typed(both)), v);
+                query(Some(&QueryInput::Typed(both)), MAX, v);
             })),
             ["query.stitch"]
         );
@@ -424,7 +433,7 @@ mod tests {
         };
         assert_eq!(
             fields(&violations(|v| {
-                query(Some(&QueryInput::Typed(empty)), v);
+                query(Some(&QueryInput::Typed(empty)), MAX, v);
             })),
             ["query.format"]
         );
@@ -435,13 +444,13 @@ mod tests {
         };
         assert_eq!(
             fields(&violations(|v| {
-                query(Some(&QueryInput::Typed(unknown)), v);
+                query(Some(&QueryInput::Typed(unknown)), MAX, v);
             })),
             ["query.format[1].output"]
         );
         assert_eq!(
             fields(&violations(|v| {
-                query(None, v);
+                query(None, MAX, v);
             })),
             ["query"]
         );
