@@ -22,7 +22,13 @@ pub async fn start_if_unconfigured(
     if !config.wants_sandbox() {
         return Ok(None);
     }
-    start_sandbox(config, http_addr, SandboxConfig::default())
+    // Each phase outlasts one poll interval, so a watcher with the default settings
+    // sees every phase, the encoding percent included, not only the callbacks' events.
+    let phases = SandboxConfig {
+        phase_duration: config.poll_interval + std::time::Duration::from_secs(1),
+        ..SandboxConfig::default()
+    };
+    start_sandbox(config, http_addr, phases)
         .await
         .map(Some)
 }

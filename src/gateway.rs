@@ -97,7 +97,9 @@ impl Gateway {
                         max_size: config.max_upload_size,
                     }),
             ),
-            live: Arc::new(LiveStreaming::new(live_client, live_tokens)),
+            live: Arc::new(
+                LiveStreaming::new(live_client, live_tokens).with_callbacks(signer.clone()),
+            ),
             watchers: Arc::new(Watchers::new(settings, signer, shutdown.clone()).with_fleet(fleet)),
             ready: Arc::new(watch::Sender::new(false)),
             shutdown,

@@ -18,6 +18,7 @@ mod limit;
 pub mod live;
 pub mod poller;
 pub mod stream;
+pub mod stream_callback;
 pub mod tasks;
 
 use crate::{
