@@ -12,11 +12,16 @@
 //!   streams that never send their message cannot hold the slots;
 //! - a default deadline (`grpc-timeout`) for unary calls that bring none, so no call can
 //!   hold upstream resources forever; it also bounds the wait for the request message;
+//! - who may call what ([`crate::access`]): identity, policy and per-caller limits,
+//!   in one step before the request is read, so a refused call costs no upstream
+//!   request, no slot and no body read;
+//! - an `audit` line for every call that changes something upstream;
 //! - at shutdown, server streams that do not end by themselves (health `Watch`,
 //!   reflection) are closed with UNAVAILABLE shortly after the signal, so a client that
 //!   watches health cannot hold the drain open until the grace period runs out.
 
 use crate::{
+    access::{Access, Admitted},
     grpc::{
         admission::{self, Admission, Wait, FRAME_HEADER},
         status,
@@ -56,6 +61,8 @@ struct Method {
     /// `service/name`, the span name (built once, not per call).
     full_name: &'static str,
     kind: Kind,
+    /// It changes something upstream, so each call gets an audit line.
+    audited: bool,
     /// Its counters and histograms, resolved once per status code.
     metrics: Arc<metrics::RpcMetrics>,
 }
@@ -82,6 +89,7 @@ impl Methods {
                 name,
                 full_name,
                 kind,
+                audited: AUDITED.contains(&full_name),
                 metrics: Arc::new(metrics::RpcMetrics::new(service, name)),
             };
             map.insert(format!("/{full_name}"), method);
@@ -121,6 +129,7 @@ impl Methods {
                 name: "unknown",
                 full_name: "unknown/unknown",
                 kind: Kind::Unary,
+                audited: false,
                 metrics: Arc::new(metrics::RpcMetrics::new("unknown", "unknown")),
             },
         }
@@ -130,6 +139,23 @@ impl Methods {
         self.known.get(path).unwrap_or(&self.unknown)
     }
 }
+
+/// The methods that change something upstream: each call is audited.
+const AUDITED: &[&str] = &[
+    "qencode.gateway.v1.Transcoding/CreateTask",
+    "qencode.gateway.v1.Transcoding/StartEncode",
+    "qencode.gateway.v1.Transcoding/Transcode",
+    "qencode.gateway.v1.Transcoding/UploadFile",
+    "qencode.gateway.v1.LiveStreaming/CreateStream",
+    "qencode.gateway.v1.LiveStreaming/UpdateStream",
+    "qencode.gateway.v1.LiveStreaming/DeleteStream",
+    "qencode.gateway.v1.LiveStreaming/StartStream",
+    "qencode.gateway.v1.LiveStreaming/StopStream",
+    "qencode.gateway.v1.LiveStreaming/AddPlaybackId",
+    "qencode.gateway.v1.LiveStreaming/RemovePlaybackId",
+    "qencode.gateway.v1.LiveStreaming/AddSimulcastTarget",
+    "qencode.gateway.v1.LiveStreaming/RemoveSimulcastTarget",
+];
 
 /// How long a server stream gets to end by itself after the shutdown signal (the
 /// gateway's watch streams end at once, with their own error details).
@@ -159,6 +185,7 @@ pub struct GatewayLayer {
     default_deadline: Duration,
     max_message_size: usize,
     shutdown: Shutdown,
+    access: Arc<Access>,
 }
 
 impl GatewayLayer {
@@ -172,7 +199,14 @@ impl GatewayLayer {
             default_deadline: settings.default_deadline,
             max_message_size: settings.max_message_size,
             shutdown,
+            access: Arc::new(Access::open()),
         }
+    }
+
+    /// The same layer checking calls against `access`.
+    pub fn with_access(mut self, access: Arc<Access>) -> Self {
+        self.access = access;
+        self
     }
 }
 
@@ -215,6 +249,7 @@ where
             name: method,
             full_name,
             kind,
+            audited,
             metrics,
         } = self.layer.methods.get(request.uri().path()).clone();
         let span = tracing::info_span!(
@@ -238,6 +273,29 @@ where
         // than the default one.
         let within = caller_timeout.map_or(default, |t| t.min(default));
         let call_deadline = started + caller_timeout.unwrap_or(default);
+        // Identity, policy, limits: one step, before anything is read or reserved.
+        let admitted = self.layer.access.check(
+            request.uri().path().trim_start_matches('/'),
+            kind == Kind::ServerStream,
+            request.headers(),
+            request.extensions().get::<crate::identity::PeerInfo>(),
+        );
+        let (caller, watcher_slot) = match admitted {
+            Ok(Some(Admitted { caller, slot })) => (Some(caller), slot),
+            Ok(None) => (None, None),
+            Err(refusal) => {
+                let code = status::code(refusal.kind);
+                finish(&span, &metrics, code, started);
+                if audited {
+                    audit(full_name, None, code);
+                }
+                return Box::pin(async move { Ok(status::to_http(refusal)) });
+            }
+        };
+        let audit_as = audited.then(|| Audit {
+            method: full_name,
+            caller: caller.clone(),
+        });
         let admission = match kind {
             Kind::Unary => Some(Admission {
                 permits: self.layer.permits.clone(),
@@ -276,7 +334,11 @@ where
                 Some(admission) => match admission::admit(request, admission).await {
                     Ok((request, permit)) => (request, Some(permit)),
                     Err(refusal) => {
-                        finish(&span, &metrics, status::code(refusal.kind), started);
+                        let code = status::code(refusal.kind);
+                        finish(&span, &metrics, code, started);
+                        if let Some(a) = &audit_as {
+                            audit(a.method, a.caller.as_deref(), code);
+                        }
                         return Ok(status::to_http(refusal));
                     }
                 },
@@ -305,10 +367,30 @@ where
                     cut,
                     closed: false,
                     _permit: permit,
+                    _watcher_slot: watcher_slot,
+                    audit: audit_as,
                 })
             }))
         })
     }
+}
+
+/// A mutating call's audit facts, kept until its status is known.
+struct Audit {
+    method: &'static str,
+    caller: Option<Arc<str>>,
+}
+
+/// One audit line: who called which mutating method and how it ended. Never a token:
+/// the caller is its policy name (`-` without a policy).
+fn audit(method: &str, caller: Option<&str>, code: Code) {
+    tracing::info!(
+        target: "audit",
+        caller = caller.unwrap_or("-"),
+        method,
+        code = code_name(code),
+        "call"
+    );
 }
 
 fn finish(span: &tracing::Span, metrics: &metrics::RpcMetrics, code: Code, started: Instant) {
@@ -333,6 +415,10 @@ struct MeteredBody<B> {
     /// The stream was closed by the gateway at shutdown.
     closed: bool,
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The caller's watcher slot, held while the stream is open.
+    _watcher_slot: Option<crate::access::WatcherSlot>,
+    /// Set for mutating calls: audited when the status is known.
+    audit: Option<Audit>,
 }
 
 impl<B> MeteredBody<B> {
@@ -340,6 +426,9 @@ impl<B> MeteredBody<B> {
         if !self.done {
             self.done = true;
             finish(&self.span, &self.metrics, code, self.started);
+            if let Some(a) = &self.audit {
+                audit(a.method, a.caller.as_deref(), code);
+            }
         }
     }
 }
