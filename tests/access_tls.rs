@@ -57,7 +57,10 @@ async fn a_client_certificate_spiffe_id_is_the_caller_the_policy_sees() {
     assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
     let details = details(&denied);
     let info = details.error_info().expect("ErrorInfo");
-    assert_eq!(info.metadata.get("caller").map(String::as_str), Some("encoder"));
+    assert_eq!(
+        info.metadata.get("caller").map(String::as_str),
+        Some("encoder")
+    );
     assert_eq!(
         info.metadata.get("method").map(String::as_str),
         Some("qencode.gateway.v1.LiveStreaming/ListStreams")
@@ -93,7 +96,10 @@ async fn refused(env: &Env, config: rustls::ClientConfig) {
         .await
         .expect_err("no call may pass without a trusted client certificate");
     assert!(
-        matches!(status.code(), Code::Unavailable | Code::Unknown | Code::Internal),
+        matches!(
+            status.code(),
+            Code::Unavailable | Code::Unknown | Code::Internal
+        ),
         "{status:?}"
     );
 }
