@@ -12,15 +12,15 @@ use std::{path::PathBuf, time::Duration};
 pub struct Access {
     /// PEM certificate chain of the gRPC listener; with GATEWAY_TLS_KEY it serves TLS
     /// only. Reloaded when the file changes.
-    #[arg(long, env = "GATEWAY_TLS_CERT", requires = "tls_key")]
+    #[arg(long, env = "GATEWAY_TLS_CERT")]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of GATEWAY_TLS_CERT.
-    #[arg(long, env = "GATEWAY_TLS_KEY", requires = "tls_cert")]
+    #[arg(long, env = "GATEWAY_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
     /// PEM CA certificates: when set, clients must present a certificate chaining to
     /// one of them (mTLS); its URI SAN (SPIFFE id), else first DNS SAN, is the caller's
     /// identity.
-    #[arg(long, env = "GATEWAY_TLS_CLIENT_CA", requires = "tls_cert")]
+    #[arg(long, env = "GATEWAY_TLS_CLIENT_CA")]
     pub tls_client_ca: Option<PathBuf>,
     /// Trust the caller identity a mesh sidecar puts in headers: istio
     /// (x-forwarded-client-cert URI) or linkerd (l5d-client-id). Only safe when the
@@ -48,6 +48,17 @@ impl Access {
 
     /// Loads every file once, so a bad one is reported at start naming its setting.
     pub fn check(&self) -> Result<(), String> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => return Err("GATEWAY_TLS_CERT is set without GATEWAY_TLS_KEY".into()),
+            (None, Some(_)) => return Err("GATEWAY_TLS_KEY is set without GATEWAY_TLS_CERT".into()),
+            _ => {}
+        }
+        if self.tls_client_ca.is_some() && self.tls_cert.is_none() {
+            return Err(
+                "GATEWAY_TLS_CLIENT_CA needs GATEWAY_TLS_CERT and GATEWAY_TLS_KEY (mTLS is TLS)"
+                    .into(),
+            );
+        }
         if let Some(files) = self.tls_files() {
             crate::tls::Tls::load(files)?;
         }
