@@ -60,11 +60,19 @@ fn log_text() -> String {
 
 /// A gateway with the policy `text` (re-read every 20 ms) and `tweak` applied.
 async fn start_policy(text: &str, tweak: impl FnOnce(&mut Config)) -> (Env, std::path::PathBuf) {
+    start_policy_with(fast_sandbox(), text, tweak).await
+}
+
+async fn start_policy_with(
+    sandbox: qencode_sandbox::SandboxConfig,
+    text: &str,
+    tweak: impl FnOnce(&mut Config),
+) -> (Env, std::path::PathBuf) {
     logs();
     let dir = temp_dir();
     let path = write(&dir, "policy.toml", text);
     let file = path.clone();
-    let env = start_with(fast_sandbox(), move |c| {
+    let env = start_with(sandbox, move |c| {
         c.access.policy_file = Some(file);
         c.access.policy_poll_interval = Duration::from_millis(20);
         tweak(c);
@@ -259,5 +267,64 @@ async fn a_caller_over_its_rate_is_told_when_to_retry() {
         retry.is_some_and(|d| d > Duration::from_secs(60)),
         "{retry:?}"
     );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_caller_holds_at_most_its_watch_streams_and_gets_them_back() {
+    let policy = format!(
+        "[[callers]]\nname = \"viewer\"\nbearer_sha256 = \"{}\"\nallow = [\"*\"]\nmax_watchers = 1\n",
+        sha(TOKEN)
+    );
+    // Tasks that stay running, so the first watch stays open until dropped.
+    let slow = qencode_sandbox::SandboxConfig {
+        phase_duration: Duration::from_secs(3600),
+        ..fast_sandbox()
+    };
+    let (env, _) = start_policy_with(slow, &policy, |_| {}).await;
+    let mut client = env.transcoding().await;
+    fn bearer<T>(message: T) -> Request<T> {
+        with_header(message, "authorization", &format!("Bearer {TOKEN}"))
+    }
+    let task_token = client
+        .transcode(bearer(qencode_gateway::pb::TranscodeRequest {
+            query_kind: Some(qencode_gateway::pb::transcode_request::QueryKind::Query(
+                mp4_query("https://example.com/in.mp4"),
+            )),
+            payload: None,
+        }))
+        .await
+        .expect("transcode")
+        .into_inner()
+        .task_token;
+    let watch = || {
+        bearer(qencode_gateway::pb::WatchStatusRequest {
+            task_token: task_token.clone(),
+        })
+    };
+    let mut first = client
+        .watch_status(watch())
+        .await
+        .expect("first watch")
+        .into_inner();
+    first.message().await.expect("snapshot").expect("an event");
+    let second = client.watch_status(watch()).await.unwrap_err();
+    assert_eq!(second.code(), Code::ResourceExhausted, "{second:?}");
+    drop(first);
+    // The slot comes back once the gateway sees the stream gone.
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match client.watch_status(watch()).await {
+            Ok(_) => break,
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert!(
+                    tokio::time::Instant::now() < give_up,
+                    "the slot never came back"
+                );
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     env.stop().await;
 }
