@@ -45,6 +45,11 @@ pub trait TokenSource: Send + Sync + 'static {
     fn api(&self) -> &'static str;
     /// Requests a new token.
     fn fetch(&self) -> BoxFuture<'_, Result<IssuedToken, Error>>;
+    /// Told when the upstream refused `rejected`, after the manager forgot it; a source
+    /// that shares tokens (fleet mode) forgets it there too. Nothing to do by default.
+    fn invalidate<'a>(&'a self, _rejected: &'a Secret) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// What a call made with a token reports.
@@ -176,6 +181,7 @@ impl TokenManager {
     /// Forgets `rejected` if it is still the current token, so the next call fetches.
     pub async fn invalidate(&self, rejected: &Secret) {
         self.remove_if(|current| &current.value == rejected).await;
+        self.inner.source.invalidate(rejected).await;
     }
 
     /// Removes the cached token when `stale` says so, atomically: a token refreshed in

@@ -90,6 +90,16 @@ pub struct Config {
     /// unset a random one is generated at start.
     #[arg(long, env = "GATEWAY_CALLBACK_SECRET", hide_env_values = true)]
     pub callback_secret: Option<Secret>,
+    /// Redis shared by the replicas of one gateway (redis:// or rediss://). Unset: each
+    /// replica works alone and shares nothing. Set: tokens, callbacks and task polling
+    /// are shared fleet-wide, and GATEWAY_CALLBACK_SECRET is required. Keep this Redis
+    /// private: the access tokens in it are secrets.
+    #[arg(long, env = "GATEWAY_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<crate::fleet::RedisUrl>,
+    /// Prefix of every key and channel the gateway uses in Redis (several gateways can
+    /// share one Redis under different prefixes).
+    #[arg(long, env = "GATEWAY_REDIS_PREFIX", default_value = "qgw:")]
+    pub redis_prefix: String,
     /// Log line format: human-readable text, or JSON with trace and span ids.
     #[arg(long, env = "GATEWAY_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: crate::telemetry::LogFormat,
@@ -197,6 +207,9 @@ impl Config {
     pub fn check(&self) -> Result<(), String> {
         if self.api_key.is_none() && !self.wants_sandbox() {
             return Err("QENCODE_API_KEY is not set but other Qencode settings are; set it, or unset them all to use the sandbox".into());
+        }
+        if self.redis_url.is_some() && self.callback_secret.is_none() {
+            return Err("GATEWAY_REDIS_URL is set but GATEWAY_CALLBACK_SECRET is not; every replica must verify every callback, so set the same secret on all of them".into());
         }
         self.limits
             .check(self.keepalive_interval + self.keepalive_timeout)?;
@@ -384,6 +397,28 @@ mod tests {
         let err =
             Cli::try_parse_from(["qencode-gateway", "--upload-chunk-size", "1MB"]).unwrap_err();
         assert!(err.to_string().contains("--upload-chunk-size"), "{err}");
+    }
+
+    #[test]
+    fn fleet_mode_needs_a_shared_callback_secret() {
+        let alone = Cli::try_parse_from(["qencode-gateway", "--redis-url", "redis://:pw@r:6379"])
+            .unwrap()
+            .gateway;
+        let problem = alone.check().unwrap_err();
+        assert!(problem.contains("GATEWAY_CALLBACK_SECRET"), "{problem}");
+        assert!(!problem.contains("pw"));
+        assert!(!format!("{alone:?}").contains(":pw@"));
+        let shared = Cli::try_parse_from([
+            "qencode-gateway",
+            "--redis-url",
+            "redis://r:6379",
+            "--callback-secret",
+            "s",
+        ])
+        .unwrap()
+        .gateway;
+        assert!(shared.check().is_ok());
+        assert_eq!(shared.redis_prefix, "qgw:");
     }
 
     #[test]

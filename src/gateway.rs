@@ -4,9 +4,10 @@ use crate::grpc::layer::LayerSettings;
 use crate::listener::ConnLimits;
 use crate::{
     access::Access,
-    auth::TokenManager,
+    auth::{TokenManager, TokenSource},
     config::Config,
     error::Error,
+    fleet::{tokens::FleetTokens, Fleet},
     live::LiveStreaming,
     shutdown::Shutdown,
     tls::Tls,
@@ -22,6 +23,7 @@ use crate::{
 use rand::Rng;
 use std::{sync::Arc, time::Duration};
 use tokio::sync::watch;
+use tracing::info;
 
 /// Everything the server serves, built from the configuration.
 #[derive(Clone)]
@@ -82,16 +84,23 @@ impl Gateway {
         })?;
         let http = HttpClient::new(config.upstream_timeout, config.upstream_connect_timeout)?;
         let trusted = TrustedHosts::new(config.api_url(), config.trusted_domain.clone());
+        let fleet = fleet(config)?;
         let client = TranscodingClient::new(http.clone(), config.api_url());
-        let tokens = TokenManager::new(TranscodingTokens {
-            client: client.clone(),
-            api_key: api_key.clone(),
-        });
+        let tokens = shared_tokens(
+            TranscodingTokens {
+                client: client.clone(),
+                api_key: api_key.clone(),
+            },
+            &fleet,
+        );
         let live_client = LiveClient::new(http, config.live_api_url());
-        let live_tokens = TokenManager::new(LiveTokens {
-            client: live_client.clone(),
-            api_key: config.live_api_key().unwrap_or(api_key),
-        });
+        let live_tokens = shared_tokens(
+            LiveTokens {
+                client: live_client.clone(),
+                api_key: config.live_api_key().unwrap_or(api_key),
+            },
+            &fleet,
+        );
         let signer = config.callback_url.clone().map(|base| {
             Arc::new(match &config.callback_secret {
                 Some(secret) => CallbackSigner::new(base, secret),
@@ -115,7 +124,7 @@ impl Gateway {
                     }),
             ),
             live: Arc::new(LiveStreaming::new(live_client, live_tokens)),
-            watchers: Arc::new(Watchers::new(settings, signer, shutdown.clone())),
+            watchers: Arc::new(Watchers::new(settings, signer, shutdown.clone()).with_fleet(fleet)),
             ready: Arc::new(watch::Sender::new(false)),
             shutdown,
             settings: ServerSettings::from_config(config),
@@ -151,6 +160,25 @@ fn access_from_config(config: &Config) -> Result<(Arc<Access>, Option<Arc<Policy
         current,
     };
     Ok((Arc::new(access), Some(Arc::new(feed))))
+}
+
+/// The fleet's Redis when `GATEWAY_REDIS_URL` is set (logged by host and port only).
+fn fleet(config: &Config) -> Result<Option<Arc<Fleet>>, Error> {
+    let Some(url) = &config.redis_url else {
+        info!("no GATEWAY_REDIS_URL: this replica shares nothing (own tokens, own polling, only the callbacks sent to it)");
+        return Ok(None);
+    };
+    let fleet = Fleet::new(url, &config.redis_prefix, config.poll_interval)?;
+    info!(redis = %url.display(), prefix = %config.redis_prefix, replica = fleet.replica(), "fleet mode: sharing tokens, callbacks and task polling through Redis");
+    Ok(Some(Arc::new(fleet)))
+}
+
+/// A token manager for `source`, sharing its tokens with the fleet when there is one.
+fn shared_tokens(source: impl TokenSource, fleet: &Option<Arc<Fleet>>) -> TokenManager {
+    match fleet {
+        Some(fleet) => TokenManager::new(FleetTokens::new(source, fleet.clone())),
+        None => TokenManager::new(source),
+    }
 }
 
 /// Server settings taken from the configuration.

@@ -39,6 +39,7 @@ pub fn router(gateway: &Gateway) -> Router {
         router = router.merge(crate::watch::callback::router(
             gateway.watchers.tasks.clone(),
             signer,
+            gateway.watchers.fleet(),
         ));
     }
     router
@@ -177,5 +178,8 @@ fn scrape_time(gateway: &Gateway) -> Registry {
         "Ids polled upstream for watchers, by kind.",
         pollers,
     );
+    if let Some(fleet) = watchers.fleet() {
+        fleet.register_metrics(&mut registry);
+    }
     registry
 }

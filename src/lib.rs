@@ -18,6 +18,7 @@
 //! - [`health`]: gRPC health that follows the upstream tokens.
 //! - [`metrics`]: the Prometheus registry behind /metrics.
 //! - [`limits`]: what happens when a limit bites (counter, rate-limited WARN).
+//! - [`fleet`]: fleet mode: replicas sharing tokens, callbacks and polling via Redis.
 //! - [`tls`]: TLS and mTLS of the gRPC listener, reloaded when the files change.
 //!
 //! Who may call (no tonic):
@@ -57,6 +58,7 @@ pub mod auth;
 pub mod config;
 pub mod embedded;
 pub mod error;
+pub mod fleet;
 pub mod gateway;
 pub mod grpc;
 pub mod health;

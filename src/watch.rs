@@ -60,6 +60,8 @@ pub struct Watchers {
     settings: WatchSettings,
     signer: Option<Arc<CallbackSigner>>,
     shutdown: Shutdown,
+    /// Fleet mode: task polling shared through leases, states through Redis.
+    fleet: Option<Arc<crate::fleet::Fleet>>,
 }
 
 impl Watchers {
@@ -78,7 +80,19 @@ impl Watchers {
             settings,
             signer,
             shutdown,
+            fleet: None,
         }
+    }
+
+    /// Shares task watching with the fleet behind `fleet` (set before the pollers start).
+    pub fn with_fleet(mut self, fleet: Option<Arc<crate::fleet::Fleet>>) -> Self {
+        self.fleet = fleet;
+        self
+    }
+
+    /// The fleet, in fleet mode.
+    pub fn fleet(&self) -> Option<Arc<crate::fleet::Fleet>> {
+        self.fleet.clone()
     }
 
     /// The callback signer, when callbacks are configured.
@@ -88,18 +102,39 @@ impl Watchers {
 
     /// Starts the two pollers; they stop when shutdown begins.
     pub fn spawn_pollers(&self, transcoding: Arc<Transcoding>, live: Arc<LiveStreaming>) {
-        let tasks = tasks::TaskSource {
+        let tasks = Arc::new(tasks::TaskSource {
             transcoding,
             batch_size: self.settings.batch_size,
+        });
+        let task_settings = PollSettings {
+            interval: self.settings.poll_interval,
         };
-        tokio::spawn(poller::run(
-            self.tasks.clone(),
-            Arc::new(tasks),
-            PollSettings {
-                interval: self.settings.poll_interval,
-            },
-            self.shutdown.clone(),
-        ));
+        match &self.fleet {
+            Some(fleet) => {
+                use crate::fleet::{callbacks, leases::LeasedSource};
+                let leased = Arc::new(LeasedSource::new(tasks, self.tasks.clone(), fleet.clone()));
+                tokio::spawn(leased.clone().maintain(self.shutdown.clone()));
+                tokio::spawn(callbacks::subscribe(
+                    fleet.clone(),
+                    self.tasks.clone(),
+                    self.shutdown.clone(),
+                ));
+                tokio::spawn(poller::run(
+                    self.tasks.clone(),
+                    leased,
+                    task_settings,
+                    self.shutdown.clone(),
+                ));
+            }
+            None => {
+                tokio::spawn(poller::run(
+                    self.tasks.clone(),
+                    tasks,
+                    task_settings,
+                    self.shutdown.clone(),
+                ));
+            }
+        }
         tokio::spawn(poller::run(
             self.streams.clone(),
             Arc::new(live::LiveSource { live }),

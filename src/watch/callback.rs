@@ -32,13 +32,20 @@ pub const ROUTE: &str = "/callbacks/task/{signature}";
 struct CallbackState {
     hub: Arc<Hub<TaskStatus>>,
     signer: Arc<CallbackSigner>,
+    /// Fleet mode: verified callbacks reach every replica's watchers.
+    fleet: Option<Arc<crate::fleet::Fleet>>,
 }
 
-/// The callback endpoint, for the HTTP listener.
-pub fn router(hub: Arc<Hub<TaskStatus>>, signer: Arc<CallbackSigner>) -> Router {
+/// The callback endpoint, for the HTTP listener; in fleet mode each verified callback is
+/// also shared with the other replicas.
+pub fn router(
+    hub: Arc<Hub<TaskStatus>>,
+    signer: Arc<CallbackSigner>,
+    fleet: Option<Arc<crate::fleet::Fleet>>,
+) -> Router {
     Router::new()
         .route(ROUTE, post(receive))
-        .with_state(CallbackState { hub, signer })
+        .with_state(CallbackState { hub, signer, fleet })
 }
 
 async fn receive(
@@ -71,6 +78,9 @@ async fn receive(
         return (StatusCode::BAD_REQUEST, "no readable status\n");
     };
     let terminal = is_terminal(&status);
+    if let Some(fleet) = &state.fleet {
+        crate::fleet::callbacks::share_callback(fleet, task_token, &status).await;
+    }
     let delivered = state.hub.push(task_token, status, terminal);
     debug!(
         task_token,

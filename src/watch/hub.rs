@@ -176,6 +176,13 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
         }
     }
 
+    /// True while `key` has watchers and has not ended (fleet leases are kept for these).
+    pub fn is_watched(&self, key: &str) -> bool {
+        self.lock()
+            .get(key)
+            .is_some_and(|slot| !slot.terminal && slot.tx.receiver_count() > 0)
+    }
+
     /// When the first watcher of `key` arrived.
     pub fn since(&self, key: &str) -> Option<Instant> {
         self.lock().get(key).map(|slot| slot.since)

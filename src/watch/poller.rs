@@ -24,6 +24,9 @@ pub enum Fetched<V> {
     Missing,
     /// The fetch failed.
     Failed(Error),
+    /// Another replica polls this id (fleet mode) and nothing new is known here: keep
+    /// the state, look again next tick.
+    Elsewhere,
 }
 
 /// Fetches the state of many ids (one implementation per API).
@@ -118,6 +121,7 @@ where
                     let observed = last.map_or(Observed::Missing, |v| Observed::Value(Arc::new(v)));
                     hub.publish(key, observed, true, next_due);
                 }
+                Some(Fetched::Elsewhere) => hub.reschedule(key, next_due),
                 Some(Fetched::Failed(error)) => {
                     if let Some(delay) = error.retry_after {
                         let pause = now + delay.max(settings.interval);

@@ -2,6 +2,7 @@
 //! 127.0.0.1:0 pointed at it over HTTP, and a generated tonic client.
 #![allow(dead_code)]
 
+pub mod redis;
 pub mod tls;
 pub mod upload;
 

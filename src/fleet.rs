@@ -1,0 +1,187 @@
+//! Fleet mode: several replicas act as one gateway through one Redis
+//! (`GATEWAY_REDIS_URL`).
+//!
+//! Without Redis every replica works alone: its own access tokens, its own pollers, only
+//! the callbacks Qencode happens to send to it. With Redis:
+//! - [`tokens`]: one access token per API for the whole fleet, fetched by one replica
+//!   under a short lock, invalidated by compare-and-delete.
+//! - [`callbacks`]: a verified callback is published, and every replica pushes it to its
+//!   own watchers.
+//! - [`leases`]: one replica polls each watched task (a lease per task) and publishes what
+//!   it sees; the others serve their watchers from that.
+//!
+//! Redis is a helper, never a dependency: every operation is bounded, and while Redis
+//! does not answer ([`trouble`]) each replica does the local thing, as without Redis.
+//! Redis must be private: the access tokens stored in it are secrets.
+
+pub mod callbacks;
+mod codec;
+pub mod leases;
+pub mod tokens;
+pub mod trouble;
+mod url;
+
+pub use self::url::RedisUrl;
+
+use crate::error::{Error, ErrorKind, GATEWAY_DOMAIN};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::{
+    future::Future,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
+use trouble::Trouble;
+
+/// Upper bound of one Redis operation: past it the caller falls back to local work.
+const OP_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Redis could not be used for this operation; do the local thing.
+#[derive(Debug, Clone, Copy)]
+pub struct Down;
+
+/// One gateway's handle on the fleet's Redis.
+pub struct Fleet {
+    /// Opens the pub/sub connections (the command connection is `conn`).
+    client: redis::Client,
+    /// Commands and scripts; reconnects by itself after failures.
+    conn: ConnectionManager,
+    /// Namespace of every key and channel (`GATEWAY_REDIS_PREFIX`).
+    prefix: String,
+    /// This replica, as lease holder (random per process: a restarted replica is new).
+    replica: String,
+    /// How long a task lease lasts unless renewed: the longest a dead holder's tasks go
+    /// unpolled.
+    lease_ttl: Duration,
+    /// Whether Redis answers, for fallbacks, logs and metrics.
+    trouble: Trouble,
+    /// Task leases this replica holds (a gauge).
+    leases_held: AtomicUsize,
+}
+
+impl Fleet {
+    /// A handle on Redis at `url`; connects lazily, so a Redis that is down at start
+    /// delays nothing. Tasks polled every `poll_interval` get leases of three intervals
+    /// (at least a second, at most a minute).
+    pub fn new(url: &RedisUrl, prefix: &str, poll_interval: Duration) -> Result<Self, Error> {
+        // rediss:// needs a process-wide rustls provider; the HTTP client installs the
+        // same one, whichever comes first.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let invalid = |_| {
+            Error::new(
+                ErrorKind::FailedPrecondition,
+                GATEWAY_DOMAIN,
+                "BAD_REDIS_URL",
+                format!("GATEWAY_REDIS_URL ({}) is not usable", url.display()),
+            )
+        };
+        let client = redis::Client::open(url.expose()).map_err(invalid)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(OP_TIMEOUT))
+            .set_response_timeout(Some(OP_TIMEOUT))
+            .set_number_of_retries(2)
+            .set_max_delay(OP_TIMEOUT);
+        let conn =
+            ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(invalid)?;
+        Ok(Fleet {
+            client,
+            conn,
+            prefix: prefix.to_owned(),
+            replica: uuid::Uuid::new_v4().simple().to_string(),
+            lease_ttl: (poll_interval * 3).clamp(Duration::from_secs(1), Duration::from_secs(60)),
+            trouble: Trouble::new(url.display()),
+            leases_held: AtomicUsize::new(0),
+        })
+    }
+
+    /// `prefix` + `name`: every key and channel goes through here.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// This replica's id.
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    /// Lease period of polled tasks.
+    pub fn lease_ttl(&self) -> Duration {
+        self.lease_ttl
+    }
+
+    /// Redis reachability.
+    pub fn trouble(&self) -> &Trouble {
+        &self.trouble
+    }
+
+    /// Runs one Redis operation, bounded by a second; `what` names it in logs.
+    /// Returns [`Down`] at once while a recent failure says Redis is unreachable.
+    pub async fn run<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, Down>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        if !self.trouble.may_try() {
+            return Err(Down);
+        }
+        match tokio::time::timeout(OP_TIMEOUT, op(self.conn.clone())).await {
+            Ok(Ok(value)) => {
+                self.trouble.succeeded();
+                Ok(value)
+            }
+            Ok(Err(error)) => {
+                self.trouble.failed(what, &error.kind_name());
+                Err(Down)
+            }
+            Err(_) => {
+                self.trouble.failed(what, &"timed out");
+                Err(Down)
+            }
+        }
+    }
+
+    fn set_leases_held(&self, held: usize) {
+        self.leases_held.store(held, Ordering::Relaxed);
+    }
+
+    /// Task leases this replica holds (as of its last renewal).
+    pub fn leases_held(&self) -> usize {
+        self.leases_held.load(Ordering::Relaxed)
+    }
+
+    /// Adds the fleet's metrics, read now, to the scrape-time registry.
+    pub fn register_metrics(&self, registry: &mut prometheus_client::registry::Registry) {
+        use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
+        let up = Gauge::<i64>::default();
+        up.set(i64::from(self.trouble.is_up()));
+        registry.register(
+            "gateway_fleet_redis_up",
+            "1 while the fleet's Redis answers; 0 while this replica works alone.",
+            up,
+        );
+        let errors = Counter::<u64>::default();
+        errors.inc_by(self.trouble.errors());
+        registry.register(
+            "gateway_fleet_redis_errors",
+            "Redis operations that failed or timed out (each fell back to local work).",
+            errors,
+        );
+        let leases = Gauge::<i64>::default();
+        leases.set(i64::try_from(self.leases_held()).unwrap_or(i64::MAX));
+        registry.register(
+            "gateway_fleet_task_leases_held",
+            "Watched tasks this replica polls for the fleet.",
+            leases,
+        );
+    }
+}
+
+/// Names a Redis error by kind only: its text can quote the connection URL.
+trait KindName {
+    fn kind_name(&self) -> String;
+}
+
+impl KindName for redis::RedisError {
+    fn kind_name(&self) -> String {
+        format!("{:?}", self.kind())
+    }
+}

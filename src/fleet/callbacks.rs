@@ -1,0 +1,167 @@
+//! Task states fleet-wide: what one replica learns (a verified callback, a poll as lease
+//! holder) reaches every replica's watchers.
+//!
+//! [`share`] stores each state as the task's latest snapshot (`<prefix>snap:<token>`,
+//! with a TTL, for watchers that arrive later) and publishes changes on
+//! `<prefix>task:<token>`. Every replica runs [`subscribe`]: one pattern subscription
+//! on its own connection, re-made after any disconnect, pushing each state into the
+//! local hub. A state pushed twice wakes nobody (equal states are dropped by the hub),
+//! so a replica hearing its own messages is harmless.
+
+use super::{codec, codec::Shared, Fleet};
+use crate::{pb::TaskStatus, shutdown::Shutdown, upstream::task_status::is_terminal, watch::Hub};
+use futures::StreamExt;
+use std::{sync::Arc, time::Duration};
+use tracing::debug;
+
+/// How long a stored snapshot outlives its last update: long enough to span the
+/// slowest poll pace, short enough that abandoned tasks leave Redis on their own.
+pub const SNAPSHOT_TTL: Duration = Duration::from_secs(600);
+/// Pause before re-subscribing after a failure (doubles up to [`MAX_RETRY`]).
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+/// One state to share: the task, its state, and whether to publish it (changed) or
+/// only refresh the stored snapshot.
+pub struct Item<'a> {
+    /// The task token.
+    pub token: &'a str,
+    /// Its state.
+    pub state: Shared,
+    /// True when watchers elsewhere should hear of it now.
+    pub publish: bool,
+}
+
+/// Stores (and where asked, publishes) `items` in one round trip. Best effort: when
+/// Redis is down, the other replicas poll for themselves.
+pub async fn share(fleet: &Fleet, items: &[Item<'_>]) {
+    if items.is_empty() {
+        return;
+    }
+    let mut pipe = redis::pipe();
+    for item in items {
+        let bytes = codec::encode(&item.state);
+        pipe.cmd("SET")
+            .arg(fleet.key(&format!("snap:{}", item.token)))
+            .arg(&bytes)
+            .arg("PX")
+            .arg(SNAPSHOT_TTL.as_millis() as u64)
+            .ignore();
+        if item.publish {
+            pipe.cmd("PUBLISH")
+                .arg(fleet.key(&format!("task:{}", item.token)))
+                .arg(bytes)
+                .ignore();
+        }
+    }
+    let _: Result<(), super::Down> = fleet
+        .run("share task state", |mut c| async move {
+            pipe.query_async(&mut c).await
+        })
+        .await;
+}
+
+/// Shares a status a verified callback brought.
+pub async fn share_callback(fleet: &Fleet, token: &str, status: &TaskStatus) {
+    let item = Item {
+        token,
+        state: Shared::Value(Box::new(status.clone())),
+        publish: true,
+    };
+    share(fleet, &[item]).await;
+}
+
+/// Reads the stored snapshots of `tokens` (`None` where there is none).
+pub async fn snapshots(fleet: &Fleet, tokens: &[&str]) -> Result<Vec<Option<Shared>>, super::Down> {
+    if tokens.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<String> = tokens
+        .iter()
+        .map(|t| fleet.key(&format!("snap:{t}")))
+        .collect();
+    let found: Vec<Option<Vec<u8>>> = fleet
+        .run("read snapshots", |mut c| async move {
+            redis::cmd("MGET").arg(&keys).query_async(&mut c).await
+        })
+        .await?;
+    Ok(found
+        .into_iter()
+        .map(|bytes| bytes.as_deref().and_then(codec::decode))
+        .collect())
+}
+
+/// Escapes glob characters so a prefix matches only itself in a pattern.
+fn glob_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Pushes every state published by the fleet into `hub` until `shutdown` begins,
+/// re-subscribing after every disconnect.
+pub async fn subscribe(fleet: Arc<Fleet>, hub: Arc<Hub<TaskStatus>>, shutdown: Shutdown) {
+    let channels = fleet.key("task:");
+    let pattern = format!("{}*", glob_escape(&channels));
+    let mut retry = FIRST_RETRY;
+    loop {
+        let connect = async {
+            let mut pubsub = fleet.client.get_async_pubsub().await?;
+            pubsub.psubscribe(&pattern).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        let connected = tokio::select! {
+            result = tokio::time::timeout(super::OP_TIMEOUT, connect) => result,
+            () = shutdown.begun() => return,
+        };
+        match connected {
+            Ok(Ok(mut pubsub)) => {
+                fleet.trouble.succeeded();
+                retry = FIRST_RETRY;
+                debug!("subscribed to the fleet's task states");
+                let mut messages = pubsub.on_message();
+                loop {
+                    let message = tokio::select! {
+                        message = messages.next() => message,
+                        () = shutdown.begun() => return,
+                    };
+                    let Some(message) = message else { break };
+                    let Some(token) = message.get_channel_name().strip_prefix(&channels) else {
+                        continue;
+                    };
+                    if let Some(Shared::Value(status)) = codec::decode(message.get_payload_bytes())
+                    {
+                        let terminal = is_terminal(&status);
+                        hub.push(token, *status, terminal);
+                    }
+                }
+                fleet.trouble.failed("subscription", &"connection lost");
+            }
+            Ok(Err(error)) => fleet
+                .trouble
+                .failed("subscribe", &format!("{:?}", error.kind())),
+            Err(_) => fleet.trouble.failed("subscribe", &"timed out"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(retry) => {}
+            () = shutdown.begun() => return,
+        }
+        retry = (retry * 2).min(MAX_RETRY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_match_only_themselves() {
+        assert_eq!(glob_escape("qgw:task:"), "qgw:task:");
+        assert_eq!(glob_escape("a*b?[c]"), "a\\*b\\?\\[c\\]");
+    }
+}
