@@ -96,8 +96,14 @@ impl Error {
     /// Input rejected before any upstream call.
     pub fn invalid_argument(violations: Vec<FieldViolation>) -> Self {
         let message = match violations.as_slice() {
+            [] => "invalid request".to_owned(),
             [one] => format!("invalid {}: {}", one.field, one.description),
-            many => format!("{} invalid fields", many.len()),
+            [first, rest @ ..] => format!(
+                "invalid {}: {} (and {} more)",
+                first.field,
+                first.description,
+                rest.len()
+            ),
         };
         let mut error = Error::new(
             ErrorKind::InvalidArgument,
@@ -222,6 +228,17 @@ impl Violations {
             return Ok(());
         }
         let total = self.list.len() + self.more;
+        // The message names the first problem and counts all the others, including
+        // those past the cap that the details only count.
+        let message = match self.list.first() {
+            Some(first) if total > 1 => Some(format!(
+                "invalid {}: {} (and {} more)",
+                first.field,
+                first.description,
+                total - 1
+            )),
+            _ => None,
+        };
         if self.more > 0 {
             self.list.push(FieldViolation {
                 field: "...".into(),
@@ -229,8 +246,8 @@ impl Violations {
             });
         }
         let mut error = Error::invalid_argument(self.list);
-        if total > 1 {
-            error.message = format!("{total} invalid fields");
+        if let Some(message) = message {
+            error.message = message;
         }
         Err(error)
     }
@@ -266,7 +283,10 @@ mod tests {
             (last.field.as_str(), last.description.as_str()),
             ("...", "and 900 more")
         );
-        assert_eq!(error.message, "1000 invalid fields");
+        assert_eq!(
+            error.message,
+            "invalid query.format[0].output: is not a known output (and 999 more)"
+        );
         let mut long = Violations::default();
         for i in 0..1000 {
             long.add(

@@ -66,9 +66,6 @@ impl Gateway {
     /// binary starts the sandbox and points the config at it when none was given).
     pub fn from_config(config: &Config) -> Result<Self, Error> {
         let shutdown = Shutdown::new();
-        crate::limits::set_max_query_json(
-            usize::try_from(config.limits.max_query_json_size).unwrap_or(usize::MAX),
-        );
         let (access, policy_feed) = access_from_config(config)?;
         let tls = match config.access.tls_files() {
             None => None,
@@ -118,12 +115,17 @@ impl Gateway {
             transcoding: Arc::new(
                 Transcoding::new(client, tokens, trusted)
                     .with_callbacks(signer.clone())
+                    .with_max_query_json(
+                        usize::try_from(config.limits.max_query_json_size).unwrap_or(usize::MAX),
+                    )
                     .with_upload_settings(UploadSettings {
                         chunk_size: config.upload_chunk_size,
                         max_size: config.max_upload_size,
                     }),
             ),
-            live: Arc::new(LiveStreaming::new(live_client, live_tokens)),
+            live: Arc::new(
+                LiveStreaming::new(live_client, live_tokens).with_callbacks(signer.clone()),
+            ),
             watchers: Arc::new(Watchers::new(settings, signer, shutdown.clone()).with_fleet(fleet)),
             ready: Arc::new(watch::Sender::new(false)),
             shutdown,

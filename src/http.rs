@@ -36,6 +36,10 @@ pub fn router(gateway: &Gateway) -> Router {
         .route("/metrics", get(metrics))
         .with_state(gateway.clone());
     if let Some(signer) = gateway.watchers.signer() {
+        router = router.merge(crate::watch::stream_callback::router(
+            gateway.watchers.streams.clone(),
+            signer.clone(),
+        ));
         router = router.merge(crate::watch::callback::router(
             gateway.watchers.tasks.clone(),
             signer,
@@ -181,5 +185,6 @@ fn scrape_time(gateway: &Gateway) -> Registry {
     if let Some(fleet) = watchers.fleet() {
         fleet.register_metrics(&mut registry);
     }
+    crate::process_metrics::register(&mut registry);
     registry
 }

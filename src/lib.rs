@@ -17,6 +17,7 @@
 //! - [`http`]: the HTTP listener (task callbacks, /metrics, probes).
 //! - [`health`]: gRPC health that follows the upstream tokens.
 //! - [`metrics`]: the Prometheus registry behind /metrics.
+//! - [`process_metrics`]: CPU, memory, file descriptors and threads from `/proc`.
 //! - [`limits`]: what happens when a limit bites (counter, rate-limited WARN).
 //! - [`fleet`]: fleet mode: replicas sharing tokens, callbacks and polling via Redis.
 //! - [`tls`]: TLS and mTLS of the gRPC listener, reloaded when the files change.
@@ -71,6 +72,7 @@ pub mod listener;
 pub mod live;
 pub mod metrics;
 pub mod policy;
+pub mod process_metrics;
 pub mod proto_json;
 pub mod secret;
 pub mod server;

@@ -7,7 +7,7 @@
 use crate::error::Violations;
 use std::{
     sync::{
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicU64, Ordering},
         Mutex,
     },
     time::Duration,
@@ -65,19 +65,10 @@ pub fn bite(throttle: &Throttle, limit: &'static str, scope: &'static str, messa
 /// Default of `GATEWAY_MAX_QUERY_JSON_SIZE`.
 pub const DEFAULT_MAX_QUERY_JSON: usize = 1 << 20;
 
-/// The `query_json` size limit in effect. Process-wide because one gateway serves per
-/// process and the validation that reads it is shared code; `Gateway::from_config` sets it.
-static MAX_QUERY_JSON: AtomicUsize = AtomicUsize::new(DEFAULT_MAX_QUERY_JSON);
-
-/// Sets the `query_json` size limit (from `GATEWAY_MAX_QUERY_JSON_SIZE`).
-pub fn set_max_query_json(bytes: usize) {
-    MAX_QUERY_JSON.store(bytes, Ordering::Relaxed);
-}
-
-/// True when `text` fits the `query_json` limit; otherwise records the violation (and
-/// the limit hit) and returns false, so nothing parses or forwards an oversize query.
-pub fn query_json_fits(text: &str, v: &mut Violations) -> bool {
-    let max = MAX_QUERY_JSON.load(Ordering::Relaxed);
+/// True when `text` fits the `query_json` limit of `max` bytes
+/// (`GATEWAY_MAX_QUERY_JSON_SIZE`); otherwise records the violation (and the limit hit)
+/// and returns false, so nothing parses or forwards an oversize query.
+pub fn query_json_fits(text: &str, max: usize, v: &mut Violations) -> bool {
     if text.len() <= max {
         return true;
     }
@@ -116,9 +107,9 @@ mod tests {
     #[test]
     fn query_json_over_the_limit_names_the_field_and_the_limit() {
         let mut v = Violations::default();
-        assert!(query_json_fits("{}", &mut v));
+        assert!(query_json_fits("{}", DEFAULT_MAX_QUERY_JSON, &mut v));
         let big = "x".repeat(DEFAULT_MAX_QUERY_JSON + 1);
-        assert!(!query_json_fits(&big, &mut v));
+        assert!(!query_json_fits(&big, DEFAULT_MAX_QUERY_JSON, &mut v));
         let error = v.into_result().unwrap_err();
         assert_eq!(error.violations[0].field, "query_json");
         assert!(

@@ -7,6 +7,7 @@ use crate::{
     auth::TokenManager,
     error::{Error, ErrorKind, Violations},
     pb::{LiveStream, StreamParams, StreamStatus},
+    signer::CallbackSigner,
     upstream::{
         live::{self as api, LiveClient, LiveOp},
         live_stream::{parse_status, parse_stream},
@@ -14,17 +15,30 @@ use crate::{
     },
 };
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The Live Streaming API as the gateway offers it.
 pub struct LiveStreaming {
     client: LiveClient,
     tokens: TokenManager,
+    /// Signs the `callback_url` set on streams created without one (push to watchers).
+    callbacks: Option<Arc<CallbackSigner>>,
 }
 
 impl LiveStreaming {
     /// The domain over an upstream client and its token manager.
     pub fn new(client: LiveClient, tokens: TokenManager) -> Self {
-        LiveStreaming { client, tokens }
+        LiveStreaming {
+            client,
+            tokens,
+            callbacks: None,
+        }
+    }
+
+    /// Sets a signed `callback_url` on every stream created without one.
+    pub fn with_callbacks(mut self, signer: Option<Arc<CallbackSigner>>) -> Self {
+        self.callbacks = signer;
+        self
     }
 
     /// The token manager (health checks and metrics read it).
@@ -71,13 +85,52 @@ impl LiveStreaming {
         let mut v = Violations::default();
         let body = validate::body(params, extra_json, false, &mut v);
         v.into_result()?;
-        self.stream_call(
-            &api::CREATE_STREAM,
-            &["live-streams"],
-            Some(Value::Object(body)),
-            deadline,
-        )
-        .await
+        let caller_set_callback = body.contains_key("callback_url");
+        let created = self
+            .stream_call(
+                &api::CREATE_STREAM,
+                &["live-streams"],
+                Some(Value::Object(body)),
+                deadline,
+            )
+            .await?;
+        match &self.callbacks {
+            Some(signer) if !caller_set_callback && !created.id.is_empty() => {
+                Ok(self.add_callback(signer, created, deadline).await)
+            }
+            _ => Ok(created),
+        }
+    }
+
+    /// Sets this gateway's signed `callback_url` on a new stream (the signature needs
+    /// the id, so it cannot go into the create request). A failure costs only push:
+    /// the stream exists, watchers still poll, so it is logged, not returned.
+    async fn add_callback(
+        &self,
+        signer: &CallbackSigner,
+        created: LiveStream,
+        deadline: Deadline,
+    ) -> LiveStream {
+        let mut body = serde_json::Map::new();
+        body.insert(
+            "callback_url".into(),
+            Value::String(signer.stream_url_for(&created.id)),
+        );
+        match self
+            .stream_call(
+                &api::UPDATE_STREAM,
+                &["live-streams", &created.id],
+                Some(Value::Object(body)),
+                deadline,
+            )
+            .await
+        {
+            Ok(updated) => updated,
+            Err(error) => {
+                tracing::warn!(reason = %error.reason, "could not set the stream's callback_url; its watchers rely on polling");
+                created
+            }
+        }
     }
 
     /// Gets a stream.

@@ -64,14 +64,19 @@ fn main() -> ExitCode {
 
 /// The gateway proper: the sandbox when no key is set, both listeners, then [`run`].
 async fn serve(mut config: Config) -> Result<(), String> {
-    let _sandbox = embedded::start_if_unconfigured(&mut config)
-        .await
-        .map_err(|e| format!("cannot start the sandbox: {e}"))?;
-    let gateway = Gateway::from_config(&config).map_err(|e| e.message.clone())?;
+    // Bound first: the sandbox's callback URL is the HTTP listener's real address.
     let listeners = Listeners {
         grpc: bind(config.listen, "GATEWAY_LISTEN").await?,
         http: bind(config.http_listen, "GATEWAY_HTTP_LISTEN").await?,
     };
+    let http_addr = listeners
+        .http
+        .local_addr()
+        .map_err(|e| format!("cannot read the HTTP listener's address: {e}"))?;
+    let _sandbox = embedded::start_if_unconfigured(&mut config, http_addr)
+        .await
+        .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+    let gateway = Gateway::from_config(&config).map_err(|e| e.message.clone())?;
     let shutdown = gateway.shutdown.clone();
     tokio::spawn(async move {
         signal().await;

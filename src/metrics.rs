@@ -9,7 +9,7 @@
 
 use prometheus_client::{
     encoding::{prometheus_text, EncodeLabelSet},
-    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
 use std::{borrow::Cow, sync::OnceLock, time::Duration};
@@ -44,6 +44,19 @@ struct LimitLabels {
     scope: &'static str,
 }
 
+/// Labels of the connection gauge: which listener.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabels {
+    listener: &'static str,
+}
+
+/// Labels of the upload counters: how an upload ended (`stored` or the error reason's
+/// kind: `refused`, `failed`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UploadLabels {
+    outcome: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn histogram() -> Histogram {
@@ -58,6 +71,11 @@ struct Metrics {
     upstream_requests: Family<UpstreamLabels, Counter>,
     upstream_duration: HistogramFamily<UpstreamLabels>,
     limit_hits: Family<LimitLabels, Counter>,
+    connections: Family<ListenerLabels, Gauge>,
+    uploads: Family<UploadLabels, Counter>,
+    upload_bytes: Counter,
+    upload_resumes: Counter,
+    upload_duration: Histogram,
 }
 
 fn global() -> &'static Metrics {
@@ -96,9 +114,44 @@ fn global() -> &'static Metrics {
             "Times a gateway limit refused or closed something, by limit and scope.",
             limit_hits.clone(),
         );
+        let connections = Family::<ListenerLabels, Gauge>::default();
+        registry.register(
+            "gateway_connections_open",
+            "Open connections, by listener.",
+            connections.clone(),
+        );
+        let uploads = Family::<UploadLabels, Counter>::default();
+        registry.register(
+            "gateway_uploads",
+            "UploadFile calls that reached the storage, by outcome.",
+            uploads.clone(),
+        );
+        let upload_bytes = Counter::default();
+        registry.register(
+            "gateway_upload_bytes",
+            "Bytes stored by uploads.",
+            upload_bytes.clone(),
+        );
+        let upload_resumes = Counter::default();
+        registry.register(
+            "gateway_upload_retries",
+            "Failed upload attempts that were resumed or retried.",
+            upload_resumes.clone(),
+        );
+        let upload_duration = histogram();
+        registry.register(
+            "gateway_upload_duration_seconds",
+            "Duration of uploads, from creation to their end.",
+            upload_duration.clone(),
+        );
         Metrics {
             registry,
             limit_hits,
+            connections,
+            uploads,
+            upload_bytes,
+            upload_resumes,
+            upload_duration,
             rpc_requests,
             rpc_duration,
             upstream_requests,
@@ -178,6 +231,41 @@ pub fn record_limit_hit(limit: &'static str, scope: &'static str) {
         .limit_hits
         .get_or_create(&LimitLabels { limit, scope })
         .inc();
+}
+
+/// One open connection of `listener` (`grpc`, `http`) in `gateway_connections_open`,
+/// counted until dropped.
+#[derive(Debug)]
+pub struct OpenConnection(Gauge);
+
+impl OpenConnection {
+    /// Counts a connection just accepted on `listener`.
+    pub fn new(listener: &'static str) -> Self {
+        let gauge = global()
+            .connections
+            .get_or_create(&ListenerLabels { listener })
+            .clone();
+        gauge.inc();
+        OpenConnection(gauge)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// Records an upload that ended: `outcome`, bytes stored, attempts retried, duration.
+pub fn record_upload(outcome: &'static str, bytes: u64, retries: u64, elapsed: Duration) {
+    let metrics = global();
+    metrics
+        .uploads
+        .get_or_create(&UploadLabels { outcome })
+        .inc();
+    metrics.upload_bytes.inc_by(bytes);
+    metrics.upload_resumes.inc_by(retries);
+    metrics.upload_duration.observe(elapsed.as_secs_f64());
 }
 
 /// Appends the process-wide families in Prometheus text format (0.0.4).

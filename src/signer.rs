@@ -42,6 +42,26 @@ impl CallbackSigner {
         )
     }
 
+    /// The callback URL for live stream `stream_id`. Signed over `stream:<id>`, so a
+    /// task's signature never passes for a stream whose id equals its token.
+    pub fn stream_url_for(&self, stream_id: &str) -> String {
+        let message = format!("stream:{stream_id}");
+        let signature = hex::encode(hmac::sign(&self.key, message.as_bytes()).as_ref());
+        format!(
+            "{}/callbacks/stream/{signature}",
+            self.base.as_str().trim_end_matches('/')
+        )
+    }
+
+    /// True when `signature` is this gateway's signature of live stream `stream_id`.
+    pub fn verify_stream(&self, stream_id: &str, signature: &str) -> bool {
+        let message = format!("stream:{stream_id}");
+        match hex::decode(signature) {
+            Ok(bytes) => hmac::verify(&self.key, message.as_bytes(), &bytes).is_ok(),
+            Err(_) => false,
+        }
+    }
+
     /// True when `signature` is this gateway's signature of `task_token` (constant time).
     pub fn verify(&self, task_token: &str, signature: &str) -> bool {
         match hex::decode(signature) {

@@ -2,6 +2,7 @@
 //! manager, routes status requests to each task's master endpoint, and sends direct
 //! uploads to each task's upload endpoint. No tonic here.
 
+pub mod profiles;
 pub mod validate;
 
 use crate::signer::CallbackSigner;
@@ -11,7 +12,9 @@ use crate::{
     pb,
     upload::{self, StoredFile, UploadSettings, Uploader},
     upstream::{
-        task_status::parse_task_status, transcoding::CreatedTask, transcoding::TranscodingClient,
+        task_status::{created_status, parse_task_status},
+        transcoding::CreatedTask,
+        transcoding::TranscodingClient,
         Deadline, TrustedHosts,
     },
 };
@@ -23,6 +26,10 @@ use tracing::{debug, warn};
 use url::Url;
 pub use validate::QueryInput;
 
+/// The path every followed `status_url` ends with.
+const STATUS_PATH: &str = "/v1/status";
+/// The path every upload URL ends with (tasks' `upload_url`, `<api>/v1/upload_file`).
+const UPLOAD_PATH: &str = "/v1/upload_file";
 /// How long a task's master status endpoint is remembered.
 const STATUS_URL_TTL: Duration = Duration::from_secs(48 * 3600);
 /// How many tasks' master endpoints are remembered.
@@ -31,6 +38,10 @@ const STATUS_URL_CAPACITY: u64 = 200_000;
 const UPLOAD_URL_TTL: Duration = Duration::from_secs(24 * 3600);
 /// How many tasks' upload endpoints are remembered.
 const UPLOAD_URL_CAPACITY: u64 = 100_000;
+/// How long a task this gateway created is remembered as existing (as upload URLs).
+const CREATED_TTL: Duration = Duration::from_secs(24 * 3600);
+/// How many created tasks are remembered.
+const CREATED_CAPACITY: u64 = 100_000;
 
 /// What GetStatus found.
 #[derive(Debug, Default)]
@@ -56,6 +67,12 @@ pub struct Transcoding {
     upload_urls: moka::sync::Cache<String, String>,
     /// Sends direct uploads.
     uploader: Uploader,
+    /// Tasks this gateway created. Qencode's status is null both for unknown tokens and
+    /// for tasks not started yet; for these the watch poller reports "created" instead
+    /// of missing, so a watch opened before StartEncode waits for the start.
+    created: moka::sync::Cache<String, ()>,
+    /// Largest `query_json` accepted, in bytes (`GATEWAY_MAX_QUERY_JSON_SIZE`).
+    max_query_json: usize,
 }
 
 impl Transcoding {
@@ -80,7 +97,18 @@ impl Transcoding {
                 .time_to_live(UPLOAD_URL_TTL)
                 .build(),
             uploader,
+            created: moka::sync::Cache::builder()
+                .max_capacity(CREATED_CAPACITY)
+                .time_to_live(CREATED_TTL)
+                .build(),
+            max_query_json: crate::limits::DEFAULT_MAX_QUERY_JSON,
         }
+    }
+
+    /// Sets the largest `query_json` accepted, in bytes.
+    pub fn with_max_query_json(mut self, bytes: usize) -> Self {
+        self.max_query_json = bytes;
+        self
     }
 
     /// Sets the direct-upload limits (chunk size, maximum size).
@@ -120,11 +148,15 @@ impl Transcoding {
         Ok(task)
     }
 
-    /// Creates a task upstream (Transcode starts it at once, so nothing is remembered).
+    /// Creates a task upstream and remembers that it exists (Transcode starts it at once,
+    /// so its upload endpoint is not remembered).
     async fn create(&self, deadline: Deadline) -> Result<CreatedTask, Error> {
-        self.tokens
+        let task = self
+            .tokens
             .with_token(|token| async move { self.client.create_task(&token, deadline).await })
-            .await
+            .await?;
+        self.created.insert(task.task_token.clone(), ());
+        Ok(task)
     }
 
     /// Uploads a task's source file from `chunks` (exactly `metadata.size` bytes), after
@@ -153,7 +185,7 @@ impl Transcoding {
     fn upload_endpoint(&self, metadata: &pb::UploadMetadata) -> Result<Url, Error> {
         if let Some(given) = metadata.upload_url.as_deref().filter(|u| !u.is_empty()) {
             // The caller's own value: a refusal is theirs to fix, hence INVALID_ARGUMENT.
-            return self.trusted.check(given).ok_or_else(|| {
+            return self.trusted.check_endpoint(given, UPLOAD_PATH).ok_or_else(|| {
                 Error::invalid_field(
                     "metadata.upload_url",
                     "must be an upload_url CreateTask returned: the Qencode API's origin or an https host under the trusted domain",
@@ -163,7 +195,7 @@ impl Transcoding {
         match self.upload_urls.get(&metadata.task_token) {
             Some(known) => self
                 .trusted
-                .check(&known)
+                .check_endpoint(&known, UPLOAD_PATH)
                 .ok_or_else(|| upload::untrusted_host(&known)),
             None => Ok(self.client.fallback_upload_url()),
         }
@@ -182,6 +214,19 @@ impl Transcoding {
         let inner = self.prepare(query, payload.as_deref(), v)?;
         self.start_prepared(task_token, inner, payload, deadline)
             .await
+    }
+
+    /// Starts a created task from saved profiles (`/v1/start_encode`); returns the
+    /// upstream's status URL.
+    pub async fn start_encode_profiles(
+        &self,
+        request: &pb::StartEncodeProfilesRequest,
+        deadline: Deadline,
+    ) -> Result<String, Error> {
+        let form = profiles::form(request)?;
+        let status_url = self.client.start_encode_profiles(form, deadline).await?;
+        self.remember_status_url(&request.task_token, &status_url);
+        Ok(status_url)
     }
 
     /// Validates everything first, then creates and starts a task.
@@ -206,7 +251,7 @@ impl Transcoding {
         mut v: Violations,
     ) -> Result<Map<String, Value>, Error> {
         validate::payload(payload, &mut v);
-        let inner = validate::query(query, &mut v);
+        let inner = validate::query(query, self.max_query_json, &mut v);
         v.into_result()?;
         inner.ok_or_else(|| Error::invalid_field("query", "could not be read"))
     }
@@ -270,12 +315,14 @@ impl Transcoding {
     }
 
     /// Statuses of any number of tasks, for the watch poller: grouped by status
-    /// endpoint and chunked at `batch_size`, one upstream request per chunk. A master
-    /// endpoint learned on the way is used from the next poll on (no extra request now).
+    /// endpoint and chunked at `batch_size`, one upstream request per chunk. A task this
+    /// gateway created that has no status yet is reported as created, not missing.
+    /// A master endpoint learned on the way is used from the next poll on (no extra request now).
     pub async fn poll_statuses(
         &self,
         tokens: &[String],
         batch_size: usize,
+        batch_timeout: Duration,
     ) -> HashMap<String, Result<Option<pb::TaskStatus>, Error>> {
         let main = self.client.main_status_url();
         let mut groups: HashMap<Url, Vec<String>> = HashMap::new();
@@ -294,7 +341,12 @@ impl Transcoding {
             .collect();
         let fetched = join_all(chunks.into_iter().map(|(endpoint, chunk)| async move {
             let result = self
-                .status_group(endpoint, chunk.clone(), false, Deadline::NONE)
+                .status_group(
+                    endpoint,
+                    chunk.clone(),
+                    false,
+                    Deadline::after(batch_timeout),
+                )
                 .await;
             (chunk, result)
         }))
@@ -303,7 +355,10 @@ impl Transcoding {
         for (chunk, result) in fetched {
             for token in chunk {
                 let status = match &result {
-                    Ok(raw) => Ok(raw.get(&token).and_then(parse_task_status)),
+                    Ok(raw) => Ok(raw
+                        .get(&token)
+                        .and_then(parse_task_status)
+                        .or_else(|| self.created.contains_key(&token).then(created_status))),
                     Err(error) => Err(error.clone()),
                 };
                 out.insert(token, status);
@@ -331,6 +386,9 @@ impl Transcoding {
         } else {
             match self.client.status(&endpoint, &tokens, deadline).await {
                 Ok(statuses) => (endpoint, statuses),
+                // A busy master says "later", not "gone": falling back would add load
+                // to a busy upstream; the caller gets UNAVAILABLE with RetryInfo.
+                Err(error) if error.reason == "QENCODE_SYSTEM_BUSY" => return Err(error),
                 Err(error) => {
                     warn!(host = endpoint.host_str().unwrap_or(""), reason = %error.reason, "master status endpoint failed; using the main one");
                     for token in &tokens {
@@ -384,7 +442,7 @@ impl Transcoding {
                 return Some(known);
             }
         }
-        match self.trusted.check(url) {
+        match self.trusted.check_endpoint(url, STATUS_PATH) {
             Some(trusted) => {
                 if trusted != self.client.main_status_url() {
                     self.status_urls

@@ -125,6 +125,12 @@ impl Uploader {
             let stored = session.stored();
             match sent {
                 Ok(()) => {
+                    crate::metrics::record_upload(
+                        "stored",
+                        stored,
+                        u64::from(session.resumes()),
+                        started.elapsed(),
+                    );
                     info!(
                         bytes = stored,
                         resumes = session.resumes(),
@@ -137,6 +143,17 @@ impl Uploader {
                     })
                 }
                 Err(error) => {
+                    let outcome = if error.kind == ErrorKind::InvalidArgument {
+                        "refused"
+                    } else {
+                        "failed"
+                    };
+                    crate::metrics::record_upload(
+                        outcome,
+                        stored,
+                        u64::from(session.resumes()),
+                        started.elapsed(),
+                    );
                     if error.kind == ErrorKind::InvalidArgument {
                         info!(bytes_stored = stored, reason = %error.reason, "upload refused mid-stream");
                     } else {
@@ -170,7 +187,7 @@ impl Uploader {
                 Ok(location) => {
                     return self
                         .trusted
-                        .check(location.as_str())
+                        .check_under(location.as_str(), endpoint)
                         .ok_or_else(|| untrusted_host(location.as_str()));
                 }
                 Err(TusFailure::Transient { error, .. }) => {

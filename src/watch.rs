@@ -18,6 +18,7 @@ mod limit;
 pub mod live;
 pub mod poller;
 pub mod stream;
+pub mod stream_callback;
 pub mod tasks;
 
 use crate::{
@@ -102,13 +103,14 @@ impl Watchers {
 
     /// Starts the two pollers; they stop when shutdown begins.
     pub fn spawn_pollers(&self, transcoding: Arc<Transcoding>, live: Arc<LiveStreaming>) {
-        let tasks = Arc::new(tasks::TaskSource {
-            transcoding,
-            batch_size: self.settings.batch_size,
-        });
         let task_settings = PollSettings {
             interval: self.settings.poll_interval,
         };
+        let tasks = Arc::new(tasks::TaskSource {
+            transcoding,
+            batch_size: self.settings.batch_size,
+            batch_timeout: task_settings.fetch_timeout(),
+        });
         match &self.fleet {
             Some(fleet) => {
                 use crate::fleet::{callbacks, leases::LeasedSource};
@@ -135,12 +137,16 @@ impl Watchers {
                 ));
             }
         }
+        let live_settings = PollSettings {
+            interval: self.settings.live_poll_interval,
+        };
         tokio::spawn(poller::run(
             self.streams.clone(),
-            Arc::new(live::LiveSource { live }),
-            PollSettings {
-                interval: self.settings.live_poll_interval,
-            },
+            Arc::new(live::LiveSource {
+                live,
+                timeout: live_settings.fetch_timeout(),
+            }),
+            live_settings,
             self.shutdown.clone(),
         ));
     }
@@ -156,7 +162,8 @@ impl Watchers {
         let settings = StreamSettings {
             heartbeat: self.settings.heartbeat,
             is_terminal: crate::upstream::task_status::is_terminal,
-            not_found: "Qencode does not know this task token (or the task was not started)",
+            not_found: "Qencode does not know this task token",
+            not_found_reason: "QENCODE_TOKEN_NOT_FOUND",
         };
         Ok(stream::events(
             self.tasks.subscribe(task_token)?,
@@ -177,6 +184,7 @@ impl Watchers {
             heartbeat: self.settings.heartbeat,
             is_terminal: live::is_final,
             not_found: "Qencode does not know this live stream",
+            not_found_reason: "QENCODE_LIVE_NOT_FOUND",
         };
         Ok(stream::events(
             self.streams.subscribe(stream_id)?,

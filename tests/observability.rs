@@ -249,6 +249,22 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
     assert!(metrics.contains(r#"gateway_token_fetches_total{api="transcoding"}"#));
     assert!(metrics.contains(r#"gateway_token_cache_hits_total{api="live"}"#));
     assert!(metrics.contains("gateway_watchers_open 0"));
+    // Connections open on the gRPC listener (this test's client holds at least one).
+    assert!(
+        metrics.contains(r#"gateway_connections_open{listener="grpc"} "#),
+        "{metrics}"
+    );
+    // Process metrics as Prometheus clients export them by default.
+    for family in [
+        "process_cpu_seconds_total ",
+        "process_resident_memory_bytes ",
+        "process_open_fds ",
+        "process_max_fds ",
+        "process_threads ",
+        "process_start_time_seconds ",
+    ] {
+        assert!(metrics.contains(family), "{family} missing: {metrics}");
+    }
     assert!(!metrics.contains(&task), "a task token is a label value");
     assert!(
         !metrics.contains(&stream.id),

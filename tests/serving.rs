@@ -96,6 +96,69 @@ async fn reflection_lists_both_services_in_v1_and_v1alpha() {
     env.stop().await;
 }
 
+/// grpcurl decodes error details only if reflection resolves their types.
+#[tokio::test]
+async fn reflection_resolves_the_error_detail_types() {
+    use prost::Message;
+    use tonic_reflection::pb::v1;
+    let env = start().await;
+    let mut client = v1::server_reflection_client::ServerReflectionClient::new(env.channel().await);
+    for (symbol, message) in [
+        ("google.rpc.BadRequest", "BadRequest"),
+        ("google.rpc.ErrorInfo", "ErrorInfo"),
+        ("google.rpc.RetryInfo", "RetryInfo"),
+        ("google.rpc.Status", "Status"),
+    ] {
+        let request = v1::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(
+                v1::server_reflection_request::MessageRequest::FileContainingSymbol(symbol.into()),
+            ),
+        };
+        let mut stream = client
+            .server_reflection_info(tokio_stream::iter(vec![request]))
+            .await
+            .unwrap()
+            .into_inner();
+        let Some(v1::server_reflection_response::MessageResponse::FileDescriptorResponse(files)) =
+            stream.message().await.unwrap().unwrap().message_response
+        else {
+            panic!("no file descriptor for {symbol}")
+        };
+        let found = files.file_descriptor_proto.iter().any(|raw| {
+            let file = prost_types::FileDescriptorProto::decode(raw.as_slice()).unwrap();
+            file.package() == "google.rpc" && file.message_type.iter().any(|m| m.name() == message)
+        });
+        assert!(found, "{symbol} not in the returned descriptors");
+    }
+    // The imports resolve too (grpcurl asks for them by file name).
+    for file in [
+        "google/protobuf/any.proto",
+        "google/protobuf/duration.proto",
+    ] {
+        let request = v1::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(
+                v1::server_reflection_request::MessageRequest::FileByFilename(file.into()),
+            ),
+        };
+        let mut stream = client
+            .server_reflection_info(tokio_stream::iter(vec![request]))
+            .await
+            .unwrap()
+            .into_inner();
+        let response = stream.message().await.unwrap().unwrap().message_response;
+        assert!(
+            matches!(
+                response,
+                Some(v1::server_reflection_response::MessageResponse::FileDescriptorResponse(_))
+            ),
+            "{file}: {response:?}"
+        );
+    }
+    env.stop().await;
+}
+
 fn gateway(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"));
     command.args(args).env_clear();

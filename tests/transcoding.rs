@@ -7,6 +7,7 @@ use qencode_gateway::pb::{self, start_encode_request::QueryKind, TaskState};
 use qencode_sandbox::{Endpoint, Fault, FaultKind};
 use std::time::Duration;
 use tonic::{Code, Request};
+use tonic_types::StatusExt;
 
 async fn create(
     client: &mut pb::transcoding_client::TranscodingClient<tonic::transport::Channel>,
@@ -379,11 +380,16 @@ async fn upstream_error_codes_map_by_meaning() {
     env.stop().await;
 }
 
-#[tokio::test]
-async fn master_endpoint_failure_falls_back_to_the_main_one() {
+/// A started task whose status was asked once, so the gateway follows its master
+/// status endpoint from now on.
+async fn polled_through_its_master() -> (
+    Env,
+    pb::transcoding_client::TranscodingClient<tonic::transport::Channel>,
+    String,
+) {
     let env = start().await;
     let mut client = env.transcoding().await;
-    let response = client
+    let token = client
         .transcode(pb::TranscodeRequest {
             query_kind: Some(pb::transcode_request::QueryKind::Query(mp4_query(
                 "https://example.com/in.mp4",
@@ -392,11 +398,23 @@ async fn master_endpoint_failure_falls_back_to_the_main_one() {
         })
         .await
         .unwrap()
-        .into_inner();
+        .into_inner()
+        .task_token;
+    client
+        .get_status(pb::GetStatusRequest {
+            task_tokens: vec![token.clone()],
+        })
+        .await
+        .unwrap();
+    (env, client, token)
+}
+
+#[tokio::test]
+async fn master_endpoint_failure_falls_back_to_the_main_one() {
+    let (env, mut client, token) = polled_through_its_master().await;
     let ask = || pb::GetStatusRequest {
-        task_tokens: vec![response.task_token.clone()],
+        task_tokens: vec![token.clone()],
     };
-    client.get_status(ask()).await.unwrap();
     let master_before = env.sandbox.count(Endpoint::MasterStatus);
     assert!(master_before >= 1);
     let main_before = env.sandbox.count(Endpoint::Status);
@@ -406,10 +424,38 @@ async fn master_endpoint_failure_falls_back_to_the_main_one() {
         times: 20,
     });
     let report = client.get_status(ask()).await.unwrap().into_inner();
-    assert!(report.statuses.contains_key(&response.task_token));
+    assert!(report.statuses.contains_key(&token));
     assert!(
         env.sandbox.count(Endpoint::Status) > main_before,
         "fell back to /v1/status"
+    );
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn a_busy_master_is_unavailable_without_falling_back() {
+    let (env, mut client, token) = polled_through_its_master().await;
+    let ask = || pb::GetStatusRequest {
+        task_tokens: vec![token.clone()],
+    };
+    assert!(env.sandbox.count(Endpoint::MasterStatus) >= 1);
+    let main_before = env.sandbox.count(Endpoint::Status);
+    env.sandbox.inject(Fault {
+        endpoint: Endpoint::MasterStatus,
+        kind: FaultKind::Busy {
+            retry_after_secs: 3,
+        },
+        times: 20,
+    });
+    let status = client.get_status(ask()).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    let details = status.get_error_details();
+    assert_eq!(details.error_info().unwrap().reason, "QENCODE_SYSTEM_BUSY");
+    assert!(details.retry_info().is_some(), "{status:?}");
+    assert_eq!(
+        env.sandbox.count(Endpoint::Status),
+        main_before,
+        "a busy master must not move the load to the main endpoint"
     );
     env.stop().await;
 }

@@ -30,6 +30,21 @@ async fn fifty_mib_arrive_byte_identical_and_become_a_task_source() {
     assert_eq!(env.sandbox.count(Endpoint::TusCreate), 1);
     assert_eq!(env.sandbox.count(Endpoint::TusPatch), (50 << 20) / PIECE);
     assert_eq!(env.sandbox.count(Endpoint::TusHead), 0);
+    // The upload is in the metrics (process-wide, shared with the other tests here,
+    // hence at least).
+    let metrics = reqwest::get(format!("{}metrics", env.http_url()))
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("metrics text");
+    let stored_bytes = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("gateway_upload_bytes_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .expect("gateway_upload_bytes_total");
+    assert!(stored_bytes >= (50 << 20) as f64, "{metrics}");
+    assert!(metrics.contains(r#"gateway_uploads_total{outcome="stored"}"#));
 
     client
         .start_encode(pb::StartEncodeRequest {

@@ -177,6 +177,22 @@ async fn untrusted_upload_hosts_are_refused() {
     assert_bad(&status, "metadata.upload_url");
     assert_eq!(env.sandbox.count(Endpoint::TusCreate), 0);
 
+    // The API's own origin, but a path that resolves to another endpoint.
+    let api = env.sandbox.base_url();
+    for sneaky in [
+        format!("{api}/v1/upload_file/../../v1/access_token"),
+        format!("{api}/v1/upload_file/%2e%2e/%2e%2e/v1/access_token"),
+        format!("{api}/v1/access_token"),
+    ] {
+        let mut given = messages(&created.task_token, b"abc", 3);
+        if let Some(Part::Metadata(m)) = &mut given[0].part {
+            m.upload_url = Some(sneaky.clone());
+        }
+        let status = upload(&mut client, given).await.expect_err(&sneaky);
+        assert_bad(&status, "metadata.upload_url");
+    }
+    assert_eq!(env.sandbox.count(Endpoint::TusCreate), 0);
+
     // A task this gateway did not create goes to the trusted fallback endpoint, but the
     // Location the storage answers is on the untrusted host: nothing is PATCHed there.
     let replica = qencode_gateway::Gateway::from_config(&env.config).expect("replica");

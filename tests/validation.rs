@@ -191,6 +191,13 @@ async fn all_problems_are_reported_at_once() {
         ))
         .await
         .unwrap_err();
+    // The message names the first problem and counts the rest.
+    let first = &bad_fields(&status)[0];
+    assert!(
+        status.message().contains(&format!("invalid {first}: ")),
+        "{status:?}"
+    );
+    assert!(status.message().ends_with("(and 3 more)"), "{status:?}");
     let mut fields = bad_fields(&status);
     fields.sort();
     assert_eq!(

@@ -1,5 +1,8 @@
 //! Server reflection, v1 and v1alpha (grpcurl and older tools still ask for v1alpha),
-//! serving every gateway proto and the health service's.
+//! serving every gateway proto, the health service's, and the `google.rpc` error-detail
+//! messages (`Status`, `ErrorInfo`, `BadRequest`, `RetryInfo`, from tonic-types' own
+//! descriptor set) so a client with reflection only, such as grpcurl, decodes the
+//! details of every error the gateway returns.
 
 use crate::pb;
 use tonic_reflection::server::{v1, v1alpha};
@@ -14,6 +17,7 @@ pub fn services() -> (
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
     };
     let v1 = builder()
         .build_v1()

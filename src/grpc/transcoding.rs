@@ -110,6 +110,20 @@ impl transcoding_server::Transcoding for TranscodingService {
         Ok(Response::new(pb::StartEncodeResponse { status_url }))
     }
 
+    async fn start_encode_profiles(
+        &self,
+        request: Request<pb::StartEncodeProfilesRequest>,
+    ) -> Result<Response<pb::StartEncodeProfilesResponse>, Status> {
+        let deadline = deadline(request.metadata());
+        let status_url = self
+            .domain
+            .start_encode_profiles(&request.into_inner(), deadline)
+            .await?;
+        Ok(Response::new(pb::StartEncodeProfilesResponse {
+            status_url,
+        }))
+    }
+
     async fn transcode(
         &self,
         request: Request<pb::TranscodeRequest>,

@@ -26,6 +26,8 @@ pub struct Conn {
     stream: TcpStream,
     /// Freed when the connection closes.
     _slot: OwnedSemaphorePermit,
+    /// Counted in `gateway_connections_open` while it lives.
+    _open: crate::metrics::OpenConnection,
     /// Opening bytes still expected; zero once the handshake is done.
     handshake_left: usize,
     /// Fires at the handshake deadline, then at the idle deadline (re-armed lazily).
@@ -48,6 +50,7 @@ impl Conn {
         Conn {
             stream,
             _slot: slot,
+            _open: crate::metrics::OpenConnection::new(scope),
             handshake_left: limits.handshake_bytes,
             timer: Box::pin(tokio::time::sleep_until(now + first)),
             idle_since: now,

@@ -27,6 +27,44 @@ pub const OUTPUT_FORMATS: &[&str] = &[
     "speech_to_text",
 ];
 
+/// URL schemes accepted for sources: http(s), the file transfer protocols and the
+/// storage prefixes the reference lists for destinations (s3, b2, azblob, ftp(s), sftp),
+/// plus gs and azure as Qencode's storage tutorials name them, and `tus:<file_uuid>` for
+/// direct uploads.
+pub const SOURCE_SCHEMES: &[&str] = &[
+    "http", "https", "ftp", "ftps", "sftp", "s3", "gs", "b2", "azblob", "azure", "tus",
+];
+
+/// Checks one source URL (`field` names it): a URL with a listed scheme and a host, or
+/// `tus:<file_uuid>`.
+pub fn source_url(field: &str, value: &str, v: &mut Violations) {
+    let value = value.trim();
+    if let Some(uuid) = value.strip_prefix("tus:") {
+        if uuid.trim_matches('/').trim().is_empty() {
+            v.add(
+                field,
+                "a tus: source needs the file id UploadFile returned (tus:<file_uuid>)",
+            );
+        }
+        return;
+    }
+    match url::Url::parse(value) {
+        Ok(url) if !SOURCE_SCHEMES.contains(&url.scheme()) => v.add(
+            field,
+            format!(
+                "scheme '{}' is not a source scheme ({})",
+                url.scheme(),
+                SOURCE_SCHEMES.join(", ")
+            ),
+        ),
+        Ok(url) if url.host_str().is_none_or(str::is_empty) => {
+            v.add(field, "must name a host (or bucket)")
+        }
+        Ok(_) => {}
+        Err(e) => v.add(field, format!("is not a URL ({e})")),
+    }
+}
+
 /// The query as the caller sent it.
 #[derive(Debug, Clone)]
 pub enum QueryInput {
@@ -77,7 +115,11 @@ pub fn status_tokens(tokens: Vec<String>, v: &mut Violations) -> Vec<String> {
 /// Turns the caller's query into the inner query object sent upstream, recording every
 /// problem found. The typed form is checked fully; the raw form (the escape hatch for
 /// attributes this gateway does not type yet) only for JSON syntax and its shape.
-pub fn query(input: Option<&QueryInput>, v: &mut Violations) -> Option<Map<String, Value>> {
+pub fn query(
+    input: Option<&QueryInput>,
+    max_query_json: usize,
+    v: &mut Violations,
+) -> Option<Map<String, Value>> {
     match input {
         None => {
             v.add("query", "is required (set query or query_json)");
@@ -98,7 +140,7 @@ pub fn query(input: Option<&QueryInput>, v: &mut Violations) -> Option<Map<Strin
             }
         },
         Some(QueryInput::Raw(text)) => {
-            if !crate::limits::query_json_fits(text, v) {
+            if !crate::limits::query_json_fits(text, max_query_json, v) {
                 return None;
             }
             let parsed: Value = match serde_json::from_str(text) {
@@ -144,6 +186,11 @@ fn shape(inner: &Map<String, Value>, prefix: &str, v: &mut Violations) {
             format!("{prefix}.stitch"),
             "set exactly one of source or stitch (both are set)",
         ),
+        (true, false) => {
+            if let Some(Value::String(source)) = inner.get("source") {
+                source_url(&format!("{prefix}.source"), source, v);
+            }
+        }
         _ => {}
     }
     if let Some(Value::Array(items)) = inner.get("stitch") {
@@ -153,8 +200,9 @@ fn shape(inner: &Map<String, Value>, prefix: &str, v: &mut Violations) {
                 Value::Object(clip) => clip.get("url").and_then(Value::as_str),
                 _ => None,
             };
-            if url.is_none_or(|u| u.trim().is_empty()) {
-                v.add(format!("{prefix}.stitch[{i}]"), "needs a URL");
+            match url.filter(|u| !u.trim().is_empty()) {
+                Some(url) => source_url(&format!("{prefix}.stitch[{i}].url"), url, v),
+                None => v.add(format!("{prefix}.stitch[{i}]"), "needs a URL"),
             }
         }
     }
@@ -196,6 +244,9 @@ fn outputs(inner: &Map<String, Value>, v: &mut Violations) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The default `query_json` limit.
+    const MAX: usize = crate::limits::DEFAULT_MAX_QUERY_JSON;
     use crate::error::FieldViolation;
 
     fn violations(f: impl FnOnce(&mut Violations)) -> Vec<FieldViolation> {
@@ -252,8 +303,10 @@ mod tests {
         let mut v = Violations::default();
         let inner = query(
             Some(&QueryInput::Raw(
-                r#"{"query": {"source": "s", "format": [{"output": "new_fmt"}]}}"#.into(),
+                r#"{"query": {"source": "https://a/b.mp4", "format": [{"output": "new_fmt"}]}}"#
+                    .into(),
             )),
+            MAX,
             &mut v,
         );
         assert!(
@@ -262,7 +315,10 @@ mod tests {
         );
         let mut v = Violations::default();
         query(
-            Some(&QueryInput::Raw(r#"{"source": "s", "format": []}"#.into())),
+            Some(&QueryInput::Raw(
+                r#"{"source": "https://a/b.mp4", "format": []}"#.into(),
+            )),
+            MAX,
             &mut v,
         );
         assert_eq!(
@@ -271,15 +327,73 @@ mod tests {
         );
         assert_eq!(
             fields(&violations(|v| {
-                query(Some(&QueryInput::Raw("{nope".into())), v);
+                query(Some(&QueryInput::Raw("{nope".into())), MAX, v);
             })),
             ["query_json"]
         );
         assert_eq!(
             fields(&violations(|v| {
-                query(Some(&QueryInput::Raw("[]".into())), v);
+                query(Some(&QueryInput::Raw("[]".into())), MAX, v);
             })),
             ["query_json"]
+        );
+    }
+
+    #[test]
+    fn sources_use_a_listed_scheme() {
+        for good in [
+            "https://example.com/in.mp4",
+            "http://example.com/in.mp4",
+            "s3://us-west.s3.qencode.com/bucket/in.mp4",
+            "ftp://user@ftp.example.com/in.mp4",
+            "sftp://host/in.mp4",
+            "gs://bucket/in.mp4",
+            "b2://bucket/in.mp4",
+            "azblob://container/in.mp4",
+            "tus:0123456789abcdef",
+        ] {
+            assert!(
+                violations(|v| source_url("query.source", good, v)).is_empty(),
+                "{good}"
+            );
+        }
+        for bad in [
+            "mp4",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "tus:",
+            "https://",
+            "s",
+        ] {
+            assert_eq!(
+                fields(&violations(|v| source_url("query.source", bad, v))),
+                ["query.source"],
+                "{bad}"
+            );
+        }
+        let stitched = pb::TranscodingQuery {
+            stitch: vec![
+                pb::StitchItem {
+                    item: Some(pb::stitch_item::Item::Url("https://a/1.mp4".into())),
+                },
+                pb::StitchItem {
+                    item: Some(pb::stitch_item::Item::Clip(pb::StitchClip {
+                        url: Some("file:///x.mp4".into()),
+                        ..Default::default()
+                    })),
+                },
+            ],
+            format: vec![pb::Format {
+                output: Some("mp4".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            fields(&violations(|v| {
+                query(Some(&QueryInput::Typed(stitched)), MAX, v);
+            })),
+            ["query.stitch[1].url"]
         );
     }
 
@@ -295,48 +409,48 @@ mod tests {
         };
         assert_eq!(
             fields(&violations(|v| {
-                query(Some(&QueryInput::Typed(neither)), v);
+                query(Some(&QueryInput::Typed(neither)), MAX, v);
             })),
             ["query.source"]
         );
         let both = pb::TranscodingQuery {
-            source: Some("s".into()),
+            source: Some("https://a/b.mp4".into()),
             stitch: vec![pb::StitchItem {
-                item: Some(pb::stitch_item::Item::Url("u".into())),
+                item: Some(pb::stitch_item::Item::Url("https://a/c.mp4".into())),
             }],
             format: vec![format("mp4")],
             ..Default::default()
         };
         assert_eq!(
             fields(&violations(|v| {
-                query(Some(&QueryInput::Typed(both)), v);
+                query(Some(&QueryInput::Typed(both)), MAX, v);
             })),
             ["query.stitch"]
         );
         let empty = pb::TranscodingQuery {
-            source: Some("s".into()),
+            source: Some("https://a/b.mp4".into()),
             ..Default::default()
         };
         assert_eq!(
             fields(&violations(|v| {
-                query(Some(&QueryInput::Typed(empty)), v);
+                query(Some(&QueryInput::Typed(empty)), MAX, v);
             })),
             ["query.format"]
         );
         let unknown = pb::TranscodingQuery {
-            source: Some("s".into()),
+            source: Some("https://a/b.mp4".into()),
             format: vec![format("mp4"), format("avi")],
             ..Default::default()
         };
         assert_eq!(
             fields(&violations(|v| {
-                query(Some(&QueryInput::Typed(unknown)), v);
+                query(Some(&QueryInput::Typed(unknown)), MAX, v);
             })),
             ["query.format[1].output"]
         );
         assert_eq!(
             fields(&violations(|v| {
-                query(None, v);
+                query(None, MAX, v);
             })),
             ["query"]
         );

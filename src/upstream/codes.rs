@@ -15,7 +15,7 @@ pub enum TokenUse {
     ApiKey,
     /// The gateway's session token (`/v1/create_task`).
     SessionToken,
-    /// The caller's task token(s) (`/v1/start_encode2`, `/v1/status`).
+    /// The caller's task token(s) (`/v1/start_encode2`, `/v1/start_encode`, `/v1/status`).
     TaskToken,
 }
 
@@ -28,10 +28,12 @@ pub struct CodeError {
     pub session_token_rejected: bool,
 }
 
-/// Maps Qencode's `error` code (non-zero) with its `message` to an [`Error`].
+/// Maps Qencode's `error` code (non-zero) with its `message` to an [`Error`]. `field` is
+/// the answer's `field` attribute, which names the missing field of error 14.
 pub fn map_code(
     code: i64,
     message: Option<&str>,
+    field: Option<&str>,
     token_use: TokenUse,
     retry_after: Option<Duration>,
 ) -> CodeError {
@@ -113,6 +115,11 @@ pub fn map_code(
             "QENCODE_BAD_TOKENS",
             "Qencode rejected the task token list",
         ),
+        14 => (
+            InvalidArgument,
+            "QENCODE_FIELD_REQUIRED",
+            "Qencode requires a field the request did not carry",
+        ),
         _ => (
             Internal,
             "QENCODE_UNKNOWN_ERROR",
@@ -130,14 +137,34 @@ pub fn map_code(
             error = error.with_violation("task_token", "malformed upstream")
         }
         9 => error = error.with_violation("payload", "rejected upstream"),
-        11 => error = error.with_violation("query", "a profile value was rejected upstream"),
+        11 => error = error.with_violation("profiles", "a profile value was rejected upstream"),
         13 => error = error.with_violation("task_tokens", "rejected upstream"),
+        14 => {
+            let named = field
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .or_else(|| upstream.and_then(quoted_field));
+            if let Some(named) = named {
+                error = error
+                    .with_metadata("field", &named)
+                    .with_violation(&named, "required upstream");
+            }
+        }
         _ => {}
     }
     CodeError {
         error,
         session_token_rejected: token_use == TokenUse::SessionToken && matches!(code, 4 | 5),
     }
+}
+
+/// The field named in error 14's message, "Value for field 'X' is required in request.",
+/// for answers that carry no `field` attribute.
+fn quoted_field(message: &str) -> Option<String> {
+    let (_, rest) = message.split_once("field '")?;
+    let (name, _) = rest.split_once('\'')?;
+    (!name.trim().is_empty()).then(|| name.trim().to_owned())
 }
 
 /// The `error` code of a Transcoding API answer: `None` for success (0 or absent).
@@ -161,44 +188,120 @@ mod tests {
 
     #[test]
     fn every_documented_code_has_a_meaning() {
-        for code in 1..=13 {
-            let mapped = map_code(code, None, TokenUse::SessionToken, None);
+        for code in 1..=14 {
+            let mapped = map_code(code, None, None, TokenUse::SessionToken, None);
             assert_eq!(mapped.error.metadata.get("code"), Some(&code.to_string()));
             assert!(mapped.error.reason.starts_with("QENCODE_"));
             assert_ne!(mapped.error.reason, "QENCODE_UNKNOWN_ERROR", "code {code}");
         }
         assert_eq!(
-            map_code(99, None, TokenUse::TaskToken, None).error.reason,
+            map_code(99, None, None, TokenUse::TaskToken, None)
+                .error
+                .reason,
             "QENCODE_UNKNOWN_ERROR"
         );
     }
 
     #[test]
     fn token_codes_depend_on_the_call() {
-        let session = map_code(5, None, TokenUse::SessionToken, None);
+        let session = map_code(5, None, None, TokenUse::SessionToken, None);
         assert!(session.session_token_rejected);
         assert_eq!(session.error.kind, ErrorKind::Unauthenticated);
-        let task = map_code(5, Some("no such task"), TokenUse::TaskToken, None);
+        let task = map_code(5, Some("no such task"), None, TokenUse::TaskToken, None);
         assert!(!task.session_token_rejected);
         assert_eq!(task.error.kind, ErrorKind::NotFound);
         assert!(task.error.message.ends_with("no such task"));
         assert_eq!(
-            map_code(4, None, TokenUse::TaskToken, None).error.kind,
+            map_code(4, None, None, TokenUse::TaskToken, None)
+                .error
+                .kind,
             ErrorKind::InvalidArgument
         );
     }
 
     #[test]
     fn busy_carries_retry_info() {
-        let busy = map_code(8, None, TokenUse::TaskToken, Some(Duration::from_secs(7)));
+        let busy = map_code(
+            8,
+            None,
+            None,
+            TokenUse::TaskToken,
+            Some(Duration::from_secs(7)),
+        );
         assert_eq!(busy.error.kind, ErrorKind::Unavailable);
         assert_eq!(busy.error.retry_after, Some(Duration::from_secs(7)));
         assert_eq!(
-            map_code(8, None, TokenUse::TaskToken, None)
+            map_code(8, None, None, TokenUse::TaskToken, None)
                 .error
                 .retry_after,
             Some(Duration::from_secs(5))
         );
+    }
+
+    #[test]
+    fn field_required_names_the_upstream_field() {
+        let message = "Value for field 'profiles' is required in request.";
+        let mapped = map_code(
+            14,
+            Some(message),
+            Some("profiles"),
+            TokenUse::TaskToken,
+            None,
+        );
+        assert_eq!(mapped.error.kind, ErrorKind::InvalidArgument);
+        assert_eq!(mapped.error.reason, "QENCODE_FIELD_REQUIRED");
+        assert_eq!(mapped.error.violations.len(), 1);
+        assert_eq!(mapped.error.violations[0].field, "profiles");
+        assert_eq!(
+            mapped.error.metadata.get("field").map(String::as_str),
+            Some("profiles")
+        );
+        assert!(mapped.error.message.ends_with(message));
+        // Without the attribute, the field comes from the message.
+        let from_text = map_code(
+            14,
+            Some("Value for field 'uri' is required in request."),
+            None,
+            TokenUse::TaskToken,
+            None,
+        );
+        assert_eq!(from_text.error.violations[0].field, "uri");
+        // Neither: still INVALID_ARGUMENT, with no made-up field.
+        let bare = map_code(14, None, None, TokenUse::TaskToken, None);
+        assert_eq!(bare.error.kind, ErrorKind::InvalidArgument);
+        assert!(bare.error.violations.is_empty());
+    }
+
+    #[test]
+    fn documented_codes_map_by_meaning() {
+        use ErrorKind::*;
+        let expected = [
+            (1, Internal, "QENCODE_SERVER_INTERNAL"),
+            (2, Unauthenticated, "QENCODE_BAD_API_KEY"),
+            (3, Unauthenticated, "QENCODE_API_KEY_NOT_FOUND"),
+            (4, InvalidArgument, "QENCODE_BAD_TOKEN"),
+            (5, NotFound, "QENCODE_TOKEN_NOT_FOUND"),
+            (6, FailedPrecondition, "QENCODE_SERVICE_SUSPENDED"),
+            (7, Internal, "QENCODE_MASTER_NOT_FOUND"),
+            (8, Unavailable, "QENCODE_SYSTEM_BUSY"),
+            (9, InvalidArgument, "QENCODE_BAD_PAYLOAD"),
+            (10, Internal, "QENCODE_PROJECT_NOT_FOUND"),
+            (11, InvalidArgument, "QENCODE_BAD_PROFILE"),
+            (12, NotFound, "QENCODE_PROFILE_NOT_FOUND"),
+            (13, InvalidArgument, "QENCODE_BAD_TOKENS"),
+            (14, InvalidArgument, "QENCODE_FIELD_REQUIRED"),
+        ];
+        for (code, kind, reason) in expected {
+            let mapped = map_code(code, None, None, TokenUse::TaskToken, None).error;
+            assert_eq!(
+                (mapped.kind, mapped.reason.as_ref()),
+                (kind, reason),
+                "code {code}"
+            );
+            assert_eq!(mapped.domain, crate::error::UPSTREAM_DOMAIN);
+        }
+        let bad_profile = map_code(11, None, None, TokenUse::TaskToken, None).error;
+        assert_eq!(bad_profile.violations[0].field, "profiles");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_json::Value;
 /// Maps a raw status string to the enum; unknown values map to UNSPECIFIED. Compared
 /// without allocating: it runs for every task and output of every status answer.
 pub fn task_state(raw: &str) -> TaskState {
-    const STATES: [(&str, TaskState); 8] = [
+    const STATES: [(&str, TaskState); 9] = [
         ("downloading", TaskState::Downloading),
         ("queued", TaskState::Queued),
         ("encoding", TaskState::Encoding),
@@ -21,12 +21,23 @@ pub fn task_state(raw: &str) -> TaskState {
         ("saved", TaskState::Saved),
         ("error", TaskState::Error),
         ("failed", TaskState::Failed),
+        ("created", TaskState::Created),
     ];
     let raw = raw.trim();
     STATES
         .iter()
         .find(|(name, _)| raw.eq_ignore_ascii_case(name))
         .map_or(TaskState::Unspecified, |(_, state)| *state)
+}
+
+/// The status of a task created but not started: Qencode's status has none, so the
+/// gateway reports this for tasks it created itself.
+pub fn created_status() -> TaskStatus {
+    TaskStatus {
+        state: TaskState::Created as i32,
+        status: "created".to_owned(),
+        ..Default::default()
+    }
 }
 
 /// True for states after which a task changes no more.

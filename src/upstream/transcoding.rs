@@ -44,6 +44,13 @@ const START_ENCODE: Operation = Operation {
     idempotent: false,
     error_code,
 };
+const START_ENCODE_PROFILES: Operation = Operation {
+    api: "transcoding",
+    name: "start_encode",
+    route: "/v1/start_encode",
+    idempotent: false,
+    error_code,
+};
 const STATUS: Operation = Operation {
     api: "transcoding",
     name: "status",
@@ -188,6 +195,25 @@ impl TranscodingClient {
         Ok(string_of(body.get("status_url")).unwrap_or_default())
     }
 
+    /// `/v1/start_encode` (a start from saved profiles) with its form fields, which
+    /// include the task token; returns the `status_url` the upstream gave.
+    pub async fn start_encode_profiles(
+        &self,
+        form: Vec<(&'static str, String)>,
+        deadline: Deadline,
+    ) -> Result<String, Error> {
+        let response = self
+            .post(
+                START_ENCODE_PROFILES,
+                &self.endpoint("/v1/start_encode"),
+                form,
+                deadline,
+            )
+            .await?;
+        let body = success(&response, TokenUse::TaskToken).map_err(|e| e.error)?;
+        Ok(string_of(body.get("status_url")).unwrap_or_default())
+    }
+
     /// `/v1/status` at `endpoint` (the main one or a task's master endpoint); returns the
     /// `statuses` object (token -> status object or null).
     pub async fn status(
@@ -220,7 +246,14 @@ fn success(
         let message =
             string_of(body.get("message")).or_else(|| string_of(body.get("error_description")));
         let retry_after = body_retry_after(body).or(response.retry_after);
-        return Err(map_code(code, message.as_deref(), token_use, retry_after));
+        let field = string_of(body.get("field"));
+        return Err(map_code(
+            code,
+            message.as_deref(),
+            field.as_deref(),
+            token_use,
+            retry_after,
+        ));
     }
     match body {
         Value::Object(map) if response.status.is_success() => Ok(map),

@@ -39,6 +39,49 @@ impl TrustedHosts {
             && (host == self.domain || host.ends_with(&format!(".{}", self.domain)));
         (url.scheme() == "https" && under_domain).then_some(url)
     }
+
+    /// [`TrustedHosts::check`], and the path must be Qencode's `endpoint` (e.g.
+    /// `/v1/status`, `/v1/upload_file`) as written: URL parsing resolves dot segments,
+    /// so `<api>/v1/upload_file/../../v1/access_token` would otherwise pass as the API's
+    /// own origin and steer requests to another endpoint.
+    pub fn check_endpoint(&self, candidate: &str, endpoint: &str) -> Option<Url> {
+        if has_dot_segment(candidate) {
+            return None;
+        }
+        let url = self.check(candidate)?;
+        url.path()
+            .trim_end_matches('/')
+            .ends_with(endpoint)
+            .then_some(url)
+    }
+
+    /// [`TrustedHosts::check`], and the path must lie under `base`'s path (a TUS
+    /// `Location` under the upload endpoint), with no dot segments.
+    pub fn check_under(&self, candidate: &str, base: &Url) -> Option<Url> {
+        if has_dot_segment(candidate) {
+            return None;
+        }
+        let url = self.check(candidate)?;
+        let prefix = base.path().trim_end_matches('/');
+        let path = url.path();
+        let under = path == prefix || path.starts_with(&format!("{prefix}/"));
+        (under && url.origin() == base.origin()).then_some(url)
+    }
+}
+
+/// True when the path of `raw` holds a `.` or `..` segment, plainly or percent-encoded,
+/// an encoded slash or a backslash: shapes that resolve to another path than written.
+fn has_dot_segment(raw: &str) -> bool {
+    let path = raw
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(raw)
+        .to_ascii_lowercase();
+    path.contains("%2f")
+        || path.contains('\\')
+        || path
+            .split('/')
+            .any(|segment| matches!(segment.replace("%2e", ".").as_str(), "." | ".."))
 }
 
 #[cfg(test)]
@@ -59,6 +102,36 @@ mod tests {
             .check("https://master-79109168ae0711e8.qencode.com/v1/status")
             .is_some());
         assert!(r.check("https://qencode.com/v1/status").is_some());
+    }
+
+    #[test]
+    fn endpoints_must_be_the_named_path_as_written() {
+        let r = rule();
+        let ok = r.check_endpoint("http://127.0.0.1:4000/v1/upload_file", "/v1/upload_file");
+        assert!(ok.is_some());
+        assert!(r
+            .check_endpoint("http://127.0.0.1:4000/master-1/v1/status", "/v1/status")
+            .is_some());
+        for bad in [
+            "http://127.0.0.1:4000/v1/upload_file/../../v1/access_token",
+            "http://127.0.0.1:4000/v1/upload_file/%2e%2e/%2E%2E/v1/access_token",
+            "http://127.0.0.1:4000/v1/x/..%2fv1/upload_file",
+            "http://127.0.0.1:4000/v1/access_token",
+            "http://127.0.0.1:4000/v1/./upload_file",
+        ] {
+            assert!(r.check_endpoint(bad, "/v1/upload_file").is_none(), "{bad}");
+        }
+        let base = Url::parse("http://127.0.0.1:4000/v1/upload_file/task").unwrap();
+        assert!(r
+            .check_under("http://127.0.0.1:4000/v1/upload_file/task/abc", &base)
+            .is_some());
+        for bad in [
+            "http://127.0.0.1:4000/v1/upload_file/task/../../access_token/x",
+            "http://127.0.0.1:4000/v1/upload_file/taskX/abc",
+            "http://127.0.0.1:4000/v1/status",
+        ] {
+            assert!(r.check_under(bad, &base).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -63,7 +63,16 @@ async fn receive(
         return (StatusCode::UNAUTHORIZED, "unknown callback\n");
     };
     if !state.signer.verify(task_token, &signature) {
-        warn!("rejected a task callback whose signature does not match");
+        // Anyone can post here: one line per interval with a count, never a line per
+        // forged request (a flood would otherwise flood the log).
+        static FORGED: crate::limits::Throttle = crate::limits::Throttle::new();
+        crate::metrics::record_limit_hit("callback_signature", "http");
+        if let Some(suppressed) = FORGED.allow() {
+            warn!(
+                suppressed,
+                "rejected a task callback whose signature does not match"
+            );
+        }
         return (StatusCode::UNAUTHORIZED, "unknown callback\n");
     }
     if field("callback_type").is_some_and(|kind| kind != "task") {

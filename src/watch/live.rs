@@ -17,6 +17,8 @@ const CONCURRENCY: usize = 16;
 pub struct LiveSource {
     /// The domain.
     pub live: Arc<LiveStreaming>,
+    /// Bound of each stream's fetch ([`super::poller::PollSettings::fetch_timeout`]).
+    pub timeout: std::time::Duration,
 }
 
 /// True for states after which a watch ends: stopped and deleted.
@@ -34,11 +36,12 @@ impl Source<LiveStream> for LiveSource {
     ) -> BoxFuture<'a, HashMap<String, Fetched<LiveStream>>> {
         Box::pin(async move {
             let live = self.live.clone();
+            let timeout = self.timeout;
             futures::stream::iter(keys.to_vec())
                 .map(move |id| {
                     let live = live.clone();
                     async move {
-                        let fetched = match live.get_stream(&id, Deadline::NONE).await {
+                        let fetched = match live.get_stream(&id, Deadline::after(timeout)).await {
                             Ok(stream) => Fetched::Value(stream),
                             Err(error) if error.kind == ErrorKind::NotFound => Fetched::Missing,
                             Err(error) => Fetched::Failed(error),

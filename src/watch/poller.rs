@@ -8,7 +8,7 @@
 //! asks (at least one interval).
 
 use super::{Hub, Observed};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::shutdown::Shutdown;
 use futures::future::BoxFuture;
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -50,6 +50,13 @@ pub struct PollSettings {
 }
 
 impl PollSettings {
+    /// The bound of one upstream fetch made by the poller: shorter than an interval, so
+    /// one stalled request delays only the ids it carries, and by less than a tick
+    /// (batches run concurrently; the slowest one bounds the poll).
+    pub fn fetch_timeout(&self) -> Duration {
+        (self.interval * 4 / 5).max(Duration::from_millis(100))
+    }
+
     /// The interval for an id watched for `age`: jobs that run long change slowly, so
     /// they are polled less often (x2 after 10 min, x4 after an hour, at most 60 s unless
     /// the base is longer).
@@ -133,7 +140,22 @@ where
                         // Watchers keep the last state; try again a little later.
                         hub.reschedule(key, next_due + settings.interval);
                     } else {
-                        // Nobody has a snapshot yet: waiting watchers get the error.
+                        // Nobody has a snapshot yet: waiting watchers get the error. A
+                        // poll that ran out of its time budget reads as what it is for
+                        // them: the upstream did not answer, retry.
+                        let error = if error.kind == ErrorKind::DeadlineExceeded {
+                            Error::upstream(
+                                ErrorKind::Unavailable,
+                                "UPSTREAM_TIMEOUT",
+                                format!(
+                                    "Qencode did not answer the status poll within {:?}",
+                                    settings.fetch_timeout()
+                                ),
+                            )
+                            .with_retry_after(settings.interval)
+                        } else {
+                            error
+                        };
                         hub.publish(key, Observed::Failed(error), false, next_due);
                     }
                 }

@@ -39,6 +39,9 @@ pub struct StreamSettings<V> {
     pub is_terminal: fn(&V) -> bool,
     /// The NOT_FOUND message for an unknown id (names the kind of id).
     pub not_found: &'static str,
+    /// The NOT_FOUND `ErrorInfo.reason`: the one the unary calls use for the same
+    /// condition, so callers handle one vocabulary (domain [`crate::error::UPSTREAM_DOMAIN`]).
+    pub not_found_reason: &'static str,
 }
 
 enum Phase<V> {
@@ -112,10 +115,9 @@ async fn next<V: PartialEq + Send + Sync + 'static>(
                 Some(Observed::Value(value)) => Ok(emit(st, EventKind::Snapshot, value)),
                 Some(Observed::Missing) => {
                     st.phase = Phase::Done;
-                    Err(Error::new(
+                    Err(Error::upstream(
                         ErrorKind::NotFound,
-                        GATEWAY_DOMAIN,
-                        "NOT_FOUND",
+                        st.settings.not_found_reason,
                         st.settings.not_found,
                     ))
                 }
@@ -165,6 +167,7 @@ fn emit<V>(st: &mut State<V>, kind: EventKind, value: Arc<V>) -> Event<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::UPSTREAM_DOMAIN;
     use crate::watch::{Hub, WatcherLimit};
     use futures::StreamExt;
     use tokio::time::Instant;
@@ -173,6 +176,7 @@ mod tests {
         heartbeat: Duration::from_secs(15),
         is_terminal: |v| *v >= 100,
         not_found: "no such thing",
+        not_found_reason: "NO_SUCH_THING",
     };
 
     fn later() -> Instant {
@@ -229,9 +233,10 @@ mod tests {
             SETTINGS,
         ));
         hub.publish("m", Observed::Missing, true, later());
+        let not_found = missing.next().await.unwrap().unwrap_err();
         assert_eq!(
-            missing.next().await.unwrap().unwrap_err().kind,
-            ErrorKind::NotFound
+            (not_found.kind, not_found.domain, not_found.reason.as_ref()),
+            (ErrorKind::NotFound, UPSTREAM_DOMAIN, "NO_SUCH_THING")
         );
         assert!(missing.next().await.is_none());
 

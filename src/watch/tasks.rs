@@ -11,6 +11,8 @@ pub struct TaskSource {
     pub transcoding: Arc<Transcoding>,
     /// Most tasks per upstream `/v1/status` request.
     pub batch_size: usize,
+    /// Bound of each batch request ([`super::poller::PollSettings::fetch_timeout`]).
+    pub batch_timeout: std::time::Duration,
 }
 
 impl Source<TaskStatus> for TaskSource {
@@ -20,7 +22,7 @@ impl Source<TaskStatus> for TaskSource {
     ) -> BoxFuture<'a, HashMap<String, Fetched<TaskStatus>>> {
         Box::pin(async move {
             self.transcoding
-                .poll_statuses(keys, self.batch_size)
+                .poll_statuses(keys, self.batch_size, self.batch_timeout)
                 .await
                 .into_iter()
                 .map(|(token, result)| {

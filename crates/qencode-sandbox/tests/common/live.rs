@@ -4,7 +4,10 @@
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use super::{str_of, TestSandbox, KEY};
+use super::{spawn_default, str_of, TestSandbox, KEY};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::NaiveDateTime;
 
 /// A live answer: HTTP status and JSON body (`Null` when not JSON).
 pub(crate) type Answer = (StatusCode, Value);
@@ -62,4 +65,38 @@ impl TestSandbox {
         assert_eq!(status, 200, "{body}");
         body["stream"].clone()
     }
+}
+
+/// The claims of a JWT (its payload, base64url JSON).
+pub(crate) fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("JWT payload");
+    let bytes = URL_SAFE_NO_PAD.decode(payload).expect("base64url payload");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+/// A canonical UUID string.
+pub(crate) fn is_uuid(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|s| uuid::Uuid::parse_str(s).is_ok() && s.len() == 36)
+}
+
+/// A `YYYY-MM-DD HH:MM:SS` timestamp.
+pub(crate) fn is_timestamp(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|s| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").is_ok())
+}
+
+/// The path of a stream.
+pub(crate) fn stream_path(id: &Value) -> String {
+    format!("/v1/live-streams/{}", str_of(id))
+}
+
+/// A sandbox, a live token and one new stream.
+pub(crate) async fn with_stream() -> (TestSandbox, String, Value) {
+    let sb = spawn_default().await;
+    let token = sb.live_token().await;
+    let stream = sb.live_create(&token, None).await;
+    (sb, token, stream)
 }

@@ -19,6 +19,7 @@ class TaskState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_STATE_SAVED: _ClassVar[TaskState]
     TASK_STATE_ERROR: _ClassVar[TaskState]
     TASK_STATE_FAILED: _ClassVar[TaskState]
+    TASK_STATE_CREATED: _ClassVar[TaskState]
 TASK_STATE_UNSPECIFIED: TaskState
 TASK_STATE_DOWNLOADING: TaskState
 TASK_STATE_QUEUED: TaskState
@@ -28,6 +29,7 @@ TASK_STATE_COMPLETED: TaskState
 TASK_STATE_SAVED: TaskState
 TASK_STATE_ERROR: TaskState
 TASK_STATE_FAILED: TaskState
+TASK_STATE_CREATED: TaskState
 
 class TaskStatus(_message.Message):
     __slots__ = ("state", "status", "percent", "error", "error_description", "status_url", "videos", "audios", "images", "warnings", "source_size", "duration", "incremental_tag")

@@ -27,13 +27,15 @@ from qencode_gateway_client.v1 import task_status_pb2 as qencode_dot_gateway_dot
 from qencode_gateway_client.v1 import watch_pb2 as qencode_dot_gateway_dot_v1_dot_watch__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$qencode/gateway/v1/transcoding.proto\x12\x12qencode.gateway.v1\x1a\x1eqencode/gateway/v1/query.proto\x1a$qencode/gateway/v1/task_status.proto\x1a\x1eqencode/gateway/v1/watch.proto\"\x13\n\x11\x43reateTaskRequest\"<\n\x12\x43reateTaskResponse\x12\x12\n\ntask_token\x18\x01 \x01(\t\x12\x12\n\nupload_url\x18\x02 \x01(\t\"\xa5\x01\n\x12StartEncodeRequest\x12\x12\n\ntask_token\x18\x01 \x01(\t\x12\x35\n\x05query\x18\x02 \x01(\x0b\x32$.qencode.gateway.v1.TranscodingQueryH\x00\x12\x14\n\nquery_json\x18\x03 \x01(\tH\x00\x12\x14\n\x07payload\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\x0c\n\nquery_kindB\n\n\x08_payload\")\n\x13StartEncodeResponse\x12\x12\n\nstatus_url\x18\x01 \x01(\t\"\x8f\x01\n\x10TranscodeRequest\x12\x35\n\x05query\x18\x01 \x01(\x0b\x32$.qencode.gateway.v1.TranscodingQueryH\x00\x12\x14\n\nquery_json\x18\x02 \x01(\tH\x00\x12\x14\n\x07payload\x18\x03 \x01(\tH\x01\x88\x01\x01\x42\x0c\n\nquery_kindB\n\n\x08_payload\";\n\x11TranscodeResponse\x12\x12\n\ntask_token\x18\x01 \x01(\t\x12\x12\n\nstatus_url\x18\x02 \x01(\t\"\'\n\x10GetStatusRequest\x12\x13\n\x0btask_tokens\x18\x01 \x03(\t\"\xc8\x01\n\x11GetStatusResponse\x12\x45\n\x08statuses\x18\x01 \x03(\x0b\x32\x33.qencode.gateway.v1.GetStatusResponse.StatusesEntry\x12\x1b\n\x13unknown_task_tokens\x18\x02 \x03(\t\x1aO\n\rStatusesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12-\n\x05value\x18\x02 \x01(\x0b\x32\x1e.qencode.gateway.v1.TaskStatus:\x02\x38\x01\"(\n\x12WatchStatusRequest\x12\x12\n\ntask_token\x18\x01 \x01(\t\"w\n\x13WatchStatusResponse\x12\x30\n\x04kind\x18\x01 \x01(\x0e\x32\".qencode.gateway.v1.WatchEventKind\x12.\n\x06status\x18\x02 \x01(\x0b\x32\x1e.qencode.gateway.v1.TaskStatus\"d\n\x11UploadFileRequest\x12\x36\n\x08metadata\x18\x01 \x01(\x0b\x32\".qencode.gateway.v1.UploadMetadataH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"\x99\x01\n\x0eUploadMetadata\x12\x12\n\ntask_token\x18\x01 \x01(\t\x12\x11\n\tfile_name\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x19\n\x0c\x63ontent_type\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x17\n\nupload_url\x18\x05 \x01(\tH\x01\x88\x01\x01\x42\x0f\n\r_content_typeB\r\n\x0b_upload_url\">\n\x12UploadFileResponse\x12\x12\n\nsource_uri\x18\x01 \x01(\t\x12\x14\n\x0c\x62ytes_stored\x18\x02 \x01(\x04\x32\xbf\x04\n\x0bTranscoding\x12[\n\nCreateTask\x12%.qencode.gateway.v1.CreateTaskRequest\x1a&.qencode.gateway.v1.CreateTaskResponse\x12^\n\x0bStartEncode\x12&.qencode.gateway.v1.StartEncodeRequest\x1a\'.qencode.gateway.v1.StartEncodeResponse\x12X\n\tTranscode\x12$.qencode.gateway.v1.TranscodeRequest\x1a%.qencode.gateway.v1.TranscodeResponse\x12X\n\tGetStatus\x12$.qencode.gateway.v1.GetStatusRequest\x1a%.qencode.gateway.v1.GetStatusResponse\x12`\n\x0bWatchStatus\x12&.qencode.gateway.v1.WatchStatusRequest\x1a\'.qencode.gateway.v1.WatchStatusResponse0\x01\x12]\n\nUploadFile\x12%.qencode.gateway.v1.UploadFileRequest\x1a&.qencode.gateway.v1.UploadFileResponse(\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$qencode/gateway/v1/transcoding.proto\x12\x12qencode.gateway.v1\x1a\x1eqencode/gateway/v1/query.proto\x1a$qencode/gateway/v1/task_status.proto\x1a\x1eqencode/gateway/v1/watch.proto\"\x13\n\x11\x43reateTaskRequest\"<\n\x12\x43reateTaskResponse\x12\x12\n\ntask_token\x18\x01 \x01(\t\x12\x12\n\nupload_url\x18\x02 \x01(\t\"\xa5\x01\n\x12StartEncodeRequest\x12\x12\n\ntask_token\x18\x01 \x01(\t\x12\x35\n\x05query\x18\x02 \x01(\x0b\x32$.qencode.gateway.v1.TranscodingQueryH\x00\x12\x14\n\nquery_json\x18\x03 \x01(\tH\x00\x12\x14\n\x07payload\x18\x04 \x01(\tH\x01\x88\x01\x01\x42\x0c\n\nquery_kindB\n\n\x08_payload\")\n\x13StartEncodeResponse\x12\x12\n\nstatus_url\x18\x01 \x01(\t\"\xd6\x03\n\x1aStartEncodeProfilesRequest\x12\x12\n\ntask_token\x18\x01 \x01(\t\x12\x10\n\x08profiles\x18\x02 \x03(\t\x12\x13\n\x06source\x18\x03 \x01(\tH\x00\x88\x01\x01\x12.\n\x06stitch\x18\x04 \x03(\x0b\x32\x1e.qencode.gateway.v1.StitchItem\x12\x1c\n\x0ftransfer_method\x18\x05 \x01(\tH\x01\x88\x01\x01\x12\x14\n\x07payload\x18\x06 \x01(\tH\x02\x88\x01\x01\x12\x66\n\x15output_path_variables\x18\x07 \x03(\x0b\x32G.qencode.gateway.v1.StartEncodeProfilesRequest.OutputPathVariablesEntry\x12\x17\n\nstart_time\x18\x08 \x01(\x01H\x03\x88\x01\x01\x12\x15\n\x08\x64uration\x18\t \x01(\x01H\x04\x88\x01\x01\x1a:\n\x18OutputPathVariablesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\t\n\x07_sourceB\x12\n\x10_transfer_methodB\n\n\x08_payloadB\r\n\x0b_start_timeB\x0b\n\t_duration\"1\n\x1bStartEncodeProfilesResponse\x12\x12\n\nstatus_url\x18\x01 \x01(\t\"\x8f\x01\n\x10TranscodeRequest\x12\x35\n\x05query\x18\x01 \x01(\x0b\x32$.qencode.gateway.v1.TranscodingQueryH\x00\x12\x14\n\nquery_json\x18\x02 \x01(\tH\x00\x12\x14\n\x07payload\x18\x03 \x01(\tH\x01\x88\x01\x01\x42\x0c\n\nquery_kindB\n\n\x08_payload\";\n\x11TranscodeResponse\x12\x12\n\ntask_token\x18\x01 \x01(\t\x12\x12\n\nstatus_url\x18\x02 \x01(\t\"\'\n\x10GetStatusRequest\x12\x13\n\x0btask_tokens\x18\x01 \x03(\t\"\xc8\x01\n\x11GetStatusResponse\x12\x45\n\x08statuses\x18\x01 \x03(\x0b\x32\x33.qencode.gateway.v1.GetStatusResponse.StatusesEntry\x12\x1b\n\x13unknown_task_tokens\x18\x02 \x03(\t\x1aO\n\rStatusesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12-\n\x05value\x18\x02 \x01(\x0b\x32\x1e.qencode.gateway.v1.TaskStatus:\x02\x38\x01\"(\n\x12WatchStatusRequest\x12\x12\n\ntask_token\x18\x01 \x01(\t\"w\n\x13WatchStatusResponse\x12\x30\n\x04kind\x18\x01 \x01(\x0e\x32\".qencode.gateway.v1.WatchEventKind\x12.\n\x06status\x18\x02 \x01(\x0b\x32\x1e.qencode.gateway.v1.TaskStatus\"d\n\x11UploadFileRequest\x12\x36\n\x08metadata\x18\x01 \x01(\x0b\x32\".qencode.gateway.v1.UploadMetadataH\x00\x12\x0f\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"\x99\x01\n\x0eUploadMetadata\x12\x12\n\ntask_token\x18\x01 \x01(\t\x12\x11\n\tfile_name\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x04\x12\x19\n\x0c\x63ontent_type\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x17\n\nupload_url\x18\x05 \x01(\tH\x01\x88\x01\x01\x42\x0f\n\r_content_typeB\r\n\x0b_upload_url\">\n\x12UploadFileResponse\x12\x12\n\nsource_uri\x18\x01 \x01(\t\x12\x14\n\x0c\x62ytes_stored\x18\x02 \x01(\x04\x32\xb7\x05\n\x0bTranscoding\x12[\n\nCreateTask\x12%.qencode.gateway.v1.CreateTaskRequest\x1a&.qencode.gateway.v1.CreateTaskResponse\x12^\n\x0bStartEncode\x12&.qencode.gateway.v1.StartEncodeRequest\x1a\'.qencode.gateway.v1.StartEncodeResponse\x12v\n\x13StartEncodeProfiles\x12..qencode.gateway.v1.StartEncodeProfilesRequest\x1a/.qencode.gateway.v1.StartEncodeProfilesResponse\x12X\n\tTranscode\x12$.qencode.gateway.v1.TranscodeRequest\x1a%.qencode.gateway.v1.TranscodeResponse\x12X\n\tGetStatus\x12$.qencode.gateway.v1.GetStatusRequest\x1a%.qencode.gateway.v1.GetStatusResponse\x12`\n\x0bWatchStatus\x12&.qencode.gateway.v1.WatchStatusRequest\x1a\'.qencode.gateway.v1.WatchStatusResponse0\x01\x12]\n\nUploadFile\x12%.qencode.gateway.v1.UploadFileRequest\x1a&.qencode.gateway.v1.UploadFileResponse(\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'qencode.gateway.v1.transcoding_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_STARTENCODEPROFILESREQUEST_OUTPUTPATHVARIABLESENTRY']._loaded_options = None
+  _globals['_STARTENCODEPROFILESREQUEST_OUTPUTPATHVARIABLESENTRY']._serialized_options = b'8\001'
   _globals['_GETSTATUSRESPONSE_STATUSESENTRY']._loaded_options = None
   _globals['_GETSTATUSRESPONSE_STATUSESENTRY']._serialized_options = b'8\001'
   _globals['_CREATETASKREQUEST']._serialized_start=162
@@ -44,26 +46,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STARTENCODEREQUEST']._serialized_end=411
   _globals['_STARTENCODERESPONSE']._serialized_start=413
   _globals['_STARTENCODERESPONSE']._serialized_end=454
-  _globals['_TRANSCODEREQUEST']._serialized_start=457
-  _globals['_TRANSCODEREQUEST']._serialized_end=600
-  _globals['_TRANSCODERESPONSE']._serialized_start=602
-  _globals['_TRANSCODERESPONSE']._serialized_end=661
-  _globals['_GETSTATUSREQUEST']._serialized_start=663
-  _globals['_GETSTATUSREQUEST']._serialized_end=702
-  _globals['_GETSTATUSRESPONSE']._serialized_start=705
-  _globals['_GETSTATUSRESPONSE']._serialized_end=905
-  _globals['_GETSTATUSRESPONSE_STATUSESENTRY']._serialized_start=826
-  _globals['_GETSTATUSRESPONSE_STATUSESENTRY']._serialized_end=905
-  _globals['_WATCHSTATUSREQUEST']._serialized_start=907
-  _globals['_WATCHSTATUSREQUEST']._serialized_end=947
-  _globals['_WATCHSTATUSRESPONSE']._serialized_start=949
-  _globals['_WATCHSTATUSRESPONSE']._serialized_end=1068
-  _globals['_UPLOADFILEREQUEST']._serialized_start=1070
-  _globals['_UPLOADFILEREQUEST']._serialized_end=1170
-  _globals['_UPLOADMETADATA']._serialized_start=1173
-  _globals['_UPLOADMETADATA']._serialized_end=1326
-  _globals['_UPLOADFILERESPONSE']._serialized_start=1328
-  _globals['_UPLOADFILERESPONSE']._serialized_end=1390
-  _globals['_TRANSCODING']._serialized_start=1393
-  _globals['_TRANSCODING']._serialized_end=1968
+  _globals['_STARTENCODEPROFILESREQUEST']._serialized_start=457
+  _globals['_STARTENCODEPROFILESREQUEST']._serialized_end=927
+  _globals['_STARTENCODEPROFILESREQUEST_OUTPUTPATHVARIABLESENTRY']._serialized_start=798
+  _globals['_STARTENCODEPROFILESREQUEST_OUTPUTPATHVARIABLESENTRY']._serialized_end=856
+  _globals['_STARTENCODEPROFILESRESPONSE']._serialized_start=929
+  _globals['_STARTENCODEPROFILESRESPONSE']._serialized_end=978
+  _globals['_TRANSCODEREQUEST']._serialized_start=981
+  _globals['_TRANSCODEREQUEST']._serialized_end=1124
+  _globals['_TRANSCODERESPONSE']._serialized_start=1126
+  _globals['_TRANSCODERESPONSE']._serialized_end=1185
+  _globals['_GETSTATUSREQUEST']._serialized_start=1187
+  _globals['_GETSTATUSREQUEST']._serialized_end=1226
+  _globals['_GETSTATUSRESPONSE']._serialized_start=1229
+  _globals['_GETSTATUSRESPONSE']._serialized_end=1429
+  _globals['_GETSTATUSRESPONSE_STATUSESENTRY']._serialized_start=1350
+  _globals['_GETSTATUSRESPONSE_STATUSESENTRY']._serialized_end=1429
+  _globals['_WATCHSTATUSREQUEST']._serialized_start=1431
+  _globals['_WATCHSTATUSREQUEST']._serialized_end=1471
+  _globals['_WATCHSTATUSRESPONSE']._serialized_start=1473
+  _globals['_WATCHSTATUSRESPONSE']._serialized_end=1592
+  _globals['_UPLOADFILEREQUEST']._serialized_start=1594
+  _globals['_UPLOADFILEREQUEST']._serialized_end=1694
+  _globals['_UPLOADMETADATA']._serialized_start=1697
+  _globals['_UPLOADMETADATA']._serialized_end=1850
+  _globals['_UPLOADFILERESPONSE']._serialized_start=1852
+  _globals['_UPLOADFILERESPONSE']._serialized_end=1914
+  _globals['_TRANSCODING']._serialized_start=1917
+  _globals['_TRANSCODING']._serialized_end=2612
 # @@protoc_insertion_point(module_scope)

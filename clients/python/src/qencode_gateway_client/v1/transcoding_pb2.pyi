@@ -39,6 +39,41 @@ class StartEncodeResponse(_message.Message):
     status_url: str
     def __init__(self, status_url: _Optional[str] = ...) -> None: ...
 
+class StartEncodeProfilesRequest(_message.Message):
+    __slots__ = ("task_token", "profiles", "source", "stitch", "transfer_method", "payload", "output_path_variables", "start_time", "duration")
+    class OutputPathVariablesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STITCH_FIELD_NUMBER: _ClassVar[int]
+    TRANSFER_METHOD_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_PATH_VARIABLES_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    DURATION_FIELD_NUMBER: _ClassVar[int]
+    task_token: str
+    profiles: _containers.RepeatedScalarFieldContainer[str]
+    source: str
+    stitch: _containers.RepeatedCompositeFieldContainer[_query_pb2.StitchItem]
+    transfer_method: str
+    payload: str
+    output_path_variables: _containers.ScalarMap[str, str]
+    start_time: float
+    duration: float
+    def __init__(self, task_token: _Optional[str] = ..., profiles: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., stitch: _Optional[_Iterable[_Union[_query_pb2.StitchItem, _Mapping]]] = ..., transfer_method: _Optional[str] = ..., payload: _Optional[str] = ..., output_path_variables: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[float] = ..., duration: _Optional[float] = ...) -> None: ...
+
+class StartEncodeProfilesResponse(_message.Message):
+    __slots__ = ("status_url",)
+    STATUS_URL_FIELD_NUMBER: _ClassVar[int]
+    status_url: str
+    def __init__(self, status_url: _Optional[str] = ...) -> None: ...
+
 class TranscodeRequest(_message.Message):
     __slots__ = ("query", "query_json", "payload")
     QUERY_FIELD_NUMBER: _ClassVar[int]

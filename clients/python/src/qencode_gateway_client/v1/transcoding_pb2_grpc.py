@@ -52,6 +52,11 @@ class TranscodingStub:
                 request_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.StartEncodeRequest.SerializeToString,
                 response_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.StartEncodeResponse.FromString,
                 _registered_method=True)
+        self.StartEncodeProfiles = channel.unary_unary(
+                '/qencode.gateway.v1.Transcoding/StartEncodeProfiles',
+                request_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.StartEncodeProfilesRequest.SerializeToString,
+                response_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.StartEncodeProfilesResponse.FromString,
+                _registered_method=True)
         self.Transcode = channel.unary_unary(
                 '/qencode.gateway.v1.Transcoding/Transcode',
                 request_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.TranscodeRequest.SerializeToString,
@@ -100,6 +105,26 @@ class TranscodingServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartEncodeProfiles(self, request, context):
+        """Starts a created task from transcoding profiles saved in the Qencode account
+        (Qencode's /v1/start_encode) instead of a query: every profile gives its outputs.
+
+        - Checked locally first (INVALID_ARGUMENT with a BadRequest naming the field):
+        `task_token`; `profiles` (at least one; each id letters and digits only, at most
+        64 characters: `profiles[i]`); exactly one of `source` and `stitch` (`stitch[i]`
+        needs a URL); `payload` (at most 1000 characters); `output_path_variables` keys
+        (non-empty); `start_time` and `duration` (finite, not negative).
+        - A profile id Qencode does not know is NOT_FOUND (ErrorInfo reason
+        QENCODE_PROFILE_NOT_FOUND); a list Qencode refuses is INVALID_ARGUMENT
+        (QENCODE_BAD_PROFILE); a field Qencode requires is INVALID_ARGUMENT
+        (QENCODE_FIELD_REQUIRED, naming Qencode's field).
+        - Qencode's /v1/start_encode takes no callback URL, so the gateway adds none: a
+        WatchStatus of such a task follows it by polling.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Transcode(self, request, context):
         """Creates and starts a task in one call, for callers that don't upload the source.
         """
@@ -124,7 +149,13 @@ class TranscodingServicer:
         - A slow reader never slows anyone else: it may skip intermediate states but always
         gets the latest one, and the terminal one.
         - The stream ends with OK right after a terminal status (completed, error, failed).
-        An unknown task token ends it with NOT_FOUND.
+        A task token Qencode does not know ends it with NOT_FOUND (ErrorInfo reason
+        QENCODE_TOKEN_NOT_FOUND, domain qencode.com, as GetStatus's upstream errors).
+        - A task this gateway created but nobody started yet is reported as
+        TASK_STATE_CREATED (status "created"); the watch then follows the start and the
+        run. The gateway knows only the tasks it created itself (for 24 hours): a task
+        created through another replica or directly at Qencode, and not started, is
+        NOT_FOUND, because Qencode's status does not tell it from an unknown token.
         - When the gateway shuts down, the stream ends with UNAVAILABLE: reconnect (to any
         replica) and the first message is the snapshot again.
         - Past the gateway's watcher limit a new watch gets RESOURCE_EXHAUSTED.
@@ -187,6 +218,11 @@ def add_TranscodingServicer_to_server(servicer, server):
                     servicer.StartEncode,
                     request_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.StartEncodeRequest.FromString,
                     response_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.StartEncodeResponse.SerializeToString,
+            ),
+            'StartEncodeProfiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartEncodeProfiles,
+                    request_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.StartEncodeProfilesRequest.FromString,
+                    response_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.StartEncodeProfilesResponse.SerializeToString,
             ),
             'Transcode': grpc.unary_unary_rpc_method_handler(
                     servicer.Transcode,
@@ -271,6 +307,33 @@ class Transcoding:
             '/qencode.gateway.v1.Transcoding/StartEncode',
             qencode_dot_gateway_dot_v1_dot_transcoding__pb2.StartEncodeRequest.SerializeToString,
             qencode_dot_gateway_dot_v1_dot_transcoding__pb2.StartEncodeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartEncodeProfiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qencode.gateway.v1.Transcoding/StartEncodeProfiles',
+            qencode_dot_gateway_dot_v1_dot_transcoding__pb2.StartEncodeProfilesRequest.SerializeToString,
+            qencode_dot_gateway_dot_v1_dot_transcoding__pb2.StartEncodeProfilesResponse.FromString,
             options,
             channel_credentials,
             insecure,

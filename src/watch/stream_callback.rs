@@ -1,0 +1,67 @@
+//! Push from a live stream's `callback_url`: the Live API posts the stream object on
+//! each status change. The gateway signs the URL it sets (see
+//! [`CallbackSigner::stream_url_for`]), so only a post for the stream named in the
+//! signed URL changes anything; polling stays the safety net.
+
+use super::{live::is_final, Hub};
+use crate::{
+    lenient::parse_json, pb::LiveStream, signer::CallbackSigner,
+    upstream::live_stream::parse_stream,
+};
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    routing::post,
+    Router,
+};
+use std::sync::Arc;
+use tracing::{debug, warn};
+
+/// Route of the live stream callback endpoint on the HTTP listener.
+pub const ROUTE: &str = "/callbacks/stream/{signature}";
+
+#[derive(Clone)]
+struct StreamCallbackState {
+    hub: Arc<Hub<LiveStream>>,
+    signer: Arc<CallbackSigner>,
+}
+
+/// The live stream callback endpoint, for the HTTP listener.
+pub fn router(hub: Arc<Hub<LiveStream>>, signer: Arc<CallbackSigner>) -> Router {
+    Router::new()
+        .route(ROUTE, post(receive))
+        .with_state(StreamCallbackState { hub, signer })
+}
+
+async fn receive(
+    State(state): State<StreamCallbackState>,
+    Path(signature): Path<String>,
+    body: Bytes,
+) -> (StatusCode, &'static str) {
+    let text = std::str::from_utf8(&body).unwrap_or_default();
+    let Ok(value) = parse_json(text) else {
+        return (StatusCode::BAD_REQUEST, "not JSON\n");
+    };
+    // The Live API wraps the object as `{"stream": {...}}`, as GET answers it.
+    let object = value.get("stream").unwrap_or(&value);
+    let Some(stream) = parse_stream(object) else {
+        return (StatusCode::BAD_REQUEST, "no readable stream\n");
+    };
+    if stream.id.is_empty() || !state.signer.verify_stream(&stream.id, &signature) {
+        static FORGED: crate::limits::Throttle = crate::limits::Throttle::new();
+        crate::metrics::record_limit_hit("callback_signature", "http");
+        if let Some(suppressed) = FORGED.allow() {
+            warn!(
+                suppressed,
+                "rejected a live stream callback whose signature does not match"
+            );
+        }
+        return (StatusCode::UNAUTHORIZED, "unknown callback\n");
+    }
+    let id = stream.id.clone();
+    let terminal = is_final(&stream);
+    let delivered = state.hub.push(&id, stream, terminal);
+    debug!(stream_id = %id, delivered, "live stream callback");
+    (StatusCode::OK, "ok\n")
+}
