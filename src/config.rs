@@ -3,8 +3,10 @@
 //! A bad value stops the process with one line naming the setting (exit code 64, as
 //! linkerd does); secrets are never echoed, not even by `--help`.
 
+mod access;
 mod limits;
 
+pub use access::Access;
 pub use limits::Limits;
 
 use clap::{Args, Parser, Subcommand};
@@ -157,6 +159,9 @@ pub struct Config {
     /// Connection and request limits.
     #[command(flatten)]
     pub limits: Limits,
+    /// Who may call: TLS, mTLS, mesh identity, the policy file.
+    #[command(flatten)]
+    pub access: Access,
 }
 
 /// Qencode's production Transcoding API.
@@ -207,7 +212,8 @@ impl Config {
             return Err("GATEWAY_REDIS_URL is set but GATEWAY_CALLBACK_SECRET is not; every replica must verify every callback, so set the same secret on all of them".into());
         }
         self.limits
-            .check(self.keepalive_interval + self.keepalive_timeout)
+            .check(self.keepalive_interval + self.keepalive_timeout)?;
+        self.access.check()
     }
 }
 

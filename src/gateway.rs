@@ -3,12 +3,14 @@
 use crate::grpc::layer::LayerSettings;
 use crate::listener::ConnLimits;
 use crate::{
+    access::Access,
     auth::{TokenManager, TokenSource},
     config::Config,
     error::Error,
     fleet::{tokens::FleetTokens, Fleet},
     live::LiveStreaming,
     shutdown::Shutdown,
+    tls::Tls,
     transcoding::Transcoding,
     upload::UploadSettings,
     upstream::{
@@ -38,6 +40,25 @@ pub struct Gateway {
     pub shutdown: Shutdown,
     /// Listener and layer settings, fixed at start.
     pub settings: ServerSettings,
+    /// Who may call what (checked by the layer before any service runs).
+    pub access: Arc<Access>,
+    /// TLS of the gRPC listener, when configured.
+    pub tls: Option<Arc<Tls>>,
+    /// The policy file to keep watching, when there is one.
+    pub policy_feed: Option<Arc<PolicyFeed>>,
+}
+
+/// What the policy reloader needs: the file, its bytes as loaded, the pace, and where
+/// new policies go.
+pub struct PolicyFeed {
+    /// `GATEWAY_POLICY_FILE`.
+    pub path: std::path::PathBuf,
+    /// The bytes the current policy was read from.
+    pub loaded: Vec<u8>,
+    /// `GATEWAY_POLICY_POLL_INTERVAL`.
+    pub interval: Duration,
+    /// The live policy.
+    pub current: Arc<watch::Sender<Arc<crate::policy::Policy>>>,
 }
 
 impl Gateway {
@@ -45,6 +66,11 @@ impl Gateway {
     /// binary starts the sandbox and points the config at it when none was given).
     pub fn from_config(config: &Config) -> Result<Self, Error> {
         let shutdown = Shutdown::new();
+        let (access, policy_feed) = access_from_config(config)?;
+        let tls = match config.access.tls_files() {
+            None => None,
+            Some(files) => Some(Arc::new(Tls::load(files).map_err(config_error)?)),
+        };
         let api_key = config.api_key.clone().ok_or_else(|| {
             Error::new(
                 crate::error::ErrorKind::FailedPrecondition,
@@ -104,8 +130,38 @@ impl Gateway {
             ready: Arc::new(watch::Sender::new(false)),
             shutdown,
             settings: ServerSettings::from_config(config),
+            access,
+            tls,
+            policy_feed,
         })
     }
+}
+
+fn config_error(problem: String) -> Error {
+    Error::new(
+        crate::error::ErrorKind::InvalidArgument,
+        crate::error::GATEWAY_DOMAIN,
+        "BAD_CONFIGURATION",
+        problem,
+    )
+}
+
+/// The access rules and, with a policy file, what keeps them current.
+fn access_from_config(config: &Config) -> Result<(Arc<Access>, Option<Arc<PolicyFeed>>), Error> {
+    let mesh = config.access.trust_mesh_identity;
+    let Some(path) = &config.access.policy_file else {
+        return Ok((Arc::new(Access::new(None, mesh)), None));
+    };
+    let (policy, loaded) = crate::policy::reload::load(path).map_err(config_error)?;
+    let current = Arc::new(watch::Sender::new(Arc::new(policy)));
+    let access = Access::new(Some(current.subscribe()), mesh);
+    let feed = PolicyFeed {
+        path: path.clone(),
+        loaded,
+        interval: config.access.policy_poll_interval,
+        current,
+    };
+    Ok((Arc::new(access), Some(Arc::new(feed))))
 }
 
 /// The fleet's Redis when `GATEWAY_REDIS_URL` is set (logged by host and port only).

@@ -20,6 +20,12 @@
 //! - [`process_metrics`]: CPU, memory, file descriptors and threads from `/proc`.
 //! - [`limits`]: what happens when a limit bites (counter, rate-limited WARN).
 //! - [`fleet`]: fleet mode: replicas sharing tokens, callbacks and polling via Redis.
+//! - [`tls`]: TLS and mTLS of the gRPC listener, reloaded when the files change.
+//!
+//! Who may call (no tonic):
+//! - [`identity`]: the caller's certificate SAN, trusted mesh header or bearer digest.
+//! - [`policy`]: the policy file, its reload, per-caller token buckets.
+//! - [`access`]: the one check (identity, policy, limits) the layer runs per call.
 //!
 //! gRPC edge (the only modules that know tonic):
 //! - [`grpc`]: thin adapters, the tower layer, reflection, the codec; [`grpc::status`]
@@ -48,6 +54,7 @@
 //! structs with no tonic in them, and mirroring the large query type in a second set of
 //! domain structs would only add a place for the two to disagree.
 
+pub mod access;
 pub mod auth;
 pub mod config;
 pub mod embedded;
@@ -57,12 +64,14 @@ pub mod gateway;
 pub mod grpc;
 pub mod health;
 pub mod http;
+pub mod identity;
 pub mod ids;
 pub mod lenient;
 pub mod limits;
 pub mod listener;
 pub mod live;
 pub mod metrics;
+pub mod policy;
 pub mod process_metrics;
 pub mod proto_json;
 pub mod secret;
@@ -70,6 +79,7 @@ pub mod server;
 pub mod shutdown;
 pub mod signer;
 pub mod telemetry;
+pub mod tls;
 pub mod transcoding;
 pub mod upload;
 pub mod upstream;

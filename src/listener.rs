@@ -13,8 +13,11 @@
 //! not sent its opening bytes within `GATEWAY_HANDSHAKE_TIMEOUT`, or has sent nothing
 //! for `GATEWAY_IDLE_TIMEOUT`, is closed ([`conn::Conn`]).
 
+pub mod accepted;
 pub mod conn;
+pub mod tls;
 
+pub use accepted::Accepted;
 pub use conn::Conn;
 
 use crate::limits::{bite, Throttle};

@@ -3,14 +3,16 @@
 //! begins, then drains within the grace period.
 
 use crate::grpc::layer::GatewayLayer;
+use crate::listener::Accepted;
 use crate::{
     grpc::{live_streaming::LiveStreamingService, transcoding::TranscodingService},
     http::serve_http,
     listener, pb, Gateway,
 };
 use pb::{live_streaming_server::LiveStreamingServer, transcoding_server::TranscodingServer};
-use std::time::Duration;
+use std::{pin::Pin, time::Duration};
 use tokio::net::TcpListener;
+use tokio_stream::{Stream, StreamExt};
 use tonic::{server::NamedService, transport::Server};
 use tonic_health::ServingStatus;
 use tracing::{error, info, warn};
@@ -128,7 +130,10 @@ async fn serve_grpc(
         .initial_connection_window_size(settings.connection_window_size)
         // Outermost: spans, metrics, the unary concurrency limit and default deadlines
         // must see every call, including the ones refused.
-        .layer(GatewayLayer::new(settings.layer, gateway.shutdown.clone()))
+        .layer(
+            GatewayLayer::new(settings.layer, gateway.shutdown.clone())
+                .with_access(gateway.access.clone()),
+        )
         .add_service(health_service)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)
@@ -146,8 +151,27 @@ async fn serve_grpc(
     ));
     health.set_service_status("", ServingStatus::Serving).await;
     gateway.ready.send_replace(true);
-    info!(addr = %display_addr(&listener), "serving gRPC");
-    let incoming = listener::Limited::new(listener, settings.connections, "grpc").incoming();
+    warn_about_access(&gateway, &listener);
+    if let Some(feed) = &gateway.policy_feed {
+        tokio::spawn(crate::policy::reload::watch_file(
+            feed.path.clone(),
+            feed.loaded.clone(),
+            feed.interval,
+            feed.current.clone(),
+            gateway.shutdown.clone(),
+        ));
+    }
+    info!(addr = %display_addr(&listener), tls = gateway.tls.is_some(), "serving gRPC");
+    let limited = listener::Limited::new(listener, settings.connections, "grpc");
+    let incoming: Pin<Box<dyn Stream<Item = std::io::Result<Accepted>> + Send>> =
+        match gateway.tls.clone() {
+            Some(tls) => Box::pin(listener::tls::incoming(
+                limited,
+                tls,
+                settings.connections.handshake_timeout,
+            )),
+            None => Box::pin(limited.incoming().map(|conn| conn.map(Accepted::plain))),
+        };
 
     let draining = gateway.clone();
     let drain = async move {
@@ -157,6 +181,23 @@ async fn serve_grpc(
         crate::health::set_all(&health, &names, ServingStatus::NotServing).await;
     };
     router.serve_with_incoming_shutdown(incoming, drain).await
+}
+
+/// The start-up warnings about who can reach the account.
+fn warn_about_access(gateway: &Gateway, listener: &TcpListener) {
+    let loopback = listener.local_addr().is_ok_and(|a| a.ip().is_loopback());
+    if !gateway.access.enforced() && !loopback {
+        warn!(
+            addr = %display_addr(listener),
+            "no GATEWAY_POLICY_FILE: any client that reaches this port can use the Qencode account"
+        );
+    }
+    if let Some(mesh) = gateway.access.mesh() {
+        warn!(
+            mesh = ?mesh,
+            "GATEWAY_TRUST_MESH_IDENTITY is set: caller identities come from request headers, which is only safe when the mesh sidecar is the only way to reach this port"
+        );
+    }
 }
 
 /// A listener's address for logs (`?` when the OS cannot say).

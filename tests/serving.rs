@@ -187,6 +187,29 @@ fn bad_settings_exit_64_with_one_line_naming_the_setting() {
             vec![],
             "--api-url",
         ),
+        (
+            vec![],
+            vec![("GATEWAY_POLICY_FILE", "/nonexistent/policy.toml")],
+            "GATEWAY_POLICY_FILE",
+        ),
+        (
+            vec![],
+            vec![
+                ("GATEWAY_TLS_CERT", "/nonexistent/cert.pem"),
+                ("GATEWAY_TLS_KEY", "/nonexistent/key.pem"),
+            ],
+            "GATEWAY_TLS_CERT",
+        ),
+        (
+            vec![],
+            vec![("GATEWAY_TLS_CERT", "/nonexistent/cert.pem")],
+            "GATEWAY_TLS_KEY",
+        ),
+        (
+            vec![],
+            vec![("GATEWAY_TRUST_MESH_IDENTITY", "consul")],
+            "--trust-mesh-identity",
+        ),
     ] {
         let output = gateway(&args, &env);
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -195,6 +218,27 @@ fn bad_settings_exit_64_with_one_line_naming_the_setting() {
         assert!(stderr.contains(names), "{stderr}");
         assert!(!stderr.contains("sk-SECRET"), "{stderr}");
     }
+}
+
+#[test]
+fn a_bad_policy_file_exits_64_naming_its_line_and_problem() {
+    let path = std::env::temp_dir().join(format!("qgw-policy-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        "[[callers]]\nname = \"batch\"\nbearer_sha256 = \"not-hex\"\n",
+    )
+    .unwrap();
+    let output = gateway(&[], &[("GATEWAY_POLICY_FILE", path.to_str().unwrap())]);
+    let _ = std::fs::remove_file(&path);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(64), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("GATEWAY_POLICY_FILE")
+            && stderr.contains("line 2")
+            && stderr.contains("bearer_sha256"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -212,6 +256,11 @@ fn help_lists_every_setting_without_values() {
         "GATEWAY_SANDBOX_LISTEN",
         "GATEWAY_UPSTREAM_TIMEOUT",
         "GATEWAY_UPSTREAM_CONNECT_TIMEOUT",
+        "GATEWAY_TLS_CERT",
+        "GATEWAY_TLS_KEY",
+        "GATEWAY_TLS_CLIENT_CA",
+        "GATEWAY_TRUST_MESH_IDENTITY",
+        "GATEWAY_POLICY_FILE",
     ] {
         assert!(help.contains(name), "--help lacks {name}");
     }

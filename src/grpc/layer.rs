@@ -12,11 +12,16 @@
 //!   streams that never send their message cannot hold the slots;
 //! - a default deadline (`grpc-timeout`) for unary calls that bring none, so no call can
 //!   hold upstream resources forever; it also bounds the wait for the request message;
+//! - who may call what ([`crate::access`]): identity, policy and per-caller limits,
+//!   in one step before the request is read, so a refused call costs no upstream
+//!   request, no slot and no body read;
+//! - an `audit` line for every call that changes something upstream;
 //! - at shutdown, server streams that do not end by themselves (health `Watch`,
 //!   reflection) are closed with UNAVAILABLE shortly after the signal, so a client that
 //!   watches health cannot hold the drain open until the grace period runs out.
 
 use crate::{
+    access::{Access, Admitted},
     grpc::{
         admission::{self, Admission, Wait, FRAME_HEADER},
         status,
@@ -29,7 +34,6 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use std::{
-    collections::HashMap,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -40,96 +44,9 @@ use tonic::{body::Body, Code};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
-/// Methods the server knows, mapped to static label values (unknown paths share one
-/// label, so a caller cannot create label values).
-#[derive(Debug)]
-struct Methods {
-    known: HashMap<String, Method>,
-    unknown: Method,
-}
+mod methods;
 
-/// What the layer knows of one method, resolved once at start.
-#[derive(Debug, Clone)]
-struct Method {
-    service: &'static str,
-    name: &'static str,
-    /// `service/name`, the span name (built once, not per call).
-    full_name: &'static str,
-    kind: Kind,
-    /// Its counters and histograms, resolved once per status code.
-    metrics: Arc<metrics::RpcMetrics>,
-}
-
-/// How a method streams, which decides the limit it counts against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// One request, one response: the unary call limit and the default deadline.
-    Unary,
-    /// A request stream with one response (UploadFile): the upload limit.
-    ClientStream,
-    /// A response stream (watches, health Watch, reflection): the watcher limit, and
-    /// closed at shutdown if it does not end by itself.
-    ServerStream,
-}
-
-impl Methods {
-    fn from_descriptors() -> Self {
-        let mut map = HashMap::new();
-        let mut add = |service: &'static str, name: &'static str, kind: Kind| {
-            let full_name: &'static str = Box::leak(format!("{service}/{name}").into_boxed_str());
-            let method = Method {
-                service,
-                name,
-                full_name,
-                kind,
-                metrics: Arc::new(metrics::RpcMetrics::new(service, name)),
-            };
-            map.insert(format!("/{full_name}"), method);
-        };
-        if let Ok(pool) = prost_reflect::DescriptorPool::decode(crate::pb::FILE_DESCRIPTOR_SET) {
-            for service in pool.services() {
-                let service_name: &'static str =
-                    Box::leak(service.full_name().to_owned().into_boxed_str());
-                for method in service.methods() {
-                    let method_name: &'static str =
-                        Box::leak(method.name().to_owned().into_boxed_str());
-                    let kind = match (method.is_client_streaming(), method.is_server_streaming()) {
-                        (_, true) => Kind::ServerStream,
-                        (true, false) => Kind::ClientStream,
-                        (false, false) => Kind::Unary,
-                    };
-                    add(service_name, method_name, kind);
-                }
-            }
-        }
-        add("grpc.health.v1.Health", "Check", Kind::Unary);
-        add("grpc.health.v1.Health", "Watch", Kind::ServerStream);
-        add(
-            "grpc.reflection.v1.ServerReflection",
-            "ServerReflectionInfo",
-            Kind::ServerStream,
-        );
-        add(
-            "grpc.reflection.v1alpha.ServerReflection",
-            "ServerReflectionInfo",
-            Kind::ServerStream,
-        );
-        Methods {
-            known: map,
-            unknown: Method {
-                service: "unknown",
-                name: "unknown",
-                full_name: "unknown/unknown",
-                kind: Kind::Unary,
-                metrics: Arc::new(metrics::RpcMetrics::new("unknown", "unknown")),
-            },
-        }
-    }
-
-    fn get(&self, path: &str) -> &Method {
-        self.known.get(path).unwrap_or(&self.unknown)
-    }
-}
+use methods::{Kind, Method, Methods};
 
 /// How long a server stream gets to end by itself after the shutdown signal (the
 /// gateway's watch streams end at once, with their own error details).
@@ -159,6 +76,7 @@ pub struct GatewayLayer {
     default_deadline: Duration,
     max_message_size: usize,
     shutdown: Shutdown,
+    access: Arc<Access>,
 }
 
 impl GatewayLayer {
@@ -172,7 +90,14 @@ impl GatewayLayer {
             default_deadline: settings.default_deadline,
             max_message_size: settings.max_message_size,
             shutdown,
+            access: Arc::new(Access::open()),
         }
+    }
+
+    /// The same layer checking calls against `access`.
+    pub fn with_access(mut self, access: Arc<Access>) -> Self {
+        self.access = access;
+        self
     }
 }
 
@@ -215,6 +140,7 @@ where
             name: method,
             full_name,
             kind,
+            audited,
             metrics,
         } = self.layer.methods.get(request.uri().path()).clone();
         let span = tracing::info_span!(
@@ -238,6 +164,29 @@ where
         // than the default one.
         let within = caller_timeout.map_or(default, |t| t.min(default));
         let call_deadline = started + caller_timeout.unwrap_or(default);
+        // Identity, policy, limits: one step, before anything is read or reserved.
+        let admitted = self.layer.access.check(
+            request.uri().path().trim_start_matches('/'),
+            kind == Kind::ServerStream,
+            request.headers(),
+            request.extensions().get::<crate::identity::PeerInfo>(),
+        );
+        let (caller, watcher_slot) = match admitted {
+            Ok(Some(Admitted { caller, slot })) => (Some(caller), slot),
+            Ok(None) => (None, None),
+            Err(refusal) => {
+                let code = status::code(refusal.kind);
+                finish(&span, &metrics, code, started);
+                if audited {
+                    audit(full_name, None, code);
+                }
+                return Box::pin(async move { Ok(status::to_http(refusal)) });
+            }
+        };
+        let audit_as = audited.then(|| Audit {
+            method: full_name,
+            caller: caller.clone(),
+        });
         let admission = match kind {
             Kind::Unary => Some(Admission {
                 permits: self.layer.permits.clone(),
@@ -276,7 +225,11 @@ where
                 Some(admission) => match admission::admit(request, admission).await {
                     Ok((request, permit)) => (request, Some(permit)),
                     Err(refusal) => {
-                        finish(&span, &metrics, status::code(refusal.kind), started);
+                        let code = status::code(refusal.kind);
+                        finish(&span, &metrics, code, started);
+                        if let Some(a) = &audit_as {
+                            audit(a.method, a.caller.as_deref(), code);
+                        }
                         return Ok(status::to_http(refusal));
                     }
                 },
@@ -305,10 +258,30 @@ where
                     cut,
                     closed: false,
                     _permit: permit,
+                    _watcher_slot: watcher_slot,
+                    audit: audit_as,
                 })
             }))
         })
     }
+}
+
+/// A mutating call's audit facts, kept until its status is known.
+struct Audit {
+    method: &'static str,
+    caller: Option<Arc<str>>,
+}
+
+/// One audit line: who called which mutating method and how it ended. Never a token:
+/// the caller is its policy name (`-` without a policy).
+fn audit(method: &str, caller: Option<&str>, code: Code) {
+    tracing::info!(
+        target: "audit",
+        caller = caller.unwrap_or("-"),
+        method,
+        code = code_name(code),
+        "call"
+    );
 }
 
 fn finish(span: &tracing::Span, metrics: &metrics::RpcMetrics, code: Code, started: Instant) {
@@ -333,6 +306,10 @@ struct MeteredBody<B> {
     /// The stream was closed by the gateway at shutdown.
     closed: bool,
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// The caller's watcher slot, held while the stream is open.
+    _watcher_slot: Option<crate::access::WatcherSlot>,
+    /// Set for mutating calls: audited when the status is known.
+    audit: Option<Audit>,
 }
 
 impl<B> MeteredBody<B> {
@@ -340,6 +317,9 @@ impl<B> MeteredBody<B> {
         if !self.done {
             self.done = true;
             finish(&self.span, &self.metrics, code, self.started);
+            if let Some(a) = &self.audit {
+                audit(a.method, a.caller.as_deref(), code);
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod redis;
+pub mod tls;
 pub mod upload;
 
 use qencode_gateway::{
