@@ -28,9 +28,7 @@ pub async fn start_if_unconfigured(
         phase_duration: config.poll_interval + std::time::Duration::from_secs(1),
         ..SandboxConfig::default()
     };
-    start_sandbox(config, http_addr, phases)
-        .await
-        .map(Some)
+    start_sandbox(config, http_addr, phases).await.map(Some)
 }
 
 /// [`start_if_unconfigured`] with the sandbox's own settings (its API keys are replaced
