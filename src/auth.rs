@@ -45,7 +45,7 @@ pub trait TokenSource: Send + Sync + 'static {
     fn api(&self) -> &'static str;
     /// Requests a new token.
     fn fetch(&self) -> BoxFuture<'_, Result<IssuedToken, Error>>;
-    /// Told when the upstream refused `rejected`, after the manager forgot it; a source
+    /// Told when the upstream refused `rejected`, before the manager forgets it; a source
     /// that shares tokens (fleet mode) forgets it there too. Nothing to do by default.
     fn invalidate<'a>(&'a self, _rejected: &'a Secret) -> BoxFuture<'a, ()> {
         Box::pin(async {})
@@ -179,9 +179,14 @@ impl TokenManager {
     }
 
     /// Forgets `rejected` if it is still the current token, so the next call fetches.
+    ///
+    /// The source forgets it first: were the local copy dropped first, a concurrent
+    /// caller could miss the cache, read the refused token back from a shared source
+    /// (Redis in fleet mode) before the source forgot it, and cache it again, so the
+    /// retry would be refused a second time.
     pub async fn invalidate(&self, rejected: &Secret) {
-        self.remove_if(|current| &current.value == rejected).await;
         self.inner.source.invalidate(rejected).await;
+        self.remove_if(|current| &current.value == rejected).await;
     }
 
     /// Removes the cached token when `stale` says so, atomically: a token refreshed in
@@ -439,6 +444,70 @@ mod tests {
         assert_eq!(source.calls.load(Ordering::SeqCst), 1);
         source.fail.store(false, Ordering::SeqCst);
         tokio::time::advance(MIN_BACKOFF).await;
+        assert_eq!(manager.token().await.unwrap().expose(), "token-2");
+    }
+
+    /// A source shared with other replicas (as Redis is in fleet mode): it hands out the
+    /// stored token while there is one, and forgets a refused one only after a delay.
+    #[derive(Clone, Default)]
+    struct SharedSource {
+        stored: Arc<Mutex<Option<String>>>,
+        minted: Arc<AtomicUsize>,
+    }
+
+    impl TokenSource for SharedSource {
+        fn api(&self) -> &'static str {
+            "shared"
+        }
+        fn fetch(&self) -> BoxFuture<'_, Result<IssuedToken, Error>> {
+            Box::pin(async move {
+                let mut stored = self.stored.lock().unwrap();
+                let value = stored.get_or_insert_with(|| {
+                    format!("token-{}", self.minted.fetch_add(1, Ordering::SeqCst) + 1)
+                });
+                Ok(IssuedToken {
+                    value: Secret::new(value.clone()),
+                    lifetime: Duration::from_secs(1030),
+                })
+            })
+        }
+        fn invalidate<'a>(&'a self, rejected: &'a Secret) -> BoxFuture<'a, ()> {
+            Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let mut stored = self.stored.lock().unwrap();
+                if stored.as_deref() == Some(rejected.expose()) {
+                    *stored = None;
+                }
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_caller_during_invalidation_does_not_bring_the_refused_token_back() {
+        let manager = TokenManager::new(SharedSource::default());
+        assert_eq!(manager.token().await.unwrap().expose(), "token-1");
+        // Another caller asks for a token while the shared source is still forgetting.
+        let other = manager.clone();
+        let during = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            other.token().await.map(|t| t.expose().to_owned())
+        });
+        let retried = manager
+            .with_token(|token| async move {
+                if token.expose() == "token-1" {
+                    Err(TokenCallError::TokenRejected(Error::new(
+                        ErrorKind::Unauthenticated,
+                        GATEWAY_DOMAIN,
+                        "X",
+                        "x",
+                    )))
+                } else {
+                    Ok(token.expose().to_owned())
+                }
+            })
+            .await;
+        assert_eq!(retried.unwrap(), "token-2", "the retry uses a new token");
+        during.await.unwrap().unwrap();
         assert_eq!(manager.token().await.unwrap().expose(), "token-2");
     }
 }
