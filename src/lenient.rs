@@ -8,7 +8,7 @@
 #[cfg(test)]
 mod adversarial;
 #[cfg(test)]
-mod properties;
+pub(crate) mod properties;
 mod protobuf;
 mod repair;
 

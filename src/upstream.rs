@@ -17,6 +17,8 @@ pub mod deadline;
 pub mod http;
 pub mod live;
 pub mod live_stream;
+#[cfg(test)]
+mod properties;
 pub mod retry;
 pub mod task_status;
 pub mod transcoding;

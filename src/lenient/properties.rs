@@ -15,7 +15,7 @@ const TOKENS: &[&str] = &[
 ];
 
 /// A text of up to `max` tokens.
-fn almost_json(max: usize) -> impl Strategy<Value = String> {
+pub(crate) fn almost_json(max: usize) -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(TOKENS), 0..max).prop_map(|parts| parts.concat())
 }
 
@@ -26,7 +26,7 @@ fn byte_ish() -> impl Strategy<Value = String> {
 }
 
 /// Any JSON value whose numbers survive a text round trip exactly.
-fn json_value() -> impl Strategy<Value = Value> {
+pub(crate) fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),

@@ -53,13 +53,8 @@ async fn receive(
     Path(signature): Path<String>,
     body: Bytes,
 ) -> (StatusCode, &'static str) {
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let field = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let Some(task_token) = field("task_token").filter(|t| !t.is_empty()) else {
+    let form = Form::read(&body);
+    let Some(task_token) = form.task_token.as_deref() else {
         return (StatusCode::UNAUTHORIZED, "unknown callback\n");
     };
     if !state.signer.verify(task_token, &signature) {
@@ -75,15 +70,11 @@ async fn receive(
         }
         return (StatusCode::UNAUTHORIZED, "unknown callback\n");
     }
-    if field("callback_type").is_some_and(|kind| kind != "task") {
+    if !form.is_task {
         // Subtask callbacks describe one rendition; the task status comes from polling.
         return (StatusCode::OK, "ignored\n");
     }
-    let Some(status) = field("status")
-        .and_then(|s| parse_json(s).ok())
-        .as_ref()
-        .and_then(parse_task_status)
-    else {
+    let Some(status) = form.status else {
         return (StatusCode::BAD_REQUEST, "no readable status\n");
     };
     let terminal = is_terminal(&status);
@@ -93,11 +84,47 @@ async fn receive(
     let delivered = state.hub.push(task_token, status, terminal);
     debug!(
         task_token,
-        event = field("event").unwrap_or(""),
+        event = form.event.as_deref().unwrap_or(""),
         delivered,
         "task callback"
     );
     (StatusCode::OK, "ok\n")
+}
+
+/// What a callback form says, read leniently: any body yields a form, and whatever
+/// cannot be read is left out (the receiver then answers 400 or 401).
+#[derive(Debug, Default)]
+struct Form {
+    /// `task_token`, when present and not empty.
+    task_token: Option<String>,
+    /// False for subtask callbacks (`callback_type` other than `task`).
+    is_task: bool,
+    /// `status`: the task status object as JSON text.
+    status: Option<TaskStatus>,
+    /// `event`, for the log.
+    event: Option<String>,
+}
+
+impl Form {
+    fn read(body: &[u8]) -> Form {
+        let form: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+        let field = |name: &str| {
+            form.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        Form {
+            task_token: field("task_token")
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
+            is_task: field("callback_type").is_none_or(|kind| kind == "task"),
+            status: field("status")
+                .and_then(|s| parse_json(s).ok())
+                .as_ref()
+                .and_then(parse_task_status),
+            event: field("event").map(str::to_owned),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -119,5 +146,61 @@ mod tests {
         assert!(!signer.verify("abc", "not hex"));
         let other = CallbackSigner::new(base, &Secret::new("other"));
         assert!(!other.verify("abc", signature));
+    }
+
+    /// The callback request the API reference shows, byte for byte.
+    const DOCUMENTED: &str = include_str!("../../tests/fixtures/callback_form.txt");
+
+    #[test]
+    fn the_documented_callback_form_reads_whole() {
+        let form = Form::read(DOCUMENTED.trim().as_bytes());
+        assert_eq!(
+            form.task_token.as_deref(),
+            Some("e2079274fc1c4d12af5cf14affc9ba4e")
+        );
+        assert!(form.is_task);
+        assert_eq!(form.event.as_deref(), Some("saved"));
+        let status = form.status.expect("status reads");
+        assert_eq!(status.state(), crate::pb::TaskState::Completed);
+        assert_eq!(status.videos.len(), 1);
+        assert_eq!(status.audios.len(), 1);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+        /// Any body reads as a form without panicking.
+        #[test]
+        fn any_body_reads(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = Form::read(&body);
+        }
+
+        /// The documented form with one byte changed, cut or duplicated still reads
+        /// without panicking, and its task token is either intact or absent.
+        #[test]
+        fn a_mangled_documented_form_reads(at in 0usize..4000, byte in proptest::prelude::any::<u8>(), cut in proptest::prelude::any::<bool>()) {
+            let mut body = DOCUMENTED.trim().as_bytes().to_vec();
+            let at = at % body.len();
+            if cut { body.truncate(at) } else { body[at] = byte }
+            let form = Form::read(&body);
+            if let Some(token) = form.task_token {
+                proptest::prop_assert!(!token.is_empty());
+            }
+        }
+
+        /// Whatever task token and event a form carries come back exactly, so the
+        /// signature is checked against the token Qencode sent.
+        #[test]
+        fn fields_round_trip(token in "\\PC{1,40}", event in "\\PC{0,20}", kind in proptest::option::of("task|subtask")) {
+            let mut fields = vec![("task_token", token.clone()), ("event", event.clone())];
+            if let Some(kind) = &kind {
+                fields.push(("callback_type", kind.clone()));
+            }
+            let body = serde_urlencoded::to_string(&fields).unwrap();
+            let form = Form::read(body.as_bytes());
+            proptest::prop_assert_eq!(form.task_token, Some(token));
+            proptest::prop_assert_eq!(form.event, Some(event));
+            proptest::prop_assert_eq!(form.is_task, kind.as_deref() != Some("subtask"));
+        }
     }
 }
