@@ -7,21 +7,26 @@
 //!   under a short lock, invalidated by compare-and-delete.
 //! - [`callbacks`]: a verified callback is published, and every replica pushes it to its
 //!   own watchers.
-//! - [`leases`]: one replica polls each watched task (a lease per task) and publishes what
-//!   it sees; the others serve their watchers from that.
+//! - [`leases`]: one replica polls each watched task and each watched live stream (a
+//!   lease per item) and publishes what it sees; the others serve their watchers from
+//!   that. [`kind`] is what differs between the two (key names, gathering, terminal
+//!   states); the rest is written once.
 //!
 //! Redis is a helper, never a dependency: every operation is bounded, and while Redis
 //! does not answer ([`trouble`]) each replica does the local thing, as without Redis.
-//! Redis must be private: the access tokens stored in it are secrets.
+//! Redis must be private: the access tokens stored in it are secrets, and so are the
+//! stream keys inside stored live stream snapshots.
 
 pub mod callbacks;
 mod codec;
+pub mod kind;
 pub mod leases;
 pub mod tokens;
 pub mod trouble;
 mod url;
 
 pub use self::url::RedisUrl;
+pub use kind::{Kind, Watched};
 
 use crate::error::{Error, ErrorKind, GATEWAY_DOMAIN};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -54,8 +59,8 @@ pub struct Fleet {
     lease_ttl: Duration,
     /// Whether Redis answers, for fallbacks, logs and metrics.
     trouble: Trouble,
-    /// Task leases this replica holds (a gauge).
-    leases_held: AtomicUsize,
+    /// Leases this replica holds, per [`Kind`] (gauges).
+    leases_held: [AtomicUsize; 2],
 }
 
 impl Fleet {
@@ -87,9 +92,9 @@ impl Fleet {
             conn,
             prefix: prefix.to_owned(),
             replica: uuid::Uuid::new_v4().simple().to_string(),
-            lease_ttl: (poll_interval * 3).clamp(Duration::from_secs(1), Duration::from_secs(60)),
+            lease_ttl: Self::lease_ttl_for(poll_interval),
             trouble: Trouble::new(url.display()),
-            leases_held: AtomicUsize::new(0),
+            leases_held: Default::default(),
         })
     }
 
@@ -106,6 +111,13 @@ impl Fleet {
     /// Lease period of polled tasks.
     pub fn lease_ttl(&self) -> Duration {
         self.lease_ttl
+    }
+
+    /// Lease period of items polled every `poll_interval`: three intervals (a holder
+    /// renews every third of it, so one slow renewal loses nothing), at least a second,
+    /// at most a minute.
+    pub fn lease_ttl_for(poll_interval: Duration) -> Duration {
+        (poll_interval * 3).clamp(Duration::from_secs(1), Duration::from_secs(60))
     }
 
     /// Redis reachability.
@@ -139,13 +151,18 @@ impl Fleet {
         }
     }
 
-    fn set_leases_held(&self, held: usize) {
-        self.leases_held.store(held, Ordering::Relaxed);
+    fn set_leases_held(&self, kind: Kind, held: usize) {
+        self.leases_held[kind.index()].store(held, Ordering::Relaxed);
     }
 
     /// Task leases this replica holds (as of its last renewal).
     pub fn leases_held(&self) -> usize {
-        self.leases_held.load(Ordering::Relaxed)
+        self.leases_held_of(Kind::Task)
+    }
+
+    /// Leases of `kind` this replica holds (as of its last renewal).
+    pub fn leases_held_of(&self, kind: Kind) -> usize {
+        self.leases_held[kind.index()].load(Ordering::Relaxed)
     }
 
     /// Adds the fleet's metrics, read now, to the scrape-time registry.
@@ -171,6 +188,13 @@ impl Fleet {
             "gateway_fleet_task_leases_held",
             "Watched tasks this replica polls for the fleet.",
             leases,
+        );
+        let streams = Gauge::<i64>::default();
+        streams.set(i64::try_from(self.leases_held_of(Kind::Stream)).unwrap_or(i64::MAX));
+        registry.register(
+            "gateway_fleet_stream_leases_held",
+            "Watched live streams this replica polls for the fleet.",
+            streams,
         );
     }
 }

@@ -171,7 +171,7 @@ fn fleet(config: &Config) -> Result<Option<Arc<Fleet>>, Error> {
         return Ok(None);
     };
     let fleet = Fleet::new(url, &config.redis_prefix, config.poll_interval)?;
-    info!(redis = %url.display(), prefix = %config.redis_prefix, replica = fleet.replica(), "fleet mode: sharing tokens, callbacks and task polling through Redis");
+    info!(redis = %url.display(), prefix = %config.redis_prefix, replica = fleet.replica(), "fleet mode: sharing tokens, callbacks, task and stream polling through Redis");
     Ok(Some(Arc::new(fleet)))
 }
 

@@ -39,6 +39,7 @@ pub fn router(gateway: &Gateway) -> Router {
         router = router.merge(crate::watch::stream_callback::router(
             gateway.watchers.streams.clone(),
             signer.clone(),
+            gateway.watchers.fleet(),
         ));
         router = router.merge(crate::watch::callback::router(
             gateway.watchers.tasks.clone(),

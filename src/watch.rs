@@ -61,7 +61,7 @@ pub struct Watchers {
     settings: WatchSettings,
     signer: Option<Arc<CallbackSigner>>,
     shutdown: Shutdown,
-    /// Fleet mode: task polling shared through leases, states through Redis.
+    /// Fleet mode: task and stream polling shared through leases, states through Redis.
     fleet: Option<Arc<crate::fleet::Fleet>>,
 }
 
@@ -85,7 +85,8 @@ impl Watchers {
         }
     }
 
-    /// Shares task watching with the fleet behind `fleet` (set before the pollers start).
+    /// Shares task and stream watching with the fleet behind `fleet` (set before the
+    /// pollers start).
     pub fn with_fleet(mut self, fleet: Option<Arc<crate::fleet::Fleet>>) -> Self {
         self.fleet = fleet;
         self
@@ -111,44 +112,42 @@ impl Watchers {
             batch_size: self.settings.batch_size,
             batch_timeout: task_settings.fetch_timeout(),
         });
-        match &self.fleet {
-            Some(fleet) => {
-                use crate::fleet::{callbacks, leases::LeasedSource};
-                let leased = Arc::new(LeasedSource::new(tasks, self.tasks.clone(), fleet.clone()));
-                tokio::spawn(leased.clone().maintain(self.shutdown.clone()));
-                tokio::spawn(callbacks::subscribe(
-                    fleet.clone(),
-                    self.tasks.clone(),
-                    self.shutdown.clone(),
-                ));
-                tokio::spawn(poller::run(
-                    self.tasks.clone(),
-                    leased,
-                    task_settings,
-                    self.shutdown.clone(),
-                ));
-            }
-            None => {
-                tokio::spawn(poller::run(
-                    self.tasks.clone(),
-                    tasks,
-                    task_settings,
-                    self.shutdown.clone(),
-                ));
-            }
-        }
+        self.spawn_poller(self.tasks.clone(), tasks, task_settings);
         let live_settings = PollSettings {
             interval: self.settings.live_poll_interval,
         };
-        tokio::spawn(poller::run(
-            self.streams.clone(),
-            Arc::new(live::LiveSource {
-                live,
-                timeout: live_settings.fetch_timeout(),
-            }),
-            live_settings,
-            self.shutdown.clone(),
-        ));
+        let streams = Arc::new(live::LiveSource {
+            live,
+            timeout: live_settings.fetch_timeout(),
+        });
+        self.spawn_poller(self.streams.clone(), streams, live_settings);
+    }
+
+    /// Starts the poller of `hub`; in fleet mode through leases (one replica polls each
+    /// item for the fleet), with the fleet's states pushed into `hub` as they come.
+    fn spawn_poller<V, S>(&self, hub: Arc<Hub<V>>, source: Arc<S>, settings: PollSettings)
+    where
+        V: crate::fleet::Watched,
+        S: poller::Source<V>,
+    {
+        let shutdown = self.shutdown.clone();
+        match &self.fleet {
+            Some(fleet) => {
+                use crate::fleet::{callbacks, leases::LeasedSource, Fleet};
+                let ttl = Fleet::lease_ttl_for(settings.interval);
+                let leased = Arc::new(LeasedSource::new(source, hub.clone(), fleet.clone(), ttl));
+                tokio::spawn(leased.clone().maintain(shutdown.clone()));
+                tokio::spawn(callbacks::subscribe(
+                    fleet.clone(),
+                    hub.clone(),
+                    shutdown.clone(),
+                ));
+                tokio::spawn(poller::run(hub, leased, settings, shutdown));
+            }
+            None => {
+                tokio::spawn(poller::run(hub, source, settings, shutdown));
+            }
+        }
     }
 
     /// A watch of one task.

@@ -1,15 +1,16 @@
-//! Task states fleet-wide: what one replica learns (a verified callback, a poll as lease
-//! holder) reaches every replica's watchers.
+//! Task and live stream states fleet-wide: what one replica learns (a verified callback,
+//! a poll as lease holder) reaches every replica's watchers.
 //!
-//! [`share`] stores each state as the task's latest snapshot (`<prefix>snap:<token>`,
-//! with a TTL, for watchers that arrive later) and publishes changes on
-//! `<prefix>task:<token>`. Every replica runs [`subscribe`]: one pattern subscription
-//! on its own connection, re-made after any disconnect, pushing each state into the
-//! local hub. A state pushed twice wakes nobody (equal states are dropped by the hub),
-//! so a replica hearing its own messages is harmless.
+//! [`share`] stores each state as the item's latest snapshot (`<prefix>snap:<token>` for
+//! tasks, `<prefix>stream-snap:<id>` for streams; with a TTL, for watchers that arrive
+//! later) and publishes changes on `<prefix>task:<token>` / `<prefix>stream:<id>`
+//! ([`super::kind`]). Every replica runs [`subscribe`] once per kind: one pattern
+//! subscription on its own connection, re-made after any disconnect, pushing each state
+//! into the local hub. A state pushed twice wakes nobody (equal states are dropped by
+//! the hub), so a replica hearing its own messages is harmless.
 
-use super::{codec, codec::Shared, Fleet};
-use crate::{pb::TaskStatus, shutdown::Shutdown, upstream::task_status::is_terminal, watch::Hub};
+use super::{codec, codec::Shared, kind::Watched, Fleet};
+use crate::{shutdown::Shutdown, watch::Hub};
 use futures::StreamExt;
 use std::{sync::Arc, time::Duration};
 use tracing::debug;
@@ -21,64 +22,69 @@ pub const SNAPSHOT_TTL: Duration = Duration::from_secs(600);
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const MAX_RETRY: Duration = Duration::from_secs(5);
 
-/// One state to share: the task, its state, and whether to publish it (changed) or
+/// One state to share: the item, its state, and whether to publish it (changed) or
 /// only refresh the stored snapshot.
-pub struct Item<'a> {
-    /// The task token.
+pub struct Item<'a, V> {
+    /// The task token or stream id.
     pub token: &'a str,
     /// Its state.
-    pub state: Shared,
+    pub state: Shared<V>,
     /// True when watchers elsewhere should hear of it now.
     pub publish: bool,
 }
 
 /// Stores (and where asked, publishes) `items` in one round trip. Best effort: when
 /// Redis is down, the other replicas poll for themselves.
-pub async fn share(fleet: &Fleet, items: &[Item<'_>]) {
+pub async fn share<V: Watched>(fleet: &Fleet, items: &[Item<'_, V>]) {
     if items.is_empty() {
         return;
     }
+    let kind = V::KIND;
     let mut pipe = redis::pipe();
     for item in items {
         let bytes = codec::encode(&item.state);
         pipe.cmd("SET")
-            .arg(fleet.key(&format!("snap:{}", item.token)))
+            .arg(fleet.key(&format!("{}{}", kind.snapshot(), item.token)))
             .arg(&bytes)
             .arg("PX")
             .arg(SNAPSHOT_TTL.as_millis() as u64)
             .ignore();
         if item.publish {
             pipe.cmd("PUBLISH")
-                .arg(fleet.key(&format!("task:{}", item.token)))
+                .arg(fleet.key(&format!("{}{}", kind.channel(), item.token)))
                 .arg(bytes)
                 .ignore();
         }
     }
     let _: Result<(), super::Down> = fleet
-        .run("share task state", |mut c| async move {
+        .run("share state", |mut c| async move {
             pipe.query_async(&mut c).await
         })
         .await;
 }
 
-/// Shares a status a verified callback brought.
-pub async fn share_callback(fleet: &Fleet, token: &str, status: &TaskStatus) {
+/// Shares a state a verified callback brought (a task's or a live stream's).
+pub async fn share_callback<V: Watched>(fleet: &Fleet, token: &str, state: &V) {
     let item = Item {
         token,
-        state: Shared::Value(Box::new(status.clone())),
+        state: Shared::Value(Box::new(state.clone())),
         publish: true,
     };
     share(fleet, &[item]).await;
 }
 
 /// Reads the stored snapshots of `tokens` (`None` where there is none).
-pub async fn snapshots(fleet: &Fleet, tokens: &[&str]) -> Result<Vec<Option<Shared>>, super::Down> {
+pub async fn snapshots<V: Watched>(
+    fleet: &Fleet,
+    tokens: &[&str],
+) -> Result<Vec<Option<Shared<V>>>, super::Down> {
     if tokens.is_empty() {
         return Ok(Vec::new());
     }
+    let prefix = V::KIND.snapshot();
     let keys: Vec<String> = tokens
         .iter()
-        .map(|t| fleet.key(&format!("snap:{t}")))
+        .map(|t| fleet.key(&format!("{prefix}{t}")))
         .collect();
     let found: Vec<Option<Vec<u8>>> = fleet
         .run("read snapshots", |mut c| async move {
@@ -103,10 +109,11 @@ fn glob_escape(text: &str) -> String {
     out
 }
 
-/// Pushes every state published by the fleet into `hub` until `shutdown` begins,
-/// re-subscribing after every disconnect.
-pub async fn subscribe(fleet: Arc<Fleet>, hub: Arc<Hub<TaskStatus>>, shutdown: Shutdown) {
-    let channels = fleet.key("task:");
+/// Pushes every state of `V`'s kind published by the fleet into `hub` until `shutdown`
+/// begins, re-subscribing after every disconnect.
+pub async fn subscribe<V: Watched>(fleet: Arc<Fleet>, hub: Arc<Hub<V>>, shutdown: Shutdown) {
+    let kind = V::KIND;
+    let channels = fleet.key(kind.channel());
     let pattern = format!("{}*", glob_escape(&channels));
     let mut retry = FIRST_RETRY;
     loop {
@@ -123,7 +130,7 @@ pub async fn subscribe(fleet: Arc<Fleet>, hub: Arc<Hub<TaskStatus>>, shutdown: S
             Ok(Ok(mut pubsub)) => {
                 fleet.trouble.succeeded();
                 retry = FIRST_RETRY;
-                debug!("subscribed to the fleet's task states");
+                debug!(kind = kind.name(), "subscribed to the fleet's states");
                 let mut messages = pubsub.on_message();
                 loop {
                     let message = tokio::select! {
@@ -134,10 +141,11 @@ pub async fn subscribe(fleet: Arc<Fleet>, hub: Arc<Hub<TaskStatus>>, shutdown: S
                     let Some(token) = message.get_channel_name().strip_prefix(&channels) else {
                         continue;
                     };
-                    if let Some(Shared::Value(status)) = codec::decode(message.get_payload_bytes())
+                    if let Some(Shared::<V>::Value(state)) =
+                        codec::decode(message.get_payload_bytes())
                     {
-                        let terminal = is_terminal(&status);
-                        hub.push(token, *status, terminal);
+                        let terminal = state.is_terminal();
+                        hub.push(token, *state, terminal);
                     }
                 }
                 fleet.trouble.failed("subscription", &"connection lost");

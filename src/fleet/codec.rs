@@ -1,30 +1,30 @@
-//! What a task's state looks like in Redis (stored snapshots and channel messages):
-//! a tag byte, then the protobuf `TaskStatus`. Protobuf because it is the gateway's own
-//! model, compact, and the same on every replica of one version; the tag lets a stored
-//! snapshot also say "Qencode does not know this task".
+//! What a watched item's state looks like in Redis (stored snapshots and channel
+//! messages): a tag byte, then the protobuf message ([`super::kind::Watched`]: a
+//! `TaskStatus` or a `LiveStream`). Protobuf because it is the gateway's own model,
+//! compact, and the same on every replica of one version; the tag lets a stored snapshot
+//! also say "Qencode does not know this item".
 
-use crate::pb::TaskStatus;
 use prost::Message;
 
 const VALUE: u8 = b'v';
 const MISSING: u8 = b'm';
 
-/// A task state shared through Redis.
+/// A state shared through Redis.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Shared {
-    /// The task's status (boxed: it is large, `Missing` is nothing).
-    Value(Box<TaskStatus>),
-    /// The upstream does not know the task.
+pub enum Shared<V> {
+    /// The item's state (boxed: it is large, `Missing` is nothing).
+    Value(Box<V>),
+    /// The upstream does not know the item.
     Missing,
 }
 
 /// Encodes a state.
-pub fn encode(state: &Shared) -> Vec<u8> {
+pub fn encode<V: Message>(state: &Shared<V>) -> Vec<u8> {
     match state {
-        Shared::Value(status) => {
-            let mut bytes = Vec::with_capacity(1 + status.encoded_len());
+        Shared::Value(value) => {
+            let mut bytes = Vec::with_capacity(1 + value.encoded_len());
             bytes.push(VALUE);
-            status.encode(&mut bytes).unwrap_or_default();
+            value.encode(&mut bytes).unwrap_or_default();
             bytes
         }
         Shared::Missing => vec![MISSING],
@@ -32,11 +32,11 @@ pub fn encode(state: &Shared) -> Vec<u8> {
 }
 
 /// Decodes a state; `None` for bytes this version does not understand.
-pub fn decode(bytes: &[u8]) -> Option<Shared> {
+pub fn decode<V: Message + Default>(bytes: &[u8]) -> Option<Shared<V>> {
     match bytes.split_first()? {
-        (&VALUE, rest) => TaskStatus::decode(rest)
+        (&VALUE, rest) => V::decode(rest)
             .ok()
-            .map(|status| Shared::Value(Box::new(status))),
+            .map(|value| Shared::Value(Box::new(value))),
         (&MISSING, []) => Some(Shared::Missing),
         _ => None,
     }
@@ -45,6 +45,7 @@ pub fn decode(bytes: &[u8]) -> Option<Shared> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pb::{LiveStream, TaskStatus};
 
     #[test]
     fn round_trips_and_refuses_garbage() {
@@ -54,8 +55,20 @@ mod tests {
         };
         let value = Shared::Value(Box::new(status));
         assert_eq!(decode(&encode(&value)), Some(value));
-        assert_eq!(decode(&encode(&Shared::Missing)), Some(Shared::Missing));
-        assert_eq!(decode(b""), None);
-        assert_eq!(decode(b"x123"), None);
+        let missing: Shared<TaskStatus> = Shared::Missing;
+        assert_eq!(decode(&encode(&missing)), Some(missing));
+        assert_eq!(decode::<TaskStatus>(b""), None);
+        assert_eq!(decode::<TaskStatus>(b"x123"), None);
+    }
+
+    #[test]
+    fn streams_round_trip() {
+        let stream = LiveStream {
+            id: "0b0e6c8e-5d3c-4b7e-9e51-2f4f7c3d8a11".into(),
+            name: "studio".into(),
+            ..Default::default()
+        };
+        let value = Shared::Value(Box::new(stream));
+        assert_eq!(decode(&encode(&value)), Some(value));
     }
 }

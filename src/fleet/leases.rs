@@ -1,32 +1,34 @@
-//! One poller per watched task across the fleet.
+//! One poller per watched item (task or live stream) across the fleet.
 //!
-//! [`LeasedSource`] wraps the task poller's source. Before a poll, a replica claims a
-//! lease per due task (`<prefix>lease:<token>` = its id, with a TTL; one Lua script for
-//! the whole batch) and polls only the tasks it holds, sharing every result
-//! ([`super::callbacks::share`]: snapshot stored, changes published). For tasks another
-//! replica holds it serves its watchers from the stored snapshot and the channel, and
-//! asks the upstream nothing. [`LeasedSource::maintain`] renews the held leases while
-//! local watchers remain (compare-and-set), releases the others (compare-and-delete),
-//! and releases everything when shutdown begins, so the fleet takes over at once; a
-//! dead holder's leases simply expire within one lease period.
+//! [`LeasedSource`] wraps a poller's source. Before a poll, a replica claims a lease per
+//! due item (`<prefix>lease:<token>` for tasks, `<prefix>stream-lease:<id>` for streams,
+//! = its id, with a TTL; one Lua script for the whole batch) and polls only the items it
+//! holds, sharing every result ([`super::callbacks::share`]: snapshot stored, changes
+//! published). For items another replica holds it serves its watchers from the stored
+//! snapshot and the channel, and asks the upstream nothing. [`LeasedSource::maintain`]
+//! renews the held leases while local watchers remain (compare-and-set), releases the
+//! others (compare-and-delete), and releases everything when shutdown begins, so the
+//! fleet takes over at once; a dead holder's leases simply expire within one lease period.
 //!
-//! Batching is what keeps the upstream quiet, so leases gather on one replica: the
-//! holder of `<prefix>poller:task` (whoever takes it first, renewed like a lease) takes
-//! free leases at once; any other replica takes a free lease only the second time it
-//! finds it free, which leaves the preferred replica a tick to take it when it watches
-//! the task too; and a replica that is not preferred yields the leases it holds now and
-//! then, so leases taken in a race at start still gather. A watcher's first snapshot never waits for that: a task with no state
-//! yet and no holder is polled at once without a lease. A duplicate poll during a
-//! hand-over is harmless (equal states wake nobody). While Redis does not answer, every
-//! replica polls all its tasks itself.
+//! Batching is what keeps the upstream quiet for tasks, so task leases gather on one
+//! replica: the holder of `<prefix>poller:task` (whoever takes it first, renewed like a
+//! lease) takes free leases at once; any other replica takes a free lease only the second
+//! time it finds it free, which leaves the preferred replica a tick to take it when it
+//! watches the task too; and a replica that is not preferred yields the leases it holds
+//! now and then, so leases taken in a race at start still gather. Live streams have no
+//! batch read, so their leases do not gather: whoever finds one free takes it
+//! ([`super::kind::Kind::gathering_key`] says why). A watcher's first snapshot never waits
+//! for gathering: an item with no state yet and no holder is polled at once without a
+//! lease. A duplicate poll during a hand-over is harmless (equal states wake nobody).
+//! While Redis does not answer, every replica polls all its items itself.
 
 use super::{
     callbacks::{self, Item},
     codec::{self, Shared},
+    kind::Watched,
     Down, Fleet,
 };
 use crate::{
-    pb::TaskStatus,
     shutdown::Shutdown,
     watch::{
         poller::{Fetched, Source},
@@ -37,6 +39,7 @@ use futures::future::BoxFuture;
 use std::{
     collections::{HashMap, HashSet},
     sync::{Arc, LazyLock, Mutex},
+    time::Duration,
 };
 
 /// For each KEYS[i]: renew it when ARGV[1] holds it (1), take it when free and ARGV[2+i]
@@ -76,13 +79,13 @@ return out",
 /// What this replica knows of its leases.
 #[derive(Default)]
 struct Leases {
-    /// Tasks whose lease this replica holds.
+    /// Items whose lease this replica holds.
     held: HashSet<String>,
-    /// The last state shared per held task, so only changes are published.
+    /// The last state shared per held item, so only changes are published.
     shared: HashMap<String, Vec<u8>>,
-    /// Tasks found without a holder once: taken the next time.
+    /// Items found without a holder once: taken the next time (when leases gather).
     seen_free: HashSet<String>,
-    /// Whether this replica holds the poller key (takes free leases at once).
+    /// Whether this replica holds the gathering key (takes free leases at once).
     preferred: bool,
     /// Tasks whose lease this replica, not preferred, released so the preferred replica
     /// could gather them (taken back when it does not), with the renewal rounds since.
@@ -113,21 +116,29 @@ impl Leases {
     }
 }
 
-/// The task poller's source, polling only the tasks this replica holds the lease of.
-pub struct LeasedSource<S> {
+/// A poller's source (tasks or streams, `V`), polling only the items this replica holds
+/// the lease of.
+pub struct LeasedSource<V, S> {
+    /// The upstream source, asked only about held (or unclaimable) items.
     inner: Arc<S>,
-    hub: Arc<Hub<TaskStatus>>,
+    /// This replica's watchers: which items to keep leases for, and their last states.
+    hub: Arc<Hub<V>>,
     fleet: Arc<Fleet>,
+    /// How long a lease lasts unless renewed: the longest a dead holder's items go
+    /// unpolled. From the kind's own poll interval ([`Fleet::lease_ttl_for`]).
+    ttl: Duration,
     leases: Mutex<Leases>,
 }
 
-impl<S: Source<TaskStatus>> LeasedSource<S> {
-    /// Polls through `inner` what this replica holds; watchers live in `hub`.
-    pub fn new(inner: Arc<S>, hub: Arc<Hub<TaskStatus>>, fleet: Arc<Fleet>) -> Self {
+impl<V: Watched, S: Source<V>> LeasedSource<V, S> {
+    /// Polls through `inner` what this replica holds; watchers live in `hub`; leases last
+    /// `ttl` unless renewed.
+    pub fn new(inner: Arc<S>, hub: Arc<Hub<V>>, fleet: Arc<Fleet>, ttl: Duration) -> Self {
         LeasedSource {
             inner,
             hub,
             fleet,
+            ttl,
             leases: Mutex::new(Leases::default()),
         }
     }
@@ -137,7 +148,7 @@ impl<S: Source<TaskStatus>> LeasedSource<S> {
     }
 
     fn lease_key(&self, token: &str) -> String {
-        self.fleet.key(&format!("lease:{token}"))
+        self.fleet.key(&format!("{}{token}", V::KIND.lease()))
     }
 
     /// Runs `script` on `keys` with one flag each; one result per key.
@@ -152,7 +163,7 @@ impl<S: Source<TaskStatus>> LeasedSource<S> {
             return Ok(Vec::new());
         }
         let owner = self.fleet.replica().to_owned();
-        let ttl = self.fleet.lease_ttl().as_millis() as u64;
+        let ttl = self.ttl.as_millis() as u64;
         self.fleet
             .run(what, |mut c| async move {
                 let mut invocation = script.prepare_invoke();
@@ -165,12 +176,16 @@ impl<S: Source<TaskStatus>> LeasedSource<S> {
             .await
     }
 
-    async fn poll(&self, keys: &[String]) -> HashMap<String, Fetched<TaskStatus>> {
+    async fn poll(&self, keys: &[String]) -> HashMap<String, Fetched<V>> {
+        let gathers = V::KIND.gathering_key().is_some();
         let may_take: Vec<bool> = {
             let leases = self.lock();
             keys.iter()
                 .map(|k| {
-                    leases.preferred || leases.seen_free.contains(k) || leases.held.contains(k)
+                    !gathers
+                        || leases.preferred
+                        || leases.seen_free.contains(k)
+                        || leases.held.contains(k)
                 })
                 .collect()
         };
@@ -215,7 +230,7 @@ impl<S: Source<TaskStatus>> LeasedSource<S> {
                 .zip(found)
                 .map(|(key, snapshot)| {
                     let fetched = match snapshot {
-                        Some(Shared::Value(status)) => Fetched::Value(*status),
+                        Some(Shared::Value(state)) => Fetched::Value(*state),
                         Some(Shared::Missing) => Fetched::Missing,
                         None => Fetched::Elsewhere,
                     };
@@ -237,13 +252,13 @@ impl<S: Source<TaskStatus>> LeasedSource<S> {
     }
 
     /// Shares what this replica, as holder, just learned about `mine`.
-    async fn share_held(&self, mine: &[String], fetched: &HashMap<String, Fetched<TaskStatus>>) {
+    async fn share_held(&self, mine: &[String], fetched: &HashMap<String, Fetched<V>>) {
         let mut items = Vec::new();
         {
             let mut leases = self.lock();
             for key in mine {
                 let state = match fetched.get(key) {
-                    Some(Fetched::Value(status)) => Shared::Value(Box::new(status.clone())),
+                    Some(Fetched::Value(state)) => Shared::Value(Box::new(state.clone())),
                     Some(Fetched::Missing) | None => Shared::Missing,
                     Some(Fetched::Failed(_) | Fetched::Elsewhere) => continue,
                 };
@@ -262,27 +277,33 @@ impl<S: Source<TaskStatus>> LeasedSource<S> {
         callbacks::share(&self.fleet, &items).await;
     }
 
-    /// Renews the poller key and the held leases every third of a lease period, drops
-    /// what nobody here watches any more, and releases everything when `shutdown` begins.
+    /// Renews the gathering key (when the kind has one) and the held leases every third
+    /// of a lease period, drops what nobody here watches any more, and releases
+    /// everything when `shutdown` begins.
     pub async fn maintain(self: Arc<Self>, shutdown: Shutdown) {
-        let poller_key = self.fleet.key("poller:task");
-        let every = self.fleet.lease_ttl() / 3;
+        let kind = V::KIND;
+        let poller_key = kind.gathering_key().map(|name| self.fleet.key(name));
+        let every = self.ttl / 3;
         loop {
             tokio::select! {
                 () = tokio::time::sleep(every) => {}
                 () = shutdown.begun() => break,
             }
-            let preferred = self
-                .script("claim poller", &CLAIM, vec![poller_key.clone()], vec![true])
-                .await
-                .is_ok_and(|r| r.first() == Some(&1));
+            let preferred = match &poller_key {
+                Some(key) => self
+                    .script("claim poller", &CLAIM, vec![key.clone()], vec![true])
+                    .await
+                    .is_ok_and(|r| r.first() == Some(&1)),
+                None => false,
+            };
+            let gathers = poller_key.is_some();
             let (held, keep): (Vec<String>, Vec<bool>) = {
                 let mut leases = self.lock();
                 let held: Vec<String> = leases.held.iter().cloned().collect();
                 let keep = held
                     .iter()
                     .map(|k| {
-                        let yields = !preferred && leases.yield_due(k);
+                        let yields = gathers && !preferred && leases.yield_due(k);
                         self.hub.is_watched(k) && !yields
                     })
                     .collect();
@@ -303,26 +324,29 @@ impl<S: Source<TaskStatus>> LeasedSource<S> {
             let hub = &self.hub;
             leases.seen_free.retain(|k| hub.is_watched(k));
             leases.yielded.retain(|k, _| hub.is_watched(k));
-            self.fleet.set_leases_held(leases.held.len());
+            self.fleet.set_leases_held(kind, leases.held.len());
         }
         // Shutting down: hand everything to the fleet now rather than at expiry.
         let mut keys: Vec<String> = self.lock().held.iter().map(|k| self.lease_key(k)).collect();
-        keys.push(poller_key);
+        keys.extend(poller_key);
         let release = vec![false; keys.len()];
         let _ = self.script("release leases", &RENEW, keys, release).await;
-        self.fleet.set_leases_held(0);
+        self.fleet.set_leases_held(kind, 0);
     }
 }
 
-impl<S: Source<TaskStatus>> Source<TaskStatus> for LeasedSource<S> {
-    fn fetch<'a>(
-        &'a self,
-        keys: &'a [String],
-    ) -> BoxFuture<'a, HashMap<String, Fetched<TaskStatus>>> {
+impl<V: Watched, S: Source<V>> Source<V> for LeasedSource<V, S> {
+    fn fetch<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, HashMap<String, Fetched<V>>> {
         Box::pin(self.poll(keys))
     }
 
-    fn is_terminal(&self, value: &TaskStatus) -> bool {
+    fn is_terminal(&self, value: &V) -> bool {
         self.inner.is_terminal(value)
+    }
+
+    /// As the inner source: a stream that disappears (here or in the stored snapshot)
+    /// was deleted.
+    fn gone(&self, last: &V) -> Option<V> {
+        self.inner.gone(last)
     }
 }

@@ -1,7 +1,8 @@
 //! Push from a live stream's `callback_url`: the Live API posts the stream object on
 //! each status change. The gateway signs the URL it sets (see
 //! [`CallbackSigner::stream_url_for`]), so only a post for the stream named in the
-//! signed URL changes anything; polling stays the safety net.
+//! signed URL changes anything; polling stays the safety net. In fleet mode a verified
+//! post is also shared, so the stream's watchers on every replica see it.
 
 use super::{live::is_final, Hub};
 use crate::{
@@ -25,13 +26,21 @@ pub const ROUTE: &str = "/callbacks/stream/{signature}";
 struct StreamCallbackState {
     hub: Arc<Hub<LiveStream>>,
     signer: Arc<CallbackSigner>,
+    /// Fleet mode: verified callbacks reach every replica's watchers (the Live API
+    /// posts to the one replica its `callback_url` names).
+    fleet: Option<Arc<crate::fleet::Fleet>>,
 }
 
-/// The live stream callback endpoint, for the HTTP listener.
-pub fn router(hub: Arc<Hub<LiveStream>>, signer: Arc<CallbackSigner>) -> Router {
+/// The live stream callback endpoint, for the HTTP listener; in fleet mode each verified
+/// callback is also shared with the other replicas.
+pub fn router(
+    hub: Arc<Hub<LiveStream>>,
+    signer: Arc<CallbackSigner>,
+    fleet: Option<Arc<crate::fleet::Fleet>>,
+) -> Router {
     Router::new()
         .route(ROUTE, post(receive))
-        .with_state(StreamCallbackState { hub, signer })
+        .with_state(StreamCallbackState { hub, signer, fleet })
 }
 
 async fn receive(
@@ -61,6 +70,9 @@ async fn receive(
     }
     let id = stream.id.clone();
     let terminal = is_final(&stream);
+    if let Some(fleet) = &state.fleet {
+        crate::fleet::callbacks::share_callback(fleet, &id, &stream).await;
+    }
     let delivered = state.hub.push(&id, stream, terminal);
     debug!(stream_id = %id, delivered, "live stream callback");
     (StatusCode::OK, "ok\n")
