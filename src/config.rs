@@ -92,9 +92,10 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_CALLBACK_SECRET", hide_env_values = true)]
     pub callback_secret: Option<Secret>,
     /// Redis shared by the replicas of one gateway (redis:// or rediss://). Unset: each
-    /// replica works alone and shares nothing. Set: tokens, callbacks and task polling
-    /// are shared fleet-wide, and GATEWAY_CALLBACK_SECRET is required. Keep this Redis
-    /// private: the access tokens in it are secrets.
+    /// replica works alone and shares nothing. Set: tokens, callbacks, task and live
+    /// stream polling are shared fleet-wide, and GATEWAY_CALLBACK_SECRET is required.
+    /// Keep this Redis private: the access tokens in it are secrets, and so are the
+    /// stream keys in its stored live stream states.
     #[arg(long, env = "GATEWAY_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<crate::fleet::RedisUrl>,
     /// Prefix of every key and channel the gateway uses in Redis (several gateways can
