@@ -38,12 +38,19 @@ where
 {
     /// Pieces of `piece_size` bytes (at least 1) from a stream that must carry `size` bytes.
     pub fn new(chunks: S, size: u64, piece_size: u64) -> Self {
+        Self::starting_at(chunks, size, 0, piece_size)
+    }
+
+    /// Pieces of a file of `size` bytes whose first `start` bytes the storage already
+    /// holds: the stream carries the rest, and offsets count from the file's start.
+    pub fn starting_at(chunks: S, size: u64, start: u64, piece_size: u64) -> Self {
+        let start = start.min(size);
         Pieces {
             chunks,
             size,
             piece_size: piece_size.max(1),
-            received: 0,
-            handed_out: 0,
+            received: start,
+            handed_out: start,
             carry: None,
             spare: None,
         }
