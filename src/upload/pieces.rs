@@ -215,6 +215,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_resumed_upload_counts_offsets_from_the_file_s_start() {
+        let mut pieces = Pieces::starting_at(chunks(&[3, 9]), 20, 8, 8);
+        let mut got = Vec::new();
+        while let Some((offset, piece)) = pieces.next().await.unwrap() {
+            got.push((offset, piece.len()));
+        }
+        assert_eq!(got, [(8, 8), (16, 4)]);
+        // The rest must be exactly size - start bytes.
+        let mut short = Pieces::starting_at(chunks(&[5]), 20, 8, 8);
+        assert!(short.next().await.is_err());
+    }
+
+    #[tokio::test]
     async fn wrong_totals_are_refused() {
         assert_eq!(all(&[5, 5], 9, 4).await, Err("chunk".into()));
         assert_eq!(all(&[9, 1], 9, 4).await, Err("chunk".into()));
