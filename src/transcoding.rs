@@ -193,7 +193,10 @@ impl Transcoding {
         let mut v = Violations::default();
         upload::validate::metadata(&metadata, self.uploader.settings().max_size, &mut v);
         if metadata.resume_token.is_some() {
-            v.add("metadata.resume_token", "must be unset: CreateUpload creates a new upload");
+            v.add(
+                "metadata.resume_token",
+                "must be unset: CreateUpload creates a new upload",
+            );
         }
         if metadata.offset.is_some() {
             v.add("metadata.offset", "must be unset: a new upload starts at 0");

@@ -286,7 +286,11 @@ async fn an_interrupted_upload_names_its_resume_token_and_a_new_call_sends_only_
     let status = feed.finish().await.expect_err("the storage failed");
     let details = assert_reason(&status, Code::Unavailable, "UPLOAD_INTERRUPTED");
     let info = details.error_info().expect("ErrorInfo");
-    let resume_token = info.metadata.get("resume_token").expect("resume_token").clone();
+    let resume_token = info
+        .metadata
+        .get("resume_token")
+        .expect("resume_token")
+        .clone();
     let offset: u64 = info.metadata["bytes_stored"].parse().expect("bytes_stored");
     assert_eq!(offset, 2 * PIECE as u64);
 
@@ -337,7 +341,9 @@ async fn resume_tokens_are_checked_before_anything_is_sent() {
     if let Some(pb::upload_file_request::Part::Metadata(m)) = offset_alone.part.as_mut() {
         m.offset = Some(10);
     }
-    let status = upload(&mut client, vec![offset_alone]).await.expect_err("offset");
+    let status = upload(&mut client, vec![offset_alone])
+        .await
+        .expect_err("offset");
     assert_bad(&status, "metadata.offset");
     assert_eq!(env.sandbox.count(Endpoint::TusHead), 0);
     assert_eq!(env.sandbox.count(Endpoint::TusCreate), 0);

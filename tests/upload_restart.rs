@@ -113,7 +113,8 @@ async fn a_sigkilled_gateway_s_upload_resumes_through_a_new_process_sending_only
     // 3 MiB and a bit: twelve pieces are stored, the bit waits in the gateway's piece
     // buffer and dies with it.
     let feed = feed(first.client.clone());
-    feed.send(resume_metadata(&task_token, size, &token, 0)).await;
+    feed.send(resume_metadata(&task_token, size, &token, 0))
+        .await;
     let sent = 3 * (1 << 20) + 100_000;
     feed.send_data(&data[..sent]).await;
     wait_until("3 MiB stored", || {
@@ -123,9 +124,15 @@ async fn a_sigkilled_gateway_s_upload_resumes_through_a_new_process_sending_only
     })
     .await;
     first.kill();
-    let cut = feed.finish().await.expect_err("the gateway died mid-upload");
+    let cut = feed
+        .finish()
+        .await
+        .expect_err("the gateway died mid-upload");
     assert!(
-        matches!(cut.code(), Code::Unavailable | Code::Unknown | Code::Cancelled),
+        matches!(
+            cut.code(),
+            Code::Unavailable | Code::Unknown | Code::Cancelled
+        ),
         "{cut:?}"
     );
     wait_until("no PATCH in flight", || {
