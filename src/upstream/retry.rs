@@ -193,8 +193,8 @@ impl Failure {
 /// count held back: an unreachable upstream would otherwise write a line per attempt of
 /// every call. The map is bounded by the operations and causes that exist.
 fn transport_throttle(operation: &str, cause: Cause) -> Arc<crate::limits::Throttle> {
-    static THROTTLES: LazyLock<Mutex<HashMap<(String, Cause), Arc<crate::limits::Throttle>>>> =
-        LazyLock::new(Mutex::default);
+    type Throttles = HashMap<(String, Cause), Arc<crate::limits::Throttle>>;
+    static THROTTLES: LazyLock<Mutex<Throttles>> = LazyLock::new(Mutex::default);
     let mut throttles = THROTTLES.lock().unwrap_or_else(|e| e.into_inner());
     throttles
         .entry((operation.to_owned(), cause))
