@@ -201,7 +201,7 @@ class TranscodingServicer:
         jitter. When the storage still fails, the call ends with UNAVAILABLE and ErrorInfo
         metadata `bytes_stored` (bytes the storage holds), `size` and `resume_token`.
         - Resuming: every error raised after the upload was created carries ErrorInfo
-        metadata `resume_token` and `bytes_stored`, and so does the answer. Start a new
+        metadata `resume_token` and (when known) `bytes_stored`; the answer carries both. Start a new
         UploadFile with `metadata.resume_token` and `metadata.offset` = bytes_stored, and
         send only the bytes from there. The token survives gateway restarts and works on
         any replica. A caller that must survive the gateway dying mid-call (it then sees
