@@ -26,7 +26,7 @@ struct Gateway {
 }
 
 impl Gateway {
-    async fn start(sandbox: &SandboxHandle) -> Gateway {
+    async fn start(sandbox: &SandboxHandle, piece: usize) -> Gateway {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -38,7 +38,7 @@ impl Gateway {
             .env("QENCODE_API_URL", sandbox.base_url())
             .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
             .env("GATEWAY_HTTP_LISTEN", "127.0.0.1:0")
-            .env("GATEWAY_UPLOAD_CHUNK_SIZE", PIECE.to_string())
+            .env("GATEWAY_UPLOAD_CHUNK_SIZE", piece.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -91,23 +91,9 @@ async fn a_sigkilled_gateway_s_upload_resumes_through_a_new_process_sending_only
 
     // The first gateway: the token comes from CreateUpload, before any byte flows,
     // because a caller whose gateway dies hears nothing more from it.
-    let mut first = Gateway::start(&sandbox).await;
+    let mut first = Gateway::start(&sandbox, PIECE).await;
     let task_token = create(&mut first.client).await;
-    let created = first
-        .client
-        .create_upload(pb::CreateUploadRequest {
-            metadata: match metadata(&task_token, size).part {
-                Some(Part::Metadata(m)) => Some(m),
-                _ => unreachable!(),
-            },
-        })
-        .await
-        .expect("create_upload")
-        .into_inner();
-    let token = created.resume_token;
-    let file_uuid = ResumeToken::decode(&token)
-        .expect("a token the gateway reads")
-        .file_uuid;
+    let (token, file_uuid) = create_upload(&mut first, &task_token, size).await;
     assert_eq!(sandbox.count(Endpoint::TusCreate), 1);
 
     // 3 MiB and a bit: twelve pieces are stored, the bit waits in the gateway's piece
@@ -145,13 +131,29 @@ async fn a_sigkilled_gateway_s_upload_resumes_through_a_new_process_sending_only
     assert_eq!(before.stored, 3 << 20);
     assert_eq!(before.received, before.stored, "{before:?}");
 
-    // A new gateway process: it knows nothing of the upload but what the token says.
-    let mut second = Gateway::start(&sandbox).await;
+    resume_through_a_new_gateway(&sandbox, PIECE, &task_token, &token, &file_uuid, &data).await;
+    sandbox.shutdown().await;
+}
+
+/// Starts a new gateway process, which knows nothing of the upload but what the token
+/// says, and finishes the upload through it, checking that a wrong offset is refused,
+/// that only the missing bytes go upstream and that the file is complete.
+async fn resume_through_a_new_gateway(
+    sandbox: &SandboxHandle,
+    piece: usize,
+    task_token: &str,
+    token: &str,
+    file_uuid: &str,
+    data: &[u8],
+) {
+    let size = data.len() as u64;
+    let before = sandbox.upload_progress(file_uuid).expect("the upload");
+    let mut second = Gateway::start(sandbox, piece).await;
     let stored = second
         .client
         .get_upload(pb::GetUploadRequest {
-            task_token: task_token.clone(),
-            resume_token: token.clone(),
+            task_token: task_token.to_owned(),
+            resume_token: token.to_owned(),
         })
         .await
         .expect("get_upload")
@@ -161,7 +163,7 @@ async fn a_sigkilled_gateway_s_upload_resumes_through_a_new_process_sending_only
     let offset = stored.bytes_stored;
 
     // A wrong declared offset is refused before a byte is stored, naming the right one.
-    let mut wrong = vec![resume_metadata(&task_token, size, &token, offset - 1)];
+    let mut wrong = vec![resume_metadata(task_token, size, token, offset - 1)];
     wrong.push(chunk(&data[offset as usize - 1..offset as usize + 10]));
     let status = upload(&mut second.client, wrong)
         .await
@@ -173,10 +175,13 @@ async fn a_sigkilled_gateway_s_upload_resumes_through_a_new_process_sending_only
         Some(&offset.to_string()),
         "{info:?}"
     );
-    assert_eq!(info.metadata.get("resume_token"), Some(&token));
+    assert_eq!(
+        info.metadata.get("resume_token").map(String::as_str),
+        Some(token)
+    );
 
     // The rest, and only the rest.
-    let mut rest = vec![resume_metadata(&task_token, size, &token, offset)];
+    let mut rest = vec![resume_metadata(task_token, size, token, offset)];
     rest.extend(data[offset as usize..].chunks(1_000_003).map(chunk));
     let done = upload(&mut second.client, rest)
         .await
@@ -184,15 +189,105 @@ async fn a_sigkilled_gateway_s_upload_resumes_through_a_new_process_sending_only
     assert_eq!(done.bytes_stored, size);
     assert_eq!(done.source_uri, format!("tus:{file_uuid}"));
     assert_eq!(done.resume_token, token);
-    let after = sandbox.upload_progress(&file_uuid).expect("the upload");
+    let after = sandbox.upload_progress(file_uuid).expect("the upload");
     assert_eq!(after.stored, size);
     assert_eq!(
         after.received, size,
         "bytes were sent upstream twice: {after:?}"
     );
-    let held = sandbox.upload_bytes(&file_uuid).expect("the upload");
+    let held = sandbox.upload_bytes(file_uuid).expect("the upload");
     assert!(held == data, "the stored bytes differ from the sent ones");
     assert_eq!(sandbox.count(Endpoint::TusCreate), 1, "no second upload");
     second.kill();
+}
+
+/// CreateUpload through `gateway`: the token, and the file id it names.
+async fn create_upload(gateway: &mut Gateway, task_token: &str, size: u64) -> (String, String) {
+    let created = gateway
+        .client
+        .create_upload(pb::CreateUploadRequest {
+            metadata: match metadata(task_token, size).part {
+                Some(Part::Metadata(m)) => Some(m),
+                _ => None,
+            },
+        })
+        .await
+        .expect("create_upload")
+        .into_inner();
+    let file_uuid = ResumeToken::decode(&created.resume_token)
+        .expect("a token the gateway reads")
+        .file_uuid;
+    (created.resume_token, file_uuid)
+}
+
+/// Polls `condition` every millisecond for up to 20 s (a PATCH body in flight lasts only
+/// milliseconds).
+async fn wait_closely(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+/// The case: SIGKILL while a PATCH body is on the wire, so the storage keeps a
+/// piece cut at an arbitrary byte, which the new gateway must continue from exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_killed_mid_patch_resumes_from_the_byte_the_storage_kept() {
+    const BIG_PIECE: usize = 16 << 20;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sandbox = Sandbox::start(listener, fast_sandbox()).await.unwrap();
+    let data = pattern(40 << 20, 19);
+    let size = data.len() as u64;
+    let mut first = Gateway::start(&sandbox, BIG_PIECE).await;
+    let task_token = create(&mut first.client).await;
+    let (token, file_uuid) = create_upload(&mut first, &task_token, size).await;
+
+    let Feed { tx, call } = feed(first.client.clone());
+    let sender = {
+        let data = data.clone();
+        let first = resume_metadata(&task_token, size, &token, 0);
+        tokio::spawn(async move {
+            let _ = tx.send(first).await;
+            for piece in data.chunks(64 * 1024) {
+                if tx.send(chunk(piece)).await.is_err() {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await;
+        })
+    };
+    // The second PATCH's body is being read: the first piece is stored.
+    wait_closely("the second PATCH in flight", || {
+        sandbox
+            .upload_progress(&file_uuid)
+            .is_some_and(|p| p.patching == 1 && p.stored == BIG_PIECE as u64)
+    })
+    .await;
+    first.kill();
+    let cut = tokio::time::timeout(Duration::from_secs(30), call)
+        .await
+        .expect("the call ended")
+        .expect("call task")
+        .expect_err("the gateway died mid-upload");
+    sender.abort();
+    assert_ne!(cut.code(), Code::Ok);
+    wait_until("the cut PATCH landed", || {
+        sandbox
+            .upload_progress(&file_uuid)
+            .is_some_and(|p| p.patching == 0)
+    })
+    .await;
+    let before = sandbox.upload_progress(&file_uuid).expect("the upload");
+    eprintln!(
+        "killed mid-PATCH: the storage kept {} of {size} bytes",
+        before.stored
+    );
+    assert!(
+        before.stored >= BIG_PIECE as u64 && before.stored <= 2 * BIG_PIECE as u64,
+        "{before:?}"
+    );
+    assert_eq!(before.received, before.stored, "{before:?}");
+    resume_through_a_new_gateway(&sandbox, BIG_PIECE, &task_token, &token, &file_uuid, &data).await;
     sandbox.shutdown().await;
 }
