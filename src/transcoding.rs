@@ -227,6 +227,7 @@ impl Transcoding {
         crate::ids::check("task_token", task_token, &mut v);
         let token = upload::validate::token("resume_token", resume_token, &mut v);
         v.into_result()?;
+        // `token` records a violation whenever it is `None`, so this is never taken.
         let Some(token) = token else {
             return Err(Error::invalid_field("resume_token", "is required"));
         };

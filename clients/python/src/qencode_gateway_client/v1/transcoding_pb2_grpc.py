@@ -190,7 +190,9 @@ class TranscodingServicer:
         with a BadRequest naming the field: `metadata` (missing, not first, or sent twice),
         `metadata.task_token`, `metadata.size` (0, over the gateway's maximum upload size,
         or the stream ended short), `metadata.file_name`, `metadata.content_type`,
-        `metadata.upload_url`, `chunk` (more bytes than `metadata.size`, reported as soon
+        `metadata.upload_url`, `metadata.resume_token` (not a token this gateway issued, or
+        naming an untrusted host or path), `metadata.offset` (without a resume token, or
+        past the size), `chunk` (more bytes than `metadata.size`, reported as soon
         as they arrive), `part` (a message with neither). The last piece is sent only
         after the stream ended, so a wrong byte count never completes the upload.
         - The gateway forwards the file in pieces of its configured chunk size (8 MiB by
