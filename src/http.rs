@@ -7,8 +7,9 @@
 //!   speak gRPC (`/healthz`: the process is alive; `/readyz`: the gRPC server serves and
 //!   is not shutting down), for the monitoring namespace and the kubelet only.
 //!
-//! Both are served by [`serve`] with the same protections, each with its own connection
-//! cap, so a flood on the public callback port cannot lock Prometheus or probes out.
+//! Both are served by one loop (`serve`) with the same protections, each with its own
+//! connection cap, so a flood on the public callback port cannot lock Prometheus or
+//! probes out.
 
 use crate::{
     listener::{ConnLimits, Limited},
