@@ -38,6 +38,7 @@ impl Gateway {
             .env("QENCODE_API_URL", sandbox.base_url())
             .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
             .env("GATEWAY_HTTP_LISTEN", "127.0.0.1:0")
+            .env("GATEWAY_ADMIN_LISTEN", "127.0.0.1:0")
             .env("GATEWAY_UPLOAD_CHUNK_SIZE", piece.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
