@@ -194,5 +194,5 @@ impl Watchers {
     }
 }
 
-pub use hub::{Hub, Observed, Subscription};
+pub use hub::{Hub, Observed, Stale, Subscription, STALE_AFTER_FAILED_POLLS};
 pub use limit::{Permit, WatcherLimit};
