@@ -5,7 +5,9 @@
 //! same ticks whenever its first watcher arrived, and one tick costs ceil(ids / batch)
 //! requests per status endpoint. Ids due within a small slack are fetched together. When the
 //! upstream says it is busy or rate limited, the whole poller pauses for the time it
-//! asks (at least one interval).
+//! asks (at least one interval). A failed poll keeps the last state and is retried an
+//! interval late; after [`crate::watch::STALE_AFTER_FAILED_POLLS`] in a row the hub
+//! marks the state stale ([`Hub::fail`]) so watchers are told, until a poll succeeds.
 
 use super::{Hub, Observed};
 use crate::error::{Error, ErrorKind};

@@ -19,7 +19,7 @@ pub enum EventKind {
     Change,
     /// Nothing changed for the heartbeat interval.
     Heartbeat,
-    /// Updates stopped: the last polls failed ([`super::hub::STALE_AFTER_FAILED_POLLS`]
+    /// Updates stopped: the last polls failed ([`crate::watch::STALE_AFTER_FAILED_POLLS`]
     /// in a row); the state is the last known one. Sent once per outage.
     Stale,
 }
