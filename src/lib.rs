@@ -11,10 +11,11 @@
 //! - [`telemetry`]: tracing and OTLP set-up, W3C trace context in and out.
 //! - [`embedded`]: the no-key mode that serves the sandbox in-process.
 //! - [`gateway`]: [`Gateway`], everything the servers serve, built from the config.
-//! - [`server`]: [`run`], the one entry point: gRPC and HTTP on given listeners, drain.
+//! - [`server`]: [`run`], the one entry point: gRPC, callbacks and admin HTTP on given
+//!   listeners, drain.
 //! - [`shutdown`]: [`Shutdown`], the one signal every part follows.
 //! - [`listener`]: accepted connections with TCP_NODELAY.
-//! - [`http`]: the HTTP listener (task callbacks, /metrics, probes).
+//! - [`http`]: the two HTTP listeners: Qencode's callbacks, and admin (/metrics, probes).
 //! - [`health`]: gRPC health that follows the upstream tokens.
 //! - [`metrics`]: the Prometheus registry behind /metrics.
 //! - [`process_metrics`]: CPU, memory, file descriptors and threads from `/proc`.
@@ -35,7 +36,8 @@
 //! - [`error`]: the domain error and its small kind set.
 //! - [`ids`]: the one check for ids put into upstream paths.
 //! - [`transcoding`]: validation, create/start/status.
-//! - [`upload`]: UploadFile: chunks regrouped into pieces over resumable TUS 1.0.
+//! - [`upload`]: UploadFile: chunks regrouped into pieces over resumable TUS 1.0; resume
+//!   tokens let a new call, on any gateway process, continue an upload with the rest.
 //! - [`live`]: the LiveStreaming domain.
 //! - [`watch`]: server-streaming watchers: hubs, shared batched pollers, callbacks.
 //! - [`signer`]: the HMAC that makes a callback URL its own proof.

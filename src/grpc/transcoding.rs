@@ -71,6 +71,7 @@ impl transcoding_server::Transcoding for TranscodingService {
                 .map(|e| pb::WatchStatusResponse {
                     kind: event_kind(e.kind) as i32,
                     status: Some((*e.value).clone()),
+                    stale: super::stale(e.stale),
                 })
                 .map_err(to_status)
         });
@@ -154,6 +155,41 @@ impl transcoding_server::Transcoding for TranscodingService {
         Ok(Response::new(pb::UploadFileResponse {
             source_uri: stored.source_uri(),
             bytes_stored: stored.bytes_stored,
+            resume_token: stored
+                .resume_token
+                .map(|token| token.encode())
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn create_upload(
+        &self,
+        request: Request<pb::CreateUploadRequest>,
+    ) -> Result<Response<pb::CreateUploadResponse>, Status> {
+        let deadline = deadline(request.metadata());
+        let metadata = request
+            .into_inner()
+            .metadata
+            .ok_or_else(|| Error::invalid_field("metadata", "is required"))?;
+        let token = self.domain.create_upload(metadata, deadline).await?;
+        Ok(Response::new(pb::CreateUploadResponse {
+            resume_token: token.encode(),
+        }))
+    }
+
+    async fn get_upload(
+        &self,
+        request: Request<pb::GetUploadRequest>,
+    ) -> Result<Response<pb::GetUploadResponse>, Status> {
+        let deadline = deadline(request.metadata());
+        let request = request.into_inner();
+        let head = self
+            .domain
+            .get_upload(&request.task_token, &request.resume_token, deadline)
+            .await?;
+        Ok(Response::new(pb::GetUploadResponse {
+            bytes_stored: head.offset,
+            size: head.length,
         }))
     }
 

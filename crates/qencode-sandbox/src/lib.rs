@@ -153,6 +153,12 @@ impl Sandbox {
         self.shared.inject(fault);
     }
 
+    /// Drops every queued fault at once: an outage injected with a `times` too large
+    /// to run out (`usize::MAX`) ends here, whatever number of requests it hit.
+    pub fn clear_faults(&self) {
+        self.shared.clear_faults();
+    }
+
     /// Forgets every issued access token, Transcoding and Live alike, as after a
     /// server-side revocation: later Transcoding uses answer error 5
     /// (ERROR_TOKEN_NOT_FOUND), later Live uses HTTP 401.
@@ -188,6 +194,26 @@ impl Sandbox {
     pub fn upload_bytes(&self, file_uuid: &str) -> Option<bytes::Bytes> {
         self.shared.upload_bytes(file_uuid)
     }
+
+    /// How far a TUS upload got and what its clients sent; `None` for an unknown
+    /// upload.
+    pub fn upload_progress(&self, file_uuid: &str) -> Option<UploadProgress> {
+        self.shared.upload_progress(file_uuid)
+    }
+}
+
+/// A TUS upload's counters, for tests that check what a client sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadProgress {
+    /// The declared `Upload-Length`.
+    pub length: u64,
+    /// Bytes stored (the offset HEAD reports).
+    pub stored: u64,
+    /// PATCH body bytes read, kept or not (a fault may drop some): equal to `stored`
+    /// when no byte was sent twice.
+    pub received: u64,
+    /// PATCHes whose body is still being read.
+    pub patching: u32,
 }
 
 /// A running sandbox server. Dropping it asks the server to stop; call
