@@ -328,3 +328,55 @@ async fn a_dead_holders_stream_lease_expires_and_a_live_replica_takes_over() {
         replica.stop().await;
     }
 }
+
+#[tokio::test]
+async fn stream_watchers_stay_updated_without_redis_and_the_fleet_reconverges() {
+    let mut redis = RedisServer::start().await;
+    let sandbox = sandbox(Duration::from_millis(300)).await;
+    let url = sandbox.base_url();
+    let replicas = futures::future::join_all((0..3).map(|_| replica(&url, &redis, polling))).await;
+    let id = create(replicas[0].channel().await, "outage").await.id;
+    let streams = watch_all(&replicas, std::slice::from_ref(&id), 1).await;
+
+    // Redis gone: each replica polls its own watchers' streams; nothing fails.
+    redis.stop();
+    start(replicas[1].channel().await, &id).await;
+    let reached = futures::future::join_all(streams.into_iter().flatten().map(until_live)).await;
+    assert!(
+        reached.iter().all(|s| *s == StreamState::Live),
+        "{reached:?}"
+    );
+    let fleet = replicas[0].gateway.watchers.fleet().expect("fleet mode");
+    assert!(!fleet.trouble().is_up() && fleet.trouble().errors() > 0);
+
+    // Redis back (empty): new streams are leased once again across the fleet.
+    redis.restart().await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(
+            create(replicas[i].channel().await, &format!("after-{i}"))
+                .await
+                .id,
+        );
+    }
+    let _streams = watch_all(&replicas, &ids, 1).await;
+    // Three watched streams, each on every replica (the first one's watchers are gone).
+    let watched = ids.len();
+    eventually(
+        "one lease per stream again",
+        Duration::from_secs(30),
+        || stream_leases(&replicas).iter().sum::<usize>() == watched,
+    )
+    .await;
+    let before = sandbox.count(Endpoint::LiveGet);
+    tokio::time::sleep(INTERVAL * 10).await;
+    let made = sandbox.count(Endpoint::LiveGet) - before;
+    assert!(
+        made <= watched * (10 + 2),
+        "{made} stream GETs in 10 intervals after Redis returned (leases {:?})",
+        stream_leases(&replicas)
+    );
+    for replica in replicas {
+        replica.stop().await;
+    }
+}
