@@ -352,9 +352,9 @@ async fn stream_watchers_stay_updated_without_redis_and_the_fleet_reconverges() 
     // Redis back (empty): new streams are leased once again across the fleet.
     redis.restart().await;
     let mut ids = Vec::new();
-    for i in 0..3 {
+    for (i, replica) in replicas.iter().enumerate() {
         ids.push(
-            create(replicas[i].channel().await, &format!("after-{i}"))
+            create(replica.channel().await, &format!("after-{i}"))
                 .await
                 .id,
         );
