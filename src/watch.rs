@@ -23,7 +23,7 @@ pub mod tasks;
 
 use crate::{
     error::{Error, Violations},
-    live::LiveStreaming,
+    projects::Projects,
     pb::{LiveStream, TaskStatus},
     shutdown::Shutdown,
     transcoding::Transcoding,
@@ -101,8 +101,9 @@ impl Watchers {
         self.signer.clone()
     }
 
-    /// Starts the two pollers; they stop when shutdown begins.
-    pub fn spawn_pollers(&self, transcoding: Arc<Transcoding>, live: Arc<LiveStreaming>) {
+    /// Starts the two pollers; they stop when shutdown begins. Live streams are fetched
+    /// with their project's token (`projects`).
+    pub fn spawn_pollers(&self, transcoding: Arc<Transcoding>, projects: Arc<Projects>) {
         let task_settings = PollSettings {
             interval: self.settings.poll_interval,
         };
@@ -143,7 +144,7 @@ impl Watchers {
         tokio::spawn(poller::run(
             self.streams.clone(),
             Arc::new(live::LiveSource {
-                live,
+                projects,
                 timeout: live_settings.fetch_timeout(),
             }),
             live_settings,
