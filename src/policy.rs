@@ -111,7 +111,8 @@ impl KeySource {
                     .map_err(|e| format!("file {}: {e}", path.display()))?,
             ),
         };
-        text.parse::<Secret>().map_err(|e| format!("the key in {what} {e}"))
+        text.parse::<Secret>()
+            .map_err(|e| format!("the key in {what} {e}"))
     }
 }
 
@@ -278,7 +279,11 @@ impl Policy {
             let mut names: Vec<String> = vec![project.clone()];
             names.extend(raw.projects.unwrap_or_default());
             if let Some(unknown) = names.iter().find(|p| !defined(p)) {
-                let field = if *unknown == project { "project" } else { "projects" };
+                let field = if *unknown == project {
+                    "project"
+                } else {
+                    "projects"
+                };
                 return Err(problem(&format!(
                     "{field} names {unknown:?}, which no [projects.{unknown}] section defines{}",
                     if projects.is_empty() {
@@ -323,8 +328,12 @@ impl Policy {
         self.projects
             .values()
             .map(|spec| {
-                let problem =
-                    |field: &str, e: String| format!("line {}: project {:?}: {field}: {e}", spec.line, &*spec.name);
+                let problem = |field: &str, e: String| {
+                    format!(
+                        "line {}: project {:?}: {field}: {e}",
+                        spec.line, &*spec.name
+                    )
+                };
                 let api_key = spec.api_key.read(env).map_err(|e| problem("api_key", e))?;
                 let live_api_key = match &spec.live_api_key {
                     Some(source) => source.read(env).map_err(|e| problem("live_api_key", e))?,
@@ -511,12 +520,19 @@ projects = ["archive", "main"]
         let only_main = Policy::parse("[projects.main]\napi_key_env = \"KEY_MAIN\"\n").unwrap();
         let keys = only_main.project_keys(&env).unwrap();
         assert_eq!(keys[0].api_key.expose(), "k-main");
-        assert_eq!(keys[0].live_api_key.expose(), "k-main", "live defaults to the same key");
+        assert_eq!(
+            keys[0].live_api_key.expose(),
+            "k-main",
+            "live defaults to the same key"
+        );
         let err = Policy::parse("[projects.main]\napi_key_env = \"NOPE\"\n")
             .unwrap()
             .project_keys(&env)
             .unwrap_err();
-        assert!(err.contains("environment variable NOPE is not set"), "{err}");
+        assert!(
+            err.contains("environment variable NOPE is not set"),
+            "{err}"
+        );
         assert!(!err.contains("k-main"));
 
         // Unknown projects, both sources at once, no source, bad names.
@@ -528,17 +544,24 @@ projects = ["archive", "main"]
             err.starts_with("line 5: caller \"a\": project names \"other\""),
             "{err}"
         );
-        let err = Policy::parse("[[callers]]\nname = \"a\"\nidentity = \"i\"\nprojects = [\"x\"]\n")
-            .unwrap_err();
+        let err =
+            Policy::parse("[[callers]]\nname = \"a\"\nidentity = \"i\"\nprojects = [\"x\"]\n")
+                .unwrap_err();
         assert!(err.contains("only project is \"main\""), "{err}");
         let err = Policy::parse("[projects.p]\napi_key_env = \"K\"\napi_key_file = \"/k\"\n")
             .unwrap_err();
-        assert!(err.starts_with("line 1: project \"p\": set api_key_env or api_key_file, not both"), "{err}");
+        assert!(
+            err.starts_with("line 1: project \"p\": set api_key_env or api_key_file, not both"),
+            "{err}"
+        );
         let err = Policy::parse("[projects.p]\nlive_api_key_env = \"K\"\n").unwrap_err();
         assert!(err.contains("needs api_key_env or api_key_file"), "{err}");
         let err = Policy::parse("[projects.\"a b\"]\napi_key_env = \"K\"\n").unwrap_err();
         assert!(err.contains("a project name is"), "{err}");
         let err = Policy::parse("[projects.p]\napi_key = \"the-key\"\n").unwrap_err();
-        assert!(err.starts_with("line 2"), "a key in the policy is refused: {err}");
+        assert!(
+            err.starts_with("line 2"),
+            "a key in the policy is refused: {err}"
+        );
     }
 }

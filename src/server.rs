@@ -2,6 +2,7 @@
 //! HTTP on given listeners until the gateway's [`Shutdown`](crate::shutdown::Shutdown)
 //! begins, then drains within the grace period.
 
+use crate::auth::TokenManager;
 use crate::grpc::layer::GatewayLayer;
 use crate::listener::Accepted;
 use crate::{
@@ -10,7 +11,6 @@ use crate::{
     listener, pb, Gateway,
 };
 use pb::{live_streaming_server::LiveStreamingServer, transcoding_server::TranscodingServer};
-use crate::auth::TokenManager;
 use std::{pin::Pin, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 use tokio_stream::{Stream, StreamExt};
@@ -78,6 +78,9 @@ pub async fn run(gateway: Gateway, listeners: Listeners) -> Result<(), RunError>
     result
 }
 
+/// One API's token manager of a project.
+type ManagerOf = fn(&crate::projects::Project) -> TokenManager;
+
 /// Health names and their token managers: each service follows every project's
 /// manager of its API, `<service>@<project>` one project's.
 fn health_entries(
@@ -85,7 +88,7 @@ fn health_entries(
 ) -> impl Fn() -> crate::health::Entries + Send + 'static {
     move || {
         let all = projects.all();
-        let apis: [(&str, fn(&crate::projects::Project) -> TokenManager); 2] = [
+        let apis: [(&str, ManagerOf); 2] = [
             (TranscodingServer::<TranscodingService>::NAME, |p| {
                 p.transcoding.clone()
             }),

@@ -23,8 +23,8 @@ pub mod tasks;
 
 use crate::{
     error::{Error, Violations},
-    projects::Projects,
     pb::{LiveStream, TaskStatus},
+    projects::Projects,
     shutdown::Shutdown,
     transcoding::Transcoding,
 };

@@ -284,7 +284,11 @@ async fn two_projects_use_their_own_keys_and_never_see_each_others_tasks() {
         .await
         .expect("alpha watches its own task")
         .into_inner();
-    watch.next().await.expect("a first event").expect("snapshot");
+    watch
+        .next()
+        .await
+        .expect("a first event")
+        .expect("snapshot");
     drop(watch);
 
     // A caller of both projects picks one per call; without a name it uses its own.
@@ -304,14 +308,22 @@ async fn two_projects_use_their_own_keys_and_never_see_each_others_tasks() {
         .unwrap_err();
     let details = assert_reason(&denied, Code::PermissionDenied, "PROJECT_NOT_ALLOWED");
     let info = details.error_info().unwrap();
-    assert_eq!(info.metadata.get("project").map(String::as_str), Some("beta"));
+    assert_eq!(
+        info.metadata.get("project").map(String::as_str),
+        Some("beta")
+    );
     assert_eq!(info.metadata.get("caller").map(String::as_str), Some("a"));
     let unknown = create_task(&mut transcoding, TOKEN_AB, Some("nope"))
         .await
         .unwrap_err();
     let details = assert_reason(&unknown, Code::InvalidArgument, "UNKNOWN_PROJECT");
     assert_eq!(
-        details.error_info().unwrap().metadata.get("project").map(String::as_str),
+        details
+            .error_info()
+            .unwrap()
+            .metadata
+            .get("project")
+            .map(String::as_str),
         Some("nope")
     );
     assert_eq!(bad_fields(&unknown), ["x-qencode-project"]);
@@ -363,18 +375,43 @@ async fn two_projects_use_their_own_keys_and_never_see_each_others_tasks() {
         .await
         .unwrap();
     for project in ["alpha", "beta"] {
-        let line = format!(r#"gateway_token_fetches_total{{api="transcoding",project="{project}"}} 1"#);
+        let line =
+            format!(r#"gateway_token_fetches_total{{api="transcoding",project="{project}"}} 1"#);
         assert!(metrics.contains(&line), "{line} missing:\n{metrics}");
     }
 
     // No key, caller token or upstream token in any line.
-    let mut secrets: Vec<String> = [KEY_ALPHA, LIVE_KEY_ALPHA, KEY_BETA, TOKEN_A, TOKEN_B, TOKEN_AB]
-        .map(str::to_owned)
-        .to_vec();
+    let mut secrets: Vec<String> = [
+        KEY_ALPHA,
+        LIVE_KEY_ALPHA,
+        KEY_BETA,
+        TOKEN_A,
+        TOKEN_B,
+        TOKEN_AB,
+    ]
+    .map(str::to_owned)
+    .to_vec();
     for name in ["alpha", "beta"] {
         let project = env.gateway.projects.get(name).unwrap();
-        secrets.push(project.transcoding.token().await.unwrap().expose().to_owned());
-        secrets.push(project.live.tokens().token().await.unwrap().expose().to_owned());
+        secrets.push(
+            project
+                .transcoding
+                .token()
+                .await
+                .unwrap()
+                .expose()
+                .to_owned(),
+        );
+        secrets.push(
+            project
+                .live
+                .tokens()
+                .token()
+                .await
+                .unwrap()
+                .expose()
+                .to_owned(),
+        );
     }
     let text = log_text();
     for secret in &secrets {
@@ -416,11 +453,17 @@ async fn a_reload_adds_a_project_and_a_policy_without_its_key_is_refused() {
     .await;
     // A project whose key file is missing: refused with its line and the file.
     let missing = dir.join("gamma.key");
-    let table = format!("[projects.gamma]\napi_key_file = \"{}\"\n", missing.display());
+    let table = format!(
+        "[projects.gamma]\napi_key_file = \"{}\"\n",
+        missing.display()
+    );
     rewrite(
         &path,
         &gamma("\"beta\", \"gamma\"", &table),
-        &["the new policy file is invalid", "line 1: project \"gamma\": api_key"],
+        &[
+            "the new policy file is invalid",
+            "line 1: project \"gamma\": api_key",
+        ],
     )
     .await;
     let status = create_task(&mut transcoding, TOKEN_AB, Some("gamma"))
@@ -433,7 +476,10 @@ async fn a_reload_adds_a_project_and_a_policy_without_its_key_is_refused() {
 
     // With the key in place the same policy is taken, on the same connection.
     std::fs::write(&missing, KEY_GAMMA).unwrap();
-    let table = format!("[projects.gamma]\napi_key_file = \"{}\"\n", missing.display());
+    let table = format!(
+        "[projects.gamma]\napi_key_file = \"{}\"\n",
+        missing.display()
+    );
     // Change one byte so the reloader reads it again.
     rewrite(
         &path,
@@ -445,7 +491,10 @@ async fn a_reload_adds_a_project_and_a_policy_without_its_key_is_refused() {
         .await
         .expect("gamma after the reload");
     let uses = env.sandbox.key_uses();
-    assert_eq!(keys_at(&uses, Endpoint::CreateTask).last(), Some(&KEY_GAMMA));
+    assert_eq!(
+        keys_at(&uses, Endpoint::CreateTask).last(),
+        Some(&KEY_GAMMA)
+    );
     assert!(!log_text().contains(KEY_GAMMA), "a key reached the logs");
     env.stop().await;
 }
@@ -465,7 +514,9 @@ async fn a_policy_naming_a_missing_key_is_refused_at_start_with_its_line() {
     };
     assert!(
         error.message.contains("line 1: project \"main\": api_key")
-            && error.message.contains("QENCODE_TEST_KEY_THAT_IS_NOT_SET is not set"),
+            && error
+                .message
+                .contains("QENCODE_TEST_KEY_THAT_IS_NOT_SET is not set"),
         "{}",
         error.message
     );

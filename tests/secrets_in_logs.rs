@@ -59,10 +59,28 @@ async fn secrets_never_reach_the_logs() {
         .unwrap()
         .into_inner()
         .task_token;
-    tokens.push(env.gateway.projects.default_project().unwrap().transcoding.token().await.unwrap());
+    tokens.push(
+        env.gateway
+            .projects
+            .default_project()
+            .unwrap()
+            .transcoding
+            .token()
+            .await
+            .unwrap(),
+    );
     env.sandbox.revoke_tokens();
     client.create_task(pb::CreateTaskRequest {}).await.unwrap();
-    tokens.push(env.gateway.projects.default_project().unwrap().transcoding.token().await.unwrap());
+    tokens.push(
+        env.gateway
+            .projects
+            .default_project()
+            .unwrap()
+            .transcoding
+            .token()
+            .await
+            .unwrap(),
+    );
 
     let mut query = mp4_query("https://example.com/in.mp4");
     query.format[0].destination = vec![pb::Destination {
@@ -145,7 +163,17 @@ async fn secrets_never_reach_the_logs() {
         .into_inner()
         .stream
         .unwrap();
-    tokens.push(env.gateway.projects.default_project().unwrap().live.tokens().token().await.unwrap());
+    tokens.push(
+        env.gateway
+            .projects
+            .default_project()
+            .unwrap()
+            .live
+            .tokens()
+            .token()
+            .await
+            .unwrap(),
+    );
     env.sandbox.revoke_tokens();
     live.add_simulcast_target(pb::AddSimulcastTargetRequest {
         stream_id: stream.id.clone(),
@@ -154,7 +182,17 @@ async fn secrets_never_reach_the_logs() {
     })
     .await
     .unwrap();
-    tokens.push(env.gateway.projects.default_project().unwrap().live.tokens().token().await.unwrap());
+    tokens.push(
+        env.gateway
+            .projects
+            .default_project()
+            .unwrap()
+            .live
+            .tokens()
+            .token()
+            .await
+            .unwrap(),
+    );
     live.get_stream(pb::GetStreamRequest {
         stream_id: stream.id.clone(),
     })

@@ -126,7 +126,8 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
         let stream = ctx
             .project
             .live
-            .update_stream(                &r.stream_id,
+            .update_stream(
+                &r.stream_id,
                 r.params.as_ref(),
                 r.extra_json.as_deref(),
                 deadline,

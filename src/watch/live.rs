@@ -3,8 +3,8 @@
 use super::poller::{Fetched, Source};
 use crate::{
     error::ErrorKind,
-    projects::Projects,
     pb::{LiveStream, StreamState, StreamStatus},
+    projects::Projects,
     upstream::Deadline,
 };
 use futures::{future::BoxFuture, StreamExt};

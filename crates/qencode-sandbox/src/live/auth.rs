@@ -28,8 +28,7 @@ impl FromRequestParts<Sandbox> for Authorized {
         let mut inner = sandbox.shared.lock();
         if inner.live.tokens.valid(token, Instant::now()) {
             if let Some(key) = inner.live.tokens.key_of(token).map(str::to_owned) {
-                let endpoint =
-                    crate::record::Endpoint::classify(&parts.method, parts.uri.path());
+                let endpoint = crate::record::Endpoint::classify(&parts.method, parts.uri.path());
                 inner.record_key_use(endpoint, &key);
             }
             Ok(Self)
