@@ -6,11 +6,12 @@
 //! and checks again on an interval, every second while a service is down, so it comes
 //! back as soon as the upstream accepts the key again.
 //!
-//! With several Qencode projects, each service name is SERVING while every project's
-//! token for its API can be obtained, and `<service>@<project>` (e.g.
-//! `qencode.gateway.v1.Transcoding@main`) tells each project apart, so one project's
-//! revoked key shows without taking the whole service out of a balancer's view
-//! (balancers look at `""` or the service name; operators at the project names).
+//! With several Qencode projects, `<service>@<project>` (e.g.
+//! `qencode.gateway.v1.Transcoding@main`) follows one project's token, and the plain
+//! service name is SERVING while any project's token can be obtained: a project's
+//! revoked key is the same on every replica, so taking replicas out of a balancer
+//! for it would only stop the other projects' calls too. Operators and alerts watch
+//! the project names.
 
 use crate::{auth::TokenManager, shutdown::Shutdown};
 use futures::future::select_all;
@@ -31,8 +32,8 @@ pub async fn set_all(reporter: &HealthReporter, names: &[&str], status: ServingS
     }
 }
 
-/// Health names and the token managers each follows: a name is SERVING while every
-/// one of its managers can get a token.
+/// Health names and the token managers each follows: a name is SERVING while any one
+/// of its managers can get a token.
 pub type Entries = Vec<(String, Vec<TokenManager>)>;
 
 /// Follows `entries` (asked again every round, so projects added or re-keyed by a
@@ -51,10 +52,10 @@ pub async fn monitor(
         for (service, managers) in &services {
             // A check that fails right after a failed request does not hit the upstream:
             // the token manager's shared back-off answers it.
-            let mut ok = true;
+            let mut ok = false;
             for tokens in managers {
                 let mut outcome = tokens.health();
-                ok &= check(tokens).await;
+                ok |= check(tokens).await;
                 outcome.borrow_and_update();
                 outcomes.push(outcome);
             }

@@ -82,7 +82,7 @@ pub async fn run(gateway: Gateway, listeners: Listeners) -> Result<(), RunError>
 type ManagerOf = fn(&crate::projects::Project) -> TokenManager;
 
 /// Health names and their token managers: each service follows every project's
-/// manager of its API, `<service>@<project>` one project's.
+/// manager of its API (SERVING while any works), `<service>@<project>` one project's.
 fn health_entries(
     projects: Arc<crate::projects::Projects>,
 ) -> impl Fn() -> crate::health::Entries + Send + 'static {

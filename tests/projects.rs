@@ -499,6 +499,60 @@ async fn a_reload_adds_a_project_and_a_policy_without_its_key_is_refused() {
     env.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_follows_each_project_and_a_service_while_any_project_works() {
+    use tonic_health::pb::{
+        health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+    };
+    let dir = temp_dir();
+    // Beta's key is one the sandbox does not know.
+    let text = policy(&dir);
+    write(&dir, "beta.key", "beta-SECRET-revoked-key-0000");
+    let path = write(&dir, "policy.toml", &text);
+    let env = start(&path).await;
+    let mut health = HealthClient::new(env.channel().await);
+    let want = [
+        (
+            "qencode.gateway.v1.Transcoding@alpha",
+            ServingStatus::Serving,
+        ),
+        (
+            "qencode.gateway.v1.LiveStreaming@alpha",
+            ServingStatus::Serving,
+        ),
+        (
+            "qencode.gateway.v1.Transcoding@beta",
+            ServingStatus::NotServing,
+        ),
+        (
+            "qencode.gateway.v1.LiveStreaming@beta",
+            ServingStatus::NotServing,
+        ),
+        ("qencode.gateway.v1.Transcoding", ServingStatus::Serving),
+        ("", ServingStatus::Serving),
+    ];
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
+    for (service, status) in want {
+        loop {
+            let now = health
+                .check(HealthCheckRequest {
+                    service: service.into(),
+                })
+                .await
+                .map(|r| r.into_inner().status());
+            if now.as_ref().is_ok_and(|s| *s == status) {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < give_up,
+                "{service:?} is {now:?}, not {status:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    env.stop().await;
+}
+
 #[tokio::test]
 async fn a_policy_naming_a_missing_key_is_refused_at_start_with_its_line() {
     let dir = temp_dir();
