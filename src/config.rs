@@ -5,6 +5,7 @@
 
 mod access;
 mod limits;
+pub mod parse_error;
 
 pub use access::Access;
 pub use limits::Limits;

@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use qencode_gateway::{
-    config::{Cli, Command, Config},
+    config::{parse_error, Cli, Command, Config},
     embedded, run, telemetry, Gateway, Listeners,
 };
 use std::{net::SocketAddr, process::ExitCode};
@@ -22,9 +22,9 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            let rendered = e.to_string();
-            let line = rendered.lines().next().unwrap_or("invalid configuration");
-            eprintln!("qencode-gateway: {}", line.trim_start_matches("error: "));
+            let args: Vec<_> = std::env::args_os().collect();
+            let line = parse_error::one_line(&e, &args, |env| std::env::var_os(env).is_some());
+            eprintln!("qencode-gateway: {line}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };

@@ -89,10 +89,14 @@ where
             .with_target(false)
             .with_ansi(ansi)
             .with_writer(writer)
+            .log_internal_errors(false)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .event_format(JsonWithTrace)
             .with_writer(writer)
+            // Its default reports a failed write with `eprintln!`, which panics when the
+            // log pipe is closed: the task logging (a request's) would die with it.
+            .log_internal_errors(false)
             .boxed(),
     };
     let _ = tracing_subscriber::registry()

@@ -12,6 +12,7 @@
 //! - [`live`]: the Live Streaming API client.
 //! - [`live_stream`]: reads the Live Streaming API's stream objects leniently.
 
+pub mod cause;
 pub mod codes;
 pub mod deadline;
 pub mod http;

@@ -122,6 +122,55 @@ async fn transcode_creates_and_starts_in_one_call() {
     env.stop().await;
 }
 
+/// `output: metadata` through the gateway, as Qencode's client libraries use it: the
+/// document's URL is the first `videos` entry once the task completes, and it serves
+/// the source's ffprobe-style JSON.
+#[tokio::test]
+async fn a_metadata_output_completes_with_a_fetchable_document() {
+    let env = start().await;
+    let mut client = env.transcoding().await;
+    let response = client
+        .transcode(pb::TranscodeRequest {
+            query_kind: Some(pb::transcode_request::QueryKind::Query(
+                pb::TranscodingQuery {
+                    source: Some("https://example.com/bbb.mp4".into()),
+                    format: vec![pb::Format {
+                        output: Some("metadata".into()),
+                        metadata_version: Some("4.1.5".into()),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                },
+            )),
+            payload: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let seen = follow_task(&mut client, &response.task_token).await;
+    let last = seen.last().unwrap();
+    assert_eq!(last.state(), pb::TaskState::Completed, "{last:?}");
+    let output = &last.videos[0];
+    assert_eq!(output.output_format.as_deref(), Some("metadata"));
+    let url = output.url.as_deref().expect("the document's URL");
+    assert!(url.ends_with(".json"), "{url}");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let document: serde_json::Value = reqwest::get(url)
+        .await
+        .expect("GET the document")
+        .error_for_status()
+        .expect("200")
+        .json()
+        .await
+        .expect("a JSON document");
+    assert_eq!(
+        document["format"]["filename"],
+        "https://example.com/bbb.mp4"
+    );
+    assert_eq!(document["streams"][0]["codec_type"], "video");
+    env.stop().await;
+}
+
 #[tokio::test]
 async fn failing_source_ends_in_error_state() {
     let env = start().await;

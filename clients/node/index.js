@@ -99,6 +99,19 @@ class Client {
     return this._unary(this.transcoding, 'StartEncode', { taskToken, ...queryKind(query), payload: options.payload });
   }
 
+  /**
+   * Starts a task from transcoding profiles saved in the account (`/v1/start_encode`);
+   * unknown profile ids are NOT_FOUND.
+   * @param {string} taskToken
+   * @param {string[]} profiles
+   * @param {{source?: string, stitch?: object[], transferMethod?: string, payload?: string,
+   *   outputPathVariables?: Object<string, string>, startTime?: number, duration?: number}} [options]
+   * @returns {Promise<{statusUrl: string}>}
+   */
+  startEncodeProfiles(taskToken, profiles, options = {}) {
+    return this._unary(this.transcoding, 'StartEncodeProfiles', { taskToken, profiles, ...options });
+  }
+
   /** Create + start in one call. @returns {Promise<{taskToken: string, statusUrl: string}>} */
   transcode(query, options = {}) {
     return this._unary(this.transcoding, 'Transcode', { ...queryKind(query), payload: options.payload });

@@ -7,12 +7,19 @@
 //! upstream's own hint, and [`MAX_ATTEMPTS`] bounds them. The client applies these
 //! together with its retry budget.
 
-use super::deadline::AttemptTimeout;
+use super::{
+    cause::{describe, Cause},
+    deadline::AttemptTimeout,
+};
 use crate::error::{Error, ErrorKind};
 use rand::Rng;
 use reqwest::{header, StatusCode};
 use serde_json::Value;
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex},
+    time::Duration,
+};
 use tracing::warn;
 
 /// Attempts for an operation that is safe to repeat.
@@ -55,40 +62,59 @@ impl Failure {
     /// the caller's deadline is `DEADLINE_EXCEEDED` and not transient: the caller has no
     /// time for another attempt.
     pub fn transport(operation: &str, e: reqwest::Error, attempt: AttemptTimeout) -> Self {
-        // `without_url`: a URL may carry a key (the Live API's token route does).
-        let e = e.without_url();
+        // Described before anything else: `describe` names the host, never the path or
+        // query, where a URL may carry a key (the Live API's token route does).
+        let (timed_out, never_sent) = (e.is_timeout(), e.is_connect());
+        let described = describe(e);
+        let at = if described.host.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", described.host)
+        };
         let timeout = attempt.timeout;
-        if e.is_timeout() {
+        if timed_out {
             let error = if attempt.deadline_bound {
                 Error::deadline_exceeded(format!(
-                    "the call's deadline expired while waiting for Qencode ({operation}) after {timeout:?}"
+                    "the call's deadline expired while waiting for Qencode{at} ({operation}) after {timeout:?}"
                 ))
             } else {
                 Error::upstream(
                     ErrorKind::Unavailable,
                     "UPSTREAM_TIMEOUT",
-                    format!("Qencode did not answer {operation} within {timeout:?}"),
+                    format!("Qencode{at} did not answer {operation} within {timeout:?}"),
                 )
             };
             return Failure {
-                error,
+                error: error
+                    .with_metadata("host", &described.host)
+                    .with_metadata("cause", Cause::Timeout.as_str()),
                 transient: !attempt.deadline_bound,
                 never_sent: false,
             };
         }
-        let never_sent = e.is_connect();
         let what = if never_sent {
             "could not connect to Qencode"
         } else {
             "the connection to Qencode failed"
         };
-        warn!(operation, error = %e, "upstream transport failure");
+        if let Some(suppressed) = transport_throttle(operation, described.cause).allow() {
+            warn!(
+                operation,
+                host = %described.host,
+                cause = described.cause.as_str(),
+                error = %described.detail,
+                suppressed,
+                "upstream transport failure"
+            );
+        }
         Failure {
             error: Error::upstream(
                 ErrorKind::Unavailable,
                 "UPSTREAM_UNREACHABLE",
-                format!("{what} ({operation}): {e}"),
-            ),
+                format!("{what}{at} ({operation}): {}", described.detail),
+            )
+            .with_metadata("host", &described.host)
+            .with_metadata("cause", described.cause.as_str()),
             transient: true,
             never_sent,
         }
@@ -161,6 +187,19 @@ impl Failure {
             never_sent: false,
         })
     }
+}
+
+/// One WARN line per operation and cause every [`crate::limits::LOG_EVERY`], with the
+/// count held back: an unreachable upstream would otherwise write a line per attempt of
+/// every call. The map is bounded by the operations and causes that exist.
+fn transport_throttle(operation: &str, cause: Cause) -> Arc<crate::limits::Throttle> {
+    type Throttles = HashMap<(String, Cause), Arc<crate::limits::Throttle>>;
+    static THROTTLES: LazyLock<Mutex<Throttles>> = LazyLock::new(Mutex::default);
+    let mut throttles = THROTTLES.lock().unwrap_or_else(|e| e.into_inner());
+    throttles
+        .entry((operation.to_owned(), cause))
+        .or_default()
+        .clone()
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is rare upstream and ignored), clamped
@@ -284,7 +323,25 @@ mod tests {
         );
         assert_eq!(failure.error.reason, "UPSTREAM_UNREACHABLE");
         assert_eq!(failure.error.kind, ErrorKind::Unavailable);
-        assert!(failure.error.message.contains("could not connect"));
+        let port = url_port(&failure.error.message);
+        assert_eq!(
+            failure.error.message,
+            format!("could not connect to Qencode at 127.0.0.1:{port} (create_task): connection refused")
+        );
+        assert_eq!(
+            failure.error.metadata.get("cause").map(String::as_str),
+            Some("refused")
+        );
+        assert_eq!(
+            failure.error.metadata.get("host"),
+            Some(&format!("127.0.0.1:{port}"))
+        );
+    }
+
+    /// The port a message names after `127.0.0.1:`.
+    fn url_port(message: &str) -> String {
+        let (_, rest) = message.split_once("127.0.0.1:").expect("names the host");
+        rest.chars().take_while(char::is_ascii_digit).collect()
     }
 
     /// A timeout error from a listener that accepts connections and never answers.

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The client package end to end: create -> start -> WatchStatus until completed, then a
-// bad request whose BadRequest detail must name the offending field.
+// The client package end to end: create -> start -> WatchStatus until completed, the same
+// from a saved profile, then a bad request whose BadRequest detail must name the offending field.
 // Usage: node examples/transcode.js [--target localhost:50051] [--timeout 60]
 // Exits 0 when both behaved as documented, 1 otherwise (CI runs it on the sandbox).
 'use strict';
@@ -28,6 +28,17 @@ async function main() {
     }
     if (!final || final.state !== 'TASK_STATE_COMPLETED') throw new Error('the task did not complete');
     console.log('completed');
+
+    // The same from a transcoding profile saved in the account (the sandbox knows the
+    // ids Qencode's own examples use).
+    const fromProfile = await client.createTask();
+    await client.startEncodeProfiles(fromProfile.taskToken, ['5adb0584aa43b'], { source: 'https://example.com/video.mp4' });
+    let last;
+    for await (const status of client.watch(fromProfile.taskToken, { timeoutMs: Number(arg('timeout', '60')) * 1000 })) {
+      last = status;
+    }
+    if (!last || last.state !== 'TASK_STATE_COMPLETED') throw new Error('the profile task did not complete');
+    console.log(`completed from a profile: ${last.videos.length} video output(s)`);
 
     // No task tokens at all: the gateway refuses it before any upstream call.
     try {

@@ -36,6 +36,19 @@ def main() -> int:
             return 1
         print("completed")
 
+        # The same from a transcoding profile saved in the account (the sandbox knows
+        # the ids Qencode's own examples use).
+        task = client.create_task()
+        client.start_encode_profiles(task.task_token, ["5adb0584aa43b"], source="https://example.com/video.mp4")
+        print(f"started {task.task_token} from a profile")
+        final = None
+        for status in client.watch(task.task_token, timeout=args.timeout):
+            final = status
+        if final is None or final.state != task_status_pb2.TASK_STATE_COMPLETED:
+            print("the profile task did not complete", file=sys.stderr)
+            return 1
+        print(f"completed from a profile: {len(final.videos)} video output(s)")
+
         # No task tokens at all: the gateway refuses it before any upstream call.
         try:
             client.get_status()

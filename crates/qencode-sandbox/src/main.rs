@@ -26,6 +26,10 @@ async fn main() -> ExitCode {
         // Colour codes only for a person at a terminal; log collectors and tests read
         // plain `key=value` fields.
         .with_ansi(std::io::stderr().is_terminal())
+        // The default reports a failed log write with `eprintln!`, which panics once
+        // stderr is a closed pipe (a test or supervisor that stopped reading): every
+        // request that logged would then lose its connection.
+        .log_internal_errors(false)
         .init();
     match run(cli.args, stopped()).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -113,6 +113,34 @@ class Client:
         request = pb2.StartEncodeRequest(task_token=task_token, payload=payload, **_query_kind(query, query_json))
         return self._unary(self.transcoding.StartEncode, request)
 
+    def start_encode_profiles(
+        self,
+        task_token: str,
+        profiles: Sequence[str],
+        *,
+        source: Optional[str] = None,
+        stitch: Optional[Sequence[query_pb2.StitchItem]] = None,
+        transfer_method: Optional[str] = None,
+        payload: Optional[str] = None,
+        output_path_variables: Optional[dict[str, str]] = None,
+        start_time: Optional[float] = None,
+        duration: Optional[float] = None,
+    ) -> pb2.StartEncodeProfilesResponse:
+        """Starts a task from transcoding profiles saved in the Qencode account
+        (`/v1/start_encode`); unknown profile ids are NOT_FOUND."""
+        request = pb2.StartEncodeProfilesRequest(
+            task_token=task_token,
+            profiles=list(profiles),
+            source=source,
+            stitch=list(stitch or ()),
+            transfer_method=transfer_method,
+            payload=payload,
+            output_path_variables=dict(output_path_variables or {}),
+            start_time=start_time,
+            duration=duration,
+        )
+        return self._unary(self.transcoding.StartEncodeProfiles, request)
+
     def transcode(
         self,
         query: Optional[query_pb2.TranscodingQuery] = None,

@@ -1,0 +1,214 @@
+//! What a transport failure was, in words an operator can act on.
+//!
+//! reqwest reports every connect failure as "error sending request"; the cause (a
+//! refused connection, a failed DNS lookup, a rejected certificate, a timeout) sits
+//! several `source()` levels down, in hyper-util's, std's or rustls' error. This walks
+//! that chain once and names the cause and the host, never the path or query (the Live
+//! API's token route carries the key in its URL).
+
+use std::{error::Error as StdError, io};
+
+/// The kind of transport failure, also the `cause` of the error's metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cause {
+    /// Nothing listens on the port (or a firewall rejects it).
+    Refused,
+    /// The host name did not resolve.
+    Dns,
+    /// The TLS handshake failed (certificate, protocol).
+    Tls,
+    /// The connection or the answer took too long.
+    Timeout,
+    /// The peer reset or closed the connection mid-request.
+    Reset,
+    /// Anything else.
+    Other,
+}
+
+impl Cause {
+    /// Short stable name, for metadata and log fields.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::Refused => "refused",
+            Cause::Dns => "dns",
+            Cause::Tls => "tls",
+            Cause::Timeout => "timeout",
+            Cause::Reset => "reset",
+            Cause::Other => "other",
+        }
+    }
+}
+
+/// A transport failure described: its cause, the host (`host:port`, empty when the
+/// error names no URL) and the innermost message, which names no URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described {
+    /// What failed.
+    pub cause: Cause,
+    /// `host:port` of the request.
+    pub host: String,
+    /// A short phrase: "connection refused", "DNS lookup failed: …", …
+    pub detail: String,
+}
+
+/// Describes `e` by walking its source chain. It takes the error to drop its URL before
+/// any text is read from it.
+pub fn describe(e: reqwest::Error) -> Described {
+    let host = e
+        .url()
+        .and_then(|url| {
+            let host = url.host_str()?;
+            Some(match url.port_or_known_default() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_owned(),
+            })
+        })
+        .unwrap_or_default();
+    let (cause, detail) = classify(&e.without_url());
+    Described {
+        cause,
+        host,
+        detail,
+    }
+}
+
+/// The cause and a phrase for it, from the first level of the chain that says.
+fn classify(e: &(dyn StdError + 'static)) -> (Cause, String) {
+    let mut innermost = String::new();
+    let mut dns = false;
+    let mut level: Option<&(dyn StdError + 'static)> = Some(e);
+    while let Some(current) = level {
+        if let Some(tls) = current.downcast_ref::<rustls::Error>() {
+            return (Cause::Tls, format!("TLS handshake failed: {tls}"));
+        }
+        let mut next = current.source();
+        if let Some(io) = current.downcast_ref::<io::Error>() {
+            // An io::Error's `source()` skips the error it wraps (rustls' lives there,
+            // often inside a second io::Error): descend into it instead.
+            if let Some(inner) = io.get_ref() {
+                next = Some(inner as &(dyn StdError + 'static));
+            }
+            match io.kind() {
+                io::ErrorKind::ConnectionRefused => {
+                    return (Cause::Refused, "connection refused".into())
+                }
+                io::ErrorKind::TimedOut => return (Cause::Timeout, "timed out".into()),
+                io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::UnexpectedEof => {
+                    return (Cause::Reset, format!("connection closed: {io}"))
+                }
+                _ => {}
+            }
+        }
+        let text = current.to_string();
+        // hyper-util's connector wraps resolver failures as "dns error".
+        dns |= text.starts_with("dns error");
+        innermost = text;
+        level = next;
+    }
+    if dns {
+        return (Cause::Dns, format!("DNS lookup failed: {innermost}"));
+    }
+    if let Some(e) = e.downcast_ref::<reqwest::Error>() {
+        if e.is_timeout() {
+            return (Cause::Timeout, "timed out".into());
+        }
+    }
+    (Cause::Other, innermost)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn client() -> reqwest::Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_a_refused_connection_on_that_host() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("http://127.0.0.1:{port}/v1/access_token?key=secret-key");
+        let described = describe(client().post(url).send().await.unwrap_err());
+        assert_eq!(described.cause, Cause::Refused);
+        assert_eq!(described.host, format!("127.0.0.1:{port}"));
+        assert_eq!(described.detail, "connection refused");
+        assert!(!format!("{described:?}").contains("secret-key"));
+    }
+
+    #[tokio::test]
+    async fn an_unresolvable_host_is_a_dns_failure() {
+        // `.invalid` never resolves (RFC 6761), with or without a network.
+        let e = client()
+            .get("http://api.qencode.invalid/v1/status")
+            .send()
+            .await
+            .unwrap_err();
+        let described = describe(e);
+        assert_eq!(described.cause, Cause::Dns, "{described:?}");
+        assert_eq!(described.host, "api.qencode.invalid:80");
+        assert!(described.detail.starts_with("DNS lookup failed"));
+    }
+
+    #[tokio::test]
+    async fn a_plain_http_server_behind_https_is_a_tls_failure() {
+        // An HTTP/1 server that answers a TLS ClientHello with plain text.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 512];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        let e = client()
+            .get(format!("https://{addr}/v1/status"))
+            .send()
+            .await
+            .unwrap_err();
+        let described = describe(e);
+        assert_eq!(described.cause, Cause::Tls, "{described:?}");
+        assert_eq!(described.host, addr.to_string());
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_closes_mid_request_is_a_reset() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = [0u8; 64];
+                let _ = socket.read(&mut buf).await;
+                drop(socket);
+            }
+        });
+        let e = client()
+            .get(format!("http://{addr}/v1/status"))
+            .send()
+            .await
+            .unwrap_err();
+        let described = describe(e);
+        assert!(
+            matches!(described.cause, Cause::Reset | Cause::Other),
+            "{described:?}"
+        );
+        assert!(!described.detail.contains("/v1/status"), "{described:?}");
+    }
+}
