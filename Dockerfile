@@ -36,18 +36,20 @@ LABEL org.opencontainers.image.title="qencode-gateway" \
       org.opencontainers.image.description="gRPC gateway to Qencode's Transcoding and Live Streaming APIs" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /out/qencode-gateway /usr/local/bin/qencode-gateway
-# Defaults for a container: JSON logs for log collectors, both listeners on all
-# interfaces (set GATEWAY_LISTEN=[::]:50051 and GATEWAY_HTTP_LISTEN=[::]:8080 on
-# IPv6-only clusters). QENCODE_API_KEY is deliberately absent: without it the gateway
+# Defaults for a container: JSON logs for log collectors, the three listeners on all
+# interfaces (set GATEWAY_LISTEN=[::]:50051, GATEWAY_HTTP_LISTEN=[::]:8080 and
+# GATEWAY_ADMIN_LISTEN=[::]:9090 on IPv6-only clusters). QENCODE_API_KEY is deliberately absent: without it the gateway
 # serves its in-process sandbox, so pass the key at run time (a Kubernetes Secret).
 ENV GATEWAY_LOG_FORMAT=json \
     GATEWAY_LISTEN=0.0.0.0:50051 \
     GATEWAY_HTTP_LISTEN=0.0.0.0:8080 \
+    GATEWAY_ADMIN_LISTEN=0.0.0.0:9090 \
     RUST_LOG=info
 USER 65532:65532
-# 50051: gRPC (services, grpc.health.v1, reflection). 8080: HTTP (/healthz, /readyz,
-# /metrics, Qencode task callbacks under /callbacks/task/).
-EXPOSE 50051 8080
+# 50051: gRPC (services, grpc.health.v1, reflection). 8080: HTTP, only Qencode's
+# callbacks under /callbacks/ (the port an ingress exposes). 9090: admin HTTP
+# (/metrics, /healthz, /readyz), for Prometheus and probes only.
+EXPOSE 50051 8080 9090
 # SIGTERM starts the graceful shutdown: health NOT_SERVING, watch streams end with
 # UNAVAILABLE, in-flight calls drain. No HEALTHCHECK: distroless has no client to run
 # one, and Kubernetes ignores it; probe gRPC health or /readyz from outside instead.

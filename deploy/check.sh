@@ -6,13 +6,15 @@
 # render     every kustomization (base, each overlay, and components combined) renders
 # schemas    every rendered object validates against the Kubernetes schemas (strict,
 #            1.30 = the oldest supported, and the newest the validator knows); CRDs
-#            (Istio, Prometheus Operator) have no offline schema and are listed as skipped
+#            (Istio, Linkerd, Gateway API, Prometheus Operator) have no offline schema
+#            and are listed as skipped
 # dockerfile hadolint finds nothing in the Dockerfile (any severity)
 # env names  every variable the manifests or the Dockerfile set is a setting the
 #            gateway knows: `[env: NAME` in the binary's --help, RUST_LOG, the OTEL_*
 #            variables its OpenTelemetry SDK reads
 # invariants the timing and safety rules the manifests rely on (shutdown budget, probes,
-#            secrets from the Secret, security context...)
+#            secrets from the Secret, security context, the port split, mesh identity
+#            only behind its sidecar, the policy file from a live ConfigMap mount...)
 # secrets    no secret-looking value in deploy/, the Dockerfile or the rendered objects
 #
 # Needs kubectl (or kustomize) and Python 3 with pip (PyPI reachable); installs its
@@ -59,7 +61,7 @@ cat >"$work/combined/kustomization.yaml" <<EOF
 apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources: [$rel/base]
-components: [$rel/components/istio, $rel/components/prometheus-operator]
+components: [$rel/components/istio, $rel/components/prometheus-operator, $rel/components/policy]
 EOF
 targets=(deploy/kubernetes/base deploy/kubernetes/overlays/*/)
 rendered=()
@@ -73,7 +75,7 @@ for dir in "${targets[@]}" "$work/combined"; do
   fi
 done
 if ((${#rendered[@]} == ${#targets[@]} + 1)); then
-  ok "render: ${rendered[*]} (combined = base + istio + prometheus-operator)"
+  ok "render: ${rendered[*]} (combined = base + istio + prometheus-operator + policy)"
 fi
 
 # --- schemas -----------------------------------------------------------------------------
@@ -81,7 +83,13 @@ fi
 # kind and a name and spec (no offline schema for them).
 if "$py" - "$work/render" <<'PY'; then :; else failed=1; fi
 import glob, os, subprocess, sys, yaml
-CRDS = {("networking.istio.io/v1", "DestinationRule"), ("monitoring.coreos.com/v1", "ServiceMonitor")}
+CRDS = {("networking.istio.io/v1", "DestinationRule"), ("monitoring.coreos.com/v1", "ServiceMonitor"),
+        ("security.istio.io/v1", "PeerAuthentication"), ("security.istio.io/v1", "AuthorizationPolicy"),
+        ("policy.linkerd.io/v1beta3", "Server"), ("policy.linkerd.io/v1alpha1", "AuthorizationPolicy"),
+        ("policy.linkerd.io/v1alpha1", "MeshTLSAuthentication"),
+        ("policy.linkerd.io/v1alpha1", "NetworkAuthentication"),
+        # Gateway API: a k8s.io group, but not built into Kubernetes.
+        ("gateway.networking.k8s.io/v1", "GRPCRoute")}
 VERSIONS = ["1.30.0", "1.37.0"]
 out_dir = sys.argv[1]
 problems, counted, skipped = [], 0, set()
@@ -92,12 +100,13 @@ for path in sorted(glob.glob(os.path.join(out_dir, "*.yaml"))):
             continue
         key = (doc.get("apiVersion"), doc.get("kind"))
         group = key[0].split("/")[0] if "/" in key[0] else ""
-        if "." in group and not group.endswith(".k8s.io"):
-            if key not in CRDS:
-                problems.append(f"{os.path.basename(path)}: unexpected custom resource {key[1]} ({key[0]})")
-            elif not doc.get("metadata", {}).get("name") or not doc.get("spec"):
+        if key in CRDS:
+            if not doc.get("metadata", {}).get("name") or not doc.get("spec"):
                 problems.append(f"{os.path.basename(path)}: {key[1]} without a name or spec")
             skipped.add(f"{key[1]} ({key[0]})")
+            continue
+        if "." in group and not group.endswith(".k8s.io") or group == "gateway.networking.k8s.io":
+            problems.append(f"{os.path.basename(path)}: unexpected custom resource {key[1]} ({key[0]})")
             continue
         core.append(doc)
     core_file = path + ".core"
@@ -211,6 +220,7 @@ def seconds(text):
     return float(m.group(1)) * {"ms": 0.001, None: 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
 problems, checked = [], 0
 SECRET_NAMES = {"QENCODE_API_KEY", "QENCODE_LIVE_API_KEY", "GATEWAY_CALLBACK_SECRET"}
+PORTS = {"grpc": 50051, "http": 8080, "admin": 9090}
 for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.yaml"))):
     name = os.path.basename(path)
     docs = [d for d in yaml.safe_load_all(open(path)) if d]
@@ -253,9 +263,53 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.yaml"))):
     need(sc.get("capabilities", {}).get("drop") == ["ALL"], "capabilities do not drop ALL")
     need((sc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type") == "RuntimeDefault", "seccomp is not RuntimeDefault")
     need(c.get("resources", {}).get("limits", {}).get("memory") and c["resources"].get("requests", {}).get("cpu"), "resources incomplete")
+    # The port split: gRPC; `http` serves only Qencode's callbacks (the ingress's port);
+    # `admin` serves /metrics and the probes (Prometheus' port).
     ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
     svc = kinds.get(("Service", "qencode-gateway"), {}).get("spec", {}).get("ports", [])
-    need({p["name"]: p["port"] for p in svc} == {"grpc": 50051, "http-metrics": 8080} == ports, "Service / container ports are not grpc 50051 + http-metrics 8080")
+    need({p["name"]: p["port"] for p in svc} == PORTS == ports, f"Service / container ports are not {PORTS}")
+    for setting, port in (("GATEWAY_LISTEN", 50051), ("GATEWAY_HTTP_LISTEN", 8080), ("GATEWAY_ADMIN_LISTEN", 9090)):
+        need(str(config.get(setting, "")).rsplit(":", 1)[-1] == str(port), f"{setting} does not listen on {port}")
+    startup = c.get("startupProbe", {}).get("httpGet", {})
+    need(startup.get("path") == "/readyz" and startup.get("port") in ("admin", 9090), "startupProbe is not GET /readyz on the admin port")
+    for d in docs:
+        if d["kind"] == "ServiceMonitor":
+            need(all(e.get("port") == "admin" for e in d["spec"].get("endpoints", [])), "ServiceMonitor scrapes another port than `admin`")
+    # Policies add up: across every NetworkPolicy, the callback port is admitted only
+    # from the ingress namespace and the admin port only from the monitoring one.
+    ONLY = {8080: "qencode-gateway.io/ingress", 9090: "qencode-gateway.io/monitoring"}
+    for d in docs:
+        if d["kind"] != "NetworkPolicy":
+            continue
+        for rule in d["spec"].get("ingress", []):
+            rule_ports = {p.get("port") for p in rule.get("ports", [])} or {None}
+            for port, label in ONLY.items():
+                if port in rule_ports or None in rule_ports:
+                    peers = rule.get("from", [])
+                    need(peers and all(list(peer) == ["namespaceSelector"] and peer["namespaceSelector"].get("matchLabels") == {label: "true"} for peer in peers),
+                         f"NetworkPolicy {d['metadata']['name']} admits {port} from more than namespaces labelled {label}=true")
+    # Mesh identity headers count only when the sidecar is the only way into gRPC.
+    mesh = config.get("GATEWAY_TRUST_MESH_IDENTITY")
+    if mesh == "istio":
+        strict = [d for d in docs if d["kind"] == "PeerAuthentication" and d["spec"].get("mtls", {}).get("mode") == "STRICT"
+                  and d["spec"].get("portLevelMtls", {}).get("50051", {}).get("mode", "STRICT") == "STRICT"]
+        need(strict, "GATEWAY_TRUST_MESH_IDENTITY=istio without a STRICT PeerAuthentication on 50051")
+    elif mesh == "linkerd":
+        servers = [d for d in docs if d["kind"] == "Server" and d["spec"].get("port") in ("grpc", 50051)
+                   and d["spec"].get("accessPolicy", "deny") == "deny"]
+        need(servers, "GATEWAY_TRUST_MESH_IDENTITY=linkerd without a deny-by-default Linkerd Server on the gRPC port")
+    elif mesh:
+        need(False, f"GATEWAY_TRUST_MESH_IDENTITY={mesh} is not istio or linkerd")
+    # The policy file from a ConfigMap mounted as a directory (a subPath mount never
+    # sees updates, so the gateway's re-read would never find a new policy).
+    policy = config.get("GATEWAY_POLICY_FILE")
+    if policy:
+        folder, file = os.path.split(policy)
+        mount = next((m for m in c.get("volumeMounts", []) if m["mountPath"].rstrip("/") == folder), None)
+        volume = next((v for v in pod.get("volumes", []) if mount and v["name"] == mount["name"]), {})
+        cm = kinds.get(("ConfigMap", volume.get("configMap", {}).get("name")))
+        need(mount and not mount.get("subPath") and cm and file in cm.get("data", {}),
+             f"GATEWAY_POLICY_FILE {policy} is not a key of a ConfigMap mounted (without subPath) at {folder}")
     hpa = kinds.get(("HorizontalPodAutoscaler", "qencode-gateway"), {}).get("spec", {})
     need(hpa.get("minReplicas", 0) >= 2, "HPA minReplicas < 2")
     need(("PodDisruptionBudget", "qencode-gateway") in kinds, "no PodDisruptionBudget")
@@ -279,7 +333,8 @@ if problems:
     for p in problems:
         print("     " + p)
     sys.exit(1)
-print(f"ok   invariants: shutdown budget, probes on \"\", secrets from the Secret, security context, ports, HPA/PDB in {checked} renders")
+print(f"ok   invariants: shutdown budget, probes on \"\", secrets from the Secret, security context, ports split "
+      f"(callbacks to the ingress, admin to monitoring), mesh identity behind its sidecar, policy ConfigMap, HPA/PDB in {checked} renders")
 PY
 
 # --- secrets -------------------------------------------------------------------------------

@@ -62,9 +62,14 @@ pub struct Config {
     /// Address of the in-process sandbox when no API key is set (port 0: any free port).
     #[arg(long, env = "GATEWAY_SANDBOX_LISTEN", default_value = "127.0.0.1:0")]
     pub sandbox_listen: SocketAddr,
-    /// Address of the HTTP listener (Qencode task callbacks, /metrics, /healthz, /readyz).
+    /// Address of the HTTP listener for Qencode's task and stream callbacks, and nothing
+    /// else: the one port to expose through an ingress.
     #[arg(long, env = "GATEWAY_HTTP_LISTEN", default_value = "0.0.0.0:8080")]
     pub http_listen: SocketAddr,
+    /// Address of the admin HTTP listener: /metrics, /healthz and /readyz, for Prometheus
+    /// and probes. Keep it away from the ingress.
+    #[arg(long, env = "GATEWAY_ADMIN_LISTEN", default_value = "0.0.0.0:9090")]
+    pub admin_listen: SocketAddr,
     /// Base interval at which watched tasks are polled upstream (backs off for long jobs
     /// and when Qencode is busy).
     #[arg(long, env = "GATEWAY_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
@@ -215,9 +220,30 @@ impl Config {
         if self.redis_url.is_some() && self.callback_secret.is_none() {
             return Err("GATEWAY_REDIS_URL is set but GATEWAY_CALLBACK_SECRET is not; every replica must verify every callback, so set the same secret on all of them".into());
         }
+        self.check_listeners()?;
         self.limits
             .check(self.keepalive_interval + self.keepalive_timeout)?;
         self.access.check()
+    }
+
+    /// Two listeners on one address would fail to bind with a bare "address in use";
+    /// say which settings collide instead. (Port 0 means any free port: no collision.)
+    fn check_listeners(&self) -> Result<(), String> {
+        let listeners = [
+            ("GATEWAY_LISTEN", self.listen),
+            ("GATEWAY_HTTP_LISTEN", self.http_listen),
+            ("GATEWAY_ADMIN_LISTEN", self.admin_listen),
+        ];
+        for (i, (first, a)) in listeners.iter().enumerate() {
+            for (second, b) in &listeners[i + 1..] {
+                if a == b && a.port() != 0 {
+                    return Err(format!(
+                        "{first} and {second} are both {a}; each listener needs its own port"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -423,6 +449,31 @@ mod tests {
         .gateway;
         assert!(shared.check().is_ok());
         assert_eq!(shared.redis_prefix, "qgw:");
+    }
+
+    #[test]
+    fn listeners_need_their_own_ports() {
+        let config = Cli::try_parse_from(["qencode-gateway"]).unwrap().gateway;
+        assert_eq!(config.http_listen.port(), 8080);
+        assert_eq!(config.admin_listen.port(), 9090);
+        let same = Cli::try_parse_from(["qencode-gateway", "--admin-listen", "0.0.0.0:8080"])
+            .unwrap()
+            .gateway;
+        let problem = same.check().unwrap_err();
+        assert!(
+            problem.contains("GATEWAY_HTTP_LISTEN") && problem.contains("GATEWAY_ADMIN_LISTEN"),
+            "{problem}"
+        );
+        let any_port = Cli::try_parse_from([
+            "qencode-gateway",
+            "--http-listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .unwrap()
+        .gateway;
+        assert!(any_port.check().is_ok());
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! the built-in sandbox in-process and points both APIs at it, and says so loudly.
 //!
 //! Push works out of the box there: unless `GATEWAY_CALLBACK_URL` is set, the callback
-//! URL becomes the gateway's own HTTP listener, which the in-process sandbox can always
-//! reach, so watchers learn of task changes from callbacks, not only from polls.
+//! URL becomes the gateway's own callback listener (`GATEWAY_HTTP_LISTEN`, not the admin
+//! one), which the in-process sandbox can always reach, so watchers learn of task
+//! changes from callbacks, not only from polls.
 
 use crate::{config::Config, secret::Secret};
 use qencode_sandbox::{Sandbox, SandboxConfig, SandboxHandle};

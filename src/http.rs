@@ -1,6 +1,15 @@
-//! The HTTP listener beside gRPC (`GATEWAY_HTTP_LISTEN`): Qencode's task callbacks,
-//! Prometheus metrics, and probes for tools that do not speak gRPC (`/healthz`: the
-//! process is alive; `/readyz`: the gRPC server serves and is not shutting down).
+//! The two HTTP listeners beside gRPC, split by audience so each port can be exposed
+//! to exactly who needs it:
+//!
+//! - callbacks (`GATEWAY_HTTP_LISTEN`): Qencode's task and stream callbacks, the one
+//!   port an ingress exposes to the internet; nothing else answers there (404).
+//! - admin (`GATEWAY_ADMIN_LISTEN`): Prometheus metrics and probes for tools that do not
+//!   speak gRPC (`/healthz`: the process is alive; `/readyz`: the gRPC server serves and
+//!   is not shutting down), for the monitoring namespace and the kubelet only.
+//!
+//! Both are served by one loop (`serve`) with the same protections, each with its own
+//! connection cap, so a flood on the public callback port cannot lock Prometheus or
+//! probes out.
 
 use crate::{
     listener::{ConnLimits, Limited},
@@ -28,13 +37,10 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 use tracing::{debug, info};
 
-/// The HTTP routes of `gateway`.
-pub fn router(gateway: &Gateway) -> Router {
-    let mut router = Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .with_state(gateway.clone());
+/// The routes of the callback listener: Qencode's signed task and stream callbacks when
+/// callbacks are on (a signer exists), else none.
+pub fn callback_router(gateway: &Gateway) -> Router {
+    let mut router = Router::new();
     if let Some(signer) = gateway.watchers.signer() {
         router = router.merge(crate::watch::stream_callback::router(
             gateway.watchers.streams.clone(),
@@ -49,24 +55,65 @@ pub fn router(gateway: &Gateway) -> Router {
     router
 }
 
-/// Serves the HTTP routes until `shutdown` completes, then lets open requests finish.
-///
-/// Served with hyper directly rather than `axum::serve`, which sets no timer and so no
-/// header read timeout: a client could open connections and send headers a byte a
-/// minute. Connections count against `GATEWAY_MAX_CONNECTIONS` like gRPC ones.
-pub async fn serve_http(
+/// The routes of the admin listener: /metrics, /healthz, /readyz.
+pub fn admin_router(gateway: &Gateway) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(gateway.clone())
+}
+
+/// Serves Qencode's callbacks on `listener` until `shutdown` completes.
+pub async fn serve_callbacks(
     listener: TcpListener,
     gateway: Gateway,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    info!(addr = %crate::server::display_addr(&listener), "serving HTTP (callbacks, /metrics, /healthz, /readyz)");
+    info!(
+        addr = %crate::server::display_addr(&listener),
+        callbacks = gateway.watchers.signer().is_some(),
+        "serving HTTP callbacks (/callbacks/...)"
+    );
+    let app = callback_router(&gateway);
+    serve(listener, app, &gateway, "http", shutdown).await
+}
+
+/// Serves /metrics, /healthz and /readyz on `listener` until `shutdown` completes.
+pub async fn serve_admin(
+    listener: TcpListener,
+    gateway: Gateway,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    info!(
+        addr = %crate::server::display_addr(&listener),
+        "serving admin HTTP (/metrics, /healthz, /readyz)"
+    );
+    let app = admin_router(&gateway);
+    serve(listener, app, &gateway, "admin", shutdown).await
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets open requests
+/// finish. `scope` (`http`, `admin`) labels the listener's limit hits and connections.
+///
+/// Served with hyper directly rather than `axum::serve`, which sets no timer and so no
+/// header read timeout: a client could open connections and send headers a byte a
+/// minute. Each listener has its own `GATEWAY_MAX_CONNECTIONS`, like the gRPC one.
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    gateway: &Gateway,
+    scope: &'static str,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let settings = gateway.settings;
+    // HTTP/1 has no preface: one byte ends the handshake.
     let limits = ConnLimits {
         handshake_bytes: 1,
         ..settings.connections
     };
-    let listener = Limited::new(listener, limits, "http");
-    let app = router(&gateway).layer(DefaultBodyLimit::max(settings.http_max_body_size));
+    let listener = Limited::new(listener, limits, scope);
+    let app = app.layer(DefaultBodyLimit::max(settings.http_max_body_size));
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -89,7 +136,7 @@ pub async fn serve_http(
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {
-                debug!(error = %e, "HTTP connection ended with an error");
+                debug!(error = %e, scope, "HTTP connection ended with an error");
             }
         });
     }

@@ -11,10 +11,11 @@
 //! - [`telemetry`]: tracing and OTLP set-up, W3C trace context in and out.
 //! - [`embedded`]: the no-key mode that serves the sandbox in-process.
 //! - [`gateway`]: [`Gateway`], everything the servers serve, built from the config.
-//! - [`server`]: [`run`], the one entry point: gRPC and HTTP on given listeners, drain.
+//! - [`server`]: [`run`], the one entry point: gRPC, callbacks and admin HTTP on given
+//!   listeners, drain.
 //! - [`shutdown`]: [`Shutdown`], the one signal every part follows.
 //! - [`listener`]: accepted connections with TCP_NODELAY.
-//! - [`http`]: the HTTP listener (task callbacks, /metrics, probes).
+//! - [`http`]: the two HTTP listeners: Qencode's callbacks, and admin (/metrics, probes).
 //! - [`health`]: gRPC health that follows the upstream tokens.
 //! - [`metrics`]: the Prometheus registry behind /metrics.
 //! - [`process_metrics`]: CPU, memory, file descriptors and threads from `/proc`.

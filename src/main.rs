@@ -62,12 +62,13 @@ fn main() -> ExitCode {
     })
 }
 
-/// The gateway proper: the sandbox when no key is set, both listeners, then [`run`].
+/// The gateway proper: the sandbox when no key is set, the three listeners, then [`run`].
 async fn serve(mut config: Config) -> Result<(), String> {
     // Bound first: the sandbox's callback URL is the HTTP listener's real address.
     let listeners = Listeners {
         grpc: bind(config.listen, "GATEWAY_LISTEN").await?,
         http: bind(config.http_listen, "GATEWAY_HTTP_LISTEN").await?,
+        admin: bind(config.admin_listen, "GATEWAY_ADMIN_LISTEN").await?,
     };
     let http_addr = listeners
         .http

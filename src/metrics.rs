@@ -1,4 +1,4 @@
-//! Prometheus metrics, rendered as text at `GET /metrics` on the HTTP listener.
+//! Prometheus metrics, rendered as text at `GET /metrics` on the admin listener.
 //!
 //! Through the Prometheus project's `prometheus-client`: typed label sets whose values
 //! come from closed sets (service and method names known to the server, gRPC codes,

@@ -1,5 +1,5 @@
-//! One entry point for the binary, the tests and the benches: [`run`] serves gRPC and
-//! HTTP on given listeners until the gateway's [`Shutdown`](crate::shutdown::Shutdown)
+//! One entry point for the binary, the tests and the benches: [`run`] serves gRPC, the
+//! HTTP callbacks and the admin endpoints on given listeners until the gateway's [`Shutdown`](crate::shutdown::Shutdown)
 //! begins, then drains within the grace period.
 
 use crate::auth::TokenManager;
@@ -7,7 +7,7 @@ use crate::grpc::layer::GatewayLayer;
 use crate::listener::Accepted;
 use crate::{
     grpc::{live_streaming::LiveStreamingService, transcoding::TranscodingService},
-    http::serve_http,
+    http::{serve_admin, serve_callbacks},
     listener, pb, Gateway,
 };
 use pb::{live_streaming_server::LiveStreamingServer, transcoding_server::TranscodingServer};
@@ -22,8 +22,10 @@ use tracing::{error, info, warn};
 pub struct Listeners {
     /// gRPC: both services, health and reflection.
     pub grpc: TcpListener,
-    /// HTTP: Qencode's callbacks, /metrics, /healthz and /readyz.
+    /// HTTP: only Qencode's task and stream callbacks (the port an ingress exposes).
     pub http: TcpListener,
+    /// Admin HTTP: /metrics, /healthz and /readyz (for Prometheus and probes only).
+    pub admin: TcpListener,
 }
 
 /// How [`run`] ended, when it did not end cleanly.
@@ -55,8 +57,13 @@ impl std::error::Error for RunError {}
 pub async fn run(gateway: Gateway, listeners: Listeners) -> Result<(), RunError> {
     let shutdown = gateway.shutdown.clone();
     let grace = gateway.settings.shutdown_grace;
-    let http = tokio::spawn(serve_http(
+    let http = tokio::spawn(serve_callbacks(
         listeners.http,
+        gateway.clone(),
+        shutdown.begun(),
+    ));
+    let admin = tokio::spawn(serve_admin(
+        listeners.admin,
         gateway.clone(),
         shutdown.begun(),
     ));
@@ -70,10 +77,18 @@ pub async fn run(gateway: Gateway, listeners: Listeners) -> Result<(), RunError>
         served = grpc => served.map_err(RunError::Grpc),
         () = grace_over => Err(RunError::GraceExpired(grace)),
     };
-    match tokio::time::timeout(Duration::from_secs(1), http).await {
-        Ok(Ok(Err(e))) => error!(error = %e, "HTTP listener failed"),
-        Err(_) => warn!("HTTP listener still busy at exit"),
-        _ => {}
+    // Both HTTP listeners stopped accepting when shutdown began; give their open
+    // requests (a scrape, a callback) a moment together, not one after the other.
+    let (http, admin) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(1), http),
+        tokio::time::timeout(Duration::from_secs(1), admin),
+    );
+    for (listener, outcome) in [("callbacks", http), ("admin", admin)] {
+        match outcome {
+            Ok(Ok(Err(e))) => error!(error = %e, listener, "HTTP listener failed"),
+            Err(_) => warn!(listener, "HTTP listener still busy at exit"),
+            _ => {}
+        }
     }
     result
 }

@@ -1,6 +1,7 @@
 //! Listener limits, end to end: idle connections past the cap cannot lock the HTTP
-//! listener out for good, and a gRPC connection that never sends the HTTP/2 preface is
-//! closed within the handshake timeout.
+//! listeners (callbacks, admin) out for good nor each other out at all, slow headers and
+//! oversize bodies are cut on both, and a gRPC connection that never sends the HTTP/2
+//! preface is closed within the handshake timeout.
 
 mod common;
 
@@ -12,41 +13,64 @@ use tokio::{io::AsyncReadExt, net::TcpStream};
 /// Bound of every wait on the gateway (never reached when it behaves).
 const PATIENCE: Duration = Duration::from_secs(20);
 
-#[tokio::test]
-async fn idle_connections_past_the_cap_do_not_lock_out_the_listeners() {
-    let env = start_with(fast_sandbox(), |c| {
-        c.limits.max_connections = 50;
-        c.limits.handshake_timeout = Duration::from_millis(300);
-    })
-    .await;
-    env.wait_serving().await;
-    let mut idle = Vec::new();
-    for _ in 0..200 {
-        idle.push(
-            TcpStream::connect(env.config.http_listen)
-                .await
-                .expect("connect"),
-        );
+/// Opens `n` connections to `addr` that never send anything.
+async fn idle_connections(addr: std::net::SocketAddr, n: usize) -> Vec<TcpStream> {
+    let mut idle = Vec::with_capacity(n);
+    for _ in 0..n {
+        idle.push(TcpStream::connect(addr).await.expect("connect"));
     }
-    // The 50 that got a slot are closed at the handshake timeout, the 150 others at
-    // once; then /healthz answers again (a bounded wait on that condition).
-    let healthz = format!("{}healthz", env.http_url());
+    idle
+}
+
+/// Waits (bounded) until `url` gives any HTTP answer, and returns it.
+async fn answer(url: &str) -> reqwest::Response {
     let give_up = tokio::time::Instant::now() + PATIENCE;
-    let body = loop {
-        match reqwest::get(&healthz).await {
-            Ok(response) if response.status().is_success() => {
-                break response.text().await.expect("body")
-            }
-            other => {
+    loop {
+        match reqwest::get(url).await {
+            Ok(response) => return response,
+            Err(e) => {
                 assert!(
                     tokio::time::Instant::now() < give_up,
-                    "/healthz never answered: {other:?}"
+                    "{url} never answered: {e}"
                 );
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }
-    };
-    assert_eq!(body, "ok\n");
+    }
+}
+
+#[tokio::test]
+async fn idle_connections_past_the_cap_do_not_lock_out_the_listeners() {
+    let env = start_with(fast_sandbox(), |c| {
+        c.limits.max_connections = 50;
+        c.limits.handshake_timeout = Duration::from_secs(1);
+    })
+    .await;
+    env.wait_serving().await;
+    let healthz = format!("{}healthz", env.admin_url());
+    // Filling the public callback port's connection cap leaves the admin port alone:
+    // each listener has its own cap, so probes and scrapes get through at once (no
+    // retry here) while the callback port is full.
+    let mut idle = idle_connections(env.config.http_listen, 200).await;
+    let response = reqwest::get(&healthz).await.expect("admin answers at once");
+    assert_eq!(response.text().await.expect("body"), "ok\n");
+    // Then the admin port's own cap: 50 connections get a slot and are closed at the
+    // handshake timeout, the 150 others at once; then both ports answer again (a
+    // bounded wait on that condition).
+    idle.extend(idle_connections(env.config.admin_listen, 200).await);
+    let give_up = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let response = answer(&healthz).await;
+        if response.status().is_success() {
+            assert_eq!(response.text().await.expect("body"), "ok\n");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < give_up, "/healthz never ok");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The callback port serves only callbacks: any answer (404) shows it is back.
+    let callbacks = answer(&format!("{}healthz", env.http_url())).await;
+    assert_eq!(callbacks.status(), reqwest::StatusCode::NOT_FOUND);
     for mut conn in idle {
         let mut buf = [0u8; 1];
         let read = tokio::time::timeout(PATIENCE, conn.read(&mut buf)).await;
@@ -60,20 +84,62 @@ async fn idle_connections_past_the_cap_do_not_lock_out_the_listeners() {
         .create_task(pb::CreateTaskRequest {})
         .await
         .expect("gRPC still serves");
-    let metrics = reqwest::get(format!("{}metrics", env.http_url()))
+    let metrics = reqwest::get(format!("{}metrics", env.admin_url()))
         .await
         .expect("metrics")
         .text()
         .await
         .expect("metrics body");
-    for limit in ["GATEWAY_MAX_CONNECTIONS", "GATEWAY_HANDSHAKE_TIMEOUT"] {
-        assert!(
-            metrics.contains(&format!(
-                "gateway_limit_hits_total{{limit=\"{limit}\",scope=\"http\"}}"
-            )),
-            "{metrics}"
-        );
+    for scope in ["http", "admin"] {
+        for limit in ["GATEWAY_MAX_CONNECTIONS", "GATEWAY_HANDSHAKE_TIMEOUT"] {
+            assert!(
+                metrics.contains(&format!(
+                    "gateway_limit_hits_total{{limit=\"{limit}\",scope=\"{scope}\"}}"
+                )),
+                "{limit} in {scope}: {metrics}"
+            );
+        }
     }
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn slow_headers_and_oversize_bodies_are_cut_on_both_http_listeners() {
+    let env = start_with(fast_sandbox(), |c| {
+        c.limits.http_header_read_timeout = Duration::from_millis(300);
+        c.limits.http_max_body_size = 1024;
+        c.callback_url = Some(url::Url::parse(&format!("http://{}", c.http_listen)).unwrap());
+    })
+    .await;
+    env.wait_serving().await;
+    for addr in [env.config.http_listen, env.config.admin_listen] {
+        // Headers begun and never finished: closed at the header read timeout (hyper
+        // may answer 408 first; read until the connection ends).
+        let mut slow = TcpStream::connect(addr).await.expect("connect");
+        tokio::io::AsyncWriteExt::write_all(&mut slow, b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("write");
+        let ended = tokio::time::timeout(PATIENCE, async {
+            let mut buf = [0u8; 256];
+            loop {
+                match slow.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => continue,
+                }
+            }
+        })
+        .await;
+        assert!(ended.is_ok(), "{addr}: slow headers are cut");
+    }
+    // A callback body over GATEWAY_HTTP_MAX_BODY_SIZE is refused before it is read.
+    let oversize = reqwest::Client::new()
+        .post(format!("{}callbacks/task/unsigned", env.http_url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(vec![b'a'; 4096])
+        .send()
+        .await
+        .expect("callback post");
+    assert_eq!(oversize.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
     env.stop().await;
 }
 

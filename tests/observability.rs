@@ -232,7 +232,7 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
     );
 
     // Metrics.
-    let metrics = reqwest::get(format!("{}metrics", env.http_url()))
+    let metrics = reqwest::get(format!("{}metrics", env.admin_url()))
         .await
         .unwrap()
         .text()
@@ -273,7 +273,7 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
 
     // Readiness.
     assert_eq!(
-        reqwest::get(format!("{}readyz", env.http_url()))
+        reqwest::get(format!("{}readyz", env.admin_url()))
             .await
             .unwrap()
             .status(),

@@ -19,6 +19,7 @@ async fn with_no_key_a_watcher_completes_from_the_sandboxs_callback() {
     config.poll_interval = Duration::from_secs(3600);
     let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let grpc_addr = grpc.local_addr().unwrap();
     let http_addr = http.local_addr().unwrap();
     config.http_listen = http_addr;
@@ -35,7 +36,7 @@ async fn with_no_key_a_watcher_completes_from_the_sandboxs_callback() {
         Some(format!("http://{http_addr}/"))
     );
     let gateway = Gateway::from_config(&config).unwrap();
-    let server = tokio::spawn(run(gateway.clone(), Listeners { grpc, http }));
+    let server = tokio::spawn(run(gateway.clone(), Listeners { grpc, http, admin }));
 
     let channel = Channel::from_shared(format!("http://{grpc_addr}"))
         .unwrap()
@@ -106,6 +107,7 @@ async fn with_no_key_a_stream_watcher_follows_the_sandboxs_stream_callbacks() {
     config.live_poll_interval = Duration::from_secs(3600);
     let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let grpc_addr = grpc.local_addr().unwrap();
     let http_addr = http.local_addr().unwrap();
     config.http_listen = http_addr;
@@ -117,7 +119,7 @@ async fn with_no_key_a_stream_watcher_follows_the_sandboxs_stream_callbacks() {
         .await
         .unwrap();
     let gateway = Gateway::from_config(&config).unwrap();
-    let server = tokio::spawn(run(gateway.clone(), Listeners { grpc, http }));
+    let server = tokio::spawn(run(gateway.clone(), Listeners { grpc, http, admin }));
     let channel = Channel::from_shared(format!("http://{grpc_addr}"))
         .unwrap()
         .connect()

@@ -1,6 +1,7 @@
 //! What an operator and a grpcurl user see: health for the server and each service,
-//! server reflection in both v1 (grpcurl) and v1alpha (Python's grpcio-reflection), and
-//! the binary's handling of bad configuration.
+//! server reflection in both v1 (grpcurl) and v1alpha (Python's grpcio-reflection), the
+//! HTTP ports split by audience (callbacks / admin), and the binary's handling of bad
+//! configuration.
 
 mod common;
 
@@ -159,6 +160,59 @@ async fn reflection_resolves_the_error_detail_types() {
     env.stop().await;
 }
 
+#[tokio::test]
+async fn metrics_and_probes_answer_only_on_the_admin_port_and_callbacks_only_on_the_http_port() {
+    let env = start_with(fast_sandbox(), |c| {
+        c.callback_url = Some(url::Url::parse(&format!("http://{}", c.http_listen)).unwrap());
+    })
+    .await;
+    env.wait_serving().await;
+    let http = reqwest::Client::new();
+    let get = |base: &url::Url, path: &str| http.get(base.join(path).unwrap()).send();
+    let (admin, callbacks) = (env.admin_url(), env.http_url());
+
+    let metrics = get(&admin, "metrics").await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    assert!(metrics
+        .text()
+        .await
+        .unwrap()
+        .contains("gateway_watchers_open"));
+    let healthz = get(&admin, "healthz").await.unwrap();
+    assert_eq!(
+        (healthz.status().as_u16(), healthz.text().await.unwrap()),
+        (200, "ok\n".into())
+    );
+    assert_eq!(get(&admin, "readyz").await.unwrap().status(), 200);
+
+    // The port an ingress exposes shows nothing of the gateway's insides.
+    for path in ["metrics", "healthz", "readyz"] {
+        let response = get(&callbacks, path).await.unwrap();
+        assert_eq!(response.status(), 404, "/{path} on the callback port");
+    }
+    // A callback is heard on the callback port (401: not signed) and not on the admin one.
+    let post = |base: &url::Url, path: &str| {
+        http.post(base.join(path).unwrap())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("task_token=t&status=%7B%7D")
+            .send()
+    };
+    for path in ["callbacks/task/unsigned", "callbacks/stream/unsigned"] {
+        let heard = post(&callbacks, path).await.unwrap().status();
+        assert!(heard != 404 && heard.is_client_error(), "{path}: {heard}");
+        assert_eq!(
+            post(&admin, path).await.unwrap().status(),
+            404,
+            "{path} on admin"
+        );
+    }
+    env.stop().await;
+}
+
 fn gateway(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"));
     command.args(args).env_clear();
@@ -210,6 +264,11 @@ fn bad_settings_exit_64_with_one_line_naming_the_setting() {
             vec![("GATEWAY_TRUST_MESH_IDENTITY", "consul")],
             "--trust-mesh-identity",
         ),
+        (
+            vec![],
+            vec![("GATEWAY_ADMIN_LISTEN", "0.0.0.0:8080")],
+            "GATEWAY_HTTP_LISTEN and GATEWAY_ADMIN_LISTEN",
+        ),
     ] {
         let output = gateway(&args, &env);
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -253,6 +312,8 @@ fn help_lists_every_setting_without_values() {
         "QENCODE_LIVE_API_URL",
         "QENCODE_TRUSTED_DOMAIN",
         "GATEWAY_LISTEN",
+        "GATEWAY_HTTP_LISTEN",
+        "GATEWAY_ADMIN_LISTEN",
         "GATEWAY_SANDBOX_LISTEN",
         "GATEWAY_UPSTREAM_TIMEOUT",
         "GATEWAY_UPSTREAM_CONNECT_TIMEOUT",

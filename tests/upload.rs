@@ -32,7 +32,7 @@ async fn fifty_mib_arrive_byte_identical_and_become_a_task_source() {
     assert_eq!(env.sandbox.count(Endpoint::TusHead), 0);
     // The upload is in the metrics (process-wide, shared with the other tests here,
     // hence at least).
-    let metrics = reqwest::get(format!("{}metrics", env.http_url()))
+    let metrics = reqwest::get(format!("{}metrics", env.admin_url()))
         .await
         .expect("scrape")
         .text()

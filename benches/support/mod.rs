@@ -72,6 +72,7 @@ pub async fn launch_pinned(
         .env("QENCODE_LIVE_API_URL", sandbox.base_url())
         .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
         .env("GATEWAY_HTTP_LISTEN", "127.0.0.1:0")
+        .env("GATEWAY_ADMIN_LISTEN", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());

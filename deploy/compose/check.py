@@ -1,6 +1,6 @@
 """Checks of the local stack that need no container engine, one line each:
 
-    python3 deploy/compose/check.py --metrics-url http://127.0.0.1:8080/metrics
+    python3 deploy/compose/check.py --metrics-url http://127.0.0.1:9091/metrics
 
 compose    the files each service mounts or builds from exist; the gateway's OTLP endpoint
            and the Prometheus target name services and ports of this compose file
@@ -74,7 +74,8 @@ def check_collector(config):
 
 def check_prometheus(config):
     targets = [t for job in config["scrape_configs"] for sc in job.get("static_configs", []) for t in sc["targets"]]
-    report("gateway:8080" in targets, f"prometheus: scrapes {targets}")
+    # The gateway's admin listener (GATEWAY_ADMIN_LISTEN, 9090), never the callback port.
+    report("gateway:9090" in targets and "gateway:8080" not in targets, f"prometheus: scrapes {targets}")
 
 
 # PromQL words that are not metric names.

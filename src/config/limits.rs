@@ -9,13 +9,13 @@ use std::time::Duration;
 /// Connection and request limits.
 #[derive(Debug, Clone, Args)]
 pub struct Limits {
-    /// Most open connections per listener (gRPC and HTTP each). Past it a new connection
-    /// is accepted and closed at once (logged, rate-limited, and counted in
-    /// gateway_limit_hits_total).
+    /// Most open connections per listener (gRPC, HTTP callbacks and admin each). Past it
+    /// a new connection is accepted and closed at once (logged, rate-limited, and
+    /// counted in gateway_limit_hits_total).
     #[arg(long, env = "GATEWAY_MAX_CONNECTIONS", default_value = "10000", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
     /// Time a new connection gets to send its opening bytes (the HTTP/2 preface on the
-    /// gRPC listener, a first byte on the HTTP one); then it is closed.
+    /// gRPC listener, a first byte on the HTTP ones); then it is closed.
     #[arg(long, env = "GATEWAY_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
     pub handshake_timeout: Duration,
     /// A connection on which nothing was read for this long is closed. Live gRPC peers

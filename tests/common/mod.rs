@@ -56,6 +56,8 @@ pub async fn start_with(sandbox_config: SandboxConfig, tweak: impl FnOnce(&mut C
     let mut config = Config::for_upstream(url, Secret::new(API_KEY));
     let http_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
     config.http_listen = http_listener.local_addr().expect("http addr");
+    let admin_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
+    config.admin_listen = admin_listener.local_addr().expect("admin addr");
     tweak(&mut config);
     let gateway = Gateway::from_config(&config).expect("gateway");
     let listener = TcpListener::bind("127.0.0.1:0")
@@ -65,6 +67,7 @@ pub async fn start_with(sandbox_config: SandboxConfig, tweak: impl FnOnce(&mut C
     let listeners = Listeners {
         grpc: listener,
         http: http_listener,
+        admin: admin_listener,
     };
     let server = tokio::spawn(run(gateway.clone(), listeners));
     let server = tokio::spawn(async move {
@@ -137,9 +140,14 @@ impl Env {
         self.gateway.shutdown.begin();
     }
 
-    /// The public base URL of the gateway's HTTP listener.
+    /// The public base URL of the gateway's HTTP listener (Qencode's callbacks only).
     pub fn http_url(&self) -> url::Url {
         url::Url::parse(&format!("http://{}", self.config.http_listen)).expect("http url")
+    }
+
+    /// The base URL of the gateway's admin listener (/metrics, /healthz, /readyz).
+    pub fn admin_url(&self) -> url::Url {
+        url::Url::parse(&format!("http://{}", self.config.admin_listen)).expect("admin url")
     }
 
     /// Stops the gateway and the sandbox.

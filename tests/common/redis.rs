@@ -114,6 +114,8 @@ pub async fn replica(
     let mut config = Config::for_upstream(url, Secret::new(API_KEY));
     let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
     config.http_listen = http.local_addr().expect("http addr");
+    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
+    config.admin_listen = admin.local_addr().expect("admin addr");
     config.redis_url = Some(redis.url().parse().expect("redis url"));
     config.callback_secret = Some(CALLBACK_SECRET.parse().expect("secret"));
     tweak(&mut config);
@@ -121,7 +123,7 @@ pub async fn replica(
     let gateway = Gateway::from_config(&config).expect("gateway");
     let grpc = TcpListener::bind("127.0.0.1:0").await.expect("bind grpc");
     let addr = grpc.local_addr().expect("grpc addr");
-    let serving = tokio::spawn(run(gateway.clone(), Listeners { grpc, http }));
+    let serving = tokio::spawn(run(gateway.clone(), Listeners { grpc, http, admin }));
     let server = tokio::spawn(async move {
         serving.await.expect("gateway task").expect("gateway run");
     });
@@ -143,9 +145,14 @@ impl Replica {
             .expect("connect to replica")
     }
 
-    /// Base URL of its HTTP listener.
+    /// Base URL of its HTTP listener (callbacks).
     pub fn http_url(&self) -> String {
         format!("http://{}/", self.config.http_listen)
+    }
+
+    /// Base URL of its admin listener (/metrics, /healthz, /readyz).
+    pub fn admin_url(&self) -> String {
+        format!("http://{}/", self.config.admin_listen)
     }
 
     /// Begins shutdown without waiting.

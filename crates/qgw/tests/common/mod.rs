@@ -48,12 +48,14 @@ pub async fn start() -> Env {
     let mut config = Config::for_upstream(url, Secret::new(API_KEY));
     let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
     config.http_listen = http.local_addr().expect("http addr");
+    let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
+    config.admin_listen = admin.local_addr().expect("admin addr");
     let gateway = Gateway::from_config(&config).expect("gateway");
     let grpc = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind gateway");
     let addr = grpc.local_addr().expect("gateway addr");
-    tokio::spawn(run(gateway.clone(), Listeners { grpc, http }));
+    tokio::spawn(run(gateway.clone(), Listeners { grpc, http, admin }));
     Env {
         sandbox,
         addr,
