@@ -368,7 +368,7 @@ async fn two_projects_use_their_own_keys_and_never_see_each_others_tasks() {
     wait_for_line(&["audit", "alpha", &stream.id, "CreateStream"]).await;
 
     // Token metrics by project.
-    let metrics = reqwest::get(env.http_url().join("metrics").unwrap())
+    let metrics = reqwest::get(env.admin_url().join("metrics").unwrap())
         .await
         .unwrap()
         .text()
