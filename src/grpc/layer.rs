@@ -152,6 +152,7 @@ where
             rpc.service = service,
             rpc.method = method,
             rpc.grpc.status_code = tracing::field::Empty,
+            qencode.project = tracing::field::Empty,
         );
         telemetry::set_remote_parent(&span, request.headers());
         let caller_timeout = request
@@ -196,6 +197,7 @@ where
         });
         let mut request = request;
         if let Some(context) = context {
+            span.record("qencode.project", &*context.project.name);
             // The services read the project (and note the id for the audit) from here.
             request.extensions_mut().insert(context);
         }
