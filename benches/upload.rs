@@ -123,6 +123,8 @@ async fn main() {
             size,
             content_type: Some("application/octet-stream".into()),
             upload_url: None,
+            resume_token: None,
+            offset: None,
         })),
     };
     let messages = size.div_ceil(MESSAGE as u64);

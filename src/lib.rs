@@ -39,7 +39,8 @@
 //! - [`error`]: the domain error and its small kind set.
 //! - [`ids`]: the one check for ids put into upstream paths.
 //! - [`transcoding`]: validation, create/start/status.
-//! - [`upload`]: UploadFile: chunks regrouped into pieces over resumable TUS 1.0.
+//! - [`upload`]: UploadFile: chunks regrouped into pieces over resumable TUS 1.0; resume
+//!   tokens let a new call, on any gateway process, continue an upload with the rest.
 //! - [`live`]: the LiveStreaming domain.
 //! - [`watch`]: server-streaming watchers: hubs, shared batched pollers, callbacks.
 //! - [`signer`]: the HMAC that makes a callback URL its own proof.

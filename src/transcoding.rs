@@ -7,7 +7,7 @@ pub mod validate;
 
 use crate::signer::CallbackSigner;
 use crate::{
-    error::{Error, Violations},
+    error::{Error, ErrorKind, Violations},
     pb,
     projects::{Project, Projects},
     upload::{self, StoredFile, UploadSettings, Uploader},
@@ -188,13 +188,91 @@ impl Transcoding {
     {
         let mut v = Violations::default();
         upload::validate::metadata(&metadata, self.uploader.settings().max_size, &mut v);
+        let resume = upload::validate::resume(&metadata, &mut v);
         v.into_result()?;
         self.projects.check_task(project, &metadata.task_token)?;
-        let endpoint =
-            upload::task_endpoint(self.upload_endpoint(&metadata)?, &metadata.task_token);
+        let upload_url = match &resume {
+            Some(token) => self.resume_endpoint(token, "metadata.resume_token")?,
+            None => self.upload_endpoint(&metadata)?,
+        };
         self.uploader
-            .upload(&endpoint, &metadata, chunks, deadline)
+            .upload(&upload_url, &metadata, resume.as_ref(), chunks, deadline)
             .await
+    }
+
+    /// Creates a task's upload without sending a byte, so the caller holds its resume
+    /// token before any byte flows (and before anything can cut the call short).
+    pub async fn create_upload(
+        &self,
+        project: &Project,
+        metadata: pb::UploadMetadata,
+        deadline: Deadline,
+    ) -> Result<upload::token::ResumeToken, Error> {
+        let mut v = Violations::default();
+        upload::validate::metadata(&metadata, self.uploader.settings().max_size, &mut v);
+        if metadata.resume_token.is_some() {
+            v.add(
+                "metadata.resume_token",
+                "must be unset: CreateUpload creates a new upload",
+            );
+        }
+        if metadata.offset.is_some() {
+            v.add("metadata.offset", "must be unset: a new upload starts at 0");
+        }
+        v.into_result()?;
+        self.projects.check_task(project, &metadata.task_token)?;
+        let upload_url = self.upload_endpoint(&metadata)?;
+        let created = self
+            .uploader
+            .create_upload(&upload_url, &metadata, deadline)
+            .await?;
+        created.token.ok_or_else(|| {
+            Error::upstream(
+                ErrorKind::Internal,
+                "UPLOAD_NOT_RESUMABLE",
+                "Qencode's storage put the upload at a location a resume token cannot name; use UploadFile without a resume token",
+            )
+        })
+    }
+
+    /// What the storage holds of the upload a resume token names.
+    pub async fn get_upload(
+        &self,
+        project: &Project,
+        task_token: &str,
+        resume_token: &str,
+        deadline: Deadline,
+    ) -> Result<crate::upstream::tus::Head, Error> {
+        let mut v = Violations::default();
+        crate::ids::check("task_token", task_token, &mut v);
+        let token = upload::validate::token("resume_token", resume_token, &mut v);
+        v.into_result()?;
+        self.projects.check_task(project, task_token)?;
+        // `token` records a violation whenever it is `None`, so this is never taken.
+        let Some(token) = token else {
+            return Err(Error::invalid_field("resume_token", "is required"));
+        };
+        let upload_url = self.resume_endpoint(&token, "resume_token")?;
+        self.uploader
+            .stored(&upload_url, task_token, &token, deadline)
+            .await
+    }
+
+    /// The upload endpoint a resume token names, on a trusted host and path. The token
+    /// came from the caller, so a refusal is INVALID_ARGUMENT naming `field`.
+    fn resume_endpoint(
+        &self,
+        token: &upload::token::ResumeToken,
+        field: &str,
+    ) -> Result<Url, Error> {
+        self.trusted
+            .check_endpoint(&token.upload_url, UPLOAD_PATH)
+            .ok_or_else(|| {
+                Error::invalid_field(
+                    field,
+                    "names an upload on a host or path this gateway does not trust",
+                )
+            })
     }
 
     /// Where a task's upload goes: the caller's `upload_url`, else the one CreateTask

@@ -6,17 +6,22 @@
 //! gateway holds one piece at a time ([`pieces`]); a piece that fails upstream is resumed
 //! from the offset the storage reports ([`resume`]). [`parts`] holds the order rules of
 //! the message stream and [`validate`] the metadata checks.
+//!
+//! An upload outlives the call and the gateway process that started it: the storage
+//! keeps what it received, and [`token`] names the upload so a new call (on any
+//! gateway process) continues from the storage's offset with only the rest.
 
 pub mod parts;
 pub mod pieces;
 pub mod resume;
+pub mod token;
 pub mod validate;
 
 use crate::{
     error::{Error, ErrorKind, GATEWAY_DOMAIN},
     pb::UploadMetadata,
     upstream::{
-        tus::{TusClient, TusFailure},
+        tus::{Head, TusClient, TusFailure},
         Deadline, HttpClient, TrustedHosts,
     },
 };
@@ -25,6 +30,7 @@ use bytes::Bytes;
 use futures::Stream;
 use pieces::Pieces;
 use resume::{Retry, Session};
+use token::ResumeToken;
 use tokio::time::Instant;
 use tracing::{info, warn, Instrument};
 use url::Url;
@@ -55,6 +61,8 @@ pub struct StoredFile {
     pub file_uuid: String,
     /// Bytes the storage confirmed.
     pub bytes_stored: u64,
+    /// The upload's resume token, when its location can be named by one.
+    pub resume_token: Option<ResumeToken>,
 }
 
 impl StoredFile {
@@ -87,13 +95,17 @@ impl Uploader {
         self.settings
     }
 
-    /// Uploads exactly `metadata.size` bytes from `chunks` to `endpoint` (already
-    /// `<upload_url>/<task_token>` and trusted). The metadata must be valid. Any error
-    /// after the upload was created carries `bytes_stored` in its metadata.
+    /// Uploads exactly `metadata.size` bytes from `chunks` to `upload_url` (trusted)
+    /// for `metadata.task_token`. The metadata must be valid. Without `resume` the
+    /// upload is created first; with it, the storage's offset must be
+    /// `metadata.offset` and the chunks carry the rest. Any error after the upload
+    /// exists carries its `resume_token` (and `bytes_stored` when known) in its
+    /// metadata.
     pub async fn upload<S>(
         &self,
-        endpoint: &Url,
+        upload_url: &Url,
         metadata: &UploadMetadata,
+        resume: Option<&ResumeToken>,
         chunks: S,
         deadline: Deadline,
     ) -> Result<StoredFile, Error>
@@ -105,15 +117,31 @@ impl Uploader {
             "upload",
             size,
             chunk_size = self.settings.chunk_size,
+            resumed = resume.is_some(),
             file_uuid = tracing::field::Empty,
         );
         async move {
             let started = Instant::now();
-            let location = self.create(endpoint, metadata, deadline).await?;
-            let file_uuid = file_uuid(&location)?;
+            let (location, token, offset) = match resume {
+                None => {
+                    let created = self.create_upload(upload_url, metadata, deadline).await?;
+                    (created.location, created.token, 0)
+                }
+                Some(token) => {
+                    let location = self.resumed_location(upload_url, &metadata.task_token, token)?;
+                    let head = self
+                        .head(&location, deadline)
+                        .await
+                        .map_err(|e| with_token(e, Some(token)))?;
+                    check_resume(metadata, head).map_err(|e| with_token(e, Some(token)))?;
+                    (location, Some(token.clone()), head.offset)
+                }
+            };
+            let file_uuid = file_uuid(&location).map_err(|e| with_token(e, token.as_ref()))?;
             tracing::Span::current().record("file_uuid", file_uuid.as_str());
-            let mut session = Session::new(&self.tus, location);
-            let mut pieces = Pieces::new(chunks, size, self.settings.chunk_size);
+            let mut session = Session::new(&self.tus, location, offset);
+            let mut pieces =
+                Pieces::starting_at(chunks, size, offset, self.settings.chunk_size);
             let sent = async {
                 while let Some((offset, piece)) = pieces.next().await? {
                     session.store(offset, &piece, deadline).await?;
@@ -127,12 +155,13 @@ impl Uploader {
                 Ok(()) => {
                     crate::metrics::record_upload(
                         "stored",
-                        stored,
+                        stored - offset,
                         u64::from(session.resumes()),
                         started.elapsed(),
                     );
                     info!(
-                        bytes = stored,
+                        bytes = stored - offset,
+                        resumed_at = offset,
                         resumes = session.resumes(),
                         elapsed_ms = started.elapsed().as_millis() as u64,
                         "upload stored"
@@ -140,6 +169,7 @@ impl Uploader {
                     Ok(StoredFile {
                         file_uuid,
                         bytes_stored: stored,
+                        resume_token: token,
                     })
                 }
                 Err(error) => {
@@ -150,7 +180,7 @@ impl Uploader {
                     };
                     crate::metrics::record_upload(
                         outcome,
-                        stored,
+                        stored - offset,
                         u64::from(session.resumes()),
                         started.elapsed(),
                     );
@@ -159,12 +189,78 @@ impl Uploader {
                     } else {
                         warn!(bytes_stored = stored, reason = %error.reason, "upload failed");
                     }
-                    Err(with_stored(error, stored, size))
+                    Err(with_token(with_stored(error, stored, size), token.as_ref()))
                 }
             }
         }
         .instrument(span)
         .await
+    }
+
+    /// Creates the upload of `metadata` under `upload_url` (trusted) without sending a
+    /// byte: its trusted location and, when the location can be named by one, its
+    /// resume token.
+    pub async fn create_upload(
+        &self,
+        upload_url: &Url,
+        metadata: &UploadMetadata,
+        deadline: Deadline,
+    ) -> Result<Created, Error> {
+        let endpoint = task_endpoint(upload_url.clone(), &metadata.task_token);
+        let location = self.create(&endpoint, metadata, deadline).await?;
+        let token = ResumeToken::for_location(upload_url, &metadata.task_token, &location);
+        if token.is_none() {
+            warn!("the storage answered an upload location a resume token cannot name; this upload cannot be resumed by a new call");
+        }
+        Ok(Created { location, token })
+    }
+
+    /// What the storage holds of the upload `token` names under `upload_url` (trusted).
+    pub async fn stored(
+        &self,
+        upload_url: &Url,
+        task_token: &str,
+        token: &ResumeToken,
+        deadline: Deadline,
+    ) -> Result<Head, Error> {
+        let location = self.resumed_location(upload_url, task_token, token)?;
+        self.head(&location, deadline).await
+    }
+
+    /// The location a resume token names, checked again like a location the storage
+    /// answered: under the task's endpoint, on a trusted host, no dot segments.
+    fn resumed_location(
+        &self,
+        upload_url: &Url,
+        task_token: &str,
+        token: &ResumeToken,
+    ) -> Result<Url, Error> {
+        let endpoint = task_endpoint(upload_url.clone(), task_token);
+        let location = token.location(&endpoint);
+        self.trusted
+            .check_under(location.as_str(), &endpoint)
+            .ok_or_else(|| untrusted_host(location.as_str()))
+    }
+
+    /// HEAD with bounded retries on transient failures (HEAD is safe to repeat). An
+    /// upload the storage does not know, or a storage without HEAD, cannot be resumed.
+    async fn head(&self, location: &Url, deadline: Deadline) -> Result<Head, Error> {
+        let mut retry = Retry::default();
+        loop {
+            match self.tus.head(location, deadline).await {
+                Ok(head) => return Ok(head),
+                Err(TusFailure::Transient { error, .. }) => {
+                    let failures = retry.failures() + 1;
+                    warn!(failures, reason = %error.reason, "asking the storage for the upload offset failed; retrying");
+                    retry
+                        .after_failure(deadline)
+                        .await
+                        .map_err(|stop| stop.into_error(error, failures))?;
+                }
+                Err(TusFailure::NoHead) => return Err(gone()),
+                Err(TusFailure::Fatal(error)) => return Err(error),
+            }
+        }
     }
 
     /// Creates the upload and returns its trusted location. Creation is repeated on
@@ -204,6 +300,74 @@ impl Uploader {
     }
 }
 
+/// A created upload.
+#[derive(Debug, Clone)]
+pub struct Created {
+    /// Where the storage keeps it (trusted).
+    pub location: Url,
+    /// Its resume token, when the location can be named by one.
+    pub token: Option<ResumeToken>,
+}
+
+/// The storage's offset against what the resuming caller declared: the stream starts
+/// at `metadata.offset`, so any other offset would store the wrong bytes.
+fn check_resume(metadata: &UploadMetadata, head: Head) -> Result<(), Error> {
+    if let Some(length) = head.length.filter(|&length| length != metadata.size) {
+        return Err(Error::invalid_field(
+            "metadata.size",
+            format!(
+                "is {} bytes but the upload being resumed was created for {length}",
+                metadata.size
+            ),
+        ));
+    }
+    let declared = metadata.offset.unwrap_or(0);
+    if declared != head.offset {
+        return Err(Error::new(
+            ErrorKind::FailedPrecondition,
+            GATEWAY_DOMAIN,
+            "UPLOAD_OFFSET_MISMATCH",
+            format!(
+                "the stream starts at byte {declared} (metadata.offset) but the storage holds {} bytes; resume from there",
+                head.offset
+            ),
+        )
+        .with_metadata("bytes_stored", head.offset)
+        .with_metadata("size", metadata.size));
+    }
+    Ok(())
+}
+
+/// The storage no longer knows the upload (expired, removed, or HEAD unsupported).
+fn gone() -> Error {
+    Error::upstream(
+        ErrorKind::Aborted,
+        "UPLOAD_GONE",
+        "Qencode's storage does not know this upload (it expired or was removed); upload the file again",
+    )
+}
+
+/// Adds the upload's resume token, so the caller can continue it with a new call.
+fn with_token(mut error: Error, token: Option<&ResumeToken>) -> Error {
+    if let Some(token) = token {
+        error
+            .metadata
+            .entry("resume_token".to_owned())
+            .or_insert_with(|| token.encode());
+    }
+    error
+}
+
+/// True for a plain id (letters, digits, `-`, `_`; at most 128): safe as one path
+/// segment and in a resume token.
+fn plain_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 /// `<upload_url>/<task_token>`, the TUS creation URL (the token is one path segment,
 /// percent-encoded if need be; validation allows only letters, digits, `-` and `_`).
 pub fn task_endpoint(mut upload_url: Url, task_token: &str) -> Url {
@@ -230,12 +394,7 @@ fn file_uuid(location: &Url) -> Result<String, Error> {
     location
         .path_segments()
         .and_then(|mut segments| segments.rfind(|s| !s.is_empty()))
-        .filter(|id| {
-            id.len() <= 128
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        })
+        .filter(|id| plain_id(id))
         .map(str::to_owned)
         .ok_or_else(|| {
             Error::upstream(

@@ -253,3 +253,132 @@ async fn a_cancelled_upload_stops_sending_upstream() {
     create(&mut client).await;
     env.stop().await;
 }
+
+fn resumed(task_token: &str, size: u64, token: &str, offset: u64) -> pb::UploadFileRequest {
+    let mut message = metadata(task_token, size);
+    if let Some(pb::upload_file_request::Part::Metadata(m)) = message.part.as_mut() {
+        m.resume_token = Some(token.to_owned());
+        m.offset = Some(offset);
+    }
+    message
+}
+
+#[tokio::test]
+async fn an_interrupted_upload_names_its_resume_token_and_a_new_call_sends_only_the_rest() {
+    let env = env().await;
+    let mut client = env.transcoding().await;
+    let token = create(&mut client).await;
+    let data = pattern(1 << 20, 23);
+    let feed = feed(client.clone());
+    feed.send(metadata(&token, data.len() as u64)).await;
+    feed.send_data(&data[..2 * PIECE]).await;
+    wait_until("two pieces stored", || {
+        env.sandbox.count(Endpoint::TusPatch) == 2
+    })
+    .await;
+    // The third piece's attempt and its five retries fail; then the storage is well.
+    env.sandbox.inject(Fault {
+        endpoint: Endpoint::TusPatch,
+        kind: FaultKind::Html { status: 503 },
+        times: 6,
+    });
+    feed.send_data(&data[2 * PIECE..]).await;
+    let status = feed.finish().await.expect_err("the storage failed");
+    let details = assert_reason(&status, Code::Unavailable, "UPLOAD_INTERRUPTED");
+    let info = details.error_info().expect("ErrorInfo");
+    let resume_token = info
+        .metadata
+        .get("resume_token")
+        .expect("resume_token")
+        .clone();
+    let offset: u64 = info.metadata["bytes_stored"].parse().expect("bytes_stored");
+    assert_eq!(offset, 2 * PIECE as u64);
+
+    let mut rest = vec![resumed(&token, data.len() as u64, &resume_token, offset)];
+    rest.extend(data[offset as usize..].chunks(100_000).map(chunk));
+    let done = upload(&mut client, rest).await.expect("resumed");
+    assert_eq!(done.bytes_stored, data.len() as u64);
+    assert_eq!(done.resume_token, resume_token);
+    let uuid = uuid_of(&done);
+    assert!(env.sandbox.upload_bytes(uuid).expect("upload") == data);
+    let progress = env.sandbox.upload_progress(uuid).expect("upload");
+    assert_eq!(progress.received, data.len() as u64, "{progress:?}");
+    assert_eq!(env.sandbox.count(Endpoint::TusCreate), 1);
+    env.stop().await;
+}
+
+#[tokio::test]
+async fn resume_tokens_are_checked_before_anything_is_sent() {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let env = env().await;
+    let mut client = env.transcoding().await;
+    let token = create(&mut client).await;
+    let data = pattern(1000, 29);
+    let size = data.len() as u64;
+    let elsewhere = format!(
+        "u1.{}.abc",
+        URL_SAFE_NO_PAD.encode("http://169.254.169.254/v1/upload_file")
+    );
+    let dotted = format!(
+        "u1.{}.abc",
+        URL_SAFE_NO_PAD.encode(format!("{}/v1/x/../upload_file", env.sandbox.base_url()))
+    );
+    for bad in ["", "not-a-token", elsewhere.as_str(), dotted.as_str()] {
+        let status = upload(&mut client, vec![resumed(&token, size, bad, 0)])
+            .await
+            .expect_err(bad);
+        assert_bad(&status, "metadata.resume_token");
+        let status = client
+            .get_upload(pb::GetUploadRequest {
+                task_token: token.clone(),
+                resume_token: bad.to_owned(),
+            })
+            .await
+            .expect_err(bad);
+        assert_bad(&status, "resume_token");
+    }
+    let mut offset_alone = metadata(&token, size);
+    if let Some(pb::upload_file_request::Part::Metadata(m)) = offset_alone.part.as_mut() {
+        m.offset = Some(10);
+    }
+    let status = upload(&mut client, vec![offset_alone])
+        .await
+        .expect_err("offset");
+    assert_bad(&status, "metadata.offset");
+    assert_eq!(env.sandbox.count(Endpoint::TusHead), 0);
+    assert_eq!(env.sandbox.count(Endpoint::TusCreate), 0);
+
+    // A well-formed token of an upload the storage does not know: gone.
+    let unknown = format!(
+        "u1.{}.0123abcd",
+        URL_SAFE_NO_PAD.encode(format!("{}/v1/upload_file", env.sandbox.base_url()))
+    );
+    let status = client
+        .get_upload(pb::GetUploadRequest {
+            task_token: token.clone(),
+            resume_token: unknown.clone(),
+        })
+        .await
+        .expect_err("unknown upload");
+    assert_reason(&status, Code::Aborted, "UPLOAD_GONE");
+
+    // A token from CreateUpload; a different size than it was created with is refused.
+    let created = client
+        .create_upload(pb::CreateUploadRequest {
+            metadata: match metadata(&token, size).part {
+                Some(pb::upload_file_request::Part::Metadata(m)) => Some(m),
+                _ => None,
+            },
+        })
+        .await
+        .expect("create_upload")
+        .into_inner();
+    let status = upload(
+        &mut client,
+        vec![resumed(&token, size + 1, &created.resume_token, 0)],
+    )
+    .await
+    .expect_err("another size");
+    assert_bad(&status, "metadata.size");
+    env.stop().await;
+}

@@ -130,25 +130,34 @@ class Client {
 
   /**
    * Uploads a Buffer, a file path, or an (async) iterable of Buffers with `size`.
-   * @returns {Promise<{sourceUri: string, bytesStored: string}>}
+   * To resume an interrupted upload pass `resumeToken` (from createUpload, an earlier
+   * answer, or the error's `metadata.resume_token`) and `offset` (getUpload's
+   * `bytesStored`): Buffers and file paths are then sent from `offset` on; an iterable
+   * must yield only the rest.
+   * @returns {Promise<{sourceUri: string, bytesStored: string, resumeToken: string}>}
    */
   async uploadFile(taskToken, data, options = {}) {
     let { size, fileName = '' } = options;
+    const start = Number(options.offset || 0);
     let chunks;
     if (Buffer.isBuffer(data)) {
       size = data.length;
       chunks = (function* () {
-        for (let i = 0; i < data.length; i += UPLOAD_CHUNK_BYTES) yield data.subarray(i, i + UPLOAD_CHUNK_BYTES);
+        for (let i = start; i < data.length; i += UPLOAD_CHUNK_BYTES) yield data.subarray(i, i + UPLOAD_CHUNK_BYTES);
       })();
     } else if (typeof data === 'string') {
       size = fs.statSync(data).size;
       fileName = fileName || path.basename(data);
-      chunks = fs.createReadStream(data, { highWaterMark: UPLOAD_CHUNK_BYTES });
+      chunks = fs.createReadStream(data, { highWaterMark: UPLOAD_CHUNK_BYTES, start });
     } else {
       if (size === undefined) throw new TypeError('options.size is required when data is an iterable');
       chunks = data;
     }
     const metadata = { taskToken, fileName, size: String(size), contentType: options.contentType, uploadUrl: options.uploadUrl };
+    if (options.resumeToken !== undefined) {
+      metadata.resumeToken = options.resumeToken;
+      metadata.offset = String(start);
+    }
     let call;
     const answer = new Promise((resolve, reject) => {
       const deadline = options.timeoutMs ? this._deadline(options.timeoutMs) : {};
@@ -166,6 +175,23 @@ class Client {
       throw err;
     }
     return answer;
+  }
+
+  /**
+   * Creates the task's upload without sending a byte; resolves with its resume token, so
+   * the upload can be resumed even when the gateway dies mid-call.
+   * @param {{fileName?: string, contentType?: string, uploadUrl?: string}} [options]
+   * @returns {Promise<string>}
+   */
+  async createUpload(taskToken, size, options = {}) {
+    const metadata = { taskToken, fileName: options.fileName || '', size: String(size), contentType: options.contentType, uploadUrl: options.uploadUrl };
+    const answer = await this._unary(this.transcoding, 'CreateUpload', { metadata });
+    return answer.resumeToken;
+  }
+
+  /** How many bytes of the upload the storage holds. @returns {Promise<{bytesStored: string, size?: string}>} */
+  getUpload(taskToken, resumeToken) {
+    return this._unary(this.transcoding, 'GetUpload', { taskToken, resumeToken });
   }
 
   // --- Transcoding helpers -------------------------------------------------------------

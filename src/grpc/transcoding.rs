@@ -172,6 +172,52 @@ impl transcoding_server::Transcoding for TranscodingService {
         Ok(Response::new(pb::UploadFileResponse {
             source_uri: stored.source_uri(),
             bytes_stored: stored.bytes_stored,
+            resume_token: stored
+                .resume_token
+                .map(|token| token.encode())
+                .unwrap_or_default(),
+        }))
+    }
+
+    async fn create_upload(
+        &self,
+        request: Request<pb::CreateUploadRequest>,
+    ) -> Result<Response<pb::CreateUploadResponse>, Status> {
+        let ctx = context(&request)?;
+        let deadline = deadline(request.metadata());
+        let metadata = request
+            .into_inner()
+            .metadata
+            .ok_or_else(|| Error::invalid_field("metadata", "is required"))?;
+        ctx.note("task_token", &metadata.task_token);
+        let token = self
+            .domain
+            .create_upload(&ctx.project, metadata, deadline)
+            .await?;
+        Ok(Response::new(pb::CreateUploadResponse {
+            resume_token: token.encode(),
+        }))
+    }
+
+    async fn get_upload(
+        &self,
+        request: Request<pb::GetUploadRequest>,
+    ) -> Result<Response<pb::GetUploadResponse>, Status> {
+        let ctx = context(&request)?;
+        let deadline = deadline(request.metadata());
+        let request = request.into_inner();
+        let head = self
+            .domain
+            .get_upload(
+                &ctx.project,
+                &request.task_token,
+                &request.resume_token,
+                deadline,
+            )
+            .await?;
+        Ok(Response::new(pb::GetUploadResponse {
+            bytes_stored: head.offset,
+            size: head.length,
         }))
     }
 

@@ -38,12 +38,19 @@ where
 {
     /// Pieces of `piece_size` bytes (at least 1) from a stream that must carry `size` bytes.
     pub fn new(chunks: S, size: u64, piece_size: u64) -> Self {
+        Self::starting_at(chunks, size, 0, piece_size)
+    }
+
+    /// Pieces of a file of `size` bytes whose first `start` bytes the storage already
+    /// holds: the stream carries the rest, and offsets count from the file's start.
+    pub fn starting_at(chunks: S, size: u64, start: u64, piece_size: u64) -> Self {
+        let start = start.min(size);
         Pieces {
             chunks,
             size,
             piece_size: piece_size.max(1),
-            received: 0,
-            handed_out: 0,
+            received: start,
+            handed_out: start,
             carry: None,
             spare: None,
         }
@@ -205,6 +212,19 @@ mod tests {
         let (_, second) = pieces.next().await.unwrap().unwrap();
         assert_eq!(second.as_ptr(), address);
         assert_eq!(&second[..], &[5, 6, 7, 8]);
+    }
+
+    #[tokio::test]
+    async fn a_resumed_upload_counts_offsets_from_the_file_s_start() {
+        let mut pieces = Pieces::starting_at(chunks(&[3, 9]), 20, 8, 8);
+        let mut got = Vec::new();
+        while let Some((offset, piece)) = pieces.next().await.unwrap() {
+            got.push((offset, piece.len()));
+        }
+        assert_eq!(got, [(8, 8), (16, 4)]);
+        // The rest must be exactly size - start bytes.
+        let mut short = Pieces::starting_at(chunks(&[5]), 20, 8, 8);
+        assert!(short.next().await.is_err());
     }
 
     #[tokio::test]

@@ -75,7 +75,7 @@ impl Stop {
                 ErrorKind::Unavailable,
                 "UPLOAD_INTERRUPTED",
                 format!(
-                    "Qencode's storage failed {failures} times in a row (last: {}); upload the file again",
+                    "Qencode's storage failed {failures} times in a row (last: {}); resume the upload later from bytes_stored with its resume_token",
                     last.message
                 ),
             ),
@@ -104,12 +104,13 @@ pub struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    /// A session for the upload at `location`, which holds nothing yet.
-    pub fn new(tus: &'a TusClient, location: Url) -> Self {
+    /// A session for the upload at `location`, which holds `stored` bytes (0 when just
+    /// created, what HEAD said when resumed).
+    pub fn new(tus: &'a TusClient, location: Url, stored: u64) -> Self {
         Session {
             tus,
             location,
-            stored: 0,
+            stored,
             head: true,
             resumes: 0,
         }
@@ -190,7 +191,7 @@ impl<'a> Session<'a> {
                 Some(offset) => offset,
                 None if !self.head => return Ok(()),
                 None => match self.tus.head(&self.location, deadline).await {
-                    Ok(offset) => offset,
+                    Ok(head) => head.offset,
                     Err(TusFailure::NoHead) => {
                         warn!(offset = self.stored, "storage does not support HEAD; restarting the piece from the last confirmed offset");
                         self.head = false;

@@ -1,5 +1,6 @@
 //! Checks an upload's metadata before anything is sent upstream.
 
+use super::token::ResumeToken;
 use crate::{error::Violations, ids::check as task_token, pb::UploadMetadata};
 
 /// Longest file name sent as TUS metadata (it travels base64-encoded in a header).
@@ -37,6 +38,46 @@ pub fn metadata(metadata: &UploadMetadata, max_size: u64, v: &mut Violations) {
     }
 }
 
+/// The resume token of an upload that continues (`None` for a new one); records a
+/// token this gateway cannot read, and an offset without a token.
+pub fn resume(metadata: &UploadMetadata, v: &mut Violations) -> Option<ResumeToken> {
+    match metadata.resume_token.as_deref() {
+        Some(text) => {
+            let token = token("metadata.resume_token", text, v);
+            if metadata.offset.is_some_and(|offset| offset > metadata.size) {
+                v.add("metadata.offset", "must not be past metadata.size");
+            }
+            token
+        }
+        None => {
+            if metadata.offset.is_some_and(|offset| offset > 0) {
+                v.add(
+                    "metadata.offset",
+                    "needs metadata.resume_token: only a resumed upload starts past 0",
+                );
+            }
+            None
+        }
+    }
+}
+
+/// A resume token, read back; records `field` when it is empty or not one this gateway
+/// writes.
+pub fn token(field: &str, text: &str, v: &mut Violations) -> Option<ResumeToken> {
+    if text.is_empty() {
+        v.add(field, "is required");
+        return None;
+    }
+    let token = ResumeToken::decode(text);
+    if token.is_none() {
+        v.add(
+            field,
+            "is not a resume token this gateway issued (from CreateUpload, an UploadFile answer or error)",
+        );
+    }
+    token
+}
+
 fn text(field: &str, value: &str, max_bytes: usize, v: &mut Violations) {
     if value.len() > max_bytes {
         v.add(field, format!("must be at most {max_bytes} bytes"));
@@ -66,6 +107,8 @@ mod tests {
             size: 10,
             content_type: Some("video/mp4".into()),
             upload_url: None,
+            resume_token: None,
+            offset: None,
         };
         assert!(fields(&good, 10).is_empty());
         assert_eq!(fields(&good, 9), ["metadata.size"]);
@@ -75,6 +118,8 @@ mod tests {
             size: 0,
             content_type: Some("x".repeat(300)),
             upload_url: None,
+            resume_token: None,
+            offset: None,
         };
         assert_eq!(
             fields(&bad, 10),

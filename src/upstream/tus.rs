@@ -170,14 +170,17 @@ impl TusClient {
     }
 
     /// `HEAD <location>`: how many bytes the storage holds.
-    pub async fn head(&self, location: &Url, deadline: Deadline) -> Result<u64, TusFailure> {
+    pub async fn head(&self, location: &Url, deadline: Deadline) -> Result<Head, TusFailure> {
         let headers = vec![(TUS_RESUMABLE, TUS_VERSION.to_owned())];
         let response = self
             .send(HEAD, Method::HEAD, location, headers, None, deadline)
             .await?;
         let offset = upload_offset(&response);
         match (response.status, offset) {
-            (status, Some(offset)) if status.is_success() => Ok(offset),
+            (status, Some(offset)) if status.is_success() => Ok(Head {
+                offset,
+                length: number(&response, &UPLOAD_LENGTH),
+            }),
             (
                 StatusCode::METHOD_NOT_ALLOWED
                 | StatusCode::NOT_IMPLEMENTED
@@ -212,9 +215,24 @@ impl TusClient {
     }
 }
 
+/// What HEAD tells of an upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Bytes the storage holds.
+    pub offset: u64,
+    /// The upload's declared `Upload-Length`, when the answer carries it (a resumed
+    /// upload must declare the same size).
+    pub length: Option<u64>,
+}
+
 /// `Upload-Offset` of an answer, when it is a plain number.
 fn upload_offset(response: &RawResponse) -> Option<u64> {
-    let text = response.headers.get(UPLOAD_OFFSET)?.to_str().ok()?.trim();
+    number(response, &UPLOAD_OFFSET)
+}
+
+/// A header of an answer, when it is a plain number.
+fn number(response: &RawResponse, name: &HeaderName) -> Option<u64> {
+    let text = response.headers.get(name)?.to_str().ok()?.trim();
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

@@ -42,6 +42,8 @@ pub fn metadata(task_token: &str, size: u64) -> pb::UploadFileRequest {
             size,
             content_type: Some("video/mp4".into()),
             upload_url: None,
+            resume_token: None,
+            offset: None,
         })),
     }
 }

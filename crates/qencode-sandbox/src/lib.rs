@@ -195,6 +195,26 @@ impl Sandbox {
     pub fn upload_bytes(&self, file_uuid: &str) -> Option<bytes::Bytes> {
         self.shared.upload_bytes(file_uuid)
     }
+
+    /// How far a TUS upload got and what its clients sent; `None` for an unknown
+    /// upload.
+    pub fn upload_progress(&self, file_uuid: &str) -> Option<UploadProgress> {
+        self.shared.upload_progress(file_uuid)
+    }
+}
+
+/// A TUS upload's counters, for tests that check what a client sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadProgress {
+    /// The declared `Upload-Length`.
+    pub length: u64,
+    /// Bytes stored (the offset HEAD reports).
+    pub stored: u64,
+    /// PATCH body bytes read, kept or not (a fault may drop some): equal to `stored`
+    /// when no byte was sent twice.
+    pub received: u64,
+    /// PATCHes whose body is still being read.
+    pub patching: u32,
 }
 
 /// A running sandbox server. Dropping it asks the server to stop; call

@@ -78,6 +78,12 @@ pub(crate) struct Upload {
     pub(crate) length: u64,
     pub(crate) metadata: Option<String>,
     pub(crate) data: BytesMut,
+    /// PATCH body bytes read for this upload, kept or not: what a client really sent,
+    /// so a test can tell a resumed upload from one that re-sent stored bytes.
+    pub(crate) received: u64,
+    /// PATCHes of this upload whose body is still being read, so a test can wait for
+    /// a client's interrupted PATCH to land before asking for the offset.
+    pub(crate) patching: u32,
 }
 
 impl Upload {
@@ -287,5 +293,17 @@ impl Shared {
             .uploads
             .get(file_uuid)
             .map(|upload| Bytes::copy_from_slice(&upload.data))
+    }
+
+    pub(crate) fn upload_progress(&self, file_uuid: &str) -> Option<crate::UploadProgress> {
+        self.lock()
+            .uploads
+            .get(file_uuid)
+            .map(|upload| crate::UploadProgress {
+                length: upload.length,
+                stored: upload.offset(),
+                received: upload.received,
+                patching: upload.patching,
+            })
     }
 }

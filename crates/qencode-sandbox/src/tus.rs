@@ -85,6 +85,8 @@ pub(crate) async fn create(
                 length,
                 metadata,
                 data: BytesMut::new(),
+                received: 0,
+                patching: 0,
             },
         );
     }
@@ -162,7 +164,18 @@ pub(crate) async fn patch(
         return tus_error(StatusCode::PAYLOAD_TOO_LARGE, "body exceeds Upload-Length");
     }
 
-    let (data, complete) = match read_body(body, remaining).await {
+    if let Some(upload) = find_mut(&mut sandbox.shared.lock().uploads, &task_token, &file_uuid) {
+        upload.patching += 1;
+    }
+    let read = read_body(body, remaining).await;
+    if let Some(upload) = find_mut(&mut sandbox.shared.lock().uploads, &task_token, &file_uuid) {
+        upload.patching = upload.patching.saturating_sub(1);
+        upload.received += match &read {
+            Ok(data) | Err(BodyError::Aborted(data)) => data.len() as u64,
+            Err(BodyError::TooLarge) => 0,
+        };
+    }
+    let (data, complete) = match read {
         Ok(data) => (data, true),
         Err(BodyError::TooLarge) => {
             return tus_error(StatusCode::PAYLOAD_TOO_LARGE, "body exceeds Upload-Length")

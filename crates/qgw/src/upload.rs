@@ -45,6 +45,8 @@ pub async fn run(clients: &Clients, output: Output, args: UploadArgs) -> Result<
         content_type: None,
         // The gateway remembers the upload URL of tasks it created.
         upload_url: None,
+        resume_token: None,
+        offset: None,
     };
     let bar = byte_bar(size, output);
     let (sender, receiver) = mpsc::channel(READ_AHEAD);

@@ -106,6 +106,7 @@ const AUDITED: &[&str] = &[
     "qencode.gateway.v1.Transcoding/StartEncode",
     "qencode.gateway.v1.Transcoding/Transcode",
     "qencode.gateway.v1.Transcoding/UploadFile",
+    "qencode.gateway.v1.Transcoding/CreateUpload",
     "qencode.gateway.v1.LiveStreaming/CreateStream",
     "qencode.gateway.v1.LiveStreaming/UpdateStream",
     "qencode.gateway.v1.LiveStreaming/DeleteStream",

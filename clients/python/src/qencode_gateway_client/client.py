@@ -170,23 +170,38 @@ class Client:
         file_name: str = "",
         content_type: Optional[str] = None,
         upload_url: Optional[str] = None,
+        resume_token: Optional[str] = None,
+        offset: Optional[int] = None,
         timeout: Optional[float] = None,
     ) -> pb2.UploadFileResponse:
         """Uploads `data` (bytes, a file path, or an iterable of chunks with `size`) as the
-        task's source; use the answer's `source_uri` as the query's `source`."""
+        task's source; use the answer's `source_uri` as the query's `source`.
+
+        To resume an interrupted upload pass its `resume_token` (from `create_upload`,
+        an earlier answer, or `GatewayError.metadata["resume_token"]`) and `offset`, the
+        bytes the storage holds (`get_upload`, or `metadata["bytes_stored"]`): bytes and
+        file paths are then sent from `offset` on; an iterable must yield only the rest.
+        """
+        start = offset or 0
         if isinstance(data, (bytes, bytearray)):
             size = len(data)
-            chunks: Iterable[bytes] = (data[i : i + UPLOAD_CHUNK_BYTES] for i in range(0, len(data), UPLOAD_CHUNK_BYTES))
+            chunks: Iterable[bytes] = (data[i : i + UPLOAD_CHUNK_BYTES] for i in range(start, len(data), UPLOAD_CHUNK_BYTES))
         elif isinstance(data, (str, os.PathLike)):
             path = os.fspath(data)
             size, file_name = os.path.getsize(path), file_name or os.path.basename(path)
-            chunks = _file_chunks(path)
+            chunks = _file_chunks(path, start)
         else:
             if size is None:
                 raise ValueError("size is required when data is an iterable of chunks")
             chunks = data
         metadata = pb2.UploadMetadata(
-            task_token=task_token, file_name=file_name, size=size, content_type=content_type, upload_url=upload_url
+            task_token=task_token,
+            file_name=file_name,
+            size=size,
+            content_type=content_type,
+            upload_url=upload_url,
+            resume_token=resume_token,
+            offset=offset,
         )
 
         def requests() -> Iterator[pb2.UploadFileRequest]:
@@ -198,6 +213,30 @@ class Client:
             return self.transcoding.UploadFile(requests(), timeout=timeout, metadata=self.metadata)
         except grpc.RpcError as error:
             raise GatewayError.from_rpc_error(error) from error
+
+    def create_upload(
+        self,
+        task_token: str,
+        size: int,
+        *,
+        file_name: str = "",
+        content_type: Optional[str] = None,
+        upload_url: Optional[str] = None,
+        timeout: Optional[float] = None,
+    ) -> str:
+        """Creates the task's upload without sending a byte; returns its resume token, so
+        the upload can be resumed even when the gateway dies mid-call."""
+        metadata = pb2.UploadMetadata(
+            task_token=task_token, file_name=file_name, size=size, content_type=content_type, upload_url=upload_url
+        )
+        request = pb2.CreateUploadRequest(metadata=metadata)
+        return self._unary(self.transcoding.CreateUpload, request, timeout).resume_token
+
+    def get_upload(self, task_token: str, resume_token: str, *, timeout: Optional[float] = None) -> pb2.GetUploadResponse:
+        """How many bytes of the upload the storage holds (`bytes_stored`): where a resumed
+        `upload_file` starts."""
+        request = pb2.GetUploadRequest(task_token=task_token, resume_token=resume_token)
+        return self._unary(self.transcoding.GetUpload, request, timeout)
 
     # --- Transcoding helpers -----------------------------------------------------------
 
@@ -296,7 +335,8 @@ class Client:
             time.sleep(poll_interval)
 
 
-def _file_chunks(path: str) -> Iterator[bytes]:
+def _file_chunks(path: str, start: int = 0) -> Iterator[bytes]:
     with open(path, "rb") as f:
+        f.seek(start)
         while block := f.read(UPLOAD_CHUNK_BYTES):
             yield block

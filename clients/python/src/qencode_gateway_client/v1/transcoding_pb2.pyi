@@ -136,23 +136,57 @@ class UploadFileRequest(_message.Message):
     def __init__(self, metadata: _Optional[_Union[UploadMetadata, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
 
 class UploadMetadata(_message.Message):
-    __slots__ = ("task_token", "file_name", "size", "content_type", "upload_url")
+    __slots__ = ("task_token", "file_name", "size", "content_type", "upload_url", "resume_token", "offset")
     TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     UPLOAD_URL_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
     task_token: str
     file_name: str
     size: int
     content_type: str
     upload_url: str
-    def __init__(self, task_token: _Optional[str] = ..., file_name: _Optional[str] = ..., size: _Optional[int] = ..., content_type: _Optional[str] = ..., upload_url: _Optional[str] = ...) -> None: ...
+    resume_token: str
+    offset: int
+    def __init__(self, task_token: _Optional[str] = ..., file_name: _Optional[str] = ..., size: _Optional[int] = ..., content_type: _Optional[str] = ..., upload_url: _Optional[str] = ..., resume_token: _Optional[str] = ..., offset: _Optional[int] = ...) -> None: ...
 
 class UploadFileResponse(_message.Message):
-    __slots__ = ("source_uri", "bytes_stored")
+    __slots__ = ("source_uri", "bytes_stored", "resume_token")
     SOURCE_URI_FIELD_NUMBER: _ClassVar[int]
     BYTES_STORED_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
     source_uri: str
     bytes_stored: int
-    def __init__(self, source_uri: _Optional[str] = ..., bytes_stored: _Optional[int] = ...) -> None: ...
+    resume_token: str
+    def __init__(self, source_uri: _Optional[str] = ..., bytes_stored: _Optional[int] = ..., resume_token: _Optional[str] = ...) -> None: ...
+
+class CreateUploadRequest(_message.Message):
+    __slots__ = ("metadata",)
+    METADATA_FIELD_NUMBER: _ClassVar[int]
+    metadata: UploadMetadata
+    def __init__(self, metadata: _Optional[_Union[UploadMetadata, _Mapping]] = ...) -> None: ...
+
+class CreateUploadResponse(_message.Message):
+    __slots__ = ("resume_token",)
+    RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    resume_token: str
+    def __init__(self, resume_token: _Optional[str] = ...) -> None: ...
+
+class GetUploadRequest(_message.Message):
+    __slots__ = ("task_token", "resume_token")
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    RESUME_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    task_token: str
+    resume_token: str
+    def __init__(self, task_token: _Optional[str] = ..., resume_token: _Optional[str] = ...) -> None: ...
+
+class GetUploadResponse(_message.Message):
+    __slots__ = ("bytes_stored", "size")
+    BYTES_STORED_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    bytes_stored: int
+    size: int
+    def __init__(self, bytes_stored: _Optional[int] = ..., size: _Optional[int] = ...) -> None: ...

@@ -77,6 +77,16 @@ class TranscodingStub:
                 request_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.UploadFileRequest.SerializeToString,
                 response_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.UploadFileResponse.FromString,
                 _registered_method=True)
+        self.CreateUpload = channel.unary_unary(
+                '/qencode.gateway.v1.Transcoding/CreateUpload',
+                request_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.CreateUploadRequest.SerializeToString,
+                response_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.CreateUploadResponse.FromString,
+                _registered_method=True)
+        self.GetUpload = channel.unary_unary(
+                '/qencode.gateway.v1.Transcoding/GetUpload',
+                request_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetUploadRequest.SerializeToString,
+                response_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetUploadResponse.FromString,
+                _registered_method=True)
 
 
 class TranscodingServicer:
@@ -180,7 +190,9 @@ class TranscodingServicer:
         with a BadRequest naming the field: `metadata` (missing, not first, or sent twice),
         `metadata.task_token`, `metadata.size` (0, over the gateway's maximum upload size,
         or the stream ended short), `metadata.file_name`, `metadata.content_type`,
-        `metadata.upload_url`, `chunk` (more bytes than `metadata.size`, reported as soon
+        `metadata.upload_url`, `metadata.resume_token` (not a token this gateway issued, or
+        naming an untrusted host or path), `metadata.offset` (without a resume token, or
+        past the size), `chunk` (more bytes than `metadata.size`, reported as soon
         as they arrive), `part` (a message with neither). The last piece is sent only
         after the stream ended, so a wrong byte count never completes the upload.
         - The gateway forwards the file in pieces of its configured chunk size (8 MiB by
@@ -189,7 +201,17 @@ class TranscodingServicer:
         - A piece that fails upstream (5xx, timeout, reset, offset conflict) is resumed from
         the offset the storage reports (TUS HEAD), with bounded retries, backoff and
         jitter. When the storage still fails, the call ends with UNAVAILABLE and ErrorInfo
-        metadata `bytes_stored` (bytes the storage holds) and `size`; upload again.
+        metadata `bytes_stored` (bytes the storage holds), `size` and `resume_token`.
+        - Resuming: every error raised after the upload was created carries ErrorInfo
+        metadata `resume_token` and (when known) `bytes_stored`; the answer carries both. Start a new
+        UploadFile with `metadata.resume_token` and `metadata.offset` = bytes_stored, and
+        send only the bytes from there. The token survives gateway restarts and works on
+        any replica. A caller that must survive the gateway dying mid-call (it then sees
+        only UNAVAILABLE, with no details) gets the token first from CreateUpload, and
+        after a failure asks GetUpload for bytes_stored. A declared offset other than the
+        storage's is FAILED_PRECONDITION (reason UPLOAD_OFFSET_MISMATCH, metadata
+        `bytes_stored`); an upload the storage no longer knows is ABORTED (UPLOAD_GONE):
+        upload the file again.
         - Cancelling the call (or the deadline expiring) stops the upload at once: no further
         upstream requests are made.
         - Where the file goes: `<upload_url>/<task_token>`, where upload_url is, in order,
@@ -201,6 +223,31 @@ class TranscodingServicer:
         as status URLs (the API origin, or https under QENCODE_TRUSTED_DOMAIN); otherwise
         the call fails with FAILED_PRECONDITION (reason UNTRUSTED_UPLOAD_HOST), or
         INVALID_ARGUMENT when the caller's own `metadata.upload_url` is refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateUpload(self, request, context):
+        """Creates a task's upload at Qencode's storage (TUS creation) without sending a byte,
+        and returns its resume token. Then send the file with UploadFile
+        (`metadata.resume_token` = this token, `metadata.offset` = 0).
+
+        UploadFile answers only at its end, so a caller whose gateway dies mid-upload
+        never learns the token from it; taking it from here first, the caller can resume
+        through any gateway process (GetUpload tells where). `metadata` is checked as in
+        UploadFile (INVALID_ARGUMENT naming the field); `metadata.resume_token` and
+        `metadata.offset` must be unset.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUpload(self, request, context):
+        """How many bytes of an upload Qencode's storage holds (TUS HEAD): where a resumed
+        UploadFile must start. An upload the storage no longer knows is ABORTED (reason
+        UPLOAD_GONE); a token this gateway cannot read, or that points at a host it does
+        not trust, is INVALID_ARGUMENT naming `resume_token`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -243,6 +290,16 @@ def add_TranscodingServicer_to_server(servicer, server):
                     servicer.UploadFile,
                     request_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.UploadFileRequest.FromString,
                     response_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.UploadFileResponse.SerializeToString,
+            ),
+            'CreateUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateUpload,
+                    request_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.CreateUploadRequest.FromString,
+                    response_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.CreateUploadResponse.SerializeToString,
+            ),
+            'GetUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUpload,
+                    request_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetUploadRequest.FromString,
+                    response_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetUploadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -442,6 +499,60 @@ class Transcoding:
             '/qencode.gateway.v1.Transcoding/UploadFile',
             qencode_dot_gateway_dot_v1_dot_transcoding__pb2.UploadFileRequest.SerializeToString,
             qencode_dot_gateway_dot_v1_dot_transcoding__pb2.UploadFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qencode.gateway.v1.Transcoding/CreateUpload',
+            qencode_dot_gateway_dot_v1_dot_transcoding__pb2.CreateUploadRequest.SerializeToString,
+            qencode_dot_gateway_dot_v1_dot_transcoding__pb2.CreateUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qencode.gateway.v1.Transcoding/GetUpload',
+            qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetUploadRequest.SerializeToString,
+            qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetUploadResponse.FromString,
             options,
             channel_credentials,
             insecure,
