@@ -1,6 +1,7 @@
 //! Several Qencode projects on one gateway, end to end: each project's calls use its
 //! own keys upstream (read back from the sandbox's record of keys), a task or stream
-//! one project created is NOT_FOUND for a caller of another, `x-qencode-project` picks
+//! one project created is NOT_FOUND for a caller of another (StartEncode, WatchStatus,
+//! UploadFile, CreateUpload, GetStatus, GetStream), `x-qencode-project` picks
 //! a project only when the caller may use it, a reload can add a project (and a bad one
 //! is refused with its line), and no key, caller token or upstream token reaches a log.
 
@@ -250,6 +251,22 @@ async fn two_projects_use_their_own_keys_and_never_see_each_others_tasks() {
     let upload = common::upload::messages(&task_a, b"abc", 3);
     let status = transcoding
         .upload_file(call(tokio_stream::iter(upload), TOKEN_B, None))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    let Some(pb::upload_file_request::Part::Metadata(metadata)) =
+        common::upload::metadata(&task_a, 3).part
+    else {
+        unreachable!("metadata() builds a metadata part")
+    };
+    let status = transcoding
+        .create_upload(call(
+            pb::CreateUploadRequest {
+                metadata: Some(metadata),
+            },
+            TOKEN_B,
+            None,
+        ))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::NotFound, "{status:?}");
