@@ -84,6 +84,12 @@ pub struct Config {
     /// under your proxies' idle timeouts).
     #[arg(long, env = "GATEWAY_HEARTBEAT_INTERVAL", default_value = "15s", value_parser = parse_interval)]
     pub heartbeat_interval: Duration,
+    /// A watch stream whose client takes no message for this long while one waits (its
+    /// HTTP/2 window stays shut) is ended with RESOURCE_EXHAUSTED, freeing its watcher
+    /// slot and what it holds. The clock runs only while a message waits, so quiet
+    /// watches never trip it.
+    #[arg(long, env = "GATEWAY_WATCH_STALL_TIMEOUT", default_value = "30s", value_parser = parse_interval)]
+    pub watch_stall_timeout: Duration,
     /// Most watch streams open at once; past it a new watch gets RESOURCE_EXHAUSTED.
     #[arg(long, env = "GATEWAY_MAX_WATCHERS", default_value = "20000", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_watchers: u32,

@@ -117,6 +117,7 @@ impl Gateway {
             live_poll_interval: config.live_poll_interval,
             batch_size: usize::from(config.status_batch_size),
             heartbeat: config.heartbeat_interval,
+            stall_timeout: config.watch_stall_timeout,
             max_watchers: config.max_watchers as usize,
         };
         Ok(Gateway {

@@ -9,7 +9,11 @@ pub mod reflection;
 pub mod status;
 pub mod transcoding;
 
-use crate::{pb::WatchEventKind, upstream::Deadline, watch::stream::EventKind};
+use crate::{
+    pb::{UpstreamUnavailable, WatchEventKind},
+    upstream::Deadline,
+    watch::{stream::EventKind, Stale},
+};
 use std::{pin::Pin, time::Duration};
 use tonic::metadata::MetadataMap;
 
@@ -22,6 +26,7 @@ pub fn event_kind(kind: EventKind) -> WatchEventKind {
         EventKind::Snapshot => WatchEventKind::Snapshot,
         EventKind::Change => WatchEventKind::Change,
         EventKind::Heartbeat => WatchEventKind::Heartbeat,
+        EventKind::Stale => WatchEventKind::Stale,
     }
 }
 
@@ -42,6 +47,15 @@ pub fn context<T>(
                 "the call reached the service without a project (the gateway layer is missing)",
             ))
         })
+}
+
+/// The proto form of why a watched state is stale (`None` while it is fresh).
+pub fn stale(stale: Option<Stale>) -> Option<UpstreamUnavailable> {
+    stale.map(|s| UpstreamUnavailable {
+        since: Some(s.since.into()),
+        failed_polls: s.failed_polls,
+        reason: s.reason.into_owned(),
+    })
 }
 
 /// The caller's deadline from its `grpc-timeout` header (e.g. `500m`, `2S`).

@@ -5,9 +5,12 @@
 //! and publishes what changed; Qencode's task callbacks publish too ([`callback`]).
 //! Because a watch channel holds only the latest value, a slow reader can never slow the
 //! poller or other watchers: it skips intermediate states and always reads the newest.
-//! A watcher holds no task of its own ([`stream`] is a plain `Stream`), so an open
-//! watcher costs a receiver, a timer and its HTTP/2 stream, and a client that goes away
-//! frees it the moment tonic drops the response stream.
+//! A watcher's messages come from [`stream`] (a plain `Stream` over the subscription)
+//! through [`outbox`]: a small task and a one-message queue, so a client that stops
+//! taking messages is noticed (hyper stops polling a stream whose window is shut, and an
+//! unpolled stream cannot run a timer) and its watch is ended after
+//! `GATEWAY_WATCH_STALL_TIMEOUT`. A client that goes away frees its watcher the moment
+//! tonic drops the response stream.
 //!
 //! An id is polled while it has watchers and is not terminal; the poller forgets it when
 //! its last watcher leaves.
@@ -16,6 +19,7 @@ pub mod callback;
 mod hub;
 mod limit;
 pub mod live;
+pub mod outbox;
 pub mod poller;
 pub mod stream;
 pub mod stream_callback;
@@ -45,6 +49,9 @@ pub struct WatchSettings {
     pub batch_size: usize,
     /// Quiet time after which a watch stream repeats the state as a heartbeat.
     pub heartbeat: Duration,
+    /// How long a message may wait for a client that takes none before its stream is
+    /// ended ([`outbox`]).
+    pub stall_timeout: Duration,
     /// Most open watchers.
     pub max_watchers: usize,
 }
@@ -166,10 +173,13 @@ impl Watchers {
             not_found: "Qencode does not know this task token",
             not_found_reason: "QENCODE_TOKEN_NOT_FOUND",
         };
-        Ok(stream::events(
-            self.tasks.subscribe(task_token)?,
-            self.shutdown.clone(),
-            settings,
+        Ok(outbox::forward(
+            stream::events(
+                self.tasks.subscribe(task_token)?,
+                self.shutdown.clone(),
+                settings,
+            ),
+            self.settings.stall_timeout,
         ))
     }
 
@@ -187,13 +197,16 @@ impl Watchers {
             not_found: "Qencode does not know this live stream",
             not_found_reason: "QENCODE_LIVE_NOT_FOUND",
         };
-        Ok(stream::events(
-            self.streams.subscribe(stream_id)?,
-            self.shutdown.clone(),
-            settings,
+        Ok(outbox::forward(
+            stream::events(
+                self.streams.subscribe(stream_id)?,
+                self.shutdown.clone(),
+                settings,
+            ),
+            self.settings.stall_timeout,
         ))
     }
 }
 
-pub use hub::{Hub, Observed, Subscription};
+pub use hub::{Hub, Observed, Stale, Subscription, STALE_AFTER_FAILED_POLLS};
 pub use limit::{Permit, WatcherLimit};

@@ -216,10 +216,14 @@ class Client {
     }
   }
 
-  /** Yields the task's status at the snapshot and each change (not heartbeats); ends after a terminal state. */
+  /**
+   * Yields the task's status at the snapshot and each change (not heartbeats, nor the STALE
+   * marker of an upstream outage, which repeats the last status: read watchStatus() for
+   * those and their `stale` field); ends after a terminal state.
+   */
   async *watch(taskToken, { timeoutMs = 600000 } = {}) {
     for await (const message of this.watchStatus(taskToken, { timeoutMs })) {
-      if (message.kind === 'WATCH_EVENT_KIND_HEARTBEAT') continue;
+      if (message.kind === 'WATCH_EVENT_KIND_HEARTBEAT' || message.kind === 'WATCH_EVENT_KIND_STALE') continue;
       yield message.status;
       if (TERMINAL_TASK_STATES.has(message.status.state) || message.status.error) return;
     }

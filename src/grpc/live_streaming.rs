@@ -59,6 +59,7 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
                 .map(|e| pb::WatchStreamResponse {
                     kind: event_kind(e.kind) as i32,
                     stream: Some((*e.value).clone()),
+                    stale: super::stale(e.stale),
                 })
                 .map_err(to_status)
         });

@@ -74,6 +74,7 @@ impl transcoding_server::Transcoding for TranscodingService {
                 .map(|e| pb::WatchStatusResponse {
                     kind: event_kind(e.kind) as i32,
                     status: Some((*e.value).clone()),
+                    stale: super::stale(e.stale),
                 })
                 .map_err(to_status)
         });

@@ -4,9 +4,10 @@
 use super::limit::{Permit, WatcherLimit};
 use crate::error::Error;
 use std::{
+    borrow::Cow,
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 use tokio::{
     sync::{watch, Notify},
@@ -17,6 +18,25 @@ use tokio::{
 /// one upstream request.
 const COALESCE: Duration = Duration::from_millis(20);
 
+/// Failed polls in a row after which watchers are told their state is stale. One
+/// failure is routine (a timeout, a busy answer) and the next poll usually heals it;
+/// three in a row (about five intervals, as failures are retried an interval late)
+/// means the upstream is out and a caller should know its state may be old.
+pub const STALE_AFTER_FAILED_POLLS: u32 = 3;
+
+/// Why a watcher's state may be out of date: the last polls of the upstream failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stale {
+    /// When the first of the failed polls in a row happened (wall clock: callers
+    /// compare it with their own clocks, and tokio's clock means nothing to them).
+    pub since: SystemTime,
+    /// Failed polls in a row so far.
+    pub failed_polls: u32,
+    /// The last failure's `ErrorInfo.reason` (a code such as `UPSTREAM_TIMEOUT`, never
+    /// a message, so nothing the upstream said, and no secret, reaches the watcher).
+    pub reason: Cow<'static, str>,
+}
+
 /// What the poller last learned about an id.
 #[derive(Debug)]
 pub enum Observed<V> {
@@ -26,6 +46,19 @@ pub enum Observed<V> {
     Missing,
     /// The first fetch failed; watchers waiting for a snapshot get this error.
     Failed(Error),
+    /// The last known state, no longer refreshed: the last
+    /// [`STALE_AFTER_FAILED_POLLS`] or more polls failed.
+    Stale(Arc<V>, Stale),
+}
+
+impl<V> Observed<V> {
+    /// The state, fresh or stale.
+    pub fn value(&self) -> Option<&Arc<V>> {
+        match self {
+            Observed::Value(v) | Observed::Stale(v, _) => Some(v),
+            Observed::Missing | Observed::Failed(_) => None,
+        }
+    }
 }
 
 // Manual impl: cloning shares the `Arc`, so `V` itself need not be `Clone`.
@@ -35,6 +68,7 @@ impl<V> Clone for Observed<V> {
             Observed::Value(v) => Observed::Value(v.clone()),
             Observed::Missing => Observed::Missing,
             Observed::Failed(e) => Observed::Failed(e.clone()),
+            Observed::Stale(v, stale) => Observed::Stale(v.clone(), stale.clone()),
         }
     }
 }
@@ -54,6 +88,9 @@ struct Slot<V> {
     since: Instant,
     /// Terminal ids are not polled any more.
     terminal: bool,
+    /// The failed polls since the last success (`None` while polls succeed), counted
+    /// before watchers are told, so one failure does not alarm anyone.
+    failing: Option<Stale>,
 }
 
 /// Latest states of watched ids of one kind (tasks or live streams).
@@ -91,6 +128,7 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
                 next_due: now + COALESCE,
                 since: now,
                 terminal: false,
+                failing: None,
             }
         });
         Ok(Subscription {
@@ -132,11 +170,13 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
         let slot = slots.get_mut(key)?;
         slot.next_due = next_due;
         slot.terminal |= terminal;
-        let previous = match &*slot.tx.borrow() {
-            Some(Observed::Value(v)) => Some(v.clone()),
-            _ => None,
-        };
+        if !matches!(observed, Observed::Failed(_)) {
+            slot.failing = None;
+        }
+        let previous = slot.tx.borrow().as_ref().and_then(|o| o.value().cloned());
         slot.tx.send_if_modified(|current| {
+            // A fresh value after a stale one always wakes the watchers, even when it
+            // is equal: they were told the state was stale and must hear it is not.
             let same = match (&*current, &observed) {
                 (Some(Observed::Value(a)), Observed::Value(b)) => a == b,
                 (Some(Observed::Missing), Observed::Missing) => true,
@@ -148,6 +188,37 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
             !same
         });
         previous
+    }
+
+    /// Records a failed poll of `key` (its `ErrorInfo.reason`) and schedules the next
+    /// one. From the [`STALE_AFTER_FAILED_POLLS`]th failure in a row on, watchers that
+    /// hold a state see it as [`Observed::Stale`] with the count so far; a later
+    /// [`Hub::publish`] of a value ends that. Returns true when the state is stale.
+    pub fn fail(&self, key: &str, reason: Cow<'static, str>, next_due: Instant) -> bool {
+        let mut slots = self.lock();
+        let Some(slot) = slots.get_mut(key) else {
+            return false;
+        };
+        slot.next_due = next_due;
+        let failing = slot.failing.get_or_insert_with(|| Stale {
+            since: SystemTime::now(),
+            failed_polls: 0,
+            reason: reason.clone(),
+        });
+        failing.failed_polls = failing.failed_polls.saturating_add(1);
+        failing.reason = reason;
+        if failing.failed_polls < STALE_AFTER_FAILED_POLLS {
+            return false;
+        }
+        let stale = failing.clone();
+        slot.tx.send_if_modified(|current| {
+            let Some(value) = current.as_ref().and_then(|o| o.value().cloned()) else {
+                // No state yet: nothing to call stale (first fetches fail as errors).
+                return false;
+            };
+            *current = Some(Observed::Stale(value, stale));
+            true
+        })
     }
 
     /// Pushes a state learned outside the poller (a callback). Ignored for ids nobody
@@ -163,10 +234,12 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
 
     /// The last state published for `key`, if any.
     pub fn current(&self, key: &str) -> Option<Arc<V>> {
-        match &*self.lock().get(key)?.tx.borrow() {
-            Some(Observed::Value(v)) => Some(v.clone()),
-            _ => None,
-        }
+        self.lock()
+            .get(key)?
+            .tx
+            .borrow()
+            .as_ref()
+            .and_then(|o| o.value().cloned())
     }
 
     /// Moves `key`'s next fetch to `next_due` without publishing anything.
@@ -243,6 +316,45 @@ mod tests {
         assert!(
             !hub.push("a", 3, false),
             "callbacks after the end are ignored"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_in_a_row_make_the_state_stale_until_a_value_comes() {
+        let hub: Hub<u32> = Hub::new(WatcherLimit::new(10));
+        let mut sub = hub.subscribe("a").unwrap();
+        let later = Instant::now() + Duration::from_secs(5);
+        hub.publish("a", Observed::Value(Arc::new(1)), false, later);
+        sub.rx.borrow_and_update();
+        for _ in 1..STALE_AFTER_FAILED_POLLS {
+            assert!(!hub.fail("a", "UPSTREAM_TIMEOUT".into(), later));
+            assert!(!sub.rx.has_changed().unwrap(), "one failure alarms nobody");
+        }
+        assert!(hub.fail("a", "UPSTREAM_UNAVAILABLE".into(), later));
+        let stale = match sub.rx.borrow_and_update().clone() {
+            Some(Observed::Stale(v, stale)) => (*v, stale),
+            other => panic!("not stale: {other:?}"),
+        };
+        assert_eq!(stale.0, 1);
+        assert_eq!(stale.1.failed_polls, STALE_AFTER_FAILED_POLLS);
+        assert_eq!(stale.1.reason, "UPSTREAM_UNAVAILABLE");
+        assert_eq!(
+            hub.current("a").as_deref(),
+            Some(&1),
+            "the last state stands"
+        );
+        hub.publish("a", Observed::Value(Arc::new(1)), false, later);
+        assert!(
+            sub.rx.has_changed().unwrap(),
+            "an equal value ends the staleness"
+        );
+        assert!(matches!(
+            &*sub.rx.borrow_and_update(),
+            Some(Observed::Value(v)) if **v == 1
+        ));
+        assert!(
+            !hub.fail("a", "UPSTREAM_TIMEOUT".into(), later),
+            "counting restarts"
         );
     }
 }

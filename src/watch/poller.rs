@@ -5,7 +5,9 @@
 //! same ticks whenever its first watcher arrived, and one tick costs ceil(ids / batch)
 //! requests per status endpoint. Ids due within a small slack are fetched together. When the
 //! upstream says it is busy or rate limited, the whole poller pauses for the time it
-//! asks (at least one interval).
+//! asks (at least one interval). A failed poll keeps the last state and is retried an
+//! interval late; after [`crate::watch::STALE_AFTER_FAILED_POLLS`] in a row the hub
+//! marks the state stale ([`Hub::fail`]) so watchers are told, until a poll succeeds.
 
 use super::{Hub, Observed};
 use crate::error::{Error, ErrorKind};
@@ -136,26 +138,29 @@ where
                         warn!(reason = %error.reason, pause_ms = delay.as_millis() as u64, "upstream asked the poller to back off");
                     }
                     debug!(reason = %error.reason, "poll failed");
-                    if hub.current(key).is_some() {
-                        // Watchers keep the last state; try again a little later.
-                        hub.reschedule(key, next_due + settings.interval);
+                    // A poll that ran out of its time budget reads as what it is for
+                    // watchers: the upstream did not answer, retry.
+                    let error = if error.kind == ErrorKind::DeadlineExceeded {
+                        Error::upstream(
+                            ErrorKind::Unavailable,
+                            "UPSTREAM_TIMEOUT",
+                            format!(
+                                "Qencode did not answer the status poll within {:?}",
+                                settings.fetch_timeout()
+                            ),
+                        )
+                        .with_retry_after(settings.interval)
                     } else {
-                        // Nobody has a snapshot yet: waiting watchers get the error. A
-                        // poll that ran out of its time budget reads as what it is for
-                        // them: the upstream did not answer, retry.
-                        let error = if error.kind == ErrorKind::DeadlineExceeded {
-                            Error::upstream(
-                                ErrorKind::Unavailable,
-                                "UPSTREAM_TIMEOUT",
-                                format!(
-                                    "Qencode did not answer the status poll within {:?}",
-                                    settings.fetch_timeout()
-                                ),
-                            )
-                            .with_retry_after(settings.interval)
-                        } else {
-                            error
-                        };
+                        error
+                    };
+                    if hub.current(key).is_some() {
+                        // Watchers keep the last state (told it is stale after a few
+                        // failures in a row); try again a little later.
+                        if hub.fail(key, error.reason.clone(), next_due + settings.interval) {
+                            debug!(reason = %error.reason, "watched state is stale");
+                        }
+                    } else {
+                        // Nobody has a snapshot yet: waiting watchers get the error.
                         hub.publish(key, Observed::Failed(error), false, next_due);
                     }
                 }
@@ -181,6 +186,86 @@ mod tests {
             origin + 2 * second
         );
         assert_eq!(on_grid(origin, origin, second), origin);
+    }
+
+    /// A source whose answers a test switches between a value and a failure.
+    struct Flaky {
+        up: std::sync::atomic::AtomicBool,
+        fetches: std::sync::atomic::AtomicU32,
+    }
+
+    impl Source<u32> for Flaky {
+        fn fetch<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, HashMap<String, Fetched<u32>>> {
+            use std::sync::atomic::Ordering;
+            self.fetches.fetch_add(1, Ordering::SeqCst);
+            let up = self.up.load(Ordering::SeqCst);
+            Box::pin(async move {
+                keys.iter()
+                    .map(|k| {
+                        let fetched = if up {
+                            Fetched::Value(7)
+                        } else {
+                            Fetched::Failed(Error::upstream(
+                                ErrorKind::Unavailable,
+                                "UPSTREAM_UNAVAILABLE",
+                                "HTTP 503",
+                            ))
+                        };
+                        (k.clone(), fetched)
+                    })
+                    .collect()
+            })
+        }
+
+        fn is_terminal(&self, _: &u32) -> bool {
+            false
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_outage_is_stale_after_three_failed_polls_and_ends_with_the_next_value() {
+        use crate::watch::{hub::STALE_AFTER_FAILED_POLLS, WatcherLimit};
+        use std::sync::atomic::Ordering;
+        let hub = Arc::new(Hub::<u32>::new(WatcherLimit::new(10)));
+        let source = Arc::new(Flaky {
+            up: true.into(),
+            fetches: 0.into(),
+        });
+        let settings = PollSettings {
+            interval: Duration::from_secs(1),
+        };
+        let shutdown = Shutdown::new();
+        let mut sub = hub.subscribe("t").unwrap();
+        tokio::spawn(run(hub.clone(), source.clone(), settings, shutdown.clone()));
+        sub.rx
+            .wait_for(|o| matches!(o, Some(Observed::Value(_))))
+            .await
+            .unwrap();
+        source.up.store(false, Ordering::SeqCst);
+        let before = source.fetches.load(Ordering::SeqCst);
+        let stale = sub
+            .rx
+            .wait_for(|o| matches!(o, Some(Observed::Stale(..))))
+            .await
+            .unwrap()
+            .clone();
+        let Some(Observed::Stale(value, stale)) = stale else {
+            unreachable!()
+        };
+        assert_eq!(*value, 7, "the last state stands");
+        assert_eq!(stale.failed_polls, STALE_AFTER_FAILED_POLLS);
+        assert_eq!(stale.reason, "UPSTREAM_UNAVAILABLE");
+        assert_eq!(
+            source.fetches.load(Ordering::SeqCst) - before,
+            STALE_AFTER_FAILED_POLLS,
+            "stale exactly at the third failed poll"
+        );
+        source.up.store(true, Ordering::SeqCst);
+        sub.rx
+            .wait_for(|o| matches!(o, Some(Observed::Value(_))))
+            .await
+            .unwrap();
+        shutdown.begin();
     }
 
     #[test]

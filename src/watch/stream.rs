@@ -1,10 +1,10 @@
-//! One watcher's messages: snapshot, changes, heartbeats, then the end.
+//! One watcher's messages: snapshot, changes, heartbeats, stale markers, then the end.
 //!
 //! Built with `futures::stream::unfold` rather than a spawned task feeding a channel:
 //! the state is one receiver, one timer and the last value sent, and when the client
 //! goes away tonic drops the stream, which releases the watcher at once.
 
-use super::{Observed, Subscription};
+use super::{hub::Stale, Observed, Subscription};
 use crate::error::{Error, ErrorKind, GATEWAY_DOMAIN};
 use crate::shutdown::Shutdown;
 use futures::Stream;
@@ -13,12 +13,15 @@ use std::{sync::Arc, time::Duration};
 /// What a message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
-    /// The current state, first.
+    /// The current state: first, and again when polls succeed after [`EventKind::Stale`].
     Snapshot,
     /// The state changed.
     Change,
     /// Nothing changed for the heartbeat interval.
     Heartbeat,
+    /// Updates stopped: the last polls failed ([`crate::watch::STALE_AFTER_FAILED_POLLS`]
+    /// in a row); the state is the last known one. Sent once per outage.
+    Stale,
 }
 
 /// One message of a watch stream.
@@ -28,6 +31,9 @@ pub struct Event<V> {
     pub kind: EventKind,
     /// The full current state.
     pub value: Arc<V>,
+    /// Set while the state is stale: on the [`EventKind::Stale`] event, on heartbeats
+    /// that follow it, and on the snapshot of a watcher that arrives during an outage.
+    pub stale: Option<Stale>,
 }
 
 /// How a watch stream behaves.
@@ -55,6 +61,8 @@ struct State<V> {
     shutdown: Shutdown,
     settings: StreamSettings<V>,
     phase: Phase<V>,
+    /// True once this watcher was told its state is stale, until a fresh one is sent.
+    told_stale: bool,
 }
 
 /// The error every open watch stream ends with when the gateway shuts down.
@@ -82,6 +90,7 @@ where
         shutdown,
         settings,
         phase: Phase::First,
+        told_stale: false,
     };
     futures::stream::unfold(state, |mut st| async move {
         let item = next(&mut st).await?;
@@ -112,7 +121,12 @@ async fn next<V: PartialEq + Send + Sync + 'static>(
                 seen = st.sub.rx.wait_for(Option::is_some) => seen.ok().and_then(|v| v.clone()),
             };
             return Some(match first {
-                Some(Observed::Value(value)) => Ok(emit(st, EventKind::Snapshot, value)),
+                Some(Observed::Value(value)) => Ok(emit(st, EventKind::Snapshot, value, None)),
+                Some(Observed::Stale(value, stale)) => {
+                    // Arriving during an outage: the snapshot itself says it is stale,
+                    // so no separate STALE follows.
+                    Ok(emit(st, EventKind::Snapshot, value, Some(stale)))
+                }
                 Some(Observed::Missing) => {
                     st.phase = Phase::Done;
                     Err(Error::upstream(
@@ -145,23 +159,35 @@ async fn next<V: PartialEq + Send + Sync + 'static>(
                 }
                 let current = st.sub.rx.borrow_and_update().clone();
                 match current {
-                    Some(Observed::Value(value)) if *value != *last => return Some(Ok(emit(st, EventKind::Change, value))),
-                    // Same value, or a later fetch failed: the last state stands.
+                    // Fresh again after an outage: the current state, even if unchanged.
+                    Some(Observed::Value(value)) if st.told_stale => return Some(Ok(emit(st, EventKind::Snapshot, value, None))),
+                    Some(Observed::Value(value)) if *value != *last => return Some(Ok(emit(st, EventKind::Change, value, None))),
+                    Some(Observed::Stale(value, stale)) if !st.told_stale => return Some(Ok(emit(st, EventKind::Stale, value, Some(stale)))),
+                    // Same value, one more failed poll of a stale state, or a later
+                    // fetch failed: the last state stands.
                     _ => continue,
                 }
             }
-            () = tokio::time::sleep(st.settings.heartbeat) => return Some(Ok(Event { kind: EventKind::Heartbeat, value: last })),
+            () = tokio::time::sleep(st.settings.heartbeat) => {
+                // Heartbeats of a stale state say so, with the failure count so far.
+                let stale = match &*st.sub.rx.borrow() {
+                    Some(Observed::Stale(_, stale)) if st.told_stale => Some(stale.clone()),
+                    _ => None,
+                };
+                return Some(Ok(Event { kind: EventKind::Heartbeat, value: last, stale }));
+            }
         }
     }
 }
 
-fn emit<V>(st: &mut State<V>, kind: EventKind, value: Arc<V>) -> Event<V> {
+fn emit<V>(st: &mut State<V>, kind: EventKind, value: Arc<V>, stale: Option<Stale>) -> Event<V> {
     st.phase = if (st.settings.is_terminal)(&value) {
         Phase::Done
     } else {
         Phase::Streaming(value.clone())
     };
-    Event { kind, value }
+    st.told_stale = stale.is_some();
+    Event { kind, value, stale }
 }
 
 #[cfg(test)]
@@ -205,6 +231,61 @@ mod tests {
             events.next().await.is_none(),
             "ends OK after the terminal state"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_outage_is_told_once_marked_on_heartbeats_and_ended_by_a_snapshot() {
+        use crate::watch::hub::STALE_AFTER_FAILED_POLLS;
+        let hub: Hub<u32> = Hub::new(WatcherLimit::new(10));
+        let shutdown = Shutdown::new();
+        let mut events = Box::pin(events(
+            hub.subscribe("a").unwrap(),
+            shutdown.clone(),
+            SETTINGS,
+        ));
+        hub.publish("a", Observed::Value(Arc::new(1)), false, later());
+        let e = events.next().await.unwrap().unwrap();
+        assert_eq!((e.kind, e.stale), (EventKind::Snapshot, None));
+        for _ in 0..STALE_AFTER_FAILED_POLLS {
+            hub.fail("a", "UPSTREAM_TIMEOUT".into(), later());
+        }
+        let e = events.next().await.unwrap().unwrap();
+        assert_eq!((e.kind, *e.value), (EventKind::Stale, 1));
+        let stale = e.stale.expect("the stale event says why");
+        assert_eq!(
+            (stale.failed_polls, stale.reason.as_ref()),
+            (STALE_AFTER_FAILED_POLLS, "UPSTREAM_TIMEOUT")
+        );
+        hub.fail("a", "UPSTREAM_UNAVAILABLE".into(), later());
+        let e = events.next().await.unwrap().unwrap();
+        assert_eq!(e.kind, EventKind::Heartbeat, "one STALE per outage");
+        let stale = e.stale.expect("heartbeats of a stale state are marked");
+        assert_eq!(
+            (stale.failed_polls, stale.reason.as_ref()),
+            (STALE_AFTER_FAILED_POLLS + 1, "UPSTREAM_UNAVAILABLE")
+        );
+
+        // A watcher arriving during the outage gets a snapshot marked stale.
+        let mut late = Box::pin(super::events(
+            hub.subscribe("a").unwrap(),
+            shutdown,
+            SETTINGS,
+        ));
+        let e = late.next().await.unwrap().unwrap();
+        assert_eq!(e.kind, EventKind::Snapshot);
+        assert!(e.stale.is_some());
+
+        hub.publish("a", Observed::Value(Arc::new(1)), false, later());
+        for events in [&mut events, &mut late] {
+            let e = events.next().await.unwrap().unwrap();
+            assert_eq!(
+                (e.kind, *e.value, e.stale),
+                (EventKind::Snapshot, 1, None),
+                "recovered, same state"
+            );
+            let e = events.next().await.unwrap().unwrap();
+            assert_eq!((e.kind, e.stale), (EventKind::Heartbeat, None));
+        }
     }
 
     #[tokio::test(start_paused = true)]

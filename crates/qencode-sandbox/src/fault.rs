@@ -126,6 +126,11 @@ impl FaultQueue {
         }
     }
 
+    /// Drops every queued fault (the end of an outage injected with a large `times`).
+    pub(crate) fn clear(&mut self) {
+        self.queue.clear();
+    }
+
     /// The kind of the first fault that would hit a request to `endpoint`.
     pub(crate) fn peek(&self, endpoint: Endpoint) -> Option<&FaultKind> {
         self.position(endpoint).map(|i| &self.queue[i].kind)

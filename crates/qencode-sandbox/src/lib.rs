@@ -160,6 +160,12 @@ impl Sandbox {
         self.shared.inject(fault);
     }
 
+    /// Drops every queued fault at once: an outage injected with a `times` too large
+    /// to run out (`usize::MAX`) ends here, whatever number of requests it hit.
+    pub fn clear_faults(&self) {
+        self.shared.clear_faults();
+    }
+
     /// Forgets every issued access token, Transcoding and Live alike, as after a
     /// server-side revocation: later Transcoding uses answer error 5
     /// (ERROR_TOKEN_NOT_FOUND), later Live uses HTTP 401.

@@ -248,6 +248,10 @@ impl Shared {
         self.lock().faults.push(fault);
     }
 
+    pub(crate) fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
     pub(crate) fn revoke_tokens(&self) {
         let mut inner = self.lock();
         inner.access_tokens.clear();

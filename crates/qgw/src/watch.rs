@@ -29,12 +29,21 @@ pub async fn run(clients: &Clients, output: Output, token: &str) -> Result<(), F
         if kind == WatchEventKind::Heartbeat {
             continue;
         }
+        // While Qencode cannot be polled, say so in JSON lines (the STALE event and the
+        // snapshot that ends it carry the event word already).
+        let stale = event
+            .stale
+            .as_ref()
+            .map(|s| json!({"failed_polls": s.failed_polls, "reason": s.reason}));
         let Some(status) = event.status else { continue };
         match &mut progress {
             Some(progress) => progress.update(&status),
             None => {
                 let mut line = task_json(token, &status)?;
                 line["event"] = json!(crate::output::word(kind.as_str_name(), "WATCH_EVENT_KIND_"));
+                if let Some(stale) = stale {
+                    line["stale"] = stale;
+                }
                 println!("{line}");
             }
         }

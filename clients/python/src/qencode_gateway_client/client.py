@@ -269,9 +269,11 @@ class Client:
 
     def watch(self, task_token: str, timeout: float = 600.0) -> Iterator[task_status_pb2.TaskStatus]:
         """Yields the task's status from WatchStatus at each snapshot and change (not
-        heartbeats), ending after a terminal state. `timeout` bounds the whole stream."""
+        heartbeats, nor the STALE marker of an upstream outage, which repeats the last
+        status; read `watch_status` to see those), ending after a terminal state.
+        `timeout` bounds the whole stream."""
         for message in self.watch_status(task_token, timeout=timeout):
-            if message.kind == watch_pb2.WATCH_EVENT_KIND_HEARTBEAT:
+            if message.kind in (watch_pb2.WATCH_EVENT_KIND_HEARTBEAT, watch_pb2.WATCH_EVENT_KIND_STALE):
                 continue
             yield message.status
             if message.status.state in TERMINAL_TASK_STATES or message.status.error:

@@ -161,9 +161,11 @@ class WatchStreamRequest(_message.Message):
     def __init__(self, stream_id: _Optional[str] = ...) -> None: ...
 
 class WatchStreamResponse(_message.Message):
-    __slots__ = ("kind", "stream")
+    __slots__ = ("kind", "stream", "stale")
     KIND_FIELD_NUMBER: _ClassVar[int]
     STREAM_FIELD_NUMBER: _ClassVar[int]
+    STALE_FIELD_NUMBER: _ClassVar[int]
     kind: _watch_pb2.WatchEventKind
     stream: _live_stream_pb2.LiveStream
-    def __init__(self, kind: _Optional[_Union[_watch_pb2.WatchEventKind, str]] = ..., stream: _Optional[_Union[_live_stream_pb2.LiveStream, _Mapping]] = ...) -> None: ...
+    stale: _watch_pb2.UpstreamUnavailable
+    def __init__(self, kind: _Optional[_Union[_watch_pb2.WatchEventKind, str]] = ..., stream: _Optional[_Union[_live_stream_pb2.LiveStream, _Mapping]] = ..., stale: _Optional[_Union[_watch_pb2.UpstreamUnavailable, _Mapping]] = ...) -> None: ...

@@ -201,6 +201,12 @@ class LiveStreamingServicer:
         deleted while watched gets a final message with status `deleted`). An unknown id
         ends it with NOT_FOUND.
         - On gateway shutdown it ends with UNAVAILABLE: reconnect and get the snapshot again.
+        - When polls of Qencode fail 3 times in a row, one STALE message (the last known
+        state, with `stale` saying since when and why) tells the watcher; heartbeats are
+        marked `stale` and a SNAPSHOT follows once a poll succeeds again.
+        - A client that takes no message for GATEWAY_WATCH_STALL_TIMEOUT (30 s by default)
+        while one waits for it has its watch ended with RESOURCE_EXHAUSTED (ErrorInfo
+        reason WATCH_CLIENT_STALLED).
         - All watchers of one stream share one upstream poller.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

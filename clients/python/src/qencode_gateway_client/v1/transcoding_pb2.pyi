@@ -120,12 +120,14 @@ class WatchStatusRequest(_message.Message):
     def __init__(self, task_token: _Optional[str] = ...) -> None: ...
 
 class WatchStatusResponse(_message.Message):
-    __slots__ = ("kind", "status")
+    __slots__ = ("kind", "status", "stale")
     KIND_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    STALE_FIELD_NUMBER: _ClassVar[int]
     kind: _watch_pb2.WatchEventKind
     status: _task_status_pb2.TaskStatus
-    def __init__(self, kind: _Optional[_Union[_watch_pb2.WatchEventKind, str]] = ..., status: _Optional[_Union[_task_status_pb2.TaskStatus, _Mapping]] = ...) -> None: ...
+    stale: _watch_pb2.UpstreamUnavailable
+    def __init__(self, kind: _Optional[_Union[_watch_pb2.WatchEventKind, str]] = ..., status: _Optional[_Union[_task_status_pb2.TaskStatus, _Mapping]] = ..., stale: _Optional[_Union[_watch_pb2.UpstreamUnavailable, _Mapping]] = ...) -> None: ...
 
 class UploadFileRequest(_message.Message):
     __slots__ = ("metadata", "chunk")

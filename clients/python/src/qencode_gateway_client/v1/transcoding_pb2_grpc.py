@@ -168,7 +168,14 @@ class TranscodingServicer:
         NOT_FOUND, because Qencode's status does not tell it from an unknown token.
         - When the gateway shuts down, the stream ends with UNAVAILABLE: reconnect (to any
         replica) and the first message is the snapshot again.
+        - When polls of Qencode fail 3 times in a row, one STALE message (the last known
+        status, with `stale` saying since when and why) tells the watcher; heartbeats
+        keep coming, marked `stale`, and a SNAPSHOT follows once a poll succeeds again.
         - Past the gateway's watcher limit a new watch gets RESOURCE_EXHAUSTED.
+        - A client that takes no message for GATEWAY_WATCH_STALL_TIMEOUT (30 s by default)
+        while one waits for it has its watch ended with RESOURCE_EXHAUSTED (ErrorInfo
+        reason WATCH_CLIENT_STALLED), freeing what it held; it sees that status when it
+        reads again.
 
         All watchers of one task share one upstream poller, and pollers batch every task of
         the same status endpoint into one upstream request per interval.

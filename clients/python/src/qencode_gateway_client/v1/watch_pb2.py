@@ -22,15 +22,18 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eqencode/gateway/v1/watch.proto\x12\x12qencode.gateway.v1*\x8e\x01\n\x0eWatchEventKind\x12 \n\x1cWATCH_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19WATCH_EVENT_KIND_SNAPSHOT\x10\x01\x12\x1b\n\x17WATCH_EVENT_KIND_CHANGE\x10\x02\x12\x1e\n\x1aWATCH_EVENT_KIND_HEARTBEAT\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eqencode/gateway/v1/watch.proto\x12\x12qencode.gateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"f\n\x13UpstreamUnavailable\x12)\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x66\x61iled_polls\x18\x02 \x01(\r\x12\x0e\n\x06reason\x18\x03 \x01(\t*\xaa\x01\n\x0eWatchEventKind\x12 \n\x1cWATCH_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19WATCH_EVENT_KIND_SNAPSHOT\x10\x01\x12\x1b\n\x17WATCH_EVENT_KIND_CHANGE\x10\x02\x12\x1e\n\x1aWATCH_EVENT_KIND_HEARTBEAT\x10\x03\x12\x1a\n\x16WATCH_EVENT_KIND_STALE\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'qencode.gateway.v1.watch_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WATCHEVENTKIND']._serialized_start=55
-  _globals['_WATCHEVENTKIND']._serialized_end=197
+  _globals['_WATCHEVENTKIND']._serialized_start=192
+  _globals['_WATCHEVENTKIND']._serialized_end=362
+  _globals['_UPSTREAMUNAVAILABLE']._serialized_start=87
+  _globals['_UPSTREAMUNAVAILABLE']._serialized_end=189
 # @@protoc_insertion_point(module_scope)
