@@ -4,16 +4,28 @@
 //! Without a policy file every call passes, as before policies existed. Health and
 //! reflection are never checked (balancers and tooling must reach them). Refusals are
 //! domain [`Error`]s; `grpc::status` makes them statuses like every other error.
+//!
+//! The check also picks the call's Qencode project ([`crate::projects`]): the one the
+//! `x-qencode-project` metadata key names, else the caller's default. A name no
+//! project has is the caller's mistake in its request: INVALID_ARGUMENT with a
+//! `BadRequest` on `x-qencode-project` and `ErrorInfo` reason `UNKNOWN_PROJECT`
+//! naming it (not NOT_FOUND, which callers read as "no such task or stream"). A
+//! configured project the caller may not use is PERMISSION_DENIED
+//! (`PROJECT_NOT_ALLOWED`), like a method it may not use.
 
 use crate::{
     error::{Error, ErrorKind, GATEWAY_DOMAIN},
     identity::{self, mesh::Mesh, PeerInfo},
-    policy::{bucket::Buckets, Policy},
+    policy::{bucket::Buckets, Policy, DEFAULT_PROJECT},
+    projects::{Project, Projects},
 };
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex, OnceLock, PoisonError},
 };
+
+/// The metadata key a call names its project with.
+pub const PROJECT_HEADER: &str = "x-qencode-project";
 use tokio::sync::watch;
 
 /// The access rules in force; cheap to share.
@@ -22,18 +34,61 @@ pub struct Access {
     policy: Option<watch::Receiver<Arc<Policy>>>,
     /// The mesh whose identity header is trusted, when configured.
     mesh: Option<Mesh>,
+    /// The projects calls may pick from; `None` only for a layer built without a
+    /// gateway (then calls carry no project).
+    projects: Option<Arc<Projects>>,
     buckets: Buckets,
     /// Open watch streams per caller.
     watchers: Arc<Mutex<HashMap<Arc<str>, usize>>>,
 }
 
-/// A call let through: who made it, and the watcher slot it holds while it streams.
-#[derive(Debug)]
+/// A call let through: who made it, for which project, and the watcher slot it holds
+/// while it streams.
+#[derive(Debug, Default)]
 pub struct Admitted {
-    /// The caller's name in the policy.
-    pub caller: Arc<str>,
+    /// The caller's name in the policy (`None` without a policy or for open methods).
+    pub caller: Option<Arc<str>>,
+    /// The project the call goes with (`None` for health and reflection).
+    pub project: Option<Arc<Project>>,
     /// Freed when the stream ends.
     pub slot: Option<WatcherSlot>,
+}
+
+/// What the services learn about a call from the layer (a request extension): the
+/// project whose keys it uses, and where the service notes the id the call is about
+/// for the audit line (the layer never reads request bodies).
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// The caller's policy name, when there is a policy.
+    pub caller: Option<Arc<str>>,
+    /// The project the call goes with.
+    pub project: Arc<Project>,
+    /// The task token or stream id the call concerns: (field name, value).
+    subject: Arc<OnceLock<(&'static str, String)>>,
+}
+
+impl CallContext {
+    /// A context for a call of `caller` with `project`.
+    pub fn new(caller: Option<Arc<str>>, project: Arc<Project>) -> Self {
+        CallContext {
+            caller,
+            project,
+            subject: Arc::default(),
+        }
+    }
+
+    /// Notes the id the call concerns (`task_token`, `stream_id`); the first one noted
+    /// stays. Ids are not secrets: Qencode's own logs and URLs carry them.
+    pub fn note(&self, field: &'static str, id: &str) {
+        if !id.is_empty() {
+            let _ = self.subject.set((field, id.to_owned()));
+        }
+    }
+
+    /// What [`CallContext::note`] noted.
+    pub fn subject(&self) -> Option<(&'static str, &str)> {
+        self.subject.get().map(|(f, v)| (*f, v.as_str()))
+    }
 }
 
 /// One of a caller's watcher slots; freed on drop.
@@ -56,7 +111,7 @@ impl Drop for WatcherSlot {
 }
 
 impl Access {
-    /// Everything open: no policy, no mesh.
+    /// Everything open: no policy, no mesh, no projects.
     pub fn open() -> Self {
         Access::new(None, None)
     }
@@ -66,9 +121,16 @@ impl Access {
         Access {
             policy,
             mesh,
+            projects: None,
             buckets: Buckets::default(),
             watchers: Arc::default(),
         }
+    }
+
+    /// The same rules, picking each call's project from `projects`.
+    pub fn with_projects(mut self, projects: Arc<Projects>) -> Self {
+        self.projects = Some(projects);
+        self
     }
 
     /// The mesh whose identity header is trusted.
@@ -82,20 +144,24 @@ impl Access {
     }
 
     /// Decides a call to `method` (`package.Service/Method`) before any service runs.
-    /// `Ok(None)`: not checked (no policy, or an open method).
+    /// Health and reflection pass with nothing set; without a policy every call passes
+    /// with the project it names (or the default one).
     pub fn check(
         &self,
         method: &str,
         watch: bool,
         headers: &http::HeaderMap,
         peer: Option<&PeerInfo>,
-    ) -> Result<Option<Admitted>, Error> {
-        let Some(policy) = &self.policy else {
-            return Ok(None);
-        };
+    ) -> Result<Admitted, Error> {
         if is_open(method) {
-            return Ok(None);
+            return Ok(Admitted::default());
         }
+        let Some(policy) = &self.policy else {
+            return Ok(Admitted {
+                project: self.project(headers, None)?,
+                ..Admitted::default()
+            });
+        };
         let policy = policy.borrow().clone();
 
         // 1. Identity: the verified client certificate, else the trusted mesh header,
@@ -125,6 +191,9 @@ impl Access {
             .with_metadata("caller", &caller.name));
         }
 
+        // 2b. Project: the one the call names, if the caller may use it, else its own.
+        let project = self.project(headers, Some(caller))?;
+
         // 3. Limits: the caller's rate, then its open watch streams.
         if let Some(rate) = caller.rate_per_second {
             if let Err(wait) = self.buckets.take(&caller.name, rate, caller.burst) {
@@ -145,10 +214,76 @@ impl Access {
             (true, Some(max)) => Some(self.watcher_slot(&caller.name, max)?),
             _ => None,
         };
-        Ok(Some(Admitted {
-            caller: caller.name.clone(),
+        Ok(Admitted {
+            caller: Some(caller.name.clone()),
+            project,
             slot,
-        }))
+        })
+    }
+
+    /// The project of a call from `headers` (`x-qencode-project`), else `caller`'s
+    /// default, else the gateway's default project.
+    fn project(
+        &self,
+        headers: &http::HeaderMap,
+        caller: Option<&crate::policy::Caller>,
+    ) -> Result<Option<Arc<Project>>, Error> {
+        let Some(projects) = &self.projects else {
+            return Ok(None);
+        };
+        let named = match headers.get(PROJECT_HEADER) {
+            None => None,
+            Some(value) => Some(
+                value
+                    .to_str()
+                    .ok()
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| {
+                        Error::invalid_field(PROJECT_HEADER, "must be a project name")
+                    })?,
+            ),
+        };
+        let name = named
+            .or(caller.map(|c| &*c.project))
+            .unwrap_or(DEFAULT_PROJECT);
+        let found = match named {
+            Some(name) => projects.get(name),
+            // Without a name the caller's default; without a policy, `main` or the one
+            // project there is.
+            None if caller.is_some() => projects.get(name),
+            None => projects.default_project(),
+        };
+        let Some(project) = found else {
+            let mut unknown = Error::new(
+                ErrorKind::InvalidArgument,
+                GATEWAY_DOMAIN,
+                "UNKNOWN_PROJECT",
+                format!("the gateway has no Qencode project {:?}", clip(name)),
+            )
+            .with_metadata("project", clip(name))
+            .with_violation(PROJECT_HEADER, "names no project of the gateway's policy");
+            if let Some(caller) = caller {
+                unknown = unknown.with_metadata("caller", &caller.name);
+            }
+            return Err(unknown);
+        };
+        if let Some(caller) = caller {
+            if !caller.may_use(&project.name) {
+                return Err(Error::new(
+                    ErrorKind::PermissionDenied,
+                    GATEWAY_DOMAIN,
+                    "PROJECT_NOT_ALLOWED",
+                    format!(
+                        "caller {:?} may not use project {:?}",
+                        &*caller.name, &*project.name
+                    ),
+                )
+                .with_metadata("project", &project.name)
+                .with_metadata("caller", &caller.name));
+            }
+        }
+        Ok(Some(project))
     }
 
     fn watcher_slot(&self, caller: &Arc<str>, max: usize) -> Result<WatcherSlot, Error> {
@@ -172,6 +307,12 @@ impl Access {
             watchers: self.watchers.clone(),
         })
     }
+}
+
+/// A caller-supplied name, bounded before it goes into an error (a header may be
+/// kilobytes long).
+fn clip(name: &str) -> String {
+    name.chars().take(64).collect()
 }
 
 /// Health and reflection: open to every client.
@@ -207,7 +348,7 @@ max_watchers = 1
     fn identity_then_policy_then_watchers() {
         let access = access(POLICY);
         let m = "qencode.gateway.v1.LiveStreaming/WatchStream";
-        let kind = |r: Result<Option<Admitted>, Error>| r.unwrap_err().kind;
+        let kind = |r: Result<Admitted, Error>| r.unwrap_err().kind;
         assert_eq!(
             kind(access.check(m, true, &http::HeaderMap::new(), None)),
             ErrorKind::Unauthenticated
@@ -229,11 +370,8 @@ max_watchers = 1
             denied.metadata.get("caller").map(String::as_str),
             Some("viewer")
         );
-        let first = access
-            .check(m, true, &linkerd("viewer.ns"), None)
-            .unwrap()
-            .unwrap();
-        assert_eq!(&*first.caller, "viewer");
+        let first = access.check(m, true, &linkerd("viewer.ns"), None).unwrap();
+        assert_eq!(first.caller.as_deref(), Some("viewer"));
         assert_eq!(
             kind(access.check(m, true, &linkerd("viewer.ns"), None)),
             ErrorKind::ResourceExhausted
@@ -249,6 +387,7 @@ max_watchers = 1
                 None
             )
             .unwrap()
+            .caller
             .is_none());
     }
 
@@ -263,6 +402,7 @@ max_watchers = 1
                 None
             )
             .unwrap()
+            .caller
             .is_none());
     }
 }

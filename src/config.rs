@@ -208,9 +208,12 @@ impl Config {
         self.live_api_key.clone().or_else(|| self.api_key.clone())
     }
 
-    /// True when nothing points at a real upstream, so the built-in sandbox is used.
+    /// True when nothing points at a real upstream, so the built-in sandbox is used. A
+    /// policy file may name each project's keys (`[projects]`), so with one the
+    /// gateway never falls back to the sandbox.
     pub fn wants_sandbox(&self) -> bool {
-        self.api_key.is_none()
+        self.access.policy_file.is_none()
+            && self.api_key.is_none()
             && self.live_api_key.is_none()
             && self.api_url.is_none()
             && self.live_api_url.is_none()
@@ -218,7 +221,7 @@ impl Config {
 
     /// Checks settings that are only wrong together; returns the one-line problem.
     pub fn check(&self) -> Result<(), String> {
-        if self.api_key.is_none() && !self.wants_sandbox() {
+        if self.api_key.is_none() && !self.wants_sandbox() && self.access.policy_file.is_none() {
             return Err("QENCODE_API_KEY is not set but other Qencode settings are; set it, or unset them all to use the sandbox".into());
         }
         if self.redis_url.is_some() && self.callback_secret.is_none() {

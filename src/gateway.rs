@@ -4,20 +4,16 @@ use crate::grpc::layer::LayerSettings;
 use crate::listener::ConnLimits;
 use crate::{
     access::Access,
-    auth::{TokenManager, TokenSource},
     config::Config,
     error::Error,
-    fleet::{tokens::FleetTokens, Fleet},
-    live::LiveStreaming,
+    fleet::Fleet,
+    policy::ProjectKeys,
+    projects::{ProjectParts, Projects},
     shutdown::Shutdown,
     tls::Tls,
     transcoding::Transcoding,
     upload::UploadSettings,
-    upstream::{
-        live::{LiveClient, LiveTokens},
-        transcoding::{TranscodingClient, TranscodingTokens},
-        HttpClient, TrustedHosts,
-    },
+    upstream::{live::LiveClient, transcoding::TranscodingClient, HttpClient, TrustedHosts},
     watch::{callback::CallbackSigner, WatchSettings, Watchers},
 };
 use rand::Rng;
@@ -28,10 +24,10 @@ use tracing::info;
 /// Everything the server serves, built from the configuration.
 #[derive(Clone)]
 pub struct Gateway {
-    /// The Transcoding domain.
+    /// The Transcoding domain (shared by every project).
     pub transcoding: Arc<Transcoding>,
-    /// The LiveStreaming domain.
-    pub live: Arc<LiveStreaming>,
+    /// The Qencode projects: token managers and a LiveStreaming domain each.
+    pub projects: Arc<Projects>,
     /// Watch streams: hubs, pollers, callbacks.
     pub watchers: Arc<Watchers>,
     /// True while the server serves and is not shutting down (`/readyz`).
@@ -59,6 +55,8 @@ pub struct PolicyFeed {
     pub interval: Duration,
     /// The live policy.
     pub current: Arc<watch::Sender<Arc<crate::policy::Policy>>>,
+    /// The projects a reload updates.
+    pub projects: Arc<Projects>,
 }
 
 impl Gateway {
@@ -66,44 +64,54 @@ impl Gateway {
     /// binary starts the sandbox and points the config at it when none was given).
     pub fn from_config(config: &Config) -> Result<Self, Error> {
         let shutdown = Shutdown::new();
-        let (access, policy_feed) = access_from_config(config)?;
+        let loaded = match &config.access.policy_file {
+            Some(path) => Some(crate::policy::reload::load(path).map_err(config_error)?),
+            None => None,
+        };
         let tls = match config.access.tls_files() {
             None => None,
             Some(files) => Some(Arc::new(Tls::load(files).map_err(config_error)?)),
         };
-        let api_key = config.api_key.clone().ok_or_else(|| {
-            Error::new(
+        // `main` from QENCODE_API_KEY: the one project without `[projects]`.
+        let main = config
+            .api_key
+            .clone()
+            .map(|key| Projects::main_keys(key.clone(), config.live_api_key().unwrap_or(key)));
+        let project_keys: Vec<ProjectKeys> =
+            loaded.as_ref().map(|l| l.keys.clone()).unwrap_or_default();
+        if project_keys.is_empty() && main.is_none() {
+            return Err(Error::new(
                 crate::error::ErrorKind::FailedPrecondition,
                 crate::error::GATEWAY_DOMAIN,
                 "NO_API_KEY",
                 "QENCODE_API_KEY is not set",
-            )
-        })?;
+            ));
+        }
         let http = HttpClient::new(config.upstream_timeout, config.upstream_connect_timeout)?;
         let trusted = TrustedHosts::new(config.api_url(), config.trusted_domain.clone());
         let fleet = fleet(config)?;
         let client = TranscodingClient::new(http.clone(), config.api_url());
-        let tokens = shared_tokens(
-            TranscodingTokens {
-                client: client.clone(),
-                api_key: api_key.clone(),
-            },
-            &fleet,
-        );
         let live_client = LiveClient::new(http, config.live_api_url());
-        let live_tokens = shared_tokens(
-            LiveTokens {
-                client: live_client.clone(),
-                api_key: config.live_api_key().unwrap_or(api_key),
-            },
-            &fleet,
-        );
         let signer = config.callback_url.clone().map(|base| {
             Arc::new(match &config.callback_secret {
                 Some(secret) => CallbackSigner::new(base, secret),
                 None => CallbackSigner::with_random_secret(base),
             })
         });
+        let projects = Arc::new(
+            Projects::new(
+                ProjectParts {
+                    transcoding: client.clone(),
+                    live: live_client,
+                    fleet: fleet.clone(),
+                    signer: signer.clone(),
+                },
+                &project_keys,
+                main,
+            )
+            .map_err(config_error)?,
+        );
+        let (access, policy_feed) = access_from_config(config, loaded, &projects);
         let settings = WatchSettings {
             poll_interval: config.poll_interval,
             live_poll_interval: config.live_poll_interval,
@@ -114,7 +122,7 @@ impl Gateway {
         };
         Ok(Gateway {
             transcoding: Arc::new(
-                Transcoding::new(client, tokens, trusted)
+                Transcoding::new(client, projects.clone(), trusted)
                     .with_callbacks(signer.clone())
                     .with_max_query_json(
                         usize::try_from(config.limits.max_query_json_size).unwrap_or(usize::MAX),
@@ -124,9 +132,7 @@ impl Gateway {
                         max_size: config.max_upload_size,
                     }),
             ),
-            live: Arc::new(
-                LiveStreaming::new(live_client, live_tokens).with_callbacks(signer.clone()),
-            ),
+            projects,
             watchers: Arc::new(Watchers::new(settings, signer, shutdown.clone()).with_fleet(fleet)),
             ready: Arc::new(watch::Sender::new(false)),
             shutdown,
@@ -148,21 +154,26 @@ fn config_error(problem: String) -> Error {
 }
 
 /// The access rules and, with a policy file, what keeps them current.
-fn access_from_config(config: &Config) -> Result<(Arc<Access>, Option<Arc<PolicyFeed>>), Error> {
+fn access_from_config(
+    config: &Config,
+    loaded: Option<crate::policy::reload::Loaded>,
+    projects: &Arc<Projects>,
+) -> (Arc<Access>, Option<Arc<PolicyFeed>>) {
     let mesh = config.access.trust_mesh_identity;
-    let Some(path) = &config.access.policy_file else {
-        return Ok((Arc::new(Access::new(None, mesh)), None));
+    let (Some(path), Some(loaded)) = (&config.access.policy_file, loaded) else {
+        let access = Access::new(None, mesh).with_projects(projects.clone());
+        return (Arc::new(access), None);
     };
-    let (policy, loaded) = crate::policy::reload::load(path).map_err(config_error)?;
-    let current = Arc::new(watch::Sender::new(Arc::new(policy)));
-    let access = Access::new(Some(current.subscribe()), mesh);
+    let current = Arc::new(watch::Sender::new(Arc::new(loaded.policy)));
+    let access = Access::new(Some(current.subscribe()), mesh).with_projects(projects.clone());
     let feed = PolicyFeed {
         path: path.clone(),
-        loaded,
+        loaded: loaded.bytes,
         interval: config.access.policy_poll_interval,
         current,
+        projects: projects.clone(),
     };
-    Ok((Arc::new(access), Some(Arc::new(feed))))
+    (Arc::new(access), Some(Arc::new(feed)))
 }
 
 /// The fleet's Redis when `GATEWAY_REDIS_URL` is set (logged by host and port only).
@@ -174,14 +185,6 @@ fn fleet(config: &Config) -> Result<Option<Arc<Fleet>>, Error> {
     let fleet = Fleet::new(url, &config.redis_prefix, config.poll_interval)?;
     info!(redis = %url.display(), prefix = %config.redis_prefix, replica = fleet.replica(), "fleet mode: sharing tokens, callbacks, task and stream polling through Redis");
     Ok(Some(Arc::new(fleet)))
-}
-
-/// A token manager for `source`, sharing its tokens with the fleet when there is one.
-fn shared_tokens(source: impl TokenSource, fleet: &Option<Arc<Fleet>>) -> TokenManager {
-    match fleet {
-        Some(fleet) => TokenManager::new(FleetTokens::new(source, fleet.clone())),
-        None => TokenManager::new(source),
-    }
 }
 
 /// Server settings taken from the configuration.

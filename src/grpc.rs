@@ -30,6 +30,25 @@ pub fn event_kind(kind: EventKind) -> WatchEventKind {
     }
 }
 
+/// The call's project and audit note, put there by the layer. Every gateway method
+/// gets one; a service mounted without the layer fails closed.
+pub fn context<T>(
+    request: &tonic::Request<T>,
+) -> Result<crate::access::CallContext, tonic::Status> {
+    request
+        .extensions()
+        .get::<crate::access::CallContext>()
+        .cloned()
+        .ok_or_else(|| {
+            status::to_status(crate::error::Error::new(
+                crate::error::ErrorKind::Internal,
+                crate::error::GATEWAY_DOMAIN,
+                "NO_PROJECT",
+                "the call reached the service without a project (the gateway layer is missing)",
+            ))
+        })
+}
+
 /// The proto form of why a watched state is stale (`None` while it is fresh).
 pub fn stale(stale: Option<Stale>) -> Option<UpstreamUnavailable> {
     stale.map(|s| UpstreamUnavailable {

@@ -5,10 +5,17 @@
 //! the monitor follows every token request's outcome (so a refused key shows at once),
 //! and checks again on an interval, every second while a service is down, so it comes
 //! back as soon as the upstream accepts the key again.
+//!
+//! With several Qencode projects, `<service>@<project>` (e.g.
+//! `qencode.gateway.v1.Transcoding@main`) follows one project's token, and the plain
+//! service name is SERVING while any project's token can be obtained: a project's
+//! revoked key is the same on every replica, so taking replicas out of a balancer
+//! for it would only stop the other projects' calls too. Operators and alerts watch
+//! the project names.
 
 use crate::{auth::TokenManager, shutdown::Shutdown};
 use futures::future::select_all;
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 use tokio::sync::watch;
 use tonic_health::{server::HealthReporter, ServingStatus};
 use tracing::{info, warn};
@@ -25,41 +32,63 @@ pub async fn set_all(reporter: &HealthReporter, names: &[&str], status: ServingS
     }
 }
 
-/// Follows each (service name, token manager) pair until `shutdown` begins.
+/// Health names and the token managers each follows: a name is SERVING while any one
+/// of its managers can get a token.
+pub type Entries = Vec<(String, Vec<TokenManager>)>;
+
+/// Follows `entries` (asked again every round, so projects added or re-keyed by a
+/// policy reload are followed from the next round) until `shutdown` begins. A name
+/// that is no longer listed (a removed project) is set to NOT_SERVING once.
 pub async fn monitor(
     reporter: HealthReporter,
-    services: Vec<(&'static str, TokenManager)>,
+    entries: impl Fn() -> Entries + Send + 'static,
     interval: Duration,
     shutdown: Shutdown,
 ) {
-    let mut outcomes: Vec<watch::Receiver<Option<bool>>> =
-        services.iter().map(|(_, tokens)| tokens.health()).collect();
-    let mut last: Vec<Option<bool>> = vec![None; services.len()];
+    let mut last: HashMap<String, bool> = HashMap::new();
     loop {
-        for (i, (service, tokens)) in services.iter().enumerate() {
+        let services = entries();
+        let mut outcomes: Vec<watch::Receiver<Option<bool>>> = Vec::new();
+        for (service, managers) in &services {
             // A check that fails right after a failed request does not hit the upstream:
             // the token manager's shared back-off answers it.
-            let ok = check(tokens).await;
+            let mut ok = false;
+            for tokens in managers {
+                let mut outcome = tokens.health();
+                ok |= check(tokens).await;
+                outcome.borrow_and_update();
+                outcomes.push(outcome);
+            }
             if shutdown.has_begun() {
                 return;
             }
-            if last[i] != Some(ok) {
+            if last.get(service) != Some(&ok) {
                 if ok {
-                    info!(service, "upstream token available: SERVING");
+                    info!(service = %service, "upstream token available: SERVING");
                 } else {
-                    warn!(service, "upstream token unavailable: NOT_SERVING");
+                    warn!(service = %service, "upstream token unavailable: NOT_SERVING");
                 }
                 let status = if ok {
                     ServingStatus::Serving
                 } else {
                     ServingStatus::NotServing
                 };
-                reporter.set_service_status(*service, status).await;
-                last[i] = Some(ok);
+                reporter.set_service_status(service, status).await;
+                last.insert(service.clone(), ok);
             }
-            outcomes[i].borrow_and_update();
         }
-        let wait = if last.iter().all(|s| *s == Some(true)) {
+        let gone: Vec<String> = last
+            .keys()
+            .filter(|name| !services.iter().any(|(s, _)| s == *name))
+            .cloned()
+            .collect();
+        for name in gone {
+            reporter
+                .set_service_status(&name, ServingStatus::NotServing)
+                .await;
+            last.remove(&name);
+        }
+        let wait = if last.values().all(|ok| *ok) {
             interval
         } else {
             DOWN_RETRY.min(interval)

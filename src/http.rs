@@ -160,10 +160,12 @@ async fn metrics(State(gateway): State<Gateway>) -> ([(&'static str, &'static st
     ([("content-type", crate::metrics::CONTENT_TYPE)], text)
 }
 
-/// Labels of the token families.
+/// Labels of the token families: the API and the project (bounded by the policy's
+/// `[projects]`, never by callers).
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ApiLabels {
     api: &'static str,
+    project: String,
 }
 
 /// Labels of the poller gauge.
@@ -180,7 +182,11 @@ type ReadStat = fn(&crate::auth::TokenStats) -> u64;
 fn scrape_time(gateway: &Gateway) -> Registry {
     use std::sync::atomic::Ordering::Relaxed;
     let mut registry = Registry::default();
-    let tokens = [gateway.transcoding.tokens(), gateway.live.tokens()];
+    let projects = gateway.projects.all();
+    let tokens: Vec<(&str, &crate::auth::TokenManager)> = projects
+        .iter()
+        .flat_map(|p| [(&*p.name, &p.transcoding), (&*p.name, p.live.tokens())])
+        .collect();
     let counters: [(&str, &str, ReadStat); 4] = [
         (
             "gateway_token_fetches",
@@ -205,9 +211,12 @@ fn scrape_time(gateway: &Gateway) -> Registry {
     ];
     for (name, help, read) in counters {
         let family = Family::<ApiLabels, Counter>::default();
-        for t in tokens {
+        for (project, t) in &tokens {
             family
-                .get_or_create(&ApiLabels { api: t.api() })
+                .get_or_create(&ApiLabels {
+                    api: t.api(),
+                    project: (*project).to_owned(),
+                })
                 .inc_by(read(t.stats()));
         }
         registry.register(name, help, family);

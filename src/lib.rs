@@ -26,7 +26,10 @@
 //! Who may call (no tonic):
 //! - [`identity`]: the caller's certificate SAN, trusted mesh header or bearer digest.
 //! - [`policy`]: the policy file, its reload, per-caller token buckets.
-//! - [`access`]: the one check (identity, policy, limits) the layer runs per call.
+//! - [`access`]: the one check (identity, policy, project, limits) the layer runs per
+//!   call.
+//! - [`projects`]: several Qencode projects on one gateway: a token manager per
+//!   project and API, and which project each task and stream belongs to.
 //!
 //! gRPC edge (the only modules that know tonic):
 //! - [`grpc`]: thin adapters, the tower layer, reflection, the codec; [`grpc::status`]
@@ -75,6 +78,7 @@ pub mod live;
 pub mod metrics;
 pub mod policy;
 pub mod process_metrics;
+pub mod projects;
 pub mod proto_json;
 pub mod secret;
 pub mod server;

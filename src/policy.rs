@@ -2,8 +2,14 @@
 //! it is, which methods it may use and how much of the gateway it may take.
 //!
 //! ```toml
+//! [projects.main]                       # one Qencode project; its keys stay outside the file
+//! api_key_env = "QENCODE_API_KEY_MAIN"  # or api_key_file = "/var/run/secrets/qencode/main"
+//! live_api_key_env = "QENCODE_LIVE_API_KEY_MAIN"   # optional; defaults to the same key
+//!
 //! [[callers]]
 //! name = "encoder"
+//! project = "main"                      # its default project (default "main")
+//! projects = ["main", "archive"]        # others it may pick with `x-qencode-project`
 //! identity = "spiffe://example.org/ns/media/sa/encoder"   # mTLS or mesh identity
 //! bearer_sha256 = "<hex SHA-256 of the token>"             # and/or a bearer token
 //! allow = ["qencode.gateway.v1.Transcoding/*", "qencode.gateway.v1.LiveStreaming/GetStream"]
@@ -11,6 +17,14 @@
 //! burst = 40
 //! max_watchers = 100
 //! ```
+//!
+//! Without `[projects]` there is one project, `main`, whose keys are `QENCODE_API_KEY`
+//! and `QENCODE_LIVE_API_KEY` as without a policy. A project's keys are named (an
+//! environment variable or a file), never written in the policy: the policy is a
+//! ConfigMap anyone on the team may read, the keys are a Secret. Naming a project no
+//! `[projects]` entry defines, or a key source that is unset, unreadable or empty, is
+//! refused like any other problem (with its line), so a reload can never leave a
+//! caller pointing at a project without a key.
 //!
 //! Tokens are stored only as digests, so the file holds nothing that lets its reader
 //! call the gateway. It is validated whole (a bad file is refused with its line and
@@ -20,8 +34,16 @@
 pub mod bucket;
 pub mod reload;
 
+use crate::secret::Secret;
 use serde::Deserialize;
-use std::sync::Arc;
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
+
+/// The project every caller uses unless its policy entry says otherwise, and the one
+/// project of a gateway without `[projects]`.
+pub const DEFAULT_PROJECT: &str = "main";
+/// Longest project name: names are metric label values and Redis key parts, so they
+/// stay short and few.
+const MAX_PROJECT_NAME: usize = 32;
 
 /// One caller of the policy, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +62,10 @@ pub struct Caller {
     pub burst: f64,
     /// Most watch streams it may hold open, when limited.
     pub max_watchers: Option<usize>,
+    /// The project its calls use when they name none (`x-qencode-project`).
+    pub project: Arc<str>,
+    /// Every project it may use, its default included.
+    pub projects: Vec<Arc<str>>,
 }
 
 impl Caller {
@@ -55,6 +81,63 @@ impl Caller {
                 None => pattern == method,
             })
     }
+
+    /// May this caller use `project`?
+    pub fn may_use(&self, project: &str) -> bool {
+        self.projects.iter().any(|p| &**p == project)
+    }
+}
+
+/// Where a key comes from: never the key itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeySource {
+    /// An environment variable's name.
+    Env(String),
+    /// A file's path (a mounted Secret); surrounding whitespace is ignored.
+    File(PathBuf),
+}
+
+impl KeySource {
+    /// Reads the key; the problem names the variable or file, never the value.
+    pub fn read(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<Secret, String> {
+        let (what, text) = match self {
+            KeySource::Env(name) => (
+                format!("environment variable {name}"),
+                env(name).ok_or_else(|| format!("environment variable {name} is not set"))?,
+            ),
+            KeySource::File(path) => (
+                format!("file {}", path.display()),
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("file {}: {e}", path.display()))?,
+            ),
+        };
+        text.parse::<Secret>()
+            .map_err(|e| format!("the key in {what} {e}"))
+    }
+}
+
+/// One `[projects.<name>]` entry: where its keys come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectSpec {
+    /// Its name (callers' `project`, `x-qencode-project`, metric labels).
+    pub name: Arc<str>,
+    /// The line of its table, for problems found when its keys are read.
+    pub line: usize,
+    /// The Transcoding API key.
+    pub api_key: KeySource,
+    /// The Live Streaming API key, when it differs from `api_key`.
+    pub live_api_key: Option<KeySource>,
+}
+
+/// A project's keys as read from their sources.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectKeys {
+    /// The project's name.
+    pub name: Arc<str>,
+    /// The Transcoding API key.
+    pub api_key: Secret,
+    /// The Live Streaming API key.
+    pub live_api_key: Secret,
 }
 
 /// A validated policy.
@@ -62,6 +145,8 @@ impl Caller {
 pub struct Policy {
     /// Callers, in file order (the first whose credentials match is the caller).
     pub callers: Vec<Caller>,
+    /// `[projects.<name>]`, by name; empty: the one `main` project of the environment.
+    pub projects: BTreeMap<Arc<str>, ProjectSpec>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +154,17 @@ pub struct Policy {
 struct File {
     #[serde(default)]
     callers: Vec<RawCaller>,
+    #[serde(default)]
+    projects: BTreeMap<toml::Spanned<String>, RawProject>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProject {
+    api_key_env: Option<String>,
+    api_key_file: Option<PathBuf>,
+    live_api_key_env: Option<String>,
+    live_api_key_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +178,8 @@ struct RawCaller {
     rate_per_second: Option<f64>,
     burst: Option<u32>,
     max_watchers: Option<u32>,
+    project: Option<String>,
+    projects: Option<Vec<String>>,
 }
 
 impl Policy {
@@ -94,6 +192,42 @@ impl Policy {
                 .map_or(String::new(), |s| format!("line {}: ", line_of(s.start)));
             format!("{line}{}", e.message())
         })?;
+        let mut projects = BTreeMap::new();
+        for (name, raw) in file.projects {
+            let line = line_of(name.span().start);
+            let name = name.into_inner();
+            let problem = |what: &str| format!("line {line}: project {name:?}: {what}");
+            if !valid_project_name(&name) {
+                return Err(problem(&format!(
+                    "a project name is 1 to {MAX_PROJECT_NAME} letters, digits, '-' or '_'"
+                )));
+            }
+            let source = |env: Option<String>, file: Option<PathBuf>, field: &str| match (env, file)
+            {
+                (Some(_), Some(_)) => Err(problem(&format!(
+                    "set {field}_env or {field}_file, not both"
+                ))),
+                (Some(env), None) if env.trim().is_empty() => {
+                    Err(problem(&format!("{field}_env must name a variable")))
+                }
+                (Some(env), None) => Ok(Some(KeySource::Env(env.trim().to_owned()))),
+                (None, Some(file)) => Ok(Some(KeySource::File(file))),
+                (None, None) => Ok(None),
+            };
+            let api_key = source(raw.api_key_env, raw.api_key_file, "api_key")?
+                .ok_or_else(|| problem("needs api_key_env or api_key_file (the key itself never goes in the policy)"))?;
+            let live_api_key = source(raw.live_api_key_env, raw.live_api_key_file, "live_api_key")?;
+            let name: Arc<str> = Arc::from(name.as_str());
+            projects.insert(
+                name.clone(),
+                ProjectSpec {
+                    name,
+                    line,
+                    api_key,
+                    live_api_key,
+                },
+            );
+        }
         let mut callers: Vec<Caller> = Vec::with_capacity(file.callers.len());
         for raw in file.callers {
             let line = line_of(raw.name.span().start);
@@ -132,6 +266,39 @@ impl Policy {
             if raw.burst == Some(0) || raw.max_watchers == Some(0) {
                 return Err(problem("burst and max_watchers must be at least 1"));
             }
+            // Projects: every one named must be defined (or be the implicit `main` of a
+            // policy without `[projects]`).
+            let defined = |p: &str| {
+                if projects.is_empty() {
+                    p == DEFAULT_PROJECT
+                } else {
+                    projects.contains_key(p)
+                }
+            };
+            let project = raw.project.unwrap_or_else(|| DEFAULT_PROJECT.to_owned());
+            let mut names: Vec<String> = vec![project.clone()];
+            names.extend(raw.projects.unwrap_or_default());
+            if let Some(unknown) = names.iter().find(|p| !defined(p)) {
+                let field = if *unknown == project {
+                    "project"
+                } else {
+                    "projects"
+                };
+                return Err(problem(&format!(
+                    "{field} names {unknown:?}, which no [projects.{unknown}] section defines{}",
+                    if projects.is_empty() {
+                        " (without [projects] the only project is \"main\")"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+            let mut allowed: Vec<Arc<str>> = Vec::with_capacity(names.len());
+            for name in names {
+                if !allowed.iter().any(|p| **p == *name) {
+                    allowed.push(Arc::from(name.as_str()));
+                }
+            }
             let burst = raw.burst.map_or_else(
                 || raw.rate_per_second.map_or(1.0, |r| r.ceil().max(1.0)),
                 f64::from,
@@ -144,9 +311,41 @@ impl Policy {
                 rate_per_second: raw.rate_per_second,
                 burst,
                 max_watchers: raw.max_watchers.map(|m| m as usize),
+                project: allowed[0].clone(),
+                projects: allowed,
             });
         }
-        Ok(Policy { callers })
+        Ok(Policy { callers, projects })
+    }
+
+    /// Reads every project's keys from their sources (`env` looks up a variable). A
+    /// policy without `[projects]` yields nothing: the environment's one project stands.
+    /// The problem names the project's line and the source, never a key.
+    pub fn project_keys(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Vec<ProjectKeys>, String> {
+        self.projects
+            .values()
+            .map(|spec| {
+                let problem = |field: &str, e: String| {
+                    format!(
+                        "line {}: project {:?}: {field}: {e}",
+                        spec.line, &*spec.name
+                    )
+                };
+                let api_key = spec.api_key.read(env).map_err(|e| problem("api_key", e))?;
+                let live_api_key = match &spec.live_api_key {
+                    Some(source) => source.read(env).map_err(|e| problem("live_api_key", e))?,
+                    None => api_key.clone(),
+                };
+                Ok(ProjectKeys {
+                    name: spec.name.clone(),
+                    api_key,
+                    live_api_key,
+                })
+            })
+            .collect()
     }
 
     /// The caller whose every declared credential matches: the connection's or mesh's
@@ -178,6 +377,14 @@ impl Policy {
 fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
     let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
     std::hint::black_box(diff) == 0
+}
+
+fn valid_project_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_PROJECT_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn valid_pattern(pattern: &str) -> bool {
@@ -274,5 +481,87 @@ max_watchers = 3
             Policy::parse("[[callers]]\nname = \"a\"\nidentity = \"i\"\ncolour = 1\n").unwrap_err();
         assert!(err.starts_with("line 4"), "{err}");
         assert_eq!(Policy::parse("").unwrap(), Policy::default());
+    }
+
+    #[test]
+    fn projects_name_their_key_sources_and_callers_only_defined_projects() {
+        let text = r#"
+[projects.main]
+api_key_env = "KEY_MAIN"
+
+[projects.archive]
+api_key_file = "/run/secrets/archive"
+live_api_key_env = "LIVE_ARCHIVE"
+
+[[callers]]
+name = "a"
+identity = "i"
+projects = ["archive", "main"]
+"#;
+        let policy = Policy::parse(text).unwrap();
+        let a = &policy.callers[0];
+        assert_eq!(&*a.project, "main", "the default project is main");
+        assert!(a.may_use("archive") && a.may_use("main") && !a.may_use("other"));
+        assert_eq!(a.projects.len(), 2, "no duplicates");
+        let archive = &policy.projects["archive"];
+        assert_eq!(archive.line, 5);
+        assert_eq!(
+            archive.api_key,
+            KeySource::File("/run/secrets/archive".into())
+        );
+
+        // Keys are read from their sources; a missing one names its line and source.
+        let env = |name: &str| (name == "KEY_MAIN").then(|| "k-main".to_owned());
+        let err = policy.project_keys(&env).unwrap_err();
+        assert!(
+            err.starts_with("line 5: project \"archive\": api_key: file /run/secrets/archive"),
+            "{err}"
+        );
+        let only_main = Policy::parse("[projects.main]\napi_key_env = \"KEY_MAIN\"\n").unwrap();
+        let keys = only_main.project_keys(&env).unwrap();
+        assert_eq!(keys[0].api_key.expose(), "k-main");
+        assert_eq!(
+            keys[0].live_api_key.expose(),
+            "k-main",
+            "live defaults to the same key"
+        );
+        let err = Policy::parse("[projects.main]\napi_key_env = \"NOPE\"\n")
+            .unwrap()
+            .project_keys(&env)
+            .unwrap_err();
+        assert!(
+            err.contains("environment variable NOPE is not set"),
+            "{err}"
+        );
+        assert!(!err.contains("k-main"));
+
+        // Unknown projects, both sources at once, no source, bad names.
+        let err = Policy::parse(
+            "[projects.main]\napi_key_env = \"K\"\n\n[[callers]]\nname = \"a\"\nidentity = \"i\"\nproject = \"other\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.starts_with("line 5: caller \"a\": project names \"other\""),
+            "{err}"
+        );
+        let err =
+            Policy::parse("[[callers]]\nname = \"a\"\nidentity = \"i\"\nprojects = [\"x\"]\n")
+                .unwrap_err();
+        assert!(err.contains("only project is \"main\""), "{err}");
+        let err = Policy::parse("[projects.p]\napi_key_env = \"K\"\napi_key_file = \"/k\"\n")
+            .unwrap_err();
+        assert!(
+            err.starts_with("line 1: project \"p\": set api_key_env or api_key_file, not both"),
+            "{err}"
+        );
+        let err = Policy::parse("[projects.p]\nlive_api_key_env = \"K\"\n").unwrap_err();
+        assert!(err.contains("needs api_key_env or api_key_file"), "{err}");
+        let err = Policy::parse("[projects.\"a b\"]\napi_key_env = \"K\"\n").unwrap_err();
+        assert!(err.contains("a project name is"), "{err}");
+        let err = Policy::parse("[projects.p]\napi_key = \"the-key\"\n").unwrap_err();
+        assert!(
+            err.starts_with("line 2"),
+            "a key in the policy is refused: {err}"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! HTTP callbacks and the admin endpoints on given listeners until the gateway's [`Shutdown`](crate::shutdown::Shutdown)
 //! begins, then drains within the grace period.
 
+use crate::auth::TokenManager;
 use crate::grpc::layer::GatewayLayer;
 use crate::listener::Accepted;
 use crate::{
@@ -10,7 +11,7 @@ use crate::{
     listener, pb, Gateway,
 };
 use pb::{live_streaming_server::LiveStreamingServer, transcoding_server::TranscodingServer};
-use std::{pin::Pin, time::Duration};
+use std::{pin::Pin, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 use tokio_stream::{Stream, StreamExt};
 use tonic::{server::NamedService, transport::Server};
@@ -92,6 +93,35 @@ pub async fn run(gateway: Gateway, listeners: Listeners) -> Result<(), RunError>
     result
 }
 
+/// One API's token manager of a project.
+type ManagerOf = fn(&crate::projects::Project) -> TokenManager;
+
+/// Health names and their token managers: each service follows every project's
+/// manager of its API (SERVING while any works), `<service>@<project>` one project's.
+fn health_entries(
+    projects: Arc<crate::projects::Projects>,
+) -> impl Fn() -> crate::health::Entries + Send + 'static {
+    move || {
+        let all = projects.all();
+        let apis: [(&str, ManagerOf); 2] = [
+            (TranscodingServer::<TranscodingService>::NAME, |p| {
+                p.transcoding.clone()
+            }),
+            (LiveStreamingServer::<LiveStreamingService>::NAME, |p| {
+                p.live.tokens().clone()
+            }),
+        ];
+        let mut entries = Vec::with_capacity(apis.len() * (all.len() + 1));
+        for (service, manager) in apis {
+            entries.push((service.to_owned(), all.iter().map(|p| manager(p)).collect()));
+            for p in &all {
+                entries.push((format!("{service}@{}", p.name), vec![manager(p)]));
+            }
+        }
+        entries
+    }
+}
+
 /// Serves gRPC on `listener` until shutdown begins, then drains in-flight calls. Health
 /// reports NOT_SERVING until the services are wired and again from the moment shutdown
 /// begins, so balancers stop sending new calls first.
@@ -100,18 +130,10 @@ async fn serve_grpc(
     gateway: Gateway,
 ) -> Result<(), tonic::transport::Error> {
     let settings = gateway.settings;
-    let services = [
-        (
-            TranscodingServer::<TranscodingService>::NAME,
-            gateway.transcoding.tokens().clone(),
-        ),
-        (
-            LiveStreamingServer::<LiveStreamingService>::NAME,
-            gateway.live.tokens().clone(),
-        ),
-    ];
-    let names: Vec<&'static str> = std::iter::once("")
-        .chain(services.iter().map(|(name, _)| *name))
+    let services = health_entries(gateway.projects.clone());
+    let initial = services();
+    let names: Vec<&str> = std::iter::once("")
+        .chain(initial.iter().map(|(name, _)| name.as_str()))
         .collect();
     let (health, health_service) = tonic_health::server::health_reporter();
     crate::health::set_all(&health, &names, ServingStatus::NotServing).await;
@@ -124,7 +146,7 @@ async fn serve_grpc(
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);
     let live = LiveStreamingServer::new(LiveStreamingService::new(
-        gateway.live.clone(),
+        gateway.projects.clone(),
         gateway.watchers.clone(),
     ))
     .max_decoding_message_size(max)
@@ -157,10 +179,10 @@ async fn serve_grpc(
 
     gateway
         .watchers
-        .spawn_pollers(gateway.transcoding.clone(), gateway.live.clone());
+        .spawn_pollers(gateway.transcoding.clone(), gateway.projects.clone());
     tokio::spawn(crate::health::monitor(
         health.clone(),
-        services.to_vec(),
+        services,
         settings.health_check_interval,
         gateway.shutdown.clone(),
     ));
@@ -173,6 +195,7 @@ async fn serve_grpc(
             feed.loaded.clone(),
             feed.interval,
             feed.current.clone(),
+            feed.projects.clone(),
             gateway.shutdown.clone(),
         ));
     }

@@ -7,9 +7,9 @@ pub mod validate;
 
 use crate::signer::CallbackSigner;
 use crate::{
-    auth::TokenManager,
     error::{Error, ErrorKind, Violations},
     pb,
+    projects::{Project, Projects},
     upload::{self, StoredFile, UploadSettings, Uploader},
     upstream::{
         task_status::{created_status, parse_task_status},
@@ -55,7 +55,10 @@ pub struct StatusReport {
 /// The Transcoding API as the gateway offers it.
 pub struct Transcoding {
     client: TranscodingClient,
-    tokens: TokenManager,
+    /// Each project's token, and which project created each task: Qencode's start,
+    /// status and upload endpoints take only the task token, so the gateway keeps
+    /// projects apart itself.
+    projects: Arc<Projects>,
     trusted: TrustedHosts,
     /// Task token -> its master status endpoint, learned from upstream answers, so status
     /// requests go where Qencode says the freshest status is.
@@ -76,8 +79,8 @@ pub struct Transcoding {
 }
 
 impl Transcoding {
-    /// The domain over an upstream client, its token manager and the trusted-host rule.
-    pub fn new(client: TranscodingClient, tokens: TokenManager, trusted: TrustedHosts) -> Self {
+    /// The domain over an upstream client, the projects and the trusted-host rule.
+    pub fn new(client: TranscodingClient, projects: Arc<Projects>, trusted: TrustedHosts) -> Self {
         let uploader = Uploader::new(
             client.http().clone(),
             trusted.clone(),
@@ -85,7 +88,7 @@ impl Transcoding {
         );
         Transcoding {
             client,
-            tokens,
+            projects,
             trusted,
             status_urls: moka::sync::Cache::builder()
                 .max_capacity(STATUS_URL_CAPACITY)
@@ -123,14 +126,25 @@ impl Transcoding {
         self
     }
 
-    /// The token manager (health checks and metrics read it).
-    pub fn tokens(&self) -> &TokenManager {
-        &self.tokens
+    /// The projects (health checks and metrics read their token managers).
+    pub fn projects(&self) -> &Arc<Projects> {
+        &self.projects
     }
 
-    /// Creates a task, remembering its upload endpoint for UploadFile.
-    pub async fn create_task(&self, deadline: Deadline) -> Result<CreatedTask, Error> {
-        let task = self.create(deadline).await?;
+    /// NOT_FOUND when another project created `task_token` (for watches, which the
+    /// watch hub serves without coming here).
+    pub fn check_task(&self, project: &Project, task_token: &str) -> Result<(), Error> {
+        self.projects.check_task(project, task_token)
+    }
+
+    /// Creates a task with `project`'s token, remembering its upload endpoint for
+    /// UploadFile.
+    pub async fn create_task(
+        &self,
+        project: &Project,
+        deadline: Deadline,
+    ) -> Result<CreatedTask, Error> {
+        let task = self.create(project, deadline).await?;
         // Only what the fallback would not find: an upload URL equal to
         // `<api_url>/v1/upload_file` costs no entry, so memory does not grow with
         // tasks that upload to the API's own origin.
@@ -150,12 +164,13 @@ impl Transcoding {
 
     /// Creates a task upstream and remembers that it exists (Transcode starts it at once,
     /// so its upload endpoint is not remembered).
-    async fn create(&self, deadline: Deadline) -> Result<CreatedTask, Error> {
-        let task = self
-            .tokens
+    async fn create(&self, project: &Project, deadline: Deadline) -> Result<CreatedTask, Error> {
+        let task = project
+            .transcoding
             .with_token(|token| async move { self.client.create_task(&token, deadline).await })
             .await?;
         self.created.insert(task.task_token.clone(), ());
+        self.projects.own_task(project, &task.task_token);
         Ok(task)
     }
 
@@ -163,6 +178,7 @@ impl Transcoding {
     /// checking the metadata and the upload endpoint.
     pub async fn upload_file<S>(
         &self,
+        project: &Project,
         metadata: pb::UploadMetadata,
         chunks: S,
         deadline: Deadline,
@@ -174,6 +190,7 @@ impl Transcoding {
         upload::validate::metadata(&metadata, self.uploader.settings().max_size, &mut v);
         let resume = upload::validate::resume(&metadata, &mut v);
         v.into_result()?;
+        self.projects.check_task(project, &metadata.task_token)?;
         let upload_url = match &resume {
             Some(token) => self.resume_endpoint(token, "metadata.resume_token")?,
             None => self.upload_endpoint(&metadata)?,
@@ -187,6 +204,7 @@ impl Transcoding {
     /// token before any byte flows (and before anything can cut the call short).
     pub async fn create_upload(
         &self,
+        project: &Project,
         metadata: pb::UploadMetadata,
         deadline: Deadline,
     ) -> Result<upload::token::ResumeToken, Error> {
@@ -202,6 +220,7 @@ impl Transcoding {
             v.add("metadata.offset", "must be unset: a new upload starts at 0");
         }
         v.into_result()?;
+        self.projects.check_task(project, &metadata.task_token)?;
         let upload_url = self.upload_endpoint(&metadata)?;
         let created = self
             .uploader
@@ -219,6 +238,7 @@ impl Transcoding {
     /// What the storage holds of the upload a resume token names.
     pub async fn get_upload(
         &self,
+        project: &Project,
         task_token: &str,
         resume_token: &str,
         deadline: Deadline,
@@ -227,6 +247,7 @@ impl Transcoding {
         crate::ids::check("task_token", task_token, &mut v);
         let token = upload::validate::token("resume_token", resume_token, &mut v);
         v.into_result()?;
+        self.projects.check_task(project, task_token)?;
         // `token` records a violation whenever it is `None`, so this is never taken.
         let Some(token) = token else {
             return Err(Error::invalid_field("resume_token", "is required"));
@@ -278,6 +299,7 @@ impl Transcoding {
     /// Starts a created task; returns the upstream's status URL.
     pub async fn start_encode(
         &self,
+        project: &Project,
         task_token: &str,
         query: Option<&QueryInput>,
         payload: Option<String>,
@@ -286,6 +308,7 @@ impl Transcoding {
         let mut v = Violations::default();
         crate::ids::check("task_token", task_token, &mut v);
         let inner = self.prepare(query, payload.as_deref(), v)?;
+        self.projects.check_task(project, task_token)?;
         self.start_prepared(task_token, inner, payload, deadline)
             .await
     }
@@ -294,10 +317,12 @@ impl Transcoding {
     /// upstream's status URL.
     pub async fn start_encode_profiles(
         &self,
+        project: &Project,
         request: &pb::StartEncodeProfilesRequest,
         deadline: Deadline,
     ) -> Result<String, Error> {
         let form = profiles::form(request)?;
+        self.projects.check_task(project, &request.task_token)?;
         let status_url = self.client.start_encode_profiles(form, deadline).await?;
         self.remember_status_url(&request.task_token, &status_url);
         Ok(status_url)
@@ -306,12 +331,13 @@ impl Transcoding {
     /// Validates everything first, then creates and starts a task.
     pub async fn transcode(
         &self,
+        project: &Project,
         query: Option<&QueryInput>,
         payload: Option<String>,
         deadline: Deadline,
     ) -> Result<(String, String), Error> {
         let inner = self.prepare(query, payload.as_deref(), Violations::default())?;
-        let task = self.create(deadline).await?;
+        let task = self.create(project, deadline).await?;
         let status_url = self
             .start_prepared(&task.task_token, inner, payload, deadline)
             .await?;
@@ -351,15 +377,26 @@ impl Transcoding {
         Ok(status_url)
     }
 
-    /// Current status of up to 100 tasks.
+    /// Current status of up to 100 tasks. Tasks another project created are reported
+    /// unknown, as Qencode reports tokens it does not know (no request carries them).
     pub async fn get_status(
         &self,
+        project: &Project,
         task_tokens: Vec<String>,
         deadline: Deadline,
     ) -> Result<StatusReport, Error> {
         let mut v = Violations::default();
         let tokens = validate::status_tokens(task_tokens, &mut v);
         v.into_result()?;
+        let (tokens, foreign): (Vec<String>, Vec<String>) = tokens
+            .into_iter()
+            .partition(|t| self.projects.may_see_task(project, t));
+        if tokens.is_empty() {
+            return Ok(StatusReport {
+                unknown: foreign,
+                ..StatusReport::default()
+            });
+        }
         let main = self.client.main_status_url();
         let mut groups: HashMap<Url, Vec<String>> = HashMap::new();
         for token in &tokens {
@@ -376,7 +413,10 @@ impl Transcoding {
         for result in fetched {
             raw.extend(result?);
         }
-        let mut report = StatusReport::default();
+        let mut report = StatusReport {
+            unknown: foreign,
+            ..StatusReport::default()
+        };
         for token in tokens {
             match raw.get(&token).and_then(parse_task_status) {
                 Some(status) => {

@@ -27,8 +27,8 @@ pub mod tasks;
 
 use crate::{
     error::{Error, Violations},
-    live::LiveStreaming,
     pb::{LiveStream, TaskStatus},
+    projects::Projects,
     shutdown::Shutdown,
     transcoding::Transcoding,
 };
@@ -109,8 +109,9 @@ impl Watchers {
         self.signer.clone()
     }
 
-    /// Starts the two pollers; they stop when shutdown begins.
-    pub fn spawn_pollers(&self, transcoding: Arc<Transcoding>, live: Arc<LiveStreaming>) {
+    /// Starts the two pollers; they stop when shutdown begins. Live streams are fetched
+    /// with their project's token (`projects`).
+    pub fn spawn_pollers(&self, transcoding: Arc<Transcoding>, projects: Arc<Projects>) {
         let task_settings = PollSettings {
             interval: self.settings.poll_interval,
         };
@@ -124,7 +125,7 @@ impl Watchers {
             interval: self.settings.live_poll_interval,
         };
         let streams = Arc::new(live::LiveSource {
-            live,
+            projects,
             timeout: live_settings.fetch_timeout(),
         });
         self.spawn_poller(self.streams.clone(), streams, live_settings);

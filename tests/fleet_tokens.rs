@@ -86,3 +86,86 @@ async fn a_refused_token_is_replaced_once_for_the_fleet() {
         replica.stop().await;
     }
 }
+
+#[tokio::test]
+async fn each_project_has_its_own_fleet_token() {
+    use common::tls::{temp_dir, write};
+    use ring::digest::{digest, SHA256};
+    const KEY_ALPHA: &str = "fleet-alpha-key-7171";
+    const KEY_BETA: &str = "fleet-beta-key-7272";
+    const CALLER: &str = "fleet-caller-token";
+    let redis = RedisServer::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind sandbox");
+    let sandbox = Sandbox::start(
+        listener,
+        qencode_sandbox::SandboxConfig {
+            api_keys: vec![KEY_ALPHA.into(), KEY_BETA.into()],
+            live_api_keys: vec![KEY_ALPHA.into(), KEY_BETA.into()],
+            ..fast_sandbox()
+        },
+    )
+    .await
+    .expect("start sandbox");
+    let dir = temp_dir();
+    let policy = format!(
+        "[projects.alpha]\napi_key_file = \"{}\"\n\n[projects.beta]\napi_key_file = \"{}\"\n\n[[callers]]\nname = \"c\"\nbearer_sha256 = \"{}\"\nproject = \"alpha\"\nprojects = [\"beta\"]\nallow = [\"*\"]\n",
+        write(&dir, "alpha.key", KEY_ALPHA).display(),
+        write(&dir, "beta.key", KEY_BETA).display(),
+        hex::encode(digest(&SHA256, CALLER.as_bytes())),
+    );
+    let path = write(&dir, "policy.toml", &policy);
+    let url = sandbox.base_url();
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let file = path.clone();
+        replicas.push(replica(&url, &redis, move |c| c.access.policy_file = Some(file)).await);
+    }
+    for replica in &replicas {
+        for project in ["alpha", "beta"] {
+            let mut request = tonic::Request::new(pb::CreateTaskRequest {});
+            let m = request.metadata_mut();
+            m.insert("authorization", format!("Bearer {CALLER}").parse().unwrap());
+            m.insert("x-qencode-project", project.parse().unwrap());
+            pb::transcoding_client::TranscodingClient::new(replica.channel().await)
+                .create_task(request)
+                .await
+                .expect("create_task");
+        }
+    }
+    // One upstream token request per project for the whole fleet, each with its key...
+    let mut keys: Vec<String> = sandbox
+        .key_uses()
+        .into_iter()
+        .filter(|u| u.endpoint == Endpoint::AccessToken)
+        .map(|u| u.api_key)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, [KEY_ALPHA, KEY_BETA]);
+    // ...and every task created with its project's key.
+    let created: Vec<String> = sandbox
+        .key_uses()
+        .into_iter()
+        .filter(|u| u.endpoint == Endpoint::CreateTask)
+        .map(|u| u.api_key)
+        .collect();
+    assert_eq!(created, [KEY_ALPHA, KEY_BETA, KEY_ALPHA, KEY_BETA]);
+    let token = |r: &Replica, p: &str| {
+        let project = r.gateway.projects.get(p).expect("project");
+        async move { project.transcoding.token().await.expect("token") }
+    };
+    assert_eq!(
+        token(&replicas[0], "alpha").await,
+        token(&replicas[1], "alpha").await,
+        "the replicas share alpha's token"
+    );
+    assert_ne!(
+        token(&replicas[0], "alpha").await,
+        token(&replicas[0], "beta").await,
+        "two projects never share a token"
+    );
+    for replica in replicas {
+        replica.stop().await;
+    }
+}

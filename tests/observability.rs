@@ -246,8 +246,8 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
     assert!(metrics.contains(
         r#"qencode_upstream_requests_total{api="transcoding",operation="create_task",outcome="ok"}"#
     ));
-    assert!(metrics.contains(r#"gateway_token_fetches_total{api="transcoding"}"#));
-    assert!(metrics.contains(r#"gateway_token_cache_hits_total{api="live"}"#));
+    assert!(metrics.contains(r#"gateway_token_fetches_total{api="transcoding",project="main"}"#));
+    assert!(metrics.contains(r#"gateway_token_cache_hits_total{api="live",project="main"}"#));
     assert!(metrics.contains("gateway_watchers_open 0"));
     // Connections open on the gRPC listener (this test's client holds at least one).
     assert!(

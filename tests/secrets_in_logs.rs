@@ -33,6 +33,10 @@ const WRONG_KEY_SECRET: &str = "sk-SECRET-wrong-key-9999";
 const DEST_KEY: &str = "AKIA-SECRET-DEST-777";
 const DEST_SECRET: &str = "dest-SECRET-888";
 const SIMULCAST_KEY: &str = "simulcast-SECRET-key-555";
+const PROJECT_ONE_KEY: &str = "p1-SECRET-api-key-6161";
+const PROJECT_TWO_KEY: &str = "p2-SECRET-api-key-6262";
+const PROJECT_TWO_LIVE_KEY: &str = "p2-SECRET-live-key-6363";
+const CALLER_TOKEN: &str = "caller-SECRET-token-6464";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_reach_the_logs() {
@@ -59,10 +63,28 @@ async fn secrets_never_reach_the_logs() {
         .unwrap()
         .into_inner()
         .task_token;
-    tokens.push(env.gateway.transcoding.tokens().token().await.unwrap());
+    tokens.push(
+        env.gateway
+            .projects
+            .default_project()
+            .unwrap()
+            .transcoding
+            .token()
+            .await
+            .unwrap(),
+    );
     env.sandbox.revoke_tokens();
     client.create_task(pb::CreateTaskRequest {}).await.unwrap();
-    tokens.push(env.gateway.transcoding.tokens().token().await.unwrap());
+    tokens.push(
+        env.gateway
+            .projects
+            .default_project()
+            .unwrap()
+            .transcoding
+            .token()
+            .await
+            .unwrap(),
+    );
 
     let mut query = mp4_query("https://example.com/in.mp4");
     query.format[0].destination = vec![pb::Destination {
@@ -145,7 +167,17 @@ async fn secrets_never_reach_the_logs() {
         .into_inner()
         .stream
         .unwrap();
-    tokens.push(env.gateway.live.tokens().token().await.unwrap());
+    tokens.push(
+        env.gateway
+            .projects
+            .default_project()
+            .unwrap()
+            .live
+            .tokens()
+            .token()
+            .await
+            .unwrap(),
+    );
     env.sandbox.revoke_tokens();
     live.add_simulcast_target(pb::AddSimulcastTargetRequest {
         stream_id: stream.id.clone(),
@@ -154,7 +186,17 @@ async fn secrets_never_reach_the_logs() {
     })
     .await
     .unwrap();
-    tokens.push(env.gateway.live.tokens().token().await.unwrap());
+    tokens.push(
+        env.gateway
+            .projects
+            .default_project()
+            .unwrap()
+            .live
+            .tokens()
+            .token()
+            .await
+            .unwrap(),
+    );
     live.get_stream(pb::GetStreamRequest {
         stream_id: stream.id.clone(),
     })
@@ -174,6 +216,11 @@ async fn secrets_never_reach_the_logs() {
         .await
         .unwrap_err();
     wrong.stop().await;
+
+    // Two projects on one gateway, keys from files named in a policy: their keys, their
+    // upstream tokens and the caller's bearer token stay out of every line too, also in
+    // a refused project and a refused reload.
+    let project_secrets = two_projects(&capture).await;
     env.stop().await;
 
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
@@ -193,6 +240,7 @@ async fn secrets_never_reach_the_logs() {
         DEST_SECRET.to_owned(),
     ];
     secrets.extend(tokens.iter().map(|t| t.expose().to_owned()));
+    secrets.extend(project_secrets);
     assert_ne!(tokens[0], tokens[1], "the token was refreshed");
     assert_ne!(tokens[2], tokens[3], "the live token was refreshed");
     for secret in &secrets {
@@ -200,4 +248,110 @@ async fn secrets_never_reach_the_logs() {
             panic!("secret {secret:?} leaked into the log: {line}");
         }
     }
+}
+
+/// Runs calls of two projects through one gateway; returns every secret they involve.
+async fn two_projects(capture: &Capture) -> Vec<String> {
+    use common::tls::{temp_dir, write};
+    use ring::digest::{digest, SHA256};
+    let dir = temp_dir();
+    let one = write(&dir, "one.key", PROJECT_ONE_KEY);
+    let two = write(&dir, "two.key", PROJECT_TWO_KEY);
+    let two_live = write(&dir, "two-live.key", PROJECT_TWO_LIVE_KEY);
+    let policy = format!(
+        "[projects.one]\napi_key_file = \"{}\"\n\n[projects.two]\napi_key_file = \"{}\"\nlive_api_key_file = \"{}\"\n\n[[callers]]\nname = \"c\"\nbearer_sha256 = \"{}\"\nproject = \"one\"\nprojects = [\"two\"]\nallow = [\"*\"]\n",
+        one.display(),
+        two.display(),
+        two_live.display(),
+        hex::encode(digest(&SHA256, CALLER_TOKEN.as_bytes())),
+    );
+    let path = write(&dir, "policy.toml", &policy);
+    let sandbox = qencode_sandbox::SandboxConfig {
+        api_keys: vec![PROJECT_ONE_KEY.into(), PROJECT_TWO_KEY.into()],
+        live_api_keys: vec![PROJECT_ONE_KEY.into(), PROJECT_TWO_LIVE_KEY.into()],
+        ..fast_sandbox()
+    };
+    let file = path.clone();
+    let env = start_with(sandbox, move |c| {
+        c.api_key = None;
+        c.access.policy_file = Some(file);
+        c.access.policy_poll_interval = std::time::Duration::from_millis(20);
+    })
+    .await;
+    let call = |project: &str| {
+        let mut request = tonic::Request::new(pb::CreateTaskRequest {});
+        let m = request.metadata_mut();
+        m.insert(
+            "authorization",
+            format!("Bearer {CALLER_TOKEN}").parse().unwrap(),
+        );
+        m.insert("x-qencode-project", project.parse().unwrap());
+        request
+    };
+    let mut client = env.transcoding().await;
+    for project in ["one", "two"] {
+        client.create_task(call(project)).await.unwrap();
+        let mut live = env.live().await;
+        let mut request = tonic::Request::new(pb::CreateStreamRequest {
+            params: Some(pb::StreamParams {
+                name: Some(project.into()),
+                ..Default::default()
+            }),
+            extra_json: None,
+        });
+        let m = request.metadata_mut();
+        m.insert(
+            "authorization",
+            format!("Bearer {CALLER_TOKEN}").parse().unwrap(),
+        );
+        m.insert("x-qencode-project", project.parse().unwrap());
+        live.create_stream(request).await.unwrap();
+    }
+    client.create_task(call("three")).await.unwrap_err();
+    // A reload naming a missing key file is refused (and logged) without any key.
+    std::fs::write(&path, policy.replace("one.key", "gone.key")).unwrap();
+    let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !String::from_utf8_lossy(&capture.0.lock().unwrap()).contains("gone.key") {
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "the bad reload was never reported"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    client
+        .create_task(call("one"))
+        .await
+        .expect("the old policy and its keys still serve");
+    let mut secrets: Vec<String> = [
+        PROJECT_ONE_KEY,
+        PROJECT_TWO_KEY,
+        PROJECT_TWO_LIVE_KEY,
+        CALLER_TOKEN,
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    for name in ["one", "two"] {
+        let project = env.gateway.projects.get(name).unwrap();
+        secrets.push(
+            project
+                .transcoding
+                .token()
+                .await
+                .unwrap()
+                .expose()
+                .to_owned(),
+        );
+        secrets.push(
+            project
+                .live
+                .tokens()
+                .token()
+                .await
+                .unwrap()
+                .expose()
+                .to_owned(),
+        );
+    }
+    env.stop().await;
+    secrets
 }

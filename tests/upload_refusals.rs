@@ -126,9 +126,10 @@ async fn a_task_created_elsewhere_uploads_to_the_fallback_or_the_given_url() {
     let deadline = qencode_gateway::upstream::Deadline::NONE;
     let mut client = env.transcoding().await;
     for given in [false, true] {
+        let main = replica.projects.default_project().expect("main");
         let task = replica
             .transcoding
-            .create_task(deadline)
+            .create_task(&main, deadline)
             .await
             .expect("task");
         let data = pattern(PIECE + 5, 9);
@@ -196,9 +197,10 @@ async fn untrusted_upload_hosts_are_refused() {
     // A task this gateway did not create goes to the trusted fallback endpoint, but the
     // Location the storage answers is on the untrusted host: nothing is PATCHed there.
     let replica = qencode_gateway::Gateway::from_config(&env.config).expect("replica");
+    let main = replica.projects.default_project().expect("main");
     let task = replica
         .transcoding
-        .create_task(qencode_gateway::upstream::Deadline::NONE)
+        .create_task(&main, qencode_gateway::upstream::Deadline::NONE)
         .await
         .expect("task");
     let status = upload(&mut client, messages(&task.task_token, b"abc", 3))

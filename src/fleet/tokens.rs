@@ -1,9 +1,9 @@
-//! One access token per API for the whole fleet.
+//! One access token per project and API for the whole fleet.
 //!
 //! [`FleetTokens`] wraps an API's [`TokenSource`]: the token manager of each replica
 //! still caches and refreshes as before, but its "fetch" first reads the fleet's token
-//! from Redis (`<prefix>token:<api>`, stored with the upstream's lifetime as TTL). When
-//! there is none, or it is due for refresh, one replica takes a short lock
+//! from Redis (`<prefix>token:<project>:<api>`, so two projects never share a token,
+//! stored with the upstream's lifetime as TTL). When there is none, or it is due for refresh, one replica takes a short lock
 //! (`SET ... NX PX`), checks again, asks the upstream and stores the result; the others
 //! poll the key for a bounded time (a refresh in progress leaves them the still-valid
 //! token). An upstream refusal deletes the stored token only if it is still the refused
@@ -58,9 +58,11 @@ return 0",
 pub struct FleetTokens<S> {
     inner: S,
     fleet: Arc<Fleet>,
-    /// `<prefix>token:<api>`: `"<lifetime ms> <token>"`, expiring with the token.
+    /// `<prefix>token:<project>:<api>`: `"<lifetime ms> <token>"`, expiring with the
+    /// token. The project is part of the key because each project's key issues its own
+    /// tokens: a shared key would hand one project's token to another's calls.
     key: String,
-    /// `<prefix>token:<api>:lock`: the replica fetching from the upstream.
+    /// `<prefix>token:<project>:<api>:lock`: the replica fetching from the upstream.
     lock: String,
 }
 
@@ -88,9 +90,9 @@ impl Stored {
 }
 
 impl<S: TokenSource> FleetTokens<S> {
-    /// Shares `inner`'s tokens through `fleet`.
-    pub fn new(inner: S, fleet: Arc<Fleet>) -> Self {
-        let key = fleet.key(&format!("token:{}", inner.api()));
+    /// Shares `inner`'s tokens of `project` through `fleet`.
+    pub fn new(inner: S, project: &str, fleet: Arc<Fleet>) -> Self {
+        let key = fleet.key(&format!("token:{project}:{}", inner.api()));
         FleetTokens {
             lock: format!("{key}:lock"),
             key,

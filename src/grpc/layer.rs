@@ -21,7 +21,7 @@
 //!   watches health cannot hold the drain open until the grace period runs out.
 
 use crate::{
-    access::{Access, Admitted},
+    access::{Access, Admitted, CallContext},
     grpc::{
         admission::{self, Admission, Wait, FRAME_HEADER},
         status,
@@ -152,6 +152,7 @@ where
             rpc.service = service,
             rpc.method = method,
             rpc.grpc.status_code = tracing::field::Empty,
+            qencode.project = tracing::field::Empty,
         );
         telemetry::set_remote_parent(&span, request.headers());
         let caller_timeout = request
@@ -171,22 +172,35 @@ where
             request.headers(),
             request.extensions().get::<crate::identity::PeerInfo>(),
         );
-        let (caller, watcher_slot) = match admitted {
-            Ok(Some(Admitted { caller, slot })) => (Some(caller), slot),
-            Ok(None) => (None, None),
+        let (context, watcher_slot) = match admitted {
+            Ok(Admitted {
+                caller,
+                project,
+                slot,
+            }) => (project.map(|p| CallContext::new(caller, p)), slot),
             Err(refusal) => {
                 let code = status::code(refusal.kind);
                 finish(&span, &metrics, code, started);
                 if audited {
-                    audit(full_name, None, code);
+                    Audit {
+                        method: full_name,
+                        context: None,
+                    }
+                    .line(code);
                 }
                 return Box::pin(async move { Ok(status::to_http(refusal)) });
             }
         };
         let audit_as = audited.then(|| Audit {
             method: full_name,
-            caller: caller.clone(),
+            context: context.clone(),
         });
+        let mut request = request;
+        if let Some(context) = context {
+            span.record("qencode.project", &*context.project.name);
+            // The services read the project (and note the id for the audit) from here.
+            request.extensions_mut().insert(context);
+        }
         let admission = match kind {
             Kind::Unary => Some(Admission {
                 permits: self.layer.permits.clone(),
@@ -228,7 +242,7 @@ where
                         let code = status::code(refusal.kind);
                         finish(&span, &metrics, code, started);
                         if let Some(a) = &audit_as {
-                            audit(a.method, a.caller.as_deref(), code);
+                            a.line(code);
                         }
                         return Ok(status::to_http(refusal));
                     }
@@ -269,19 +283,29 @@ where
 /// A mutating call's audit facts, kept until its status is known.
 struct Audit {
     method: &'static str,
-    caller: Option<Arc<str>>,
+    /// Caller, project and the id the service noted (none for calls refused first).
+    context: Option<CallContext>,
 }
 
-/// One audit line: who called which mutating method and how it ended. Never a token:
-/// the caller is its policy name (`-` without a policy).
-fn audit(method: &str, caller: Option<&str>, code: Code) {
-    tracing::info!(
-        target: "audit",
-        caller = caller.unwrap_or("-"),
-        method,
-        code = code_name(code),
-        "call"
-    );
+impl Audit {
+    /// One audit line: who called which mutating method, with which project, about
+    /// which task or stream, and how it ended. Never a credential: the caller is its
+    /// policy name (`-` without a policy), the project its name; task tokens and
+    /// stream ids are ids, not secrets (Qencode puts them in URLs).
+    fn line(&self, code: Code) {
+        let context = self.context.as_ref();
+        let subject = context.and_then(CallContext::subject);
+        tracing::info!(
+            target: "audit",
+            caller = context.and_then(|c| c.caller.as_deref()).unwrap_or("-"),
+            project = context.map_or("-", |c| &*c.project.name),
+            method = self.method,
+            task_token = subject.filter(|(f, _)| *f == "task_token").map(|(_, v)| v),
+            stream_id = subject.filter(|(f, _)| *f == "stream_id").map(|(_, v)| v),
+            code = code_name(code),
+            "call"
+        );
+    }
 }
 
 fn finish(span: &tracing::Span, metrics: &metrics::RpcMetrics, code: Code, started: Instant) {
@@ -318,7 +342,7 @@ impl<B> MeteredBody<B> {
             self.done = true;
             finish(&self.span, &self.metrics, code, self.started);
             if let Some(a) = &self.audit {
-                audit(a.method, a.caller.as_deref(), code);
+                a.line(code);
             }
         }
     }

@@ -1,6 +1,6 @@
 //! The `Transcoding` gRPC service: a thin adapter over [`crate::transcoding`].
 
-use super::{deadline, event_kind, status::to_status, ResponseStream};
+use super::{context, deadline, event_kind, status::to_status, ResponseStream};
 use crate::watch::Watchers;
 use crate::{
     error::{Error, ErrorKind, GATEWAY_DOMAIN},
@@ -65,7 +65,10 @@ impl transcoding_server::Transcoding for TranscodingService {
         &self,
         request: Request<pb::WatchStatusRequest>,
     ) -> Result<Response<Self::WatchStatusStream>, Status> {
-        let events = self.watchers.watch_task(&request.into_inner().task_token)?;
+        let ctx = context(&request)?;
+        let task_token = request.into_inner().task_token;
+        self.domain.check_task(&ctx.project, &task_token)?;
+        let events = self.watchers.watch_task(&task_token)?;
         let messages = events.map(|event| {
             event
                 .map(|e| pb::WatchStatusResponse {
@@ -82,10 +85,12 @@ impl transcoding_server::Transcoding for TranscodingService {
         &self,
         request: Request<pb::CreateTaskRequest>,
     ) -> Result<Response<pb::CreateTaskResponse>, Status> {
+        let ctx = context(&request)?;
         let task = self
             .domain
-            .create_task(deadline(request.metadata()))
+            .create_task(&ctx.project, deadline(request.metadata()))
             .await?;
+        ctx.note("task_token", &task.task_token);
         Ok(Response::new(pb::CreateTaskResponse {
             task_token: task.task_token,
             upload_url: task.upload_url,
@@ -96,12 +101,15 @@ impl transcoding_server::Transcoding for TranscodingService {
         &self,
         request: Request<pb::StartEncodeRequest>,
     ) -> Result<Response<pb::StartEncodeResponse>, Status> {
+        let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let request = request.into_inner();
+        ctx.note("task_token", &request.task_token);
         let query = start_query(request.query_kind);
         let status_url = self
             .domain
             .start_encode(
+                &ctx.project,
                 &request.task_token,
                 query.as_ref(),
                 request.payload,
@@ -115,10 +123,13 @@ impl transcoding_server::Transcoding for TranscodingService {
         &self,
         request: Request<pb::StartEncodeProfilesRequest>,
     ) -> Result<Response<pb::StartEncodeProfilesResponse>, Status> {
+        let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
+        let request = request.into_inner();
+        ctx.note("task_token", &request.task_token);
         let status_url = self
             .domain
-            .start_encode_profiles(&request.into_inner(), deadline)
+            .start_encode_profiles(&ctx.project, &request, deadline)
             .await?;
         Ok(Response::new(pb::StartEncodeProfilesResponse {
             status_url,
@@ -129,13 +140,15 @@ impl transcoding_server::Transcoding for TranscodingService {
         &self,
         request: Request<pb::TranscodeRequest>,
     ) -> Result<Response<pb::TranscodeResponse>, Status> {
+        let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let request = request.into_inner();
         let query = transcode_query(request.query_kind);
         let (task_token, status_url) = self
             .domain
-            .transcode(query.as_ref(), request.payload, deadline)
+            .transcode(&ctx.project, query.as_ref(), request.payload, deadline)
             .await?;
+        ctx.note("task_token", &task_token);
         Ok(Response::new(pb::TranscodeResponse {
             task_token,
             status_url,
@@ -146,12 +159,17 @@ impl transcoding_server::Transcoding for TranscodingService {
         &self,
         request: Request<Streaming<pb::UploadFileRequest>>,
     ) -> Result<Response<pb::UploadFileResponse>, Status> {
+        let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let parts = request
             .into_inner()
             .map(|message| message.map(|m| m.part).map_err(stream_error));
         let (metadata, chunks) = upload::parts::split(parts).await?;
-        let stored = self.domain.upload_file(metadata, chunks, deadline).await?;
+        ctx.note("task_token", &metadata.task_token);
+        let stored = self
+            .domain
+            .upload_file(&ctx.project, metadata, chunks, deadline)
+            .await?;
         Ok(Response::new(pb::UploadFileResponse {
             source_uri: stored.source_uri(),
             bytes_stored: stored.bytes_stored,
@@ -166,12 +184,17 @@ impl transcoding_server::Transcoding for TranscodingService {
         &self,
         request: Request<pb::CreateUploadRequest>,
     ) -> Result<Response<pb::CreateUploadResponse>, Status> {
+        let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let metadata = request
             .into_inner()
             .metadata
             .ok_or_else(|| Error::invalid_field("metadata", "is required"))?;
-        let token = self.domain.create_upload(metadata, deadline).await?;
+        ctx.note("task_token", &metadata.task_token);
+        let token = self
+            .domain
+            .create_upload(&ctx.project, metadata, deadline)
+            .await?;
         Ok(Response::new(pb::CreateUploadResponse {
             resume_token: token.encode(),
         }))
@@ -181,11 +204,17 @@ impl transcoding_server::Transcoding for TranscodingService {
         &self,
         request: Request<pb::GetUploadRequest>,
     ) -> Result<Response<pb::GetUploadResponse>, Status> {
+        let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let request = request.into_inner();
         let head = self
             .domain
-            .get_upload(&request.task_token, &request.resume_token, deadline)
+            .get_upload(
+                &ctx.project,
+                &request.task_token,
+                &request.resume_token,
+                deadline,
+            )
             .await?;
         Ok(Response::new(pb::GetUploadResponse {
             bytes_stored: head.offset,
@@ -197,10 +226,11 @@ impl transcoding_server::Transcoding for TranscodingService {
         &self,
         request: Request<pb::GetStatusRequest>,
     ) -> Result<Response<pb::GetStatusResponse>, Status> {
+        let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let report = self
             .domain
-            .get_status(request.into_inner().task_tokens, deadline)
+            .get_status(&ctx.project, request.into_inner().task_tokens, deadline)
             .await?;
         Ok(Response::new(pb::GetStatusResponse {
             statuses: report.statuses.into_iter().collect(),

@@ -2,31 +2,52 @@
 //! valid policy replaces the old one for the next call (connections stay up), a bad one
 //! is logged and the old policy kept.
 
-use super::Policy;
-use crate::shutdown::Shutdown;
+use super::{Policy, ProjectKeys};
+use crate::{projects::Projects, shutdown::Shutdown};
 use std::{path::PathBuf, sync::Arc, time::Duration};
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-/// Reads and validates the policy file at `path`.
-pub fn load(path: &std::path::Path) -> Result<(Policy, Vec<u8>), String> {
+/// A policy file as read: the policy, its projects' keys, the bytes.
+pub struct Loaded {
+    /// The validated policy.
+    pub policy: Policy,
+    /// Every `[projects]` entry's keys, read from their sources.
+    pub keys: Vec<ProjectKeys>,
+    /// The bytes it was read from.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads and validates the policy file at `path`, and reads its projects' keys (from
+/// the process environment or files): a project without a key is a bad policy.
+pub fn load(path: &std::path::Path) -> Result<Loaded, String> {
     let bytes =
         std::fs::read(path).map_err(|e| format!("GATEWAY_POLICY_FILE {}: {e}", path.display()))?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| format!("GATEWAY_POLICY_FILE {}: not UTF-8", path.display()))?;
-    let policy =
-        Policy::parse(text).map_err(|e| format!("GATEWAY_POLICY_FILE {}: {e}", path.display()))?;
-    Ok((policy, bytes))
+    let problem = |e: String| format!("GATEWAY_POLICY_FILE {}: {e}", path.display());
+    let policy = Policy::parse(text).map_err(problem)?;
+    let keys = policy
+        .project_keys(&|name| std::env::var(name).ok())
+        .map_err(problem)?;
+    Ok(Loaded {
+        policy,
+        keys,
+        bytes,
+    })
 }
 
 /// Re-reads `path` every `interval` and on SIGHUP until `shutdown`, publishing each new
-/// valid policy on `current`. Comparing the bytes (not the mtime) sees every change,
+/// valid policy on `current`, after making its projects the ones in force in
+/// `projects` (so no call admitted under the new policy finds its project missing).
+/// Comparing the bytes (not the mtime) sees every change,
 /// even two writes within one timestamp tick.
 pub async fn watch_file(
     path: PathBuf,
     mut seen: Vec<u8>,
     interval: Duration,
     current: Arc<watch::Sender<Arc<Policy>>>,
+    projects: Arc<Projects>,
     shutdown: Shutdown,
 ) {
     #[cfg(unix)]
@@ -60,10 +81,17 @@ pub async fn watch_file(
                 continue;
             }
         }
-        match load(&path) {
-            Ok((policy, bytes)) => {
+        match load(&path).and_then(|loaded| {
+            projects.apply(&loaded.keys)?;
+            Ok(loaded)
+        }) {
+            Ok(Loaded { policy, bytes, .. }) => {
                 seen = bytes;
-                info!(callers = policy.callers.len(), "policy reloaded");
+                info!(
+                    callers = policy.callers.len(),
+                    projects = policy.projects.len(),
+                    "policy reloaded"
+                );
                 current.send_replace(Arc::new(policy));
             }
             Err(problem) => {

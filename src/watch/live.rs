@@ -3,8 +3,8 @@
 use super::poller::{Fetched, Source};
 use crate::{
     error::ErrorKind,
-    live::LiveStreaming,
     pb::{LiveStream, StreamState, StreamStatus},
+    projects::Projects,
     upstream::Deadline,
 };
 use futures::{future::BoxFuture, StreamExt};
@@ -13,10 +13,10 @@ use std::{collections::HashMap, sync::Arc};
 /// Streams fetched at once (one GET each; the Live API has no batch read by id).
 const CONCURRENCY: usize = 16;
 
-/// Fetches live streams through the LiveStreaming domain.
+/// Fetches live streams through the LiveStreaming domain of each stream's project.
 pub struct LiveSource {
-    /// The domain.
-    pub live: Arc<LiveStreaming>,
+    /// The projects: each stream is fetched with its own project's token.
+    pub projects: Arc<Projects>,
     /// Bound of each stream's fetch ([`super::poller::PollSettings::fetch_timeout`]).
     pub timeout: std::time::Duration,
 }
@@ -35,12 +35,15 @@ impl Source<LiveStream> for LiveSource {
         keys: &'a [String],
     ) -> BoxFuture<'a, HashMap<String, Fetched<LiveStream>>> {
         Box::pin(async move {
-            let live = self.live.clone();
+            let projects = self.projects.clone();
             let timeout = self.timeout;
             futures::stream::iter(keys.to_vec())
                 .map(move |id| {
-                    let live = live.clone();
+                    let live = projects.live_for(&id);
                     async move {
+                        let Some(live) = live else {
+                            return (id, Fetched::Missing);
+                        };
                         let fetched = match live.get_stream(&id, Deadline::after(timeout)).await {
                             Ok(stream) => Fetched::Value(stream),
                             Err(error) if error.kind == ErrorKind::NotFound => Fetched::Missing,

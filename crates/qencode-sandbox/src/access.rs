@@ -43,7 +43,8 @@ pub(crate) async fn access_token(
     }
     let ttl = inner.config.token_ttl;
     let token = ids::new_hex32();
-    inner.access_tokens.issue(token.clone(), now, ttl);
+    inner.access_tokens.issue_for(key, token.clone(), now, ttl);
+    inner.record_key_use(crate::record::Endpoint::AccessToken, key);
     drop(inner);
     tracing::info!("access token issued");
     Ok(Json(
@@ -82,6 +83,9 @@ pub(crate) async fn create_task(
             TOKEN_NOT_FOUND,
             "We can't find such token in our database",
         ));
+    }
+    if let Some(key) = inner.access_tokens.key_of(token).map(str::to_owned) {
+        inner.record_key_use(crate::record::Endpoint::CreateTask, &key);
     }
     let task_token = ids::new_hex32();
     let master_id = inner.master_id.clone();

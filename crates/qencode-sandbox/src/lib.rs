@@ -60,7 +60,7 @@ pub use callback::{CallbackAttempt, CallbackKind, CallbackOutcome};
 pub use config::{SandboxConfig, DEFAULT_PROFILES};
 pub use fault::{Fault, FaultKind};
 pub use live::{LivePlaybackId, LiveSimulcastTarget, LiveStreamSnapshot};
-pub use record::{Endpoint, RecordedRequest};
+pub use record::{Endpoint, KeyUse, RecordedRequest};
 pub use state::TaskSnapshot;
 
 use state::Shared;
@@ -132,6 +132,13 @@ impl Sandbox {
     /// 10 000 are kept). API keys in paths are redacted.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.requests()
+    }
+
+    /// Which API key each accepted token request, task creation and live call used,
+    /// oldest first (only the most recent 10 000 are kept): what tells two projects'
+    /// requests apart.
+    pub fn key_uses(&self) -> Vec<KeyUse> {
+        self.shared.lock().key_uses.iter().cloned().collect()
     }
 
     /// How many requests hit `endpoint` (including faulted ones);

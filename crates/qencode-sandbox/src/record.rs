@@ -168,6 +168,17 @@ impl Endpoint {
     }
 }
 
+/// Which API key a request used: the key itself (token requests) or the key the
+/// request's token was issued for. For tests that run several projects (accounts)
+/// against one sandbox; never logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyUse {
+    /// The endpoint the request was classified as.
+    pub endpoint: Endpoint,
+    /// The API key.
+    pub api_key: String,
+}
+
 /// One request as the sandbox saw it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedRequest {

@@ -19,7 +19,7 @@ use super::fault::{Fault, FaultKind, FaultQueue};
 use super::lifecycle::{self, Phase};
 use super::live::{LiveState, LiveStreamSnapshot};
 use super::plan::TaskPlan;
-use super::record::{Endpoint, RecordedRequest};
+use super::record::{Endpoint, KeyUse, RecordedRequest};
 
 /// Most requests kept in the log; older ones are dropped (counts stay exact),
 /// so a long-running sandbox does not grow without bound.
@@ -111,12 +111,26 @@ pub(crate) struct Inner {
     log: VecDeque<RecordedRequest>,
     /// Outgoing callback attempts, oldest first (bounded like the request log).
     callbacks: VecDeque<CallbackAttempt>,
+    /// Which API key each keyed request used, oldest first (bounded like the log).
+    pub(crate) key_uses: VecDeque<KeyUse>,
     counts: HashMap<Endpoint, usize>,
     total: usize,
     next_seq: u64,
 }
 
 impl Inner {
+    /// Notes that a request to `endpoint` used `api_key` (directly or through a token
+    /// issued for it).
+    pub(crate) fn record_key_use(&mut self, endpoint: Endpoint, api_key: &str) {
+        if self.key_uses.len() >= REQUEST_LOG_LIMIT {
+            self.key_uses.pop_front();
+        }
+        self.key_uses.push_back(KeyUse {
+            endpoint,
+            api_key: api_key.to_owned(),
+        });
+    }
+
     /// Appends a request to the log and returns its sequence number.
     pub(crate) fn record(
         &mut self,
@@ -188,6 +202,7 @@ impl Shared {
                 faults: FaultQueue::default(),
                 log: VecDeque::new(),
                 callbacks: VecDeque::new(),
+                key_uses: VecDeque::new(),
                 counts: HashMap::new(),
                 total: 0,
                 next_seq: 0,

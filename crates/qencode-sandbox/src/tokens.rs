@@ -11,6 +11,9 @@ use tokio::time::Instant;
 #[derive(Debug, Default)]
 pub(crate) struct TokenStore {
     expiry: HashMap<String, Option<Instant>>,
+    /// Token → the API key it was issued for, so tests can tell which project's key
+    /// a request used ([`crate::Sandbox::key_uses`]).
+    keys: HashMap<String, String>,
 }
 
 impl TokenStore {
@@ -19,7 +22,20 @@ impl TokenStore {
     pub(crate) fn issue(&mut self, token: String, now: Instant, ttl: Duration) {
         self.expiry
             .retain(|_, expiry| expiry.is_none_or(|expiry| expiry > now));
+        let expiry = &self.expiry;
+        self.keys.retain(|token, _| expiry.contains_key(token));
         self.expiry.insert(token, now.checked_add(ttl));
+    }
+
+    /// Like [`TokenStore::issue`], remembering the API key `token` was issued for.
+    pub(crate) fn issue_for(&mut self, key: &str, token: String, now: Instant, ttl: Duration) {
+        self.issue(token.clone(), now, ttl);
+        self.keys.insert(token, key.to_owned());
+    }
+
+    /// The API key `token` was issued for.
+    pub(crate) fn key_of(&self, token: &str) -> Option<&str> {
+        self.keys.get(token).map(String::as_str)
     }
 
     /// Whether `token` is current at `now`; drops it if it has expired.
@@ -37,6 +53,7 @@ impl TokenStore {
     /// Forgets every token (a server-side revocation).
     pub(crate) fn clear(&mut self) {
         self.expiry.clear();
+        self.keys.clear();
     }
 }
 

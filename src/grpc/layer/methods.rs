@@ -104,6 +104,7 @@ impl Methods {
 const AUDITED: &[&str] = &[
     "qencode.gateway.v1.Transcoding/CreateTask",
     "qencode.gateway.v1.Transcoding/StartEncode",
+    "qencode.gateway.v1.Transcoding/StartEncodeProfiles",
     "qencode.gateway.v1.Transcoding/Transcode",
     "qencode.gateway.v1.Transcoding/UploadFile",
     "qencode.gateway.v1.Transcoding/CreateUpload",
@@ -117,3 +118,34 @@ const AUDITED: &[&str] = &[
     "qencode.gateway.v1.LiveStreaming/AddSimulcastTarget",
     "qencode.gateway.v1.LiveStreaming/RemoveSimulcastTarget",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every method of the gateway's own services that is not a read (Get, List,
+    /// Watch) changes something upstream and must leave an audit line: a new RPC
+    /// cannot be added and forgotten here.
+    #[test]
+    fn every_method_that_is_not_a_read_is_audited() {
+        let methods = Methods::from_descriptors();
+        let mut checked = 0;
+        for method in methods.known.values() {
+            if !method.service.starts_with("qencode.") {
+                continue;
+            }
+            checked += 1;
+            let read = ["Get", "List", "Watch"]
+                .iter()
+                .any(|prefix| method.name.starts_with(prefix));
+            assert_eq!(method.audited, !read, "{}", method.full_name);
+        }
+        assert!(checked >= 20, "only {checked} methods found");
+        for name in AUDITED {
+            assert!(
+                methods.known.contains_key(&format!("/{name}")),
+                "{name} is not a method"
+            );
+        }
+    }
+}

@@ -25,13 +25,12 @@ impl FromRequestParts<Sandbox> for Authorized {
                 "an Authorization: Bearer <access_token> header is required",
             ));
         };
-        if sandbox
-            .shared
-            .lock()
-            .live
-            .tokens
-            .valid(token, Instant::now())
-        {
+        let mut inner = sandbox.shared.lock();
+        if inner.live.tokens.valid(token, Instant::now()) {
+            if let Some(key) = inner.live.tokens.key_of(token).map(str::to_owned) {
+                let endpoint = crate::record::Endpoint::classify(&parts.method, parts.uri.path());
+                inner.record_key_use(endpoint, &key);
+            }
             Ok(Self)
         } else {
             tracing::debug!("live request with an unknown, expired or revoked token");

@@ -43,7 +43,9 @@ pub(crate) async fn access_token(
     };
     let ttl = inner.config.live_token_ttl;
     let token = jwt(project as u64 + 1, Utc::now().timestamp(), ttl);
-    inner.live.tokens.issue(token.clone(), now, ttl);
+    let key = inner.config.live_api_keys[project].clone();
+    inner.live.tokens.issue_for(&key, token.clone(), now, ttl);
+    inner.record_key_use(crate::record::Endpoint::LiveAccessToken, &key);
     drop(inner);
     tracing::info!("live access token issued");
     Ok(Json(json!({"access_token": token})))
