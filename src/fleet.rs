@@ -61,6 +61,8 @@ pub struct Fleet {
     trouble: Trouble,
     /// Leases this replica holds, per [`Kind`] (gauges).
     leases_held: [AtomicUsize; 2],
+    /// Whether live-stream states may be shared now ([`Fleet::shares`]); unset: yes.
+    streams_shared: std::sync::OnceLock<Box<dyn Fn() -> bool + Send + Sync>>,
 }
 
 impl Fleet {
@@ -95,7 +97,28 @@ impl Fleet {
             lease_ttl: Self::lease_ttl_for(poll_interval),
             trouble: Trouble::new(url.display()),
             leases_held: Default::default(),
+            streams_shared: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Shares live-stream states through Redis only while `allowed` says so (set once,
+    /// at start). The gateway passes "one Qencode project": a stream's snapshot holds
+    /// its stream keys, and a replica that never saw a stream cannot tell which project
+    /// it belongs to, so with several projects a caller of one could be served another
+    /// project's stored snapshot. Task states stay shared: Qencode's `/v1/status`
+    /// answers anyone who has the task token, so a shared task snapshot tells nothing
+    /// the token would not.
+    pub fn share_streams_while(&self, allowed: impl Fn() -> bool + Send + Sync + 'static) {
+        let _ = self.streams_shared.set(Box::new(allowed));
+    }
+
+    /// Whether states of `kind` go through Redis now (leases, snapshots, channels);
+    /// when not, every replica polls its own watchers' items, as without a fleet.
+    pub fn shares(&self, kind: Kind) -> bool {
+        match kind {
+            Kind::Task => true,
+            Kind::Stream => self.streams_shared.get().is_none_or(|allowed| allowed()),
+        }
     }
 
     /// `prefix` + `name`: every key and channel goes through here.

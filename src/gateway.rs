@@ -111,6 +111,10 @@ impl Gateway {
             )
             .map_err(config_error)?,
         );
+        if let Some(fleet) = &fleet {
+            let projects = projects.clone();
+            fleet.share_streams_while(move || projects.all().len() <= 1);
+        }
         let (access, policy_feed) = access_from_config(config, loaded, &projects);
         let settings = WatchSettings {
             poll_interval: config.poll_interval,

@@ -380,3 +380,105 @@ async fn stream_watchers_stay_updated_without_redis_and_the_fleet_reconverges() 
         replica.stop().await;
     }
 }
+
+/// With several Qencode projects, live-stream states never go through Redis: a stored
+/// snapshot holds the stream's keys, and a replica that never saw a stream cannot tell
+/// which project it belongs to, so it could serve one project's stream to another's
+/// caller. Every replica then polls its own watchers' streams with their project's
+/// token; task states stay shared (Qencode answers `/v1/status` to anyone holding the
+/// task token, so a shared task snapshot tells nothing the token would not).
+#[tokio::test]
+async fn with_several_projects_no_stream_state_goes_through_redis() {
+    use common::tls::{temp_dir, write};
+    use ring::digest::{digest, SHA256};
+    const KEY_ALPHA: &str = "streams-alpha-key-8181";
+    const KEY_BETA: &str = "streams-beta-key-8282";
+    const CALLER: &str = "streams-caller-token";
+    let redis = RedisServer::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind sandbox");
+    let sandbox = Sandbox::start(
+        listener,
+        SandboxConfig {
+            api_keys: vec![KEY_ALPHA.into(), KEY_BETA.into()],
+            live_api_keys: vec![KEY_ALPHA.into(), KEY_BETA.into()],
+            live_phase_duration: Duration::from_millis(300),
+            ..fast_sandbox()
+        },
+    )
+    .await
+    .expect("start sandbox");
+    let dir = temp_dir();
+    let policy = format!(
+        "[projects.alpha]\napi_key_file = \"{}\"\n\n[projects.beta]\napi_key_file = \"{}\"\n\n[[callers]]\nname = \"c\"\nbearer_sha256 = \"{}\"\nproject = \"alpha\"\nprojects = [\"beta\"]\nallow = [\"*\"]\n",
+        write(&dir, "alpha.key", KEY_ALPHA).display(),
+        write(&dir, "beta.key", KEY_BETA).display(),
+        hex::encode(digest(&SHA256, CALLER.as_bytes())),
+    );
+    let path = write(&dir, "policy.toml", &policy);
+    let url = sandbox.base_url();
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let file = path.clone();
+        replicas.push(
+            replica(&url, &redis, move |c| {
+                c.access.policy_file = Some(file);
+                polling(c);
+            })
+            .await,
+        );
+    }
+    fn request<T>(message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        let m = request.metadata_mut();
+        m.insert("authorization", format!("Bearer {CALLER}").parse().unwrap());
+        m.insert("x-qencode-project", "alpha".parse().unwrap());
+        request
+    }
+    let stream = live(replicas[0].channel().await)
+        .create_stream(request(pb::CreateStreamRequest::default()))
+        .await
+        .expect("create stream")
+        .into_inner()
+        .stream
+        .expect("stream");
+    let mut watchers = Vec::new();
+    for replica in &replicas {
+        watchers.push(
+            live(replica.channel().await)
+                .watch_stream(request(pb::WatchStreamRequest {
+                    stream_id: stream.id.clone(),
+                }))
+                .await
+                .expect("watch")
+                .into_inner(),
+        );
+    }
+    live(replicas[0].channel().await)
+        .start_stream(request(pb::StartStreamRequest {
+            stream_id: stream.id.clone(),
+        }))
+        .await
+        .expect("start stream");
+    // Every watcher follows the stream to live, each replica polling for its own.
+    for watcher in watchers {
+        assert_eq!(until_live(watcher).await, StreamState::Live);
+    }
+    assert_eq!(stream_leases(&replicas), [0, 0]);
+    let client = ::redis::Client::open(redis.url()).expect("redis client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis connection");
+    let prefix = &replicas[0].config.redis_prefix;
+    let stored: Vec<String> = ::redis::cmd("KEYS")
+        .arg(format!("{prefix}stream-*"))
+        .query_async(&mut conn)
+        .await
+        .expect("KEYS");
+    assert!(stored.is_empty(), "stream state in Redis: {stored:?}");
+    for replica in replicas {
+        replica.stop().await;
+    }
+}

@@ -36,7 +36,7 @@ pub struct Item<'a, V> {
 /// Stores (and where asked, publishes) `items` in one round trip. Best effort: when
 /// Redis is down, the other replicas poll for themselves.
 pub async fn share<V: Watched>(fleet: &Fleet, items: &[Item<'_, V>]) {
-    if items.is_empty() {
+    if items.is_empty() || !fleet.shares(V::KIND) {
         return;
     }
     let kind = V::KIND;
@@ -80,6 +80,9 @@ pub async fn snapshots<V: Watched>(
 ) -> Result<Vec<Option<Shared<V>>>, super::Down> {
     if tokens.is_empty() {
         return Ok(Vec::new());
+    }
+    if !fleet.shares(V::KIND) {
+        return Ok(tokens.iter().map(|_| None).collect());
     }
     let prefix = V::KIND.snapshot();
     let keys: Vec<String> = tokens
@@ -141,6 +144,9 @@ pub async fn subscribe<V: Watched>(fleet: Arc<Fleet>, hub: Arc<Hub<V>>, shutdown
                     let Some(token) = message.get_channel_name().strip_prefix(&channels) else {
                         continue;
                     };
+                    if !fleet.shares(kind) {
+                        continue;
+                    }
                     if let Some(Shared::<V>::Value(state)) =
                         codec::decode(message.get_payload_bytes())
                     {

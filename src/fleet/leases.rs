@@ -177,6 +177,9 @@ impl<V: Watched, S: Source<V>> LeasedSource<V, S> {
     }
 
     async fn poll(&self, keys: &[String]) -> HashMap<String, Fetched<V>> {
+        if !self.fleet.shares(V::KIND) {
+            return self.inner.fetch(keys).await;
+        }
         let gathers = V::KIND.gathering_key().is_some();
         let may_take: Vec<bool> = {
             let leases = self.lock();
