@@ -5,58 +5,17 @@
 
 mod common;
 
-use common::{tls::*, *};
+use common::{logs::*, tls::*, *};
 use qencode_gateway::{
     config::Config,
     identity::mesh::Mesh,
     pb::{transcoding_client::TranscodingClient, CreateTaskRequest, GetStatusRequest},
 };
-use ring::digest::{digest, SHA256};
-use std::{
-    io::Write,
-    sync::{Arc, Mutex, OnceLock},
-    time::Duration,
-};
+use std::time::Duration;
 use tonic::{transport::Channel, Code, Request};
 
 const TOKEN: &str = "caller-SECRET-token-31337";
 const WRONG_TOKEN: &str = "caller-SECRET-wrong-token-4040";
-
-fn sha(token: &str) -> String {
-    hex::encode(digest(&SHA256, token.as_bytes()))
-}
-
-/// Every log line of this test binary, at TRACE.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logs() -> &'static Capture {
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .init();
-        capture
-    })
-}
-
-fn log_text() -> String {
-    String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned()
-}
 
 /// A gateway with the policy `text` (re-read every 20 ms) and `tweak` applied.
 async fn start_policy(text: &str, tweak: impl FnOnce(&mut Config)) -> (Env, std::path::PathBuf) {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{redis::*, *};
+use common::{projects::*, redis::*, *};
 use qencode_gateway::{
     fleet::Kind,
     pb::{self, StreamState, WatchEventKind},
@@ -389,34 +389,12 @@ async fn stream_watchers_stay_updated_without_redis_and_the_fleet_reconverges() 
 /// task token, so a shared task snapshot tells nothing the token would not).
 #[tokio::test]
 async fn with_several_projects_no_stream_state_goes_through_redis() {
-    use common::tls::{temp_dir, write};
-    use ring::digest::{digest, SHA256};
-    const KEY_ALPHA: &str = "streams-alpha-key-8181";
-    const KEY_BETA: &str = "streams-beta-key-8282";
-    const CALLER: &str = "streams-caller-token";
     let redis = RedisServer::start().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind sandbox");
-    let sandbox = Sandbox::start(
-        listener,
-        SandboxConfig {
-            api_keys: vec![KEY_ALPHA.into(), KEY_BETA.into()],
-            live_api_keys: vec![KEY_ALPHA.into(), KEY_BETA.into()],
-            live_phase_duration: Duration::from_millis(300),
-            ..fast_sandbox()
-        },
-    )
-    .await
-    .expect("start sandbox");
-    let dir = temp_dir();
-    let policy = format!(
-        "[projects.alpha]\napi_key_file = \"{}\"\n\n[projects.beta]\napi_key_file = \"{}\"\n\n[[callers]]\nname = \"c\"\nbearer_sha256 = \"{}\"\nproject = \"alpha\"\nprojects = [\"beta\"]\nallow = [\"*\"]\n",
-        write(&dir, "alpha.key", KEY_ALPHA).display(),
-        write(&dir, "beta.key", KEY_BETA).display(),
-        hex::encode(digest(&SHA256, CALLER.as_bytes())),
-    );
-    let path = write(&dir, "policy.toml", &policy);
+    let (sandbox, path) = two_projects(SandboxConfig {
+        live_phase_duration: Duration::from_millis(300),
+        ..fast_sandbox()
+    })
+    .await;
     let url = sandbox.base_url();
     let mut replicas = Vec::new();
     for _ in 0..2 {
@@ -430,11 +408,7 @@ async fn with_several_projects_no_stream_state_goes_through_redis() {
         );
     }
     fn request<T>(message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        let m = request.metadata_mut();
-        m.insert("authorization", format!("Bearer {CALLER}").parse().unwrap());
-        m.insert("x-qencode-project", "alpha".parse().unwrap());
-        request
+        project_request(message, "alpha")
     }
     let stream = live(replicas[0].channel().await)
         .create_stream(request(pb::CreateStreamRequest::default()))

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{redis::*, *};
+use common::{projects::*, redis::*, *};
 use qencode_gateway::pb;
 use qencode_sandbox::{Endpoint, Sandbox};
 
@@ -89,33 +89,8 @@ async fn a_refused_token_is_replaced_once_for_the_fleet() {
 
 #[tokio::test]
 async fn each_project_has_its_own_fleet_token() {
-    use common::tls::{temp_dir, write};
-    use ring::digest::{digest, SHA256};
-    const KEY_ALPHA: &str = "fleet-alpha-key-7171";
-    const KEY_BETA: &str = "fleet-beta-key-7272";
-    const CALLER: &str = "fleet-caller-token";
     let redis = RedisServer::start().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind sandbox");
-    let sandbox = Sandbox::start(
-        listener,
-        qencode_sandbox::SandboxConfig {
-            api_keys: vec![KEY_ALPHA.into(), KEY_BETA.into()],
-            live_api_keys: vec![KEY_ALPHA.into(), KEY_BETA.into()],
-            ..fast_sandbox()
-        },
-    )
-    .await
-    .expect("start sandbox");
-    let dir = temp_dir();
-    let policy = format!(
-        "[projects.alpha]\napi_key_file = \"{}\"\n\n[projects.beta]\napi_key_file = \"{}\"\n\n[[callers]]\nname = \"c\"\nbearer_sha256 = \"{}\"\nproject = \"alpha\"\nprojects = [\"beta\"]\nallow = [\"*\"]\n",
-        write(&dir, "alpha.key", KEY_ALPHA).display(),
-        write(&dir, "beta.key", KEY_BETA).display(),
-        hex::encode(digest(&SHA256, CALLER.as_bytes())),
-    );
-    let path = write(&dir, "policy.toml", &policy);
+    let (sandbox, path) = two_projects(fast_sandbox()).await;
     let url = sandbox.base_url();
     let mut replicas = Vec::new();
     for _ in 0..2 {
@@ -124,10 +99,7 @@ async fn each_project_has_its_own_fleet_token() {
     }
     for replica in &replicas {
         for project in ["alpha", "beta"] {
-            let mut request = tonic::Request::new(pb::CreateTaskRequest {});
-            let m = request.metadata_mut();
-            m.insert("authorization", format!("Bearer {CALLER}").parse().unwrap());
-            m.insert("x-qencode-project", project.parse().unwrap());
+            let request = project_request(pb::CreateTaskRequest {}, project);
             pb::transcoding_client::TranscodingClient::new(replica.channel().await)
                 .create_task(request)
                 .await

@@ -7,20 +7,14 @@
 
 mod common;
 
-use common::{tls::*, *};
+use common::{logs::*, tls::*, *};
 use qencode_gateway::{
     config::Config,
     pb::{self, live_streaming_client::LiveStreamingClient, transcoding_client::TranscodingClient},
     Gateway,
 };
 use qencode_sandbox::{Endpoint, KeyUse};
-use ring::digest::{digest, SHA256};
-use std::{
-    io::Write,
-    path::Path,
-    sync::{Arc, Mutex, OnceLock},
-    time::Duration,
-};
+use std::{path::Path, time::Duration};
 use tokio_stream::StreamExt;
 use tonic::{transport::Channel, Code, Request};
 
@@ -31,42 +25,6 @@ const KEY_GAMMA: &str = "gamma-SECRET-key-4444";
 const TOKEN_A: &str = "caller-SECRET-alpha-token-1";
 const TOKEN_B: &str = "caller-SECRET-beta-token-2";
 const TOKEN_AB: &str = "caller-SECRET-both-token-3";
-
-fn sha(token: &str) -> String {
-    hex::encode(digest(&SHA256, token.as_bytes()))
-}
-
-/// Every log line of this test binary, at TRACE.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logs() -> &'static Capture {
-    static CAPTURE: OnceLock<Capture> = OnceLock::new();
-    CAPTURE.get_or_init(|| {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .init();
-        capture
-    })
-}
-
-fn log_text() -> String {
-    String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned()
-}
 
 /// Waits (bounded) until the logs hold a line with every one of `parts`.
 async fn wait_for_line(parts: &[&str]) {

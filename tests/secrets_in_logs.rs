@@ -10,23 +10,6 @@ use qencode_gateway::{
     pb::{self, start_encode_request::QueryKind},
 };
 use qencode_sandbox::{Endpoint, Fault, FaultKind};
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-};
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 const API_KEY_SECRET: &str = "sk-SECRET-api-key-4242";
 const WRONG_KEY_SECRET: &str = "sk-SECRET-wrong-key-9999";
@@ -40,13 +23,7 @@ const CALLER_TOKEN: &str = "caller-SECRET-token-6464";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secrets_never_reach_the_logs() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+    let capture = logs::logs();
 
     let sandbox = qencode_sandbox::SandboxConfig {
         api_keys: vec![API_KEY_SECRET.into()],
@@ -220,10 +197,10 @@ async fn secrets_never_reach_the_logs() {
     // Two projects on one gateway, keys from files named in a policy: their keys, their
     // upstream tokens and the caller's bearer token stay out of every line too, also in
     // a refused project and a refused reload.
-    let project_secrets = two_projects(&capture).await;
+    let project_secrets = two_projects(capture).await;
     env.stop().await;
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("upstream_request"),
         "TRACE capture is not working"
@@ -251,9 +228,8 @@ async fn secrets_never_reach_the_logs() {
 }
 
 /// Runs calls of two projects through one gateway; returns every secret they involve.
-async fn two_projects(capture: &Capture) -> Vec<String> {
+async fn two_projects(capture: &logs::Capture) -> Vec<String> {
     use common::tls::{temp_dir, write};
-    use ring::digest::{digest, SHA256};
     let dir = temp_dir();
     let one = write(&dir, "one.key", PROJECT_ONE_KEY);
     let two = write(&dir, "two.key", PROJECT_TWO_KEY);
@@ -263,7 +239,7 @@ async fn two_projects(capture: &Capture) -> Vec<String> {
         one.display(),
         two.display(),
         two_live.display(),
-        hex::encode(digest(&SHA256, CALLER_TOKEN.as_bytes())),
+        logs::sha(CALLER_TOKEN),
     );
     let path = write(&dir, "policy.toml", &policy);
     let sandbox = qencode_sandbox::SandboxConfig {
@@ -311,7 +287,7 @@ async fn two_projects(capture: &Capture) -> Vec<String> {
     // A reload naming a missing key file is refused (and logged) without any key.
     std::fs::write(&path, policy.replace("one.key", "gone.key")).unwrap();
     let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !String::from_utf8_lossy(&capture.0.lock().unwrap()).contains("gone.key") {
+    while !capture.text().contains("gone.key") {
         assert!(
             tokio::time::Instant::now() < give_up,
             "the bad reload was never reported"

@@ -2,6 +2,8 @@
 //! 127.0.0.1:0 pointed at it over HTTP, and a generated tonic client.
 #![allow(dead_code)]
 
+pub mod logs;
+pub mod projects;
 pub mod redis;
 pub mod tls;
 pub mod upload;
