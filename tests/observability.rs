@@ -20,7 +20,6 @@ use qencode_gateway::{
 };
 use qencode_sandbox::{Endpoint, SandboxConfig};
 use std::{
-    io::Write,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -43,19 +42,6 @@ impl TraceService for Receiver {
         Ok(tonic::Response::new(ExportTraceServiceResponse {
             partial_success: None,
         }))
-    }
-}
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
@@ -91,7 +77,7 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
 
     // SAFETY of set_var: before any other thread of this test binary reads the env.
     std::env::set_var("RUST_LOG", "trace");
-    let capture = Capture::default();
+    let capture = common::logs::Capture::default();
     let writer = capture.clone();
     let telemetry = telemetry::init_with(LogFormat::Json, Some(&otlp), move || writer.clone());
 
@@ -283,7 +269,7 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
     telemetry.flush();
 
     // Nothing secret anywhere: log lines at TRACE, exported spans, metrics.
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.lines().any(|l| l.contains(TRACE_ID)),
         "JSON logs carry the trace id"
