@@ -113,7 +113,7 @@ impl Gateway {
         );
         if let Some(fleet) = &fleet {
             let projects = projects.clone();
-            fleet.share_streams_while(move || projects.all().len() <= 1);
+            fleet.share_streams_while(move || projects.count() <= 1);
         }
         let (access, policy_feed) = access_from_config(config, loaded, &projects);
         let settings = WatchSettings {

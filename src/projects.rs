@@ -209,6 +209,11 @@ impl Projects {
         self.snapshot().get(name).cloned()
     }
 
+    /// How many projects are configured (no copy of them, unlike [`Projects::all`]).
+    pub fn count(&self) -> usize {
+        self.snapshot().len()
+    }
+
     /// Every project, by name.
     pub fn all(&self) -> Vec<Arc<Project>> {
         self.snapshot().values().cloned().collect()

@@ -23,7 +23,7 @@ use axum::{
     Router,
 };
 use std::sync::Arc;
-use tracing::{debug, warn};
+use tracing::debug;
 
 /// Route of the callback endpoint on the HTTP listener.
 pub const ROUTE: &str = "/callbacks/task/{signature}";
@@ -61,13 +61,12 @@ async fn receive(
         // Anyone can post here: one line per interval with a count, never a line per
         // forged request (a flood would otherwise flood the log).
         static FORGED: crate::limits::Throttle = crate::limits::Throttle::new();
-        crate::metrics::record_limit_hit("callback_signature", "http");
-        if let Some(suppressed) = FORGED.allow() {
-            warn!(
-                suppressed,
-                "rejected a task callback whose signature does not match"
-            );
-        }
+        crate::limits::bite(
+            &FORGED,
+            "callback_signature",
+            "http",
+            "rejected a task callback whose signature does not match",
+        );
         return (StatusCode::UNAUTHORIZED, "unknown callback\n");
     }
     if !form.is_task {

@@ -17,7 +17,7 @@ use axum::{
     Router,
 };
 use std::sync::Arc;
-use tracing::{debug, warn};
+use tracing::debug;
 
 /// Route of the live stream callback endpoint on the HTTP listener.
 pub const ROUTE: &str = "/callbacks/stream/{signature}";
@@ -59,13 +59,12 @@ async fn receive(
     };
     if stream.id.is_empty() || !state.signer.verify_stream(&stream.id, &signature) {
         static FORGED: crate::limits::Throttle = crate::limits::Throttle::new();
-        crate::metrics::record_limit_hit("callback_signature", "http");
-        if let Some(suppressed) = FORGED.allow() {
-            warn!(
-                suppressed,
-                "rejected a live stream callback whose signature does not match"
-            );
-        }
+        crate::limits::bite(
+            &FORGED,
+            "callback_signature",
+            "http",
+            "rejected a live stream callback whose signature does not match",
+        );
         return (StatusCode::UNAUTHORIZED, "unknown callback\n");
     }
     let id = stream.id.clone();
