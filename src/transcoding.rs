@@ -492,7 +492,7 @@ impl Transcoding {
         deadline: Deadline,
     ) -> Result<Map<String, Value>, Error> {
         let main = self.client.main_status_url();
-        let (from, mut statuses) = if endpoint == main {
+        let (from, mut statuses) = if endpoint == *main {
             (
                 main.clone(),
                 self.client.status(&main, &tokens, deadline).await?,
@@ -522,7 +522,7 @@ impl Transcoding {
                 continue;
             };
             if let Some(master) = self.remember_status_url(token, url) {
-                if follow && from == main && master != main {
+                if follow && from == *main && master != *main {
                     masters.entry(master).or_default().push(token.clone());
                 }
             }
@@ -558,7 +558,7 @@ impl Transcoding {
         }
         match self.trusted.check_endpoint(url, STATUS_PATH) {
             Some(trusted) => {
-                if trusted != self.client.main_status_url() {
+                if trusted != *self.client.main_status_url() {
                     self.status_urls
                         .insert(task_token.to_owned(), trusted.clone());
                 }

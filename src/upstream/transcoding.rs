@@ -72,36 +72,57 @@ pub struct CreatedTask {
 #[derive(Clone)]
 pub struct TranscodingClient {
     http: HttpClient,
-    base: Url,
+    endpoints: std::sync::Arc<Endpoints>,
+}
+
+/// Every endpoint under the base URL, joined once: building a `Url` re-parses it, which
+/// showed up on every GetStatus and CreateTask.
+struct Endpoints {
+    access_token: Url,
+    create_task: Url,
+    start_encode2: Url,
+    start_encode: Url,
+    status: Url,
+    upload_file: Url,
 }
 
 impl TranscodingClient {
     /// A client for the API at `base` (e.g. `https://api.qencode.com`).
     pub fn new(http: HttpClient, base: Url) -> Self {
-        TranscodingClient { http, base }
+        let endpoint = |path: &str| {
+            let mut url = base.clone();
+            let joined = format!("{}{}", url.path().trim_end_matches('/'), path);
+            url.set_path(&joined);
+            url
+        };
+        let endpoints = Endpoints {
+            access_token: endpoint("/v1/access_token"),
+            create_task: endpoint("/v1/create_task"),
+            start_encode2: endpoint("/v1/start_encode2"),
+            start_encode: endpoint("/v1/start_encode"),
+            status: endpoint("/v1/status"),
+            upload_file: endpoint("/v1/upload_file"),
+        };
+        TranscodingClient {
+            http,
+            endpoints: std::sync::Arc::new(endpoints),
+        }
     }
 
     /// The main status endpoint, `<base>/v1/status`.
-    pub fn main_status_url(&self) -> Url {
-        self.endpoint("/v1/status")
+    pub fn main_status_url(&self) -> &Url {
+        &self.endpoints.status
     }
 
     /// `<base>/v1/upload_file`: the upload endpoint when the task's `upload_url` is
     /// unknown (right for the sandbox; Qencode may use separate storage hosts).
     pub fn fallback_upload_url(&self) -> Url {
-        self.endpoint("/v1/upload_file")
+        self.endpoints.upload_file.clone()
     }
 
     /// The HTTP client underneath (direct uploads share it).
     pub fn http(&self) -> &HttpClient {
         &self.http
-    }
-
-    fn endpoint(&self, path: &str) -> Url {
-        let mut url = self.base.clone();
-        let joined = format!("{}{}", url.path().trim_end_matches('/'), path);
-        url.set_path(&joined);
-        url
     }
 
     async fn post(
@@ -122,7 +143,7 @@ impl TranscodingClient {
         let response = self
             .post(
                 ACCESS_TOKEN,
-                &self.endpoint("/v1/access_token"),
+                &self.endpoints.access_token,
                 form,
                 Deadline::NONE,
             )
@@ -148,12 +169,7 @@ impl TranscodingClient {
     ) -> Result<CreatedTask, TokenCallError> {
         let form = vec![("token", token.expose().to_owned())];
         let response = self
-            .post(
-                CREATE_TASK,
-                &self.endpoint("/v1/create_task"),
-                form,
-                deadline,
-            )
+            .post(CREATE_TASK, &self.endpoints.create_task, form, deadline)
             .await
             .map_err(TokenCallError::Other)?;
         let body = success(&response, TokenUse::SessionToken).map_err(|e| {
@@ -184,12 +200,7 @@ impl TranscodingClient {
             form.push(("payload", payload));
         }
         let response = self
-            .post(
-                START_ENCODE,
-                &self.endpoint("/v1/start_encode2"),
-                form,
-                deadline,
-            )
+            .post(START_ENCODE, &self.endpoints.start_encode2, form, deadline)
             .await?;
         let body = success(&response, TokenUse::TaskToken).map_err(|e| e.error)?;
         Ok(string_of(body.get("status_url")).unwrap_or_default())
@@ -205,7 +216,7 @@ impl TranscodingClient {
         let response = self
             .post(
                 START_ENCODE_PROFILES,
-                &self.endpoint("/v1/start_encode"),
+                &self.endpoints.start_encode,
                 form,
                 deadline,
             )
