@@ -217,9 +217,16 @@ fn upload_offset(response: &RawResponse) -> Option<u64> {
     header_count(&response.headers, &UPLOAD_OFFSET)
 }
 
-/// A header of an answer, when it is a plain number.
+/// A count header of an answer (`Upload-Offset`, `Upload-Length`), when it is what TUS
+/// 1.0 allows: one line holding a non-negative decimal number (the space or tab HTTP
+/// allows around a field value aside). Two lines are ambiguous, so unreadable: taking
+/// either would resume from an offset the storage may not hold.
 pub(crate) fn header_count(headers: &header::HeaderMap, name: &HeaderName) -> Option<u64> {
-    let text = headers.get(name)?.to_str().ok()?.trim();
+    let mut lines = headers.get_all(name).iter();
+    let (Some(value), None) = (lines.next(), lines.next()) else {
+        return None;
+    };
+    let text = value.to_str().ok()?.trim_matches([' ', '\t']);
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -311,6 +318,18 @@ mod tests {
         assert_eq!(upload_offset(&response(204, Some("-1"), "")), None);
         assert_eq!(upload_offset(&response(204, Some("4x"), "")), None);
         assert_eq!(upload_offset(&response(204, None, "")), None);
+    }
+
+    /// Found by `upload::properties::counts_read_exactly_what_tus_allows`: with two
+    /// `Upload-Offset` lines the first one was taken.
+    #[test]
+    fn a_repeated_offset_is_unreadable() {
+        let mut answer = response(204, Some("0"), "");
+        answer
+            .headers
+            .append(UPLOAD_OFFSET, header::HeaderValue::from_static("0"));
+        assert_eq!(upload_offset(&answer), None);
+        assert_eq!(upload_offset(&response(204, Some(" 7\t"), "")), Some(7));
     }
 
     #[test]
