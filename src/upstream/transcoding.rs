@@ -1,10 +1,12 @@
 //! Qencode Transcoding API client: form-encoded POSTs, JSON answers with an `error` code.
 
+use super::status_answer::StatusAnswer;
 use super::{
     codes::{body_retry_after, error_code, map_code, TokenUse},
     http::{Body, HttpClient, JsonResponse, Operation},
     Deadline,
 };
+use crate::pb::TaskStatus;
 use crate::{
     auth::{IssuedToken, TokenCallError, TokenSource},
     config::Secret,
@@ -15,7 +17,7 @@ use chrono::{NaiveDateTime, Utc};
 use futures::future::BoxFuture;
 use reqwest::Method;
 use serde_json::{Map, Value};
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 use url::Url;
 
 /// Lifetime assumed when the upstream's `expire` is missing, unreadable or in the past.
@@ -226,24 +228,48 @@ impl TranscodingClient {
     }
 
     /// `/v1/status` at `endpoint` (the main one or a task's master endpoint); returns the
-    /// `statuses` object (token -> status object or null).
+    /// `statuses` object: each token's status, `None` where the answer has `null` (an
+    /// unknown token) or no status object.
+    ///
+    /// Read straight into protobuf ([`StatusAnswer`]); only an answer that is not a
+    /// success is read again as a `Value`, to map its error like every other answer.
     pub async fn status(
         &self,
         endpoint: &Url,
         task_tokens: &[String],
         deadline: Deadline,
-    ) -> Result<Map<String, Value>, Error> {
+    ) -> Result<BTreeMap<String, Option<TaskStatus>>, Error> {
         let form = vec![("task_tokens", task_tokens.join(","))];
-        let response = self.post(STATUS, endpoint, form, deadline).await?;
-        success(&response, TokenUse::TaskToken).map_err(|e| e.error)?;
-        // Taken out of the answer rather than copied: it is read once, here.
-        match response.body {
-            Value::Object(mut body) => match body.remove("statuses") {
-                Some(Value::Object(statuses)) => Ok(statuses),
-                _ => Err(malformed(STATUS, "has no statuses object")),
-            },
-            _ => Err(malformed(STATUS, "has no statuses object")),
+        let response: JsonResponse<StatusAnswer> = self
+            .http
+            .send(
+                STATUS,
+                Method::POST,
+                endpoint,
+                &[],
+                &Body::Form(form),
+                deadline,
+            )
+            .await?;
+        let answer = response.body;
+        if response.status.is_success() && answer.is_object && answer.code.is_none() {
+            return answer
+                .statuses
+                .ok_or_else(|| malformed(STATUS, "has no statuses object"));
         }
+        let body = std::str::from_utf8(&response.text)
+            .ok()
+            .and_then(|text| crate::lenient::parse_json(text).ok())
+            .unwrap_or(Value::Null);
+        let as_value = JsonResponse {
+            status: response.status,
+            retry_after: response.retry_after,
+            body,
+            text: response.text,
+            headers: response.headers,
+        };
+        success(&as_value, TokenUse::TaskToken).map_err(|e| e.error)?;
+        Err(malformed(STATUS, "has no statuses object"))
     }
 }
 
