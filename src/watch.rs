@@ -6,10 +6,9 @@
 //! Because a watch channel holds only the latest value, a slow reader can never slow the
 //! poller or other watchers: it skips intermediate states and always reads the newest.
 //! A watcher's messages come from [`stream`] (a plain `Stream` over the subscription)
-//! through [`outbox`]: a small task and a one-message queue, so a client that stops
-//! taking messages is noticed (hyper stops polling a stream whose window is shut, and an
-//! unpolled stream cannot run a timer) and its watch is ended after
-//! `GATEWAY_WATCH_STALL_TIMEOUT`. A client that goes away frees its watcher the moment
+//! through [`outbox`], whose one sweeper notices a client that stops taking messages
+//! (hyper stops polling a stream whose window is shut, and an unpolled stream cannot run
+//! a timer) and ends its watch after `GATEWAY_WATCH_STALL_TIMEOUT`. A client that goes away frees its watcher the moment
 //! tonic drops the response stream.
 //!
 //! An id is polled while it has watchers and is not terminal; the poller forgets it when
@@ -68,6 +67,8 @@ pub struct Watchers {
     settings: WatchSettings,
     signer: Option<Arc<CallbackSigner>>,
     shutdown: Shutdown,
+    /// Ends the watches of clients that stopped taking messages.
+    outbox: outbox::Outbox,
     /// Fleet mode: task and stream polling shared through leases, states through Redis.
     fleet: Option<Arc<crate::fleet::Fleet>>,
 }
@@ -88,6 +89,7 @@ impl Watchers {
             settings,
             signer,
             shutdown,
+            outbox: outbox::Outbox::new(settings.stall_timeout),
             fleet: None,
         }
     }
@@ -172,14 +174,11 @@ impl Watchers {
             not_found: "Qencode does not know this task token",
             not_found_reason: "QENCODE_TOKEN_NOT_FOUND",
         };
-        Ok(outbox::forward(
-            stream::events(
-                self.tasks.subscribe(task_token)?,
-                self.shutdown.clone(),
-                settings,
-            ),
-            self.settings.stall_timeout,
-        ))
+        Ok(self.outbox.forward(stream::events(
+            self.tasks.subscribe(task_token)?,
+            self.shutdown.clone(),
+            settings,
+        )))
     }
 
     /// A watch of one live stream.
@@ -196,14 +195,11 @@ impl Watchers {
             not_found: "Qencode does not know this live stream",
             not_found_reason: "QENCODE_LIVE_NOT_FOUND",
         };
-        Ok(outbox::forward(
-            stream::events(
-                self.streams.subscribe(stream_id)?,
-                self.shutdown.clone(),
-                settings,
-            ),
-            self.settings.stall_timeout,
-        ))
+        Ok(self.outbox.forward(stream::events(
+            self.streams.subscribe(stream_id)?,
+            self.shutdown.clone(),
+            settings,
+        )))
     }
 }
 
