@@ -235,10 +235,12 @@ struct Probes {
     tried: usize,
     latencies: Vec<f64>,
     failure: Option<String>,
+    /// Seconds since the phase began of the first and last failures.
+    failed_between: Option<(f64, f64)>,
 }
 
 impl Probes {
-    fn record(&mut self, started: Instant, result: Result<(), String>) {
+    fn record(&mut self, phase: Instant, started: Instant, result: Result<(), String>) {
         self.tried += 1;
         match result {
             Ok(()) => {
@@ -247,6 +249,9 @@ impl Probes {
             }
             Err(e) => {
                 self.failure.get_or_insert(e);
+                let at = started.duration_since(phase).as_secs_f64();
+                let (first, _) = self.failed_between.unwrap_or((at, at));
+                self.failed_between = Some((first, at));
             }
         }
     }
@@ -259,10 +264,11 @@ impl Probes {
             self.tried,
             percentile(&latencies, 50.0),
             latencies.last().copied().unwrap_or(0.0),
-            self.failure
-                .as_ref()
-                .map(|e| format!(" (first failure: {e})"))
-                .unwrap_or_default()
+            match (&self.failure, self.failed_between) {
+                (Some(e), Some((first, last))) =>
+                    format!(" (failures from {first:.1} s to {last:.1} s, the first: {e})"),
+                _ => String::new(),
+            }
         )
     }
 }
@@ -360,7 +366,7 @@ pub(crate) async fn run() {
                         }
                     }
                     .await;
-                    healthz.record(at, result);
+                    healthz.record(started, at, result);
                     let at = Instant::now();
                     let result = tokio::time::timeout(PROBE_TIMEOUT, async {
                         let channel = Channel::from_shared(launched.endpoint.clone())
@@ -376,7 +382,7 @@ pub(crate) async fn run() {
                     })
                     .await
                     .unwrap_or_else(|_| Err("timeout".into()));
-                    new_grpc.record(at, result);
+                    new_grpc.record(started, at, result);
                     tokio::time::sleep(PROBE_EVERY).await;
                 }
             };

@@ -131,6 +131,12 @@ async fn variant(label: &str, env: &[(&str, String)], query: QueryKind) {
 }
 
 pub(crate) async fn run() {
+    // What one repeated element costs once decoded, whatever its size on the wire.
+    println!(
+        "case 4 decoded sizes: pb::Format {} B, pb::StitchItem {} B (each 5-7 B on the wire when nearly empty)",
+        std::mem::size_of::<pb::Format>(),
+        std::mem::size_of::<pb::StitchItem>()
+    );
     let stitch = size("STITCH", 5_000_000);
     let formats = size("FORMATS", 600_000);
     let typed_stitch = size("TYPED_STITCH", 2_000_000);

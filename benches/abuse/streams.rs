@@ -2,9 +2,10 @@
 //! in tests/hostile.rs), held open while another client makes unary calls.
 //!
 //! `ABUSE_BENCH_STREAM_CONNECTIONS` (2) x `ABUSE_BENCH_STREAMS` (600 per connection)
-//! held streams; `ABUSE_BENCH_UNARY_CALLS` (200) CreateTask calls, once back to back
-//! before the streams (baseline) and once while they are held, spread over
-//! `ABUSE_BENCH_UNARY_SPREAD_SECS` (20, under the 30 s default deadline that ends them).
+//! held streams; `ABUSE_BENCH_UNARY_CALLS` (200) CreateTask calls, once before the
+//! streams (baseline) and once while they are held, each time spread evenly over
+//! `ABUSE_BENCH_UNARY_SPREAD_SECS` (20, under the 30 s default deadline that ends the
+//! held streams).
 
 use super::support::{launch, rss};
 use super::{percentile, size, sorted, wait_serving};
@@ -121,7 +122,8 @@ pub(crate) async fn run() {
         .trim_start_matches("http://")
         .parse()
         .expect("gateway address");
-    let (base_ok, base, _) = unary_calls(launched.channel.clone(), calls, Duration::ZERO).await;
+    let (base_ok, base, _) =
+        unary_calls(launched.channel.clone(), calls, spread / calls as u32).await;
 
     let mut held = Vec::with_capacity(connections * streams);
     for _ in 0..connections {
@@ -171,7 +173,7 @@ pub(crate) async fn run() {
             .join(", ")
     };
     println!(
-        "case 1 headers-only streams: {connections} conns x {streams} held (max_concurrent_calls 1024); {calls} CreateTask while held (over {calls_done:.1} s): {ok}/{calls} ok{} p50 {:.2} ms p99 {:.2} ms (before the streams: {base_ok}/{calls} ok, p50 {:.2} ms p99 {:.2} ms); held streams ended: {} after {:.1}-{:.1} s; gateway RSS {:.1} MiB while held",
+        "case 1 headers-only streams: {connections} conns x {streams} held (max_concurrent_calls 1024); {calls} CreateTask while held (over {calls_done:.1} s): {ok}/{calls} ok{} p50 {:.2} ms p99 {:.2} ms (before the streams, paced alike: {base_ok}/{calls} ok, p50 {:.2} ms p99 {:.2} ms); held streams ended: {} after {:.1}-{:.1} s; gateway RSS {:.1} MiB while held",
         if failures.is_empty() { String::new() } else { format!(" (failed: {})", list(&failures)) },
         percentile(&held_latencies, 50.0),
         percentile(&held_latencies, 99.0),
