@@ -6,6 +6,9 @@
 //! concurrency 1), `UNARY_BENCH_LOAD_CALLS` (10000 calls per kind and round at
 //! concurrency 64) and `UNARY_BENCH_CREATE_CALLS` (100000 CreateTask calls for the
 //! memory reading).
+//! `UNARY_BENCH_ONLY` runs only the named kinds (e.g. `GetStatus`), to profile one alone;
+//! `UNARY_BENCH_CALLGRIND=1` counts the gateway's instructions per call under callgrind
+//! instead (repeatable on a busy machine; see `unary/instructions.rs`).
 //!
 //! Five kinds of call are compared, interleaved round by round (A B C D E, A B C D E, ...)
 //! so that drift of a shared machine spreads over all of them alike:
@@ -34,11 +37,13 @@
 
 #[path = "unary/calls.rs"]
 mod calls;
+#[path = "unary/instructions.rs"]
+mod instructions;
 mod support;
 
 use calls::{latencies, load, median, percentile, post, Caller, Load, Target};
 
-use support::{launch_pinned, rss, taskset};
+use support::{launch_wrapped, rss, taskset};
 
 use qencode_gateway::pb::{self, transcoding_client::TranscodingClient};
 use qencode_sandbox::{Endpoint, SandboxConfig};
@@ -105,6 +110,21 @@ impl Kind {
             .iter()
             .position(|k| *k == self)
             .expect("every kind is in KINDS")
+    }
+}
+
+/// The kinds to run: all of them, or those named in `UNARY_BENCH_ONLY` (comma-separated
+/// names as printed, e.g. `GetStatus,Health/Check`), to profile one kind alone.
+fn selected_kinds() -> Vec<Kind> {
+    match std::env::var("UNARY_BENCH_ONLY") {
+        Ok(names) if !names.trim().is_empty() => {
+            let names: Vec<&str> = names.split(',').map(str::trim).collect();
+            KINDS
+                .into_iter()
+                .filter(|k| names.contains(&k.name()))
+                .collect()
+        }
+        _ => KINDS.to_vec(),
     }
 }
 
@@ -175,13 +195,20 @@ fn main() {
 
 async fn run(gateway_core: Option<(std::path::PathBuf, usize)>, pinning: String) {
     let sizes = sizes();
-    let launched = launch_pinned(
+    let callgrind = std::env::var_os("UNARY_BENCH_CALLGRIND").is_some();
+    let wrapper = if callgrind {
+        instructions::wrapper()
+    } else {
+        Vec::new()
+    };
+    let launched = launch_wrapped(
         SandboxConfig {
             phase_duration: Duration::ZERO,
             ..SandboxConfig::default()
         },
         &[],
         gateway_core,
+        &wrapper,
     )
     .await;
     let (sandbox, pid) = (&launched.sandbox, launched.pid);
@@ -190,7 +217,8 @@ async fn run(gateway_core: Option<(std::path::PathBuf, usize)>, pinning: String)
     // once its token came from the sandbox (proof the live URL points there).
     let mut health = HealthClient::new(launched.channel.clone());
     for service in ["", "qencode.gateway.v1.LiveStreaming"] {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        // Under callgrind the gateway runs ~50 times slower.
+        let deadline = Instant::now() + Duration::from_secs(if callgrind { 300 } else { 20 });
         loop {
             let status = health
                 .check(HealthCheckRequest {
@@ -306,6 +334,20 @@ async fn run(gateway_core: Option<(std::path::PathBuf, usize)>, pinning: String)
         "GetStatus upstream requests (main, master)"
     );
 
+    if callgrind {
+        println!("unary benchmark under callgrind: user-space instructions per call");
+        for kind in selected_kinds().into_iter().filter(|k| k.through_gateway()) {
+            let per_call =
+                instructions::per_call(&mut single, pid, kind, sizes.calls.min(2_000)).await;
+            println!(
+                "{:<14} {:>10.0} instructions per call",
+                kind.name(),
+                per_call
+            );
+        }
+        drop(launched);
+        return;
+    }
     println!("unary benchmark: {pinning}");
     println!(
         "{} rounds; per kind and round: {} calls at c=1 after {WARMUP} warm-up, {} calls at c={CONCURRENCY} over {CONNECTIONS} HTTP/2 connections (REST: keep-alive HTTP/1.1 pool)",
@@ -332,17 +374,19 @@ async fn run(gateway_core: Option<(std::path::PathBuf, usize)>, pinning: String)
     let mut p99 = vec![Vec::new(); KINDS.len()];
     let mut single_cpu = vec![Vec::new(); KINDS.len()];
     let mut loads: Vec<Vec<Load>> = KINDS.iter().map(|_| Vec::new()).collect();
+    let kinds = selected_kinds();
+    println!("gateway pid {pid}");
     for round in 1..=sizes.rounds {
-        for kind in KINDS {
+        for &kind in &kinds {
             let (sorted, gateway_us) = latencies(&mut single, pid, kind, sizes.calls).await;
             single_cpu[kind.index()].push(gateway_us);
             p50[kind.index()].push(percentile(&sorted, 50.0) / 1e3);
             p99[kind.index()].push(percentile(&sorted, 99.0) / 1e3);
         }
-        for kind in KINDS {
+        for &kind in &kinds {
             loads[kind.index()].push(load(&target, pid, kind, sizes.load_calls).await);
         }
-        let line: Vec<String> = KINDS
+        let line: Vec<String> = kinds
             .iter()
             .map(|k| {
                 let i = k.index();
@@ -376,10 +420,10 @@ async fn run(gateway_core: Option<(std::path::PathBuf, usize)>, pinning: String)
         "gw busy",
         "bench busy"
     );
-    for kind in KINDS {
+    for &kind in &kinds {
         let i = kind.index();
         let added = |series: &[Vec<f64>]| {
-            kind.direct().map_or_else(
+            kind.direct().filter(|d| kinds.contains(d)).map_or_else(
                 || "-".to_owned(),
                 |direct| {
                     let per_round: Vec<f64> = series[i]
@@ -412,6 +456,10 @@ async fn run(gateway_core: Option<(std::path::PathBuf, usize)>, pinning: String)
             of_loads(kind, |l| l.gateway_busy) * 100.0,
             of_loads(kind, |l| l.bench_busy) * 100.0,
         );
+    }
+    if !kinds.contains(&Kind::GetStatus) || !kinds.contains(&Kind::Health) {
+        drop(launched);
+        return;
     }
     let ratio = median(
         loads[Kind::GetStatus.index()]

@@ -249,6 +249,7 @@ impl ServerSettings {
                 handshake_timeout: config.limits.handshake_timeout,
                 handshake_bytes: crate::listener::H2_PREFACE_LEN,
                 idle_timeout: config.limits.idle_timeout,
+                write_stall_timeout: config.limits.write_stall_timeout,
             },
             stream_window_size: config.limits.stream_window_size,
             connection_window_size: config.limits.connection_window_size,

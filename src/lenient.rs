@@ -11,8 +11,9 @@ mod adversarial;
 pub(crate) mod properties;
 mod protobuf;
 mod repair;
+pub mod typed;
 
-pub use protobuf::{to_struct, to_value, MAX_JSON_DEPTH};
+pub use protobuf::{to_struct, to_value, DirectStruct, MAX_JSON_DEPTH};
 pub use repair::{parse_json, MAX_REPAIR_BYTES};
 
 use serde_json::{Map, Value};
@@ -36,20 +37,34 @@ pub fn bool_of(value: Option<&Value>) -> Option<bool> {
     match value? {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => n.as_f64().map(|f| f != 0.0),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" => Some(true),
-            "0" | "false" | "no" | "" | "none" | "null" => Some(false),
-            other => other.parse::<f64>().ok().map(|f| f != 0.0),
-        },
+        Value::String(s) => flag_text(s),
         _ => None,
     }
+}
+
+/// [`bool_of`] of a string (compared without allocating: it runs for every output of
+/// every status answer).
+fn flag_text(s: &str) -> Option<bool> {
+    let s = s.trim();
+    let is = |word: &str| s.eq_ignore_ascii_case(word);
+    if ["1", "true", "yes"].into_iter().any(is) {
+        Some(true)
+    } else if ["0", "false", "no", "", "none", "null"].into_iter().any(is) {
+        Some(false)
+    } else {
+        s.parse::<f64>().ok().map(|f| f != 0.0)
+    }
+}
+
+/// False for the strings Qencode uses for "no value".
+fn text(s: &str) -> bool {
+    !(s.is_empty() || s == "None" || s == "null")
 }
 
 /// A string from a JSON string or number; `None` for null, "None" and "".
 pub fn string_of(value: Option<&Value>) -> Option<String> {
     match value? {
-        Value::String(s) if s.is_empty() || s == "None" || s == "null" => None,
-        Value::String(s) => Some(s.clone()),
+        Value::String(s) => text(s).then(|| s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         _ => None,

@@ -14,7 +14,8 @@
 //! - [`server`]: [`run`], the one entry point: gRPC, callbacks and admin HTTP on given
 //!   listeners, drain.
 //! - [`shutdown`]: [`Shutdown`], the one signal every part follows.
-//! - [`listener`]: accepted connections with TCP_NODELAY.
+//! - [`listener`]: accepted connections with TCP_NODELAY and their limits (count,
+//!   handshake, idle, write stall).
 //! - [`http`]: the two HTTP listeners: Qencode's callbacks, and admin (/metrics, probes).
 //! - [`health`]: gRPC health that follows the upstream tokens.
 //! - [`metrics`]: the Prometheus registry behind /metrics.

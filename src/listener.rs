@@ -11,11 +11,13 @@
 //! it a connection is accepted and closed at once, which the client sees as a reset and
 //! retries elsewhere, instead of waiting in the kernel's backlog); a connection that has
 //! not sent its opening bytes within `GATEWAY_HANDSHAKE_TIMEOUT`, or has sent nothing
-//! for `GATEWAY_IDLE_TIMEOUT`, is closed ([`conn::Conn`]).
+//! for `GATEWAY_IDLE_TIMEOUT`, or has taken no byte of what it is sent for
+//! `GATEWAY_WRITE_STALL_TIMEOUT`, is closed ([`conn::Conn`]).
 
 pub mod accepted;
 pub mod conn;
 pub mod tls;
+mod write_stall;
 
 pub use accepted::Accepted;
 pub use conn::Conn;
@@ -52,6 +54,8 @@ pub struct ConnLimits {
     pub handshake_bytes: usize,
     /// Longest time with nothing read.
     pub idle_timeout: Duration,
+    /// Longest time the peer may take no byte while a write waits for room.
+    pub write_stall_timeout: Duration,
 }
 
 /// The length of the HTTP/2 client connection preface.
@@ -135,6 +139,7 @@ mod tests {
             handshake_timeout: Duration::from_secs(60),
             handshake_bytes: 1,
             idle_timeout: Duration::from_secs(60),
+            write_stall_timeout: Duration::from_secs(60),
         }
     }
 

@@ -12,16 +12,18 @@ use crate::{
     projects::{Project, Projects},
     upload::{self, StoredFile, UploadSettings, Uploader},
     upstream::{
-        task_status::{created_status, parse_task_status},
-        transcoding::CreatedTask,
-        transcoding::TranscodingClient,
+        task_status::created_status, transcoding::CreatedTask, transcoding::TranscodingClient,
         Deadline, TrustedHosts,
     },
 };
 use bytes::Bytes;
 use futures::{future::join_all, Stream};
 use serde_json::{Map, Value};
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+    time::Duration,
+};
 use tracing::{debug, warn};
 use url::Url;
 pub use validate::QueryInput;
@@ -409,7 +411,7 @@ impl Transcoding {
                 .map(|(endpoint, group)| self.status_group(endpoint, group, true, deadline)),
         )
         .await;
-        let mut raw = Map::new();
+        let mut raw = BTreeMap::new();
         for result in fetched {
             raw.extend(result?);
         }
@@ -418,7 +420,7 @@ impl Transcoding {
             ..StatusReport::default()
         };
         for token in tokens {
-            match raw.get(&token).and_then(parse_task_status) {
+            match raw.remove(&token).flatten() {
                 Some(status) => {
                     report.statuses.insert(token, status);
                 }
@@ -466,12 +468,12 @@ impl Transcoding {
         }))
         .await;
         let mut out = HashMap::with_capacity(tokens.len());
-        for (chunk, result) in fetched {
+        for (chunk, mut result) in fetched {
             for token in chunk {
-                let status = match &result {
+                let status = match &mut result {
                     Ok(raw) => Ok(raw
-                        .get(&token)
-                        .and_then(parse_task_status)
+                        .remove(&token)
+                        .flatten()
                         .or_else(|| self.created.contains_key(&token).then(created_status))),
                     Err(error) => Err(error.clone()),
                 };
@@ -490,9 +492,9 @@ impl Transcoding {
         tokens: Vec<String>,
         follow: bool,
         deadline: Deadline,
-    ) -> Result<Map<String, Value>, Error> {
+    ) -> Result<BTreeMap<String, Option<pb::TaskStatus>>, Error> {
         let main = self.client.main_status_url();
-        let (from, mut statuses) = if endpoint == main {
+        let (from, mut statuses) = if endpoint == *main {
             (
                 main.clone(),
                 self.client.status(&main, &tokens, deadline).await?,
@@ -518,11 +520,11 @@ impl Transcoding {
         statuses.retain(|token, _| tokens.contains(token));
         let mut masters: HashMap<Url, Vec<String>> = HashMap::new();
         for (token, status) in &statuses {
-            let Some(url) = status.get("status_url").and_then(Value::as_str) else {
+            let Some(url) = status.as_ref().map(|s| s.status_url.as_str()) else {
                 continue;
             };
             if let Some(master) = self.remember_status_url(token, url) {
-                if follow && from == main && master != main {
+                if follow && from == *main && master != *main {
                     masters.entry(master).or_default().push(token.clone());
                 }
             }
@@ -531,7 +533,7 @@ impl Transcoding {
             match self.client.status(&master, &group, deadline).await {
                 Ok(extended) => {
                     for (token, status) in extended {
-                        if status.is_object() && group.contains(&token) {
+                        if status.is_some() && group.contains(&token) {
                             statuses.insert(token, status);
                         }
                     }
@@ -558,7 +560,7 @@ impl Transcoding {
         }
         match self.trusted.check_endpoint(url, STATUS_PATH) {
             Some(trusted) => {
-                if trusted != self.client.main_status_url() {
+                if trusted != *self.client.main_status_url() {
                     self.status_urls
                         .insert(task_token.to_owned(), trusted.clone());
                 }

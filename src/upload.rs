@@ -13,6 +13,8 @@
 
 pub mod parts;
 pub mod pieces;
+#[cfg(test)]
+mod properties;
 pub mod resume;
 pub mod token;
 pub mod validate;

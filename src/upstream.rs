@@ -8,6 +8,7 @@
 //! - [`codes`]: the Transcoding API's numeric error codes, mapped by meaning.
 //! - [`transcoding`]: the Transcoding API client.
 //! - [`task_status`]: reads the Transcoding API's status objects leniently.
+//! - [`status_answer`]: reads a whole status answer straight into protobuf (the hot path).
 //! - [`tus`]: TUS 1.0 to the direct-upload storage.
 //! - [`live`]: the Live Streaming API client.
 //! - [`live_stream`]: reads the Live Streaming API's stream objects leniently.
@@ -21,6 +22,7 @@ pub mod live_stream;
 #[cfg(test)]
 mod properties;
 pub mod retry;
+pub mod status_answer;
 pub mod task_status;
 pub mod transcoding;
 pub mod trusted;

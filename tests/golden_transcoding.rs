@@ -255,7 +255,9 @@ async fn documented_responses_parse_through_the_client() {
         )
         .await
         .unwrap();
-    let status = parse_task_status(&statuses["a2600fc63e4511e8ac870202b56d93e3"]).unwrap();
+    let status = statuses["a2600fc63e4511e8ac870202b56d93e3"]
+        .clone()
+        .unwrap();
     assert_eq!(status.state(), pb::TaskState::Completed);
     assert_eq!(status.percent, Some(100.0));
     assert_eq!(
@@ -278,6 +280,27 @@ async fn documented_responses_parse_through_the_client() {
         .unwrap()
         .fields
         .contains_key("bucket"));
+}
+
+/// The document's status answers (almost-JSON: `meta` pasted into a string unescaped)
+/// read through the typed hot-path reader equal what the `Value` reader makes of them.
+#[test]
+fn documented_status_answers_read_alike_on_both_paths() {
+    use qencode_gateway::upstream::{http::Answer, status_answer::StatusAnswer};
+    let completed = fixture("transcoding/status_response_completed.txt");
+    let object = fixture("transcoding/status_object_encoding.txt");
+    let wrapped = format!("{{\"error\": 0, \"statuses\": {{\"t\": {object}}}}}");
+    for text in [completed, wrapped] {
+        let typed = StatusAnswer::read(&text).expect("the typed reader reads it");
+        let value = parse_json(&text).unwrap();
+        let statuses = typed.statuses.expect("a statuses object");
+        let by_value = value["statuses"].as_object().unwrap();
+        assert_eq!(statuses.len(), by_value.len());
+        for (token, status) in by_value {
+            assert!(statuses[token].is_some(), "{token}");
+            assert_eq!(statuses[token], parse_task_status(status), "{token}");
+        }
+    }
 }
 
 #[test]

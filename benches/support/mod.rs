@@ -29,8 +29,8 @@ pub struct Launched {
 }
 
 /// Starts a sandbox with `sandbox` (its `api_keys` and `live_api_keys` become
-/// [`API_KEY`]) and the release gateway binary with the extra `env`, and waits until the
-/// gateway accepts connections.
+/// [`API_KEY`]) and the release gateway binary (or `BENCH_GATEWAY_BINARY`) with the extra
+/// `env`, and waits until the gateway accepts connections.
 pub async fn launch(sandbox: SandboxConfig, env: &[(&str, String)]) -> Launched {
     launch_pinned(sandbox, env, None).await
 }
@@ -43,6 +43,18 @@ pub async fn launch_pinned(
     env: &[(&str, String)],
     core: Option<(PathBuf, usize)>,
 ) -> Launched {
+    launch_wrapped(sandbox, env, core, &[]).await
+}
+
+/// [`launch_pinned`], with the gateway started as an argument of `wrapper` when it is not
+/// empty (e.g. `valgrind --tool=callgrind`, which execs nothing, so the pid stays the
+/// gateway's process).
+pub async fn launch_wrapped(
+    sandbox: SandboxConfig,
+    env: &[(&str, String)],
+    core: Option<(PathBuf, usize)>,
+    wrapper: &[String],
+) -> Launched {
     let config = SandboxConfig {
         api_keys: vec![API_KEY.into()],
         live_api_keys: vec![API_KEY.into()],
@@ -53,19 +65,31 @@ pub async fn launch_pinned(
         .expect("bind sandbox");
     let sandbox = Sandbox::start(listener, config).await.expect("sandbox");
     let port = free_port();
-    let binary = env!("CARGO_BIN_EXE_qencode-gateway");
-    let mut command = match core {
-        Some((taskset, core)) => {
+    // Another build of the gateway (e.g. one without mimalloc) for an A/B run.
+    let binary = std::env::var("BENCH_GATEWAY_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_qencode-gateway").to_owned());
+    let mut command = match (core, wrapper.split_first()) {
+        (Some((taskset, core)), _) => {
             let mut command = Command::new(taskset);
-            command.arg("-c").arg(core.to_string()).arg(binary);
+            command
+                .arg("-c")
+                .arg(core.to_string())
+                .args(wrapper)
+                .arg(binary);
             command
         }
-        None => Command::new(binary),
+        (None, Some((program, args))) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(binary);
+            command
+        }
+        (None, None) => Command::new(binary),
     };
     // The sandbox serves both APIs: without the live URL the gateway would reach for
     // Qencode's real Live API host (and report that service NOT_SERVING offline).
     command
         .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("QENCODE_API_KEY", API_KEY)
         .env("QENCODE_API_URL", sandbox.base_url())
         .env("QENCODE_LIVE_API_KEY", API_KEY)

@@ -22,6 +22,12 @@ pub struct Limits {
     /// answer the keepalive pings, so it must exceed the keepalive interval plus timeout.
     #[arg(long, env = "GATEWAY_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_interval)]
     pub idle_timeout: Duration,
+    /// A connection whose peer takes no byte for this long while the gateway has bytes
+    /// waiting for it (the peer's TCP window stays shut: it stopped reading its socket)
+    /// is closed, freeing every stream on it. HTTP/2 flow control cannot catch this: a
+    /// client may grant a huge window and then never read.
+    #[arg(long, env = "GATEWAY_WRITE_STALL_TIMEOUT", default_value = "30s", value_parser = parse_interval)]
+    pub write_stall_timeout: Duration,
     /// Time an HTTP/1 client gets to send a request's headers, counted from when the
     /// connection is ready for the next request (so it bounds idle keep-alive too).
     #[arg(long, env = "GATEWAY_HTTP_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
@@ -87,12 +93,17 @@ mod tests {
         let config = Cli::try_parse_from(["qencode-gateway"]).unwrap().gateway;
         assert_eq!(config.limits.max_connections, 10_000);
         assert_eq!(config.limits.stream_window_size, 1 << 20);
+        assert_eq!(
+            config.limits.write_stall_timeout,
+            std::time::Duration::from_secs(30)
+        );
         assert!(config.check().is_ok());
         for bad in [
             ["--max-connections", "0"],
             ["--stream-window-size", "1KiB"],
             ["--http-max-body-size", "0"],
             ["--handshake-timeout", "1ms"],
+            ["--write-stall-timeout", "0s"],
         ] {
             let err = Cli::try_parse_from(["qencode-gateway", bad[0], bad[1]]).unwrap_err();
             assert!(err.to_string().contains(bad[0]), "{err}");

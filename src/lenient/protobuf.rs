@@ -7,6 +7,7 @@
 //! levels past [`MAX_JSON_DEPTH`] are kept as their compact JSON text in a string value.
 
 use prost_types::value::Kind;
+use serde::{de, Deserialize};
 use serde_json::{Map, Value};
 
 /// JSON levels kept as protobuf structure; a container deeper than this becomes a string.
@@ -57,6 +58,140 @@ fn value_at(value: Value, level: usize) -> prost_types::Value {
         Value::Object(map) => Kind::StructValue(struct_at(map, level)),
     };
     prost_types::Value { kind: Some(kind) }
+}
+
+/// A JSON object read straight into a `google.protobuf.Struct` (no `Value` tree in
+/// between), with the same result as [`to_struct`] of the same JSON: the same levels
+/// kept, deeper containers as their compact JSON text. `None` for anything that is not
+/// an object (the caller handles an object written inside a string).
+pub struct DirectStruct(pub Option<prost_types::Struct>);
+
+/// Reads the value at nesting level `level` (as [`value_at`] counts levels).
+struct ValueSeed(usize);
+
+impl<'de> de::DeserializeSeed<'de> for ValueSeed {
+    type Value = prost_types::Value;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        if self.0 > MAX_JSON_DEPTH {
+            // Too deep for structure: whatever it is, as `value_at` writes it.
+            return Value::deserialize(d).map(|v| value_at(v, self.0));
+        }
+        d.deserialize_any(ValueVisitor(self.0))
+    }
+}
+
+struct ValueVisitor(usize);
+
+fn value(kind: Kind) -> prost_types::Value {
+    prost_types::Value { kind: Some(kind) }
+}
+
+impl<'de> de::Visitor<'de> for ValueVisitor {
+    type Value = prost_types::Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(value(Kind::NullValue(0)))
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(value(Kind::NullValue(0)))
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(value(Kind::BoolValue(v)))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(value(Kind::NumberValue(v as f64)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(value(Kind::NumberValue(v as f64)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(value(Kind::NumberValue(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(value(Kind::StringValue(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(value(Kind::StringValue(v)))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut values = Vec::new();
+        while let Some(v) = seq.next_element_seed(ValueSeed(self.0 + 1))? {
+            values.push(v);
+        }
+        Ok(value(Kind::ListValue(prost_types::ListValue { values })))
+    }
+    fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        fields(map, self.0).map(|s| value(Kind::StructValue(s)))
+    }
+}
+
+/// The fields of an object at level `level`; a key given twice keeps its last value,
+/// as in a `serde_json::Map`.
+fn fields<'de, A: de::MapAccess<'de>>(
+    mut map: A,
+    level: usize,
+) -> Result<prost_types::Struct, A::Error> {
+    let mut fields = std::collections::BTreeMap::new();
+    while let Some(key) = map.next_key::<String>()? {
+        let v = map.next_value_seed(ValueSeed(level + 1))?;
+        fields.insert(key, v);
+    }
+    Ok(prost_types::Struct { fields })
+}
+
+impl<'de> Deserialize<'de> for DirectStruct {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = DirectStruct;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<DirectStruct, A::Error> {
+                fields(map, 1).map(|s| DirectStruct(Some(s)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DirectStruct, E> {
+                Ok(DirectStruct(match serde_json::from_str::<Value>(v) {
+                    Ok(Value::Object(map)) => Some(to_struct(map)),
+                    _ => None,
+                }))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<DirectStruct, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(DirectStruct(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<DirectStruct, E> {
+                Ok(DirectStruct(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<DirectStruct, E> {
+                Ok(DirectStruct(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<DirectStruct, E> {
+                Ok(DirectStruct(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<DirectStruct, E> {
+                Ok(DirectStruct(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<DirectStruct, E> {
+                Ok(DirectStruct(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<DirectStruct, E> {
+                Ok(DirectStruct(None))
+            }
+            fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<DirectStruct, D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[cfg(test)]
@@ -125,6 +260,32 @@ mod tests {
             ..Default::default()
         }
         .encode_to_vec()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Reading an object straight into a `Struct` gives what [`to_struct`] of its
+        /// `Value` gives, at any depth (the cap included).
+        #[test]
+        fn direct_structs_equal_converted_ones(
+            value in crate::lenient::properties::json_value(),
+            depth in 0usize..(MAX_JSON_DEPTH + 6),
+        ) {
+            let mut object = json!({"v": value});
+            for level in 0..depth {
+                object = if level % 2 == 0 {
+                    json!({"k": object, "n": level})
+                } else {
+                    json!({"l": [object, "x"]})
+                };
+            }
+            let text = object.to_string();
+            let parsed: Value = serde_json::from_str(&text).unwrap();
+            let direct: DirectStruct = serde_json::from_str(&text).unwrap();
+            let Value::Object(map) = parsed else { unreachable!() };
+            prop_assert_eq!(direct.0, Some(to_struct(map)));
+        }
     }
 
     #[test]

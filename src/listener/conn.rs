@@ -1,11 +1,13 @@
 //! [`Conn`]: an accepted connection that holds its listener slot and closes itself when
-//! the peer does not speak in time.
+//! the peer does not speak in time, or stops taking what it is sent.
 //!
-//! The timers run inside `poll_read`, which hyper calls whenever it waits for the peer:
-//! no task per connection, and a connection that is busy writing is not cut. Closing is
-//! a read error (`TimedOut`), on which hyper drops the connection.
+//! The handshake and idle timers run inside `poll_read`, which hyper calls whenever it
+//! waits for the peer: no task per connection, and a connection that is busy writing is
+//! not cut. The write-stall timer ([`WriteStall`]) runs inside the write calls that find
+//! the socket's send buffer full. Closing is an I/O error (`TimedOut`), on which hyper
+//! drops the connection.
 
-use super::ConnLimits;
+use super::{write_stall::WriteStall, ConnLimits};
 use crate::limits::{bite, Throttle};
 use std::{
     future::Future,
@@ -35,6 +37,8 @@ pub struct Conn {
     /// When nothing read since then means idle.
     idle_since: Instant,
     idle_timeout: Duration,
+    /// Closes the connection when the peer takes no byte for `GATEWAY_WRITE_STALL_TIMEOUT`.
+    write_stall: WriteStall,
     scope: &'static str,
 }
 
@@ -55,6 +59,7 @@ impl Conn {
             timer: Box::pin(tokio::time::sleep_until(now + first)),
             idle_since: now,
             idle_timeout: limits.idle_timeout,
+            write_stall: WriteStall::new(limits.write_stall_timeout),
             scope,
         }
     }
@@ -137,27 +142,33 @@ impl AsyncRead for Conn {
 
 impl AsyncWrite for Conn {
     fn poll_write(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.write_stall.write(cx, polled, this.scope)
     }
 
     fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.write_stall.write(cx, polled, this.scope)
     }
 
     fn is_write_vectored(&self) -> bool {
         self.stream.is_write_vectored()
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_flush(cx);
+        this.write_stall.flush(cx, polled, this.scope)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

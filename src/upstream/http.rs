@@ -60,15 +60,59 @@ pub fn no_error_code(_: &Value) -> Option<i64> {
 
 /// A JSON answer from the upstream, whatever its HTTP status.
 #[derive(Debug)]
-pub struct JsonResponse {
+pub struct JsonResponse<B = Value> {
     /// HTTP status.
     pub status: StatusCode,
     /// The `Retry-After` header in seconds, when present.
     pub retry_after: Option<Duration>,
-    /// The parsed body (leniently: see [`lenient::parse_json`]).
-    pub body: Value,
+    /// The parsed body (leniently: see [`lenient::parse_json`] and [`Answer`]).
+    pub body: B,
+    /// The body as received, for a caller that reads it again another way (a typed
+    /// answer that turns out to be an error is mapped from its `Value`).
+    pub text: Bytes,
     /// Response headers (TUS answers carry their data there).
     pub headers: header::HeaderMap,
+}
+
+/// How a JSON body is read: as a `Value` (any answer), or straight into a typed answer
+/// on a hot path ([`super::status_answer::StatusAnswer`]). `Default` is the empty body.
+pub trait Answer: Default + Send + Sized {
+    /// Reads a UTF-8 body; `None` when it is not JSON, even after repair.
+    fn read(text: &str) -> Option<Self>;
+    /// True when the body has an `error` field: an error the API explains.
+    fn names_error(&self) -> bool;
+    /// The API's own error code, for the metrics outcome and the span.
+    fn error_code(&self, op: &Operation) -> Option<i64>;
+}
+
+impl Answer for Value {
+    fn read(text: &str) -> Option<Self> {
+        lenient::parse_json(text).ok()
+    }
+    fn names_error(&self) -> bool {
+        self.get("error").is_some()
+    }
+    fn error_code(&self, op: &Operation) -> Option<i64> {
+        (op.error_code)(self)
+    }
+}
+
+impl Answer for super::status_answer::StatusAnswer {
+    /// Strict JSON syntax straight into the typed answer; text that needs repair is
+    /// repaired into a `Value` and read from that.
+    fn read(text: &str) -> Option<Self> {
+        use serde::Deserialize;
+        serde_json::from_str(text).ok().or_else(|| {
+            let value = lenient::parse_json(text).ok()?;
+            Self::deserialize(value).ok()
+        })
+    }
+    fn names_error(&self) -> bool {
+        self.names_error
+    }
+    fn error_code(&self, _: &Operation) -> Option<i64> {
+        self.code
+    }
 }
 
 /// An answer read for its status and headers whatever they are: TUS keeps its data in
@@ -133,8 +177,8 @@ impl HttpClient {
         })
     }
 
-    /// Sends a request and returns its JSON answer, retrying where safe.
-    pub async fn send(
+    /// Sends a request and returns its JSON answer (read as `A`), retrying where safe.
+    pub async fn send<A: Answer>(
         &self,
         op: Operation,
         method: Method,
@@ -142,7 +186,7 @@ impl HttpClient {
         headers: &[(header::HeaderName, String)],
         body: &Body,
         deadline: Deadline,
-    ) -> Result<JsonResponse, Error> {
+    ) -> Result<JsonResponse<A>, Error> {
         let span = upstream_span(op, &method);
         async move {
             let started = Instant::now();
@@ -152,7 +196,7 @@ impl HttpClient {
             let mut attempt = 1;
             let result = loop {
                 let result = self
-                    .attempt(op, method.clone(), url, &headers, body, deadline)
+                    .attempt::<A>(op, method.clone(), url, &headers, body, deadline)
                     .await;
                 let failure = match result {
                     Ok(response) => break Ok(response),
@@ -169,7 +213,7 @@ impl HttpClient {
                 attempt += 1;
             };
             let outcome = match &result {
-                Ok(response) => outcome(response.status, (op.error_code)(&response.body)),
+                Ok(response) => outcome(response.status, response.body.error_code(&op)),
                 Err(error) => failed(error),
             };
             crate::metrics::record_upstream(op.api, op.name, outcome, started.elapsed());
@@ -252,7 +296,7 @@ impl HttpClient {
         })
     }
 
-    async fn attempt(
+    async fn attempt<A: Answer>(
         &self,
         op: Operation,
         method: Method,
@@ -260,7 +304,7 @@ impl HttpClient {
         headers: &[(header::HeaderName, String)],
         body: &Body,
         deadline: Deadline,
-    ) -> Result<JsonResponse, Failure> {
+    ) -> Result<JsonResponse<A>, Failure> {
         let timeout = attempt_timeout(op.name, self.timeout, deadline).map_err(Failure::fatal)?;
         let mut request = self
             .client
@@ -297,11 +341,8 @@ impl HttpClient {
             .await
             .map_err(|e| Failure::transport(op.name, e, timeout))?;
         let body = match bytes.as_ref() {
-            Some(bytes) if bytes.is_empty() => Value::Null,
-            Some(bytes) => match std::str::from_utf8(bytes)
-                .ok()
-                .and_then(|text| lenient::parse_json(text).ok())
-            {
+            Some(bytes) if bytes.is_empty() => A::default(),
+            Some(bytes) => match std::str::from_utf8(bytes).ok().and_then(A::read) {
                 Some(value) => value,
                 None => {
                     return Err(Failure::not_json(
@@ -326,13 +367,16 @@ impl HttpClient {
                 ))
             }
         };
-        if let Some(failure) = Failure::unexplained_server_error(op.name, status, &body) {
+        if let Some(failure) =
+            Failure::unexplained_server_error(op.name, status, body.names_error())
+        {
             return Err(failure);
         }
         Ok(JsonResponse {
             status,
             retry_after,
             body,
+            text: bytes.unwrap_or_default(),
             headers,
         })
     }

@@ -97,8 +97,59 @@ fn nested(depth: usize) -> Value {
     })
 }
 
+/// A status object, or the same object written inside a JSON string (as the reference's
+/// examples do for `meta`), or anything else.
+fn status_in_any_shape() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        4 => task_status_like(),
+        1 => task_status_like().prop_map(|status| Value::String(status.to_string())),
+        1 => task_status_like().prop_map(|status| {
+            let mut status = status;
+            if let Some(Value::Array(videos)) = status.get_mut("videos") {
+                for video in videos.iter_mut() {
+                    *video = Value::String(video.to_string());
+                }
+            }
+            status
+        }),
+        1 => json_value(),
+        1 => lenient_scalar(),
+    ]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The typed reader of status answers (GetStatus's hot path) yields exactly what the
+    /// `Value` path yields for the same answer: the same error code, and for each token
+    /// the status `parse_task_status` reads, or none where it reads none.
+    #[test]
+    fn typed_status_answers_equal_the_value_path(
+        statuses in prop::collection::vec(("[a-f0-9]{1,4}", status_in_any_shape()), 0..4),
+        error in lenient_scalar(),
+        statuses_shape in 0u8..4,
+    ) {
+        use super::{http::Answer, status_answer::StatusAnswer};
+        let map: Map<String, Value> = statuses.into_iter().collect();
+        let statuses = match statuses_shape {
+            0 => Value::String(Value::Object(map.clone()).to_string()),
+            1 => json!([1]),
+            _ => Value::Object(map.clone()),
+        };
+        let text = json!({"error": error, "statuses": statuses}).to_string();
+        // The `Value` path as the gateway ran it: parsed from the same text (serde_json's
+        // float parsing is not exact, so the generated value itself may differ by an ulp).
+        let body = crate::lenient::parse_json(&text).expect("JSON reads");
+        let typed = StatusAnswer::read(&text).expect("JSON reads");
+        prop_assert!(typed.is_object && typed.names_error);
+        prop_assert_eq!(typed.code, error_code(&body));
+        let by_value = body["statuses"].as_object().map(|m| {
+            m.iter()
+                .map(|(token, status)| (token.clone(), parse_task_status(status)))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        });
+        prop_assert_eq!(typed.statuses, by_value);
+    }
 
     /// Any status answer parses without panicking, and what it yields encodes to
     /// protobuf that decodes again (prost stops at 100 levels of nesting).

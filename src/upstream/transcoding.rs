@@ -1,10 +1,12 @@
 //! Qencode Transcoding API client: form-encoded POSTs, JSON answers with an `error` code.
 
+use super::status_answer::StatusAnswer;
 use super::{
     codes::{body_retry_after, error_code, map_code, TokenUse},
     http::{Body, HttpClient, JsonResponse, Operation},
     Deadline,
 };
+use crate::pb::TaskStatus;
 use crate::{
     auth::{IssuedToken, TokenCallError, TokenSource},
     config::Secret,
@@ -15,7 +17,7 @@ use chrono::{NaiveDateTime, Utc};
 use futures::future::BoxFuture;
 use reqwest::Method;
 use serde_json::{Map, Value};
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 use url::Url;
 
 /// Lifetime assumed when the upstream's `expire` is missing, unreadable or in the past.
@@ -72,36 +74,57 @@ pub struct CreatedTask {
 #[derive(Clone)]
 pub struct TranscodingClient {
     http: HttpClient,
-    base: Url,
+    endpoints: std::sync::Arc<Endpoints>,
+}
+
+/// Every endpoint under the base URL, joined once: building a `Url` re-parses it, which
+/// showed up on every GetStatus and CreateTask.
+struct Endpoints {
+    access_token: Url,
+    create_task: Url,
+    start_encode2: Url,
+    start_encode: Url,
+    status: Url,
+    upload_file: Url,
 }
 
 impl TranscodingClient {
     /// A client for the API at `base` (e.g. `https://api.qencode.com`).
     pub fn new(http: HttpClient, base: Url) -> Self {
-        TranscodingClient { http, base }
+        let endpoint = |path: &str| {
+            let mut url = base.clone();
+            let joined = format!("{}{}", url.path().trim_end_matches('/'), path);
+            url.set_path(&joined);
+            url
+        };
+        let endpoints = Endpoints {
+            access_token: endpoint("/v1/access_token"),
+            create_task: endpoint("/v1/create_task"),
+            start_encode2: endpoint("/v1/start_encode2"),
+            start_encode: endpoint("/v1/start_encode"),
+            status: endpoint("/v1/status"),
+            upload_file: endpoint("/v1/upload_file"),
+        };
+        TranscodingClient {
+            http,
+            endpoints: std::sync::Arc::new(endpoints),
+        }
     }
 
     /// The main status endpoint, `<base>/v1/status`.
-    pub fn main_status_url(&self) -> Url {
-        self.endpoint("/v1/status")
+    pub fn main_status_url(&self) -> &Url {
+        &self.endpoints.status
     }
 
     /// `<base>/v1/upload_file`: the upload endpoint when the task's `upload_url` is
     /// unknown (right for the sandbox; Qencode may use separate storage hosts).
     pub fn fallback_upload_url(&self) -> Url {
-        self.endpoint("/v1/upload_file")
+        self.endpoints.upload_file.clone()
     }
 
     /// The HTTP client underneath (direct uploads share it).
     pub fn http(&self) -> &HttpClient {
         &self.http
-    }
-
-    fn endpoint(&self, path: &str) -> Url {
-        let mut url = self.base.clone();
-        let joined = format!("{}{}", url.path().trim_end_matches('/'), path);
-        url.set_path(&joined);
-        url
     }
 
     async fn post(
@@ -122,7 +145,7 @@ impl TranscodingClient {
         let response = self
             .post(
                 ACCESS_TOKEN,
-                &self.endpoint("/v1/access_token"),
+                &self.endpoints.access_token,
                 form,
                 Deadline::NONE,
             )
@@ -148,12 +171,7 @@ impl TranscodingClient {
     ) -> Result<CreatedTask, TokenCallError> {
         let form = vec![("token", token.expose().to_owned())];
         let response = self
-            .post(
-                CREATE_TASK,
-                &self.endpoint("/v1/create_task"),
-                form,
-                deadline,
-            )
+            .post(CREATE_TASK, &self.endpoints.create_task, form, deadline)
             .await
             .map_err(TokenCallError::Other)?;
         let body = success(&response, TokenUse::SessionToken).map_err(|e| {
@@ -184,12 +202,7 @@ impl TranscodingClient {
             form.push(("payload", payload));
         }
         let response = self
-            .post(
-                START_ENCODE,
-                &self.endpoint("/v1/start_encode2"),
-                form,
-                deadline,
-            )
+            .post(START_ENCODE, &self.endpoints.start_encode2, form, deadline)
             .await?;
         let body = success(&response, TokenUse::TaskToken).map_err(|e| e.error)?;
         Ok(string_of(body.get("status_url")).unwrap_or_default())
@@ -205,7 +218,7 @@ impl TranscodingClient {
         let response = self
             .post(
                 START_ENCODE_PROFILES,
-                &self.endpoint("/v1/start_encode"),
+                &self.endpoints.start_encode,
                 form,
                 deadline,
             )
@@ -215,24 +228,48 @@ impl TranscodingClient {
     }
 
     /// `/v1/status` at `endpoint` (the main one or a task's master endpoint); returns the
-    /// `statuses` object (token -> status object or null).
+    /// `statuses` object: each token's status, `None` where the answer has `null` (an
+    /// unknown token) or no status object.
+    ///
+    /// Read straight into protobuf ([`StatusAnswer`]); only an answer that is not a
+    /// success is read again as a `Value`, to map its error like every other answer.
     pub async fn status(
         &self,
         endpoint: &Url,
         task_tokens: &[String],
         deadline: Deadline,
-    ) -> Result<Map<String, Value>, Error> {
+    ) -> Result<BTreeMap<String, Option<TaskStatus>>, Error> {
         let form = vec![("task_tokens", task_tokens.join(","))];
-        let response = self.post(STATUS, endpoint, form, deadline).await?;
-        success(&response, TokenUse::TaskToken).map_err(|e| e.error)?;
-        // Taken out of the answer rather than copied: it is read once, here.
-        match response.body {
-            Value::Object(mut body) => match body.remove("statuses") {
-                Some(Value::Object(statuses)) => Ok(statuses),
-                _ => Err(malformed(STATUS, "has no statuses object")),
-            },
-            _ => Err(malformed(STATUS, "has no statuses object")),
+        let response: JsonResponse<StatusAnswer> = self
+            .http
+            .send(
+                STATUS,
+                Method::POST,
+                endpoint,
+                &[],
+                &Body::Form(form),
+                deadline,
+            )
+            .await?;
+        let answer = response.body;
+        if response.status.is_success() && answer.is_object && answer.code.is_none() {
+            return answer
+                .statuses
+                .ok_or_else(|| malformed(STATUS, "has no statuses object"));
         }
+        let body = std::str::from_utf8(&response.text)
+            .ok()
+            .and_then(|text| crate::lenient::parse_json(text).ok())
+            .unwrap_or(Value::Null);
+        let as_value = JsonResponse {
+            status: response.status,
+            retry_after: response.retry_after,
+            body,
+            text: response.text,
+            headers: response.headers,
+        };
+        success(&as_value, TokenUse::TaskToken).map_err(|e| e.error)?;
+        Err(malformed(STATUS, "has no statuses object"))
     }
 }
 

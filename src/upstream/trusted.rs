@@ -55,17 +55,22 @@ impl TrustedHosts {
             .then_some(url)
     }
 
-    /// [`TrustedHosts::check`], and the path must lie under `base`'s path (a TUS
-    /// `Location` under the upload endpoint), with no dot segments.
+    /// [`TrustedHosts::check`], and the path must lie strictly below `base`'s path,
+    /// with no dot segments: a TUS `Location` names a new resource under the creation
+    /// URL, so `base` itself (or `base/`) is no upload, and reading a file id from it
+    /// would take the task token for one.
     pub fn check_under(&self, candidate: &str, base: &Url) -> Option<Url> {
         if has_dot_segment(candidate) {
             return None;
         }
         let url = self.check(candidate)?;
         let prefix = base.path().trim_end_matches('/');
-        let path = url.path();
-        let under = path == prefix || path.starts_with(&format!("{prefix}/"));
-        (under && url.origin() == base.origin()).then_some(url)
+        let below = url
+            .path()
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|rest| rest.split('/').any(|segment| !segment.is_empty()));
+        (below && url.origin() == base.origin()).then_some(url)
     }
 }
 
@@ -129,6 +134,12 @@ mod tests {
             "http://127.0.0.1:4000/v1/upload_file/task/../../access_token/x",
             "http://127.0.0.1:4000/v1/upload_file/taskX/abc",
             "http://127.0.0.1:4000/v1/status",
+            // Found by `upload::properties::locations_stay_under_the_task_endpoint`:
+            // the base itself passed, and its last segment (the task token) was then
+            // read as the file id.
+            "http://127.0.0.1:4000/v1/upload_file/task",
+            "http://127.0.0.1:4000/v1/upload_file/task/",
+            "http://127.0.0.1:4000/v1/upload_file/task//",
         ] {
             assert!(r.check_under(bad, &base).is_none(), "{bad}");
         }

@@ -17,8 +17,8 @@ use url::Url;
 
 const TUS_VERSION: &str = "1.0.0";
 const TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
-const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
-const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
+pub(crate) const UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
+pub(crate) const UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
 const UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
 const OFFSET_CONTENT_TYPE: &str = "application/offset+octet-stream";
 const CREATE: Operation = Operation {
@@ -108,20 +108,7 @@ impl TusClient {
         if response.status != StatusCode::CREATED {
             return Err(refused(CREATE, &response));
         }
-        let location = response
-            .headers
-            .get(header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| {
-                TusFailure::Fatal(protocol_error(
-                    "Qencode's storage created the upload without a Location",
-                ))
-            })?;
-        url.join(location.trim()).map_err(|_| {
-            TusFailure::Fatal(protocol_error(
-                "Qencode's storage answered an unreadable upload Location",
-            ))
-        })
+        resolve_location(url, &response.headers).map_err(TusFailure::Fatal)
     }
 
     /// `PATCH <location>`: appends `body` at `offset`; returns the new offset.
@@ -179,7 +166,7 @@ impl TusClient {
         match (response.status, offset) {
             (status, Some(offset)) if status.is_success() => Ok(Head {
                 offset,
-                length: number(&response, &UPLOAD_LENGTH),
+                length: header_count(&response.headers, &UPLOAD_LENGTH),
             }),
             (
                 StatusCode::METHOD_NOT_ALLOWED
@@ -227,16 +214,35 @@ pub struct Head {
 
 /// `Upload-Offset` of an answer, when it is a plain number.
 fn upload_offset(response: &RawResponse) -> Option<u64> {
-    number(response, &UPLOAD_OFFSET)
+    header_count(&response.headers, &UPLOAD_OFFSET)
 }
 
-/// A header of an answer, when it is a plain number.
-fn number(response: &RawResponse, name: &HeaderName) -> Option<u64> {
-    let text = response.headers.get(name)?.to_str().ok()?.trim();
+/// A count header of an answer (`Upload-Offset`, `Upload-Length`), when it is what TUS
+/// 1.0 allows: one line holding a non-negative decimal number (the space or tab HTTP
+/// allows around a field value aside). Two lines are ambiguous, so unreadable: taking
+/// either would resume from an offset the storage may not hold.
+pub(crate) fn header_count(headers: &header::HeaderMap, name: &HeaderName) -> Option<u64> {
+    let mut lines = headers.get_all(name).iter();
+    let (Some(value), None) = (lines.next(), lines.next()) else {
+        return None;
+    };
+    let text = value.to_str().ok()?.trim_matches([' ', '\t']);
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     text.parse().ok()
+}
+
+/// The `Location` of a creation answer, resolved against the creation `url` (the
+/// storage may answer a relative one). Not yet checked: the trusted-host rule is the
+/// caller's.
+pub(crate) fn resolve_location(url: &Url, headers: &header::HeaderMap) -> Result<Url, Error> {
+    let location = headers
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| protocol_error("Qencode's storage created the upload without a Location"))?;
+    url.join(location.trim())
+        .map_err(|_| protocol_error("Qencode's storage answered an unreadable upload Location"))
 }
 
 /// The failure an unexpected answer means, mapped by what it says about the upload.
@@ -276,7 +282,7 @@ fn refused(op: Operation, response: &RawResponse) -> TusFailure {
 }
 
 /// `": <text>"` for a short plain-text body, so messages say what the storage said.
-fn body_text(body: &[u8]) -> String {
+pub(crate) fn body_text(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let text = text.trim();
     if text.is_empty() || text.len() > 200 || text.starts_with('<') {
@@ -312,6 +318,18 @@ mod tests {
         assert_eq!(upload_offset(&response(204, Some("-1"), "")), None);
         assert_eq!(upload_offset(&response(204, Some("4x"), "")), None);
         assert_eq!(upload_offset(&response(204, None, "")), None);
+    }
+
+    /// Found by `upload::properties::counts_read_exactly_what_tus_allows`: with two
+    /// `Upload-Offset` lines the first one was taken.
+    #[test]
+    fn a_repeated_offset_is_unreadable() {
+        let mut answer = response(204, Some("0"), "");
+        answer
+            .headers
+            .append(UPLOAD_OFFSET, header::HeaderValue::from_static("0"));
+        assert_eq!(upload_offset(&answer), None);
+        assert_eq!(upload_offset(&response(204, Some(" 7\t"), "")), Some(7));
     }
 
     #[test]

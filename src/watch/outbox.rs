@@ -9,7 +9,10 @@
 //! watcher slot at once), counts the limit hit, and leaves RESOURCE_EXHAUSTED for the
 //! client to read should it ever read again. What is left until then is the HTTP/2
 //! stream itself with at most one message queued here and one in hyper; the keepalive
-//! and `GATEWAY_MAX_CONNECTION_AGE` bound how long the connection lives.
+//! and `GATEWAY_MAX_CONNECTION_AGE` bound how long the connection lives. A client that
+//! keeps its window open and stops reading its socket never stalls this queue (hyper
+//! keeps moving messages into h2's send buffers); `GATEWAY_WRITE_STALL_TIMEOUT` closes
+//! its connection instead (`listener/write_stall.rs`).
 //!
 //! The task asks for room before it takes the next message from the watcher's stream, so
 //! a slow client gets the newest state when it reads (the watch channel still skips the
