@@ -89,6 +89,36 @@ pub fn query_json_fits(text: &str, max: usize, v: &mut Violations) -> bool {
     false
 }
 
+/// True when the typed query's protobuf encoding fits the same limit of `max` bytes;
+/// otherwise records the violation (and the limit hit) and returns false. Turning a
+/// typed query into JSON costs far more than its wire size (a dynamic message and a JSON
+/// value per element: ~1 KiB of peak memory per stitch item or format), so the check
+/// comes before that conversion.
+pub fn typed_query_fits(
+    query: &crate::pb::TranscodingQuery,
+    max: usize,
+    v: &mut Violations,
+) -> bool {
+    let len = prost::Message::encoded_len(query);
+    if len <= max {
+        return true;
+    }
+    static THROTTLE: Throttle = Throttle::new();
+    bite(
+        &THROTTLE,
+        "GATEWAY_MAX_QUERY_JSON_SIZE",
+        "query",
+        "a typed query over the size limit was refused",
+    );
+    v.add(
+        "query",
+        format!(
+            "is {len} bytes encoded, over the limit of {max} bytes (GATEWAY_MAX_QUERY_JSON_SIZE)"
+        ),
+    );
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

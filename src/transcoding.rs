@@ -497,7 +497,7 @@ impl Transcoding {
         let (from, mut statuses) = if endpoint == *main {
             (
                 main.clone(),
-                self.client.status(&main, &tokens, deadline).await?,
+                self.client.status(main, &tokens, deadline).await?,
             )
         } else {
             match self.client.status(&endpoint, &tokens, deadline).await {
@@ -512,7 +512,7 @@ impl Transcoding {
                     }
                     (
                         main.clone(),
-                        self.client.status(&main, &tokens, deadline).await?,
+                        self.client.status(main, &tokens, deadline).await?,
                     )
                 }
             }

@@ -249,7 +249,7 @@ async fn documented_responses_parse_through_the_client() {
 
     let statuses = client
         .status(
-            &client.main_status_url(),
+            client.main_status_url(),
             &["a2600fc63e4511e8ac870202b56d93e3".into()],
             Deadline::NONE,
         )

@@ -35,8 +35,9 @@ pub struct Limits {
     /// Largest HTTP request body (Qencode callbacks), bytes or KiB/MiB/GiB; larger is 413.
     #[arg(long, env = "GATEWAY_HTTP_MAX_BODY_SIZE", default_value = "1MiB", value_parser = parse_nonzero_size)]
     pub http_max_body_size: u64,
-    /// Largest `query_json` accepted, bytes or KiB/MiB/GiB; larger is INVALID_ARGUMENT
-    /// naming the field, before any upstream request.
+    /// Largest `query_json` accepted, and largest typed query (its protobuf encoding),
+    /// bytes or KiB/MiB/GiB; larger is INVALID_ARGUMENT naming the field, before any
+    /// upstream request.
     #[arg(long, env = "GATEWAY_MAX_QUERY_JSON_SIZE", default_value = "1MiB", value_parser = parse_nonzero_size)]
     pub max_query_json_size: u64,
     /// HTTP/2 flow-control window of each gRPC stream: the most a client can send on a

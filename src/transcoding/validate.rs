@@ -125,20 +125,25 @@ pub fn query(
             v.add("query", "is required (set query or query_json)");
             None
         }
-        Some(QueryInput::Typed(typed)) => match proto_json::query_to_json(typed) {
-            Ok(Value::Object(inner)) => {
-                shape(&inner, "query", v);
-                outputs(&inner, v);
-                Some(inner)
+        Some(QueryInput::Typed(typed)) => {
+            if !crate::limits::typed_query_fits(typed, max_query_json, v) {
+                return None;
             }
-            Ok(_) => None,
-            Err(error) => {
-                for violation in error.into_data().violations {
-                    v.add(violation.field, violation.description);
+            match proto_json::query_to_json(typed) {
+                Ok(Value::Object(inner)) => {
+                    shape(&inner, "query", v);
+                    outputs(&inner, v);
+                    Some(inner)
                 }
-                None
+                Ok(_) => None,
+                Err(error) => {
+                    for violation in error.into_data().violations {
+                        v.add(violation.field, violation.description);
+                    }
+                    None
+                }
             }
-        },
+        }
         Some(QueryInput::Raw(text)) => {
             if !crate::limits::query_json_fits(text, max_query_json, v) {
                 return None;
@@ -395,6 +400,44 @@ mod tests {
             })),
             ["query.stitch[1].url"]
         );
+    }
+
+    #[test]
+    fn a_typed_query_over_the_limit_is_one_violation_before_any_conversion() {
+        // 300,000 non-URL stitch items: 1.5 MB encoded, over the default 1 MiB. Past the
+        // limit nothing is converted, so there is one violation, not one per item.
+        let huge = pb::TranscodingQuery {
+            stitch: (0..300_000)
+                .map(|_| pb::StitchItem {
+                    item: Some(pb::stitch_item::Item::Url("x".into())),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let found = violations(|v| {
+            assert!(query(Some(&QueryInput::Typed(huge)), MAX, v).is_none());
+        });
+        assert_eq!(fields(&found), ["query"]);
+        assert!(
+            found[0].description.contains("GATEWAY_MAX_QUERY_JSON_SIZE")
+                && found[0].description.contains(&MAX.to_string()),
+            "{}",
+            found[0].description
+        );
+        // Right at the limit the query is converted and checked as usual.
+        let small = pb::TranscodingQuery {
+            source: Some("https://a/b.mp4".into()),
+            format: vec![pb::Format {
+                output: Some("mp4".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let len = prost::Message::encoded_len(&small);
+        assert!(violations(|v| {
+            assert!(query(Some(&QueryInput::Typed(small)), len, v).is_some());
+        })
+        .is_empty());
     }
 
     #[test]

@@ -226,7 +226,6 @@ fn backoff_cap(attempt: u32) -> Duration {
 mod tests {
     use super::*;
     use crate::upstream::deadline::{attempt_timeout, Deadline};
-    use serde_json::json;
 
     #[test]
     fn too_large_requests_are_invalid_argument_and_never_repeated() {

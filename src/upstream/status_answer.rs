@@ -41,13 +41,17 @@ pub struct StatusAnswer {
 
 /// One task's status, or `None` when the value is not an object (nor a string holding
 /// one), as [`super::task_status::parse_task_status`] decides.
+#[derive(Default)]
 pub struct MaybeStatus(pub Option<TaskStatus>);
 
+#[derive(Default)]
 struct MaybeOutput(Option<OutputStatus>);
+#[derive(Default)]
 struct MaybeWarning(Option<TaskWarning>);
 /// A JSON array's elements that reader `R` could read; empty for anything that is not
 /// an array.
 struct Many<R: Readable>(Vec<R::Item>);
+#[derive(Default)]
 struct Statuses(Option<BTreeMap<String, Option<TaskStatus>>>);
 
 /// Field names, compared without allocating (escaped keys still match).
@@ -166,12 +170,6 @@ impl<'de> Deserialize<'de> for StatusAnswer {
     }
 }
 
-impl Default for Statuses {
-    fn default() -> Self {
-        Statuses(None)
-    }
-}
-
 impl<'de> Deserialize<'de> for Statuses {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -194,12 +192,6 @@ impl<'de> Deserialize<'de> for Statuses {
             not_an_object!();
         }
         d.deserialize_any(V)
-    }
-}
-
-impl Default for MaybeStatus {
-    fn default() -> Self {
-        MaybeStatus(None)
     }
 }
 
@@ -253,12 +245,6 @@ impl<'de> Deserialize<'de> for MaybeStatus {
     }
 }
 
-impl Default for MaybeOutput {
-    fn default() -> Self {
-        MaybeOutput(None)
-    }
-}
-
 impl<'de> Deserialize<'de> for MaybeOutput {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -302,12 +288,6 @@ impl<'de> Deserialize<'de> for MaybeOutput {
             not_an_object!();
         }
         d.deserialize_any(V)
-    }
-}
-
-impl Default for MaybeWarning {
-    fn default() -> Self {
-        MaybeWarning(None)
     }
 }
 
@@ -420,7 +400,10 @@ mod tests {
     use crate::upstream::task_status::parse_task_status;
     use serde_json::json;
 
-    fn both(body: &Value) -> (StatusAnswer, Option<Vec<(String, Option<TaskStatus>)>>) {
+    /// What the value path reads from the same body, task by task.
+    type ByValue = Option<Vec<(String, Option<TaskStatus>)>>;
+
+    fn both(body: &Value) -> (StatusAnswer, ByValue) {
         let typed: StatusAnswer = serde_json::from_str(&body.to_string()).unwrap();
         let by_value = body.get("statuses").and_then(Value::as_object).map(|m| {
             m.iter()

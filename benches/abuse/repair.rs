@@ -1,0 +1,118 @@
+//! Case 3: CPU time of `lenient::parse_json` (strict parse, then the repair pass) on
+//! about a megabyte of each adversarial shape of src/lenient/adversarial.rs, in this
+//! process on a thread with a tokio worker's stack. `ABUSE_BENCH_REPAIR_BYTES`
+//! (1000000) sets the input size; the issue's `'\` series (200k, 400k, 800k
+//! characters) is measured too, to show the growth is linear.
+//!
+//! Thread CPU time comes from /proc/thread-self/schedstat (nanoseconds on a CPU), as the
+//! mean of 10 runs after a warm-up one.
+//!
+//! Through the gateway it is not run: the sandbox's faults (crates/qencode-sandbox/
+//! src/fault.rs) have no way to serve a chosen body, only a fixed truncated one.
+
+use super::size;
+use qencode_gateway::lenient::{parse_json, MAX_REPAIR_BYTES};
+
+/// The shapes of src/lenient/adversarial.rs, plus the deep ones.
+const PATTERNS: [&str; 16] = [
+    "'\\",
+    "\"\\",
+    "\\'",
+    "'\\'\"",
+    "\"{",
+    "}\"",
+    "' ",
+    "\" ",
+    "'a'  x",
+    "[",
+    "}",
+    ", ]",
+    "...",
+    "None",
+    "'{\"a\": ",
+    "\"meta\": \"{\"w\": 1}\"",
+];
+
+/// A tokio worker's default stack; the gateway parses upstream bodies on such threads.
+const WORKER_STACK: usize = 2 * 1024 * 1024;
+
+/// CPU nanoseconds this thread has run.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Mean CPU ms of one `parse_json(text)` over [`RUNS`] runs after a warm-up one, and
+/// whether it parsed. (The clock ticks in a few ms on some kernels, hence the mean.)
+fn cost(text: &str) -> (f64, bool) {
+    let parsed = parse_json(text).is_ok();
+    let before = thread_cpu_ns();
+    for _ in 0..RUNS {
+        std::hint::black_box(parse_json(std::hint::black_box(text)).is_ok());
+    }
+    (
+        (thread_cpu_ns() - before) as f64 / 1e6 / RUNS as f64,
+        parsed,
+    )
+}
+
+/// Timed runs per input.
+const RUNS: u32 = 10;
+
+pub(crate) fn run() {
+    let bytes = size("REPAIR_BYTES", 1_000_000).min(MAX_REPAIR_BYTES);
+    let lines = std::thread::Builder::new()
+        .stack_size(WORKER_STACK)
+        .spawn(move || {
+            let mut inputs: Vec<(String, String)> = PATTERNS
+                .iter()
+                .map(|p| (format!("{p:?}"), p.repeat(bytes / p.len())))
+                .collect();
+            inputs.push((
+                "'\\ x100k + 700k blanks".into(),
+                format!("{}'{}x", "'\\".repeat(100_000), " ".repeat(700_000)),
+            ));
+            inputs.push((
+                "{'a': x100k None }".into(),
+                format!("{}None{}", "{'a':".repeat(100_000), "}".repeat(100_000)),
+            ));
+            inputs.push(("\"meta\": \"{ x100k".into(), "\"meta\": \"{".repeat(100_000)));
+            let mut worst = (0.0f64, String::new());
+            let mut each = Vec::new();
+            for (name, text) in &inputs {
+                let (ms, parsed) = cost(text);
+                if ms > worst.0 {
+                    worst = (ms, name.clone());
+                }
+                each.push(format!(
+                    "{name} {:.0} kB {ms:.1} ms{}",
+                    text.len() as f64 / 1e3,
+                    if parsed { " (parsed)" } else { "" }
+                ));
+            }
+            let series: Vec<String> = [200_000usize, 400_000, 800_000, 1_000_000]
+                .iter()
+                .map(|chars| format!("{}k {:.1} ms", chars / 1000, cost(&"'\\".repeat(chars / 2)).0))
+                .collect();
+            vec![
+                format!(
+                    "case 3 repair: {} inputs of ~{:.0} kB, worst {:.1} ms CPU ({}); issue's '\\ series by characters: {}",
+                    inputs.len(),
+                    bytes as f64 / 1e3,
+                    worst.0,
+                    worst.1,
+                    series.join(", ")
+                ),
+                format!("case 3 repair, each: {}", each.join("; ")),
+                "case 3 through the gateway: skipped (the sandbox cannot serve a chosen status body: its faults have no body kind)".into(),
+            ]
+        })
+        .expect("spawn the repair thread")
+        .join()
+        .expect("the repair must not panic or overflow");
+    for line in lines {
+        println!("{line}");
+    }
+}
