@@ -28,11 +28,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(env::var("OUT_DIR")?);
     fs::write(out.join("qencode_gateway_descriptor.bin"), &encoded)?;
     let fds = prost_types::FileDescriptorSet::decode(encoded.as_slice())?;
+    // Type names (`prost::Name`) let the codec find a request's descriptor, to bound
+    // its decoded size before decoding (src/grpc/decoded_size.rs).
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
         // A prost codec with a small encode buffer: see src/grpc/codec.rs.
         .codec_path("crate::grpc::codec::GatewayCodec")
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 pub mod admission;
 pub mod codec;
+pub mod decoded_size;
 pub mod layer;
 pub mod live_streaming;
 pub mod reflection;

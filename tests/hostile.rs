@@ -213,3 +213,41 @@ async fn an_upstream_413_is_invalid_argument() {
     );
     env.stop().await;
 }
+
+/// 600,000 empty formats are 1.2 MB on the wire and ~1.6 GB once decoded: refused
+/// before prost builds them (RESOURCE_EXHAUSTED), with nothing sent upstream, and the
+/// gateway keeps answering.
+#[tokio::test]
+async fn a_request_that_would_decode_to_gigabytes_is_refused_before_decoding() {
+    use qencode_sandbox::Endpoint;
+    let env = start().await;
+    env.wait_serving().await;
+    let mut client = env.transcoding().await;
+    let before = env.sandbox.count(Endpoint::Any);
+    let request = pb::StartEncodeRequest {
+        task_token: "a".repeat(32),
+        query_kind: Some(pb::start_encode_request::QueryKind::Query(
+            pb::TranscodingQuery {
+                source: Some("https://example.com/a.mp4".into()),
+                format: vec![pb::Format::default(); 600_000],
+                ..Default::default()
+            },
+        )),
+        payload: None,
+    };
+    let status = client.start_encode(request).await.expect_err("refused");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    let details = tonic_types::StatusExt::get_error_details(&status);
+    let info = details.error_info().expect("ErrorInfo");
+    assert_eq!(info.reason, "REQUEST_TOO_LARGE_DECODED");
+    assert_eq!(
+        env.sandbox.count(Endpoint::Any),
+        before,
+        "nothing sent upstream"
+    );
+    client
+        .create_task(pb::CreateTaskRequest {})
+        .await
+        .expect("the gateway still answers");
+    env.stop().await;
+}

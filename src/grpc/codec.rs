@@ -9,7 +9,8 @@
 //! Decoding goes through [`GatewayDecoder`]: tonic-prost answers a request that is not
 //! valid protobuf with INTERNAL, which tells the caller the gateway broke; gRPC's
 //! convention (and the caller's retry logic) wants INVALID_ARGUMENT for a malformed
-//! message.
+//! message. Before decoding, it refuses a message that would take more memory decoded
+//! than [`super::decoded_size::MAX_DECODED_BYTES`] (many tiny elements).
 
 use std::marker::PhantomData;
 use tonic::{
@@ -36,34 +37,42 @@ impl<T, U> Default for GatewayCodec<T, U> {
 impl<T, U> Codec for GatewayCodec<T, U>
 where
     T: prost::Message + Send + 'static,
-    U: prost::Message + Default + Send + 'static,
+    U: prost::Message + prost::Name + Default + Send + 'static,
 {
     type Encode = T;
     type Decode = U;
     type Encoder = <ProstCodec<T, U> as Codec>::Encoder;
-    type Decoder = GatewayDecoder<<ProstCodec<T, U> as Codec>::Decoder>;
+    type Decoder = GatewayDecoder<<ProstCodec<T, U> as Codec>::Decoder, U>;
 
     fn encoder(&mut self) -> Self::Encoder {
         ProstCodec::<T, U>::raw_encoder(BufferSettings::new(ENCODE_BUFFER, YIELD_THRESHOLD))
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        GatewayDecoder(ProstCodec::<T, U>::raw_decoder(BufferSettings::default()))
+        GatewayDecoder(
+            ProstCodec::<T, U>::raw_decoder(BufferSettings::default()),
+            PhantomData,
+        )
     }
 }
 
-/// A decoder whose failures are INVALID_ARGUMENT (see the module doc).
+/// A decoder of `U` whose failures are INVALID_ARGUMENT and which bounds the decoded
+/// size (see the module doc).
 #[derive(Debug)]
-pub struct GatewayDecoder<D>(D);
+pub struct GatewayDecoder<D, U>(D, PhantomData<fn() -> U>);
 
-impl<D> Decoder for GatewayDecoder<D>
+impl<D, U> Decoder for GatewayDecoder<D, U>
 where
     D: Decoder<Error = Status>,
+    U: prost::Name,
 {
     type Item = D::Item;
     type Error = Status;
 
     fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
+        use bytes::Buf;
+        // The whole message is one contiguous buffer here.
+        super::decoded_size::check(U::NAME, buf.chunk()).map_err(super::status::to_status)?;
         self.0.decode(buf).map_err(super::status::malformed_message)
     }
 
