@@ -65,6 +65,7 @@ pub mod auth;
 pub mod config;
 pub mod embedded;
 pub mod error;
+pub mod fd_limit;
 pub mod fleet;
 pub mod gateway;
 pub mod grpc;

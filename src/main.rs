@@ -71,6 +71,8 @@ fn main() -> ExitCode {
 
 /// The gateway proper: the sandbox when no key is set, the three listeners, then [`run`].
 async fn serve(mut config: Config) -> Result<(), String> {
+    // Three listeners, each capped at GATEWAY_MAX_CONNECTIONS.
+    qencode_gateway::fd_limit::ensure(3, u64::from(config.limits.max_connections));
     // Bound first: the sandbox's callback URL is the HTTP listener's real address.
     let listeners = Listeners {
         grpc: bind(config.listen, "GATEWAY_LISTEN").await?,
