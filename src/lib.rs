@@ -88,6 +88,7 @@ pub mod shutdown;
 pub mod signer;
 pub mod telemetry;
 pub mod tls;
+pub mod token_memory;
 pub mod transcoding;
 pub mod upload;
 pub mod upstream;

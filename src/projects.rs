@@ -18,6 +18,7 @@
 //! token managers, one that changes a key replaces them, one that removes a project
 //! drops them; unchanged projects keep their cached tokens.
 
+use crate::token_memory::TokenMemory;
 use crate::{
     auth::{TokenManager, TokenSource},
     error::{Error, ErrorKind, UPSTREAM_DOMAIN},
@@ -79,8 +80,11 @@ pub struct Projects {
     /// By name; replaced whole on reload, so a call sees one consistent set.
     current: RwLock<Arc<BTreeMap<Arc<str>, Arc<Project>>>>,
     parts: ProjectParts,
-    /// Task token -> the project that created it.
-    tasks: moka::sync::Cache<String, Arc<str>>,
+    /// Task token -> the project that created it (an index into `owner_names`); one
+    /// entry per CreateTask, so kept compact ([`TokenMemory`]).
+    tasks: TokenMemory<u16>,
+    /// The project names `tasks` refers to, in the order first seen (a handful).
+    owner_names: RwLock<Vec<Arc<str>>>,
     /// Live stream id -> the project whose token reached it.
     streams: moka::sync::Cache<String, Arc<str>>,
     /// `main` from `QENCODE_API_KEY`, when set: the project of a policy without
@@ -105,7 +109,8 @@ impl Projects {
         let projects = Projects {
             current: RwLock::new(Arc::default()),
             parts,
-            tasks: owners(),
+            tasks: TokenMemory::new(OWNER_CAPACITY as usize, OWNER_TTL),
+            owner_names: RwLock::new(Vec::new()),
             streams: owners(),
             fallback,
         };
@@ -228,17 +233,41 @@ impl Projects {
             .cloned()
     }
 
-    /// Remembers that `project` created the task `task_token`.
+    /// Remembers that `project` created the task `task_token`. With one project there
+    /// is nobody to keep out, so nothing is stored: a task no project is remembered for
+    /// is visible to all, as tasks created by another replica already are.
     pub fn own_task(&self, project: &Project, task_token: &str) {
-        self.tasks
-            .insert(task_token.to_owned(), project.name.clone());
+        if self.count() < 2 {
+            return;
+        }
+        if let Some(index) = self.owner_index(&project.name) {
+            self.tasks.insert(task_token, index);
+        }
     }
 
     /// True unless the task is known to belong to another project.
     pub fn may_see_task(&self, project: &Project, task_token: &str) -> bool {
-        self.tasks
-            .get(task_token)
-            .is_none_or(|owner| owner == project.name)
+        let Some(index) = self.tasks.get(task_token) else {
+            return true;
+        };
+        self.owner_names
+            .read()
+            .map(|names| names.get(usize::from(index)) == Some(&project.name))
+            .unwrap_or(true)
+    }
+
+    /// `name`'s index in `owner_names`, added when new.
+    fn owner_index(&self, name: &Arc<str>) -> Option<u16> {
+        let position = |names: &Vec<Arc<str>>| names.iter().position(|n| n == name);
+        if let Some(i) = self.owner_names.read().ok().and_then(|n| position(&n)) {
+            return u16::try_from(i).ok();
+        }
+        let mut names = self.owner_names.write().ok()?;
+        let i = position(&names).unwrap_or_else(|| {
+            names.push(name.clone());
+            names.len() - 1
+        });
+        u16::try_from(i).ok()
     }
 
     /// NOT_FOUND, as Qencode answers an unknown task, when another project created it.

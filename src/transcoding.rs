@@ -75,7 +75,7 @@ pub struct Transcoding {
     /// Tasks this gateway created. Qencode's status is null both for unknown tokens and
     /// for tasks not started yet; for these the watch poller reports "created" instead
     /// of missing, so a watch opened before StartEncode waits for the start.
-    created: moka::sync::Cache<String, ()>,
+    created: crate::token_memory::TokenMemory<()>,
     /// Largest `query_json` accepted, in bytes (`GATEWAY_MAX_QUERY_JSON_SIZE`).
     max_query_json: usize,
 }
@@ -102,10 +102,7 @@ impl Transcoding {
                 .time_to_live(UPLOAD_URL_TTL)
                 .build(),
             uploader,
-            created: moka::sync::Cache::builder()
-                .max_capacity(CREATED_CAPACITY)
-                .time_to_live(CREATED_TTL)
-                .build(),
+            created: crate::token_memory::TokenMemory::new(CREATED_CAPACITY as usize, CREATED_TTL),
             max_query_json: crate::limits::DEFAULT_MAX_QUERY_JSON,
         }
     }
@@ -171,7 +168,7 @@ impl Transcoding {
             .transcoding
             .with_token(|token| async move { self.client.create_task(&token, deadline).await })
             .await?;
-        self.created.insert(task.task_token.clone(), ());
+        self.created.insert(&task.task_token, ());
         self.projects.own_task(project, &task.task_token);
         Ok(task)
     }
@@ -474,7 +471,7 @@ impl Transcoding {
                     Ok(raw) => Ok(raw
                         .remove(&token)
                         .flatten()
-                        .or_else(|| self.created.contains_key(&token).then(created_status))),
+                        .or_else(|| self.created.contains(&token).then(created_status))),
                     Err(error) => Err(error.clone()),
                 };
                 out.insert(token, status);
