@@ -3,7 +3,7 @@
 //!
 //! The handshake and idle timers run inside `poll_read`, which hyper calls whenever it
 //! waits for the peer: no task per connection, and a connection that is busy writing is
-//! not cut. The write-stall timer ([`WriteStall`]) runs inside the write calls that find
+//! not cut. The write-stall timer (`listener/write_stall.rs`) runs inside the write calls that find
 //! the socket's send buffer full. Closing is an I/O error (`TimedOut`), on which hyper
 //! drops the connection.
 
