@@ -6,6 +6,7 @@
 //! dozen levels deep would encode fine here and then be undecodable by every client, so
 //! levels past [`MAX_JSON_DEPTH`] are kept as their compact JSON text in a string value.
 
+use super::typed::read_as_default;
 use prost_types::value::Kind;
 use serde::{de, Deserialize};
 use serde_json::{Map, Value};
@@ -64,6 +65,7 @@ fn value_at(value: Value, level: usize) -> prost_types::Value {
 /// between), with the same result as [`to_struct`] of the same JSON: the same levels
 /// kept, deeper containers as their compact JSON text. `None` for anything that is not
 /// an object (the caller handles an object written inside a string).
+#[derive(Default)]
 pub struct DirectStruct(pub Option<prost_types::Struct>);
 
 /// Reads the value at nesting level `level` (as [`value_at`] counts levels).
@@ -161,34 +163,7 @@ impl<'de> Deserialize<'de> for DirectStruct {
                     _ => None,
                 }))
             }
-            fn visit_seq<A: de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<DirectStruct, A::Error> {
-                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
-                Ok(DirectStruct(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<DirectStruct, E> {
-                Ok(DirectStruct(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<DirectStruct, E> {
-                Ok(DirectStruct(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<DirectStruct, E> {
-                Ok(DirectStruct(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<DirectStruct, E> {
-                Ok(DirectStruct(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<DirectStruct, E> {
-                Ok(DirectStruct(None))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<DirectStruct, E> {
-                Ok(DirectStruct(None))
-            }
-            fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<DirectStruct, D::Error> {
-                d.deserialize_any(self)
-            }
+            read_as_default!(null, scalars, seq);
         }
         d.deserialize_any(V)
     }

@@ -7,7 +7,7 @@
 //! without allocating, so no field can fail a whole answer. The property tests of
 //! `upstream::status_answer` hold the typed and the `Value` paths equal on arbitrary JSON.
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, Visitor};
 use std::fmt;
 
 /// A number from a JSON number, a numeric string or a boolean, as [`super::f64_of`].
@@ -22,39 +22,61 @@ pub struct Flag(pub Option<bool>);
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Text(pub Option<String>);
 
-/// Skips a container this field cannot use, without building it.
-fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
-    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-    Ok(())
-}
-
-fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
-    while seq.next_element::<IgnoredAny>()?.is_some() {}
-    Ok(())
-}
-
-/// The `Visitor` methods every reader answers alike: null and containers are `None`.
-macro_rules! unreadable_shapes {
-    () => {
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+/// `Visitor` methods for the JSON shapes a lenient reader cannot use: each reads as the
+/// value's `Default` (so "missing"), and containers are skipped without being built.
+/// One arm per group of shapes, so each reader lists the groups it does not read:
+/// `null` (null, and `Some` of anything else), `scalars` (booleans and numbers), `str`,
+/// `seq` and `map`. Every lenient serde reader of the gateway uses it, so "unreadable
+/// means missing" is written once.
+macro_rules! read_as_default {
+    ($($group:ident),+) => { $( $crate::lenient::typed::read_as_default!(@ $group); )+ };
+    (@ null) => {
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
             Ok(Default::default())
         }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
             Ok(Default::default())
         }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
             d.deserialize_any(self)
         }
-        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            skip_map(map)?;
+    };
+    (@ scalars) => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
             Ok(Default::default())
         }
-        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-            skip_seq(seq)?;
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+    };
+    (@ str) => {
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Default::default())
+        }
+    };
+    (@ seq) => {
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(Default::default())
+        }
+    };
+    (@ map) => {
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
             Ok(Default::default())
         }
     };
 }
+pub(crate) use read_as_default;
 
 impl<'de> de::Deserialize<'de> for Number {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -81,7 +103,7 @@ impl<'de> de::Deserialize<'de> for Number {
                     v.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
                 ))
             }
-            unreadable_shapes!();
+            read_as_default!(null, seq, map);
         }
         d.deserialize_any(V)
     }
@@ -110,7 +132,7 @@ impl<'de> de::Deserialize<'de> for Flag {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Flag, E> {
                 Ok(Flag(super::flag_text(v)))
             }
-            unreadable_shapes!();
+            read_as_default!(null, seq, map);
         }
         d.deserialize_any(V)
     }
@@ -143,7 +165,7 @@ impl<'de> de::Deserialize<'de> for Text {
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
                 Ok(Text(Some(v.to_string())))
             }
-            unreadable_shapes!();
+            read_as_default!(null, seq, map);
         }
         d.deserialize_any(V)
     }

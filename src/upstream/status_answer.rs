@@ -16,7 +16,7 @@
 use super::task_status::task_state;
 use crate::{
     lenient::{
-        typed::{Flag, Number, Text},
+        typed::{read_as_default, Flag, Number, Text},
         DirectStruct,
     },
     pb::{OutputStatus, TaskState, TaskStatus, TaskWarning},
@@ -86,37 +86,6 @@ enum Field {
     Other,
 }
 
-/// The `Visitor` methods for values that are not objects: each reads as `Default`.
-macro_rules! not_an_object {
-    () => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(Default::default())
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-            Ok(Default::default())
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-            Ok(Default::default())
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(Default::default())
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Default::default())
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Default::default())
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(Default::default())
-        }
-    };
-}
-
 /// For readers that also take an object written inside a string, as
 /// [`crate::lenient::object_of`] does: the string is parsed strictly and, when it is an
 /// object, read like one.
@@ -161,10 +130,7 @@ impl<'de> Deserialize<'de> for StatusAnswer {
                 }
                 Ok(answer)
             }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<StatusAnswer, E> {
-                Ok(StatusAnswer::default())
-            }
-            not_an_object!();
+            read_as_default!(null, scalars, str, seq);
         }
         d.deserialize_any(V)
     }
@@ -186,10 +152,7 @@ impl<'de> Deserialize<'de> for Statuses {
                 Ok(Statuses(Some(statuses)))
             }
             // Only a real object is a `statuses` object (as the `Value` path decides).
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Statuses, E> {
-                Ok(Statuses(None))
-            }
-            not_an_object!();
+            read_as_default!(null, scalars, str, seq);
         }
         d.deserialize_any(V)
     }
@@ -239,7 +202,7 @@ impl<'de> Deserialize<'de> for MaybeStatus {
                 Ok(MaybeStatus(Some(s)))
             }
             object_in_string!(MaybeStatus);
-            not_an_object!();
+            read_as_default!(null, scalars, seq);
         }
         d.deserialize_any(V)
     }
@@ -285,7 +248,7 @@ impl<'de> Deserialize<'de> for MaybeOutput {
                 Ok(MaybeOutput(Some(o)))
             }
             object_in_string!(MaybeOutput);
-            not_an_object!();
+            read_as_default!(null, scalars, seq);
         }
         d.deserialize_any(V)
     }
@@ -322,9 +285,15 @@ impl<'de> Deserialize<'de> for MaybeWarning {
                     ..TaskWarning::default()
                 })))
             }
-            not_an_object!();
+            read_as_default!(null, scalars, seq);
         }
         d.deserialize_any(V)
+    }
+}
+
+impl<R: Readable> Default for Many<R> {
+    fn default() -> Self {
+        Many(Vec::new())
     }
 }
 
@@ -361,34 +330,7 @@ impl<'de, T: Deserialize<'de> + Readable> Deserialize<'de> for Many<T> {
                 }
                 Ok(Many(items))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Many(Vec::new()))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Many(Vec::new()))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Many(Vec::new()))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Many(Vec::new()))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Many(Vec::new()))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Many(Vec::new()))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Many(Vec::new()))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Many(Vec::new()))
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
+            read_as_default!(null, scalars, str, map);
         }
         d.deserialize_any(V::<T>(std::marker::PhantomData))
     }
