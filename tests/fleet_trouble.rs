@@ -13,17 +13,7 @@ use tonic_health::pb::{health_check_response::ServingStatus, health_client::Heal
 const INTERVAL: Duration = Duration::from_millis(200);
 
 async fn transcode(channel: Channel) -> String {
-    pb::transcoding_client::TranscodingClient::new(channel)
-        .transcode(pb::TranscodeRequest {
-            query_kind: Some(pb::transcode_request::QueryKind::Query(mp4_query(
-                "https://example.com/in.mp4",
-            ))),
-            payload: None,
-        })
-        .await
-        .expect("transcode")
-        .into_inner()
-        .task_token
+    transcoded_task(&mut pb::transcoding_client::TranscodingClient::new(channel)).await
 }
 
 async fn next(stream: &mut Streaming<pb::WatchStatusResponse>) -> TaskState {

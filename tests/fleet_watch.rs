@@ -24,17 +24,7 @@ async fn sandbox(phase: Duration) -> SandboxHandle {
 }
 
 async fn transcode(channel: Channel) -> String {
-    pb::transcoding_client::TranscodingClient::new(channel)
-        .transcode(pb::TranscodeRequest {
-            query_kind: Some(pb::transcode_request::QueryKind::Query(mp4_query(
-                "https://example.com/in.mp4",
-            ))),
-            payload: None,
-        })
-        .await
-        .expect("transcode")
-        .into_inner()
-        .task_token
+    transcoded_task(&mut pb::transcoding_client::TranscodingClient::new(channel)).await
 }
 
 async fn watch(channel: Channel, token: String) -> Streaming<pb::WatchStatusResponse> {

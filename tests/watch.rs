@@ -14,18 +14,7 @@ fn fast_polling(c: &mut qencode_gateway::Config) {
 }
 
 async fn transcode(env: &Env) -> String {
-    let mut client = env.transcoding().await;
-    client
-        .transcode(pb::TranscodeRequest {
-            query_kind: Some(pb::transcode_request::QueryKind::Query(mp4_query(
-                "https://example.com/in.mp4",
-            ))),
-            payload: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .task_token
+    transcoded_task(&mut env.transcoding().await).await
 }
 
 async fn watch(channel: Channel, token: &str) -> Streaming<pb::WatchStatusResponse> {

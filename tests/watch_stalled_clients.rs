@@ -32,17 +32,7 @@ fn grpc_frame(message: &[u8]) -> Bytes {
 async fn task(
     client: &mut pb::transcoding_client::TranscodingClient<tonic::transport::Channel>,
 ) -> String {
-    client
-        .transcode(pb::TranscodeRequest {
-            query_kind: Some(pb::transcode_request::QueryKind::Query(mp4_query(
-                "https://example.com/in.mp4",
-            ))),
-            payload: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .task_token
+    transcoded_task(client).await
 }
 
 #[tokio::test]

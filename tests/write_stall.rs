@@ -133,17 +133,7 @@ async fn gateway(write_stall: Duration) -> Env {
 async fn task(
     client: &mut pb::transcoding_client::TranscodingClient<tonic::transport::Channel>,
 ) -> String {
-    client
-        .transcode(pb::TranscodeRequest {
-            query_kind: Some(pb::transcode_request::QueryKind::Query(mp4_query(
-                "https://example.com/in.mp4",
-            ))),
-            payload: None,
-        })
-        .await
-        .expect("transcode")
-        .into_inner()
-        .task_token
+    transcoded_task(client).await
 }
 
 /// The hostile client, reading shut off once its streams are open.

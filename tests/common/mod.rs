@@ -189,6 +189,26 @@ pub fn mp4_query(source: &str) -> qencode_gateway::pb::TranscodingQuery {
     }
 }
 
+/// Creates and starts a task with [`mp4_query`] through `client`; its token.
+pub async fn transcoded_task(
+    client: &mut qencode_gateway::pb::transcoding_client::TranscodingClient<
+        tonic::transport::Channel,
+    >,
+) -> String {
+    use qencode_gateway::pb;
+    client
+        .transcode(pb::TranscodeRequest {
+            query_kind: Some(pb::transcode_request::QueryKind::Query(mp4_query(
+                "https://example.com/in.mp4",
+            ))),
+            payload: None,
+        })
+        .await
+        .expect("transcode")
+        .into_inner()
+        .task_token
+}
+
 /// Decoded rich error details of a status.
 pub fn details(status: &tonic::Status) -> tonic_types::ErrorDetails {
     use tonic_types::StatusExt;
