@@ -7,6 +7,8 @@
 //! `valgrind --tool=callgrind`, its counters are zeroed before a kind's calls and dumped
 //! after them, and the dump's total divided by the calls is the figure. Kernel work
 //! (syscalls, loopback TCP) is not counted; the CPU figures of the normal run cover it.
+//! Needs valgrind on PATH (Debian's `valgrind` package; not installed by `.ci/run`, which
+//! runs no benchmark).
 
 use super::calls::Caller;
 use super::Kind;
