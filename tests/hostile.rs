@@ -5,7 +5,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::*;
+use common::{raw_h2::grpc_frame, *};
 use qencode_gateway::pb;
 use std::{net::SocketAddr, time::Duration};
 use tokio::net::TcpStream;
@@ -64,14 +64,6 @@ async fn grpc_status(response: h2::client::ResponseFuture) -> i32 {
     }
     let trailers = body.trailers().await.expect("trailers").expect("trailers");
     code(&trailers).expect("grpc-status in trailers")
-}
-
-/// A length-prefixed gRPC message frame.
-fn grpc_frame(message: &[u8]) -> Bytes {
-    let mut frame = vec![0u8];
-    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
-    frame.extend_from_slice(message);
-    Bytes::from(frame)
 }
 
 #[tokio::test]

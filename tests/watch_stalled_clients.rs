@@ -7,27 +7,17 @@
 mod common;
 
 use bytes::Bytes;
-use common::{redis::eventually, *};
-use prost::Message;
+use common::{raw_h2::open_watches, redis::eventually, *};
 use qencode_gateway::pb::{self, WatchEventKind};
 use qencode_sandbox::SandboxConfig;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tonic::Code;
 
-const WATCH_STATUS: &str = "/qencode.gateway.v1.Transcoding/WatchStatus";
 /// Stalled watch streams opened.
 const STALLED: usize = 20;
 /// Bound of every wait (never reached when the gateway behaves).
 const PATIENCE: Duration = Duration::from_secs(15);
-
-/// A length-prefixed gRPC message frame.
-fn grpc_frame(message: &[u8]) -> Bytes {
-    let mut frame = vec![0u8];
-    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
-    frame.extend_from_slice(message);
-    Bytes::from(frame)
-}
 
 async fn task(
     client: &mut pb::transcoding_client::TranscodingClient<tonic::transport::Channel>,
@@ -62,7 +52,7 @@ async fn watch_streams_whose_client_takes_nothing_end_and_free_their_slots() {
 
     // The hostile client: a 16-byte stream window, never reopened (it never reads).
     let tcp = TcpStream::connect(env.addr).await.expect("connect");
-    let (mut h2, connection) = h2::client::Builder::new()
+    let (h2, connection) = h2::client::Builder::new()
         .initial_window_size(16)
         .handshake::<_, Bytes>(tcp)
         .await
@@ -72,32 +62,8 @@ async fn watch_streams_whose_client_takes_nothing_end_and_free_their_slots() {
     let hostile = tokio::spawn(async move {
         let _ = connection.await;
     });
-    let request = pb::WatchStatusRequest {
-        task_token: stalled.clone(),
-    }
-    .encode_to_vec();
-    let mut responses = Vec::new();
-    for _ in 0..STALLED {
-        let http = http::Request::post(format!("http://{}{WATCH_STATUS}", env.addr))
-            .header("content-type", "application/grpc")
-            .header("te", "trailers")
-            .body(())
-            .expect("request");
-        h2 = h2.ready().await.expect("h2 ready");
-        let (response, mut body) = h2.send_request(http, false).expect("send headers");
-        body.send_data(grpc_frame(&request), true)
-            .expect("send request");
-        responses.push(response);
-    }
-    let mut stalled_responses = Vec::new();
-    for response in responses {
-        let response = tokio::time::timeout(PATIENCE, response)
-            .await
-            .expect("response headers in time")
-            .expect("response");
-        assert_eq!(response.status(), 200);
-        stalled_responses.push(response);
-    }
+    let (_h2, mut stalled_responses) =
+        open_watches(h2, env.addr, &stalled, STALLED, PATIENCE).await;
 
     // The well-behaved watcher keeps getting messages while the stalled streams are ended.
     let watchers = env.gateway.watchers.clone();

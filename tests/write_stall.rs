@@ -11,8 +11,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{redis::eventually, *};
-use prost::Message;
+use common::{raw_h2::open_watches, redis::eventually, *};
 use qencode_gateway::pb;
 use qencode_sandbox::SandboxConfig;
 use std::{
@@ -29,7 +28,6 @@ use tokio::{
     time::Instant,
 };
 
-const WATCH_STATUS: &str = "/qencode.gateway.v1.Transcoding/WatchStatus";
 /// Watch streams the hostile client opens.
 const STREAMS: usize = 100;
 /// Bound of every wait (never reached when the gateway behaves).
@@ -101,14 +99,6 @@ impl AsyncWrite for Valve {
     }
 }
 
-/// A length-prefixed gRPC message frame.
-fn grpc_frame(message: &[u8]) -> Bytes {
-    let mut frame = vec![0u8];
-    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
-    frame.extend_from_slice(message);
-    Bytes::from(frame)
-}
-
 /// A gateway whose watchers get a heartbeat every 10 ms (so a stalled connection has a
 /// lot to send), whose per-watch stall limit and keepalive cannot act within the test,
 /// and whose write-stall timeout is `write_stall`.
@@ -163,7 +153,7 @@ async fn hostile(env: &Env, token: &str) -> Hostile {
         tcp,
         gate: gate.clone(),
     };
-    let (mut h2, connection) = h2::client::Builder::new()
+    let (h2, connection) = h2::client::Builder::new()
         .initial_window_size(HUGE_WINDOW)
         .initial_connection_window_size(HUGE_WINDOW)
         .handshake::<_, Bytes>(io)
@@ -172,32 +162,7 @@ async fn hostile(env: &Env, token: &str) -> Hostile {
     let connection = tokio::spawn(async move {
         let _ = connection.await;
     });
-    let request = pb::WatchStatusRequest {
-        task_token: token.to_owned(),
-    }
-    .encode_to_vec();
-    let mut pending = Vec::with_capacity(STREAMS);
-    for _ in 0..STREAMS {
-        let http = http::Request::post(format!("http://{}{WATCH_STATUS}", env.addr))
-            .header("content-type", "application/grpc")
-            .header("te", "trailers")
-            .body(())
-            .expect("request");
-        h2 = h2.ready().await.expect("h2 ready");
-        let (response, mut body) = h2.send_request(http, false).expect("send headers");
-        body.send_data(grpc_frame(&request), true)
-            .expect("send request");
-        pending.push(response);
-    }
-    let mut responses = Vec::with_capacity(STREAMS);
-    for response in pending {
-        let response = tokio::time::timeout(PATIENCE, response)
-            .await
-            .expect("response headers in time")
-            .expect("response");
-        assert_eq!(response.status(), 200);
-        responses.push(response);
-    }
+    let (h2, responses) = open_watches(h2, env.addr, token, STREAMS, PATIENCE).await;
     gate.set(true);
     Hostile {
         gate,

@@ -4,6 +4,7 @@
 
 pub mod logs;
 pub mod projects;
+pub mod raw_h2;
 pub mod redis;
 pub mod tls;
 pub mod upload;

@@ -1,0 +1,59 @@
+//! What the raw HTTP/2 clients of the hostile-traffic tests share (the `h2` crate, so a
+//! test can do what tonic never does: tiny or huge windows, never reading).
+
+use bytes::Bytes;
+use prost::Message;
+use std::{net::SocketAddr, time::Duration};
+
+/// The WatchStatus method's path.
+pub const WATCH_STATUS: &str = "/qencode.gateway.v1.Transcoding/WatchStatus";
+
+/// A length-prefixed gRPC message frame.
+pub fn grpc_frame(message: &[u8]) -> Bytes {
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    frame.extend_from_slice(message);
+    Bytes::from(frame)
+}
+
+/// Opens `n` WatchStatus streams of `task_token` over `h2` (a connection to `addr`) and
+/// waits, each within `patience`, for their 200 response heads; the bodies are left
+/// unread. Returns the connection handle for more requests.
+pub async fn open_watches(
+    mut h2: h2::client::SendRequest<Bytes>,
+    addr: SocketAddr,
+    task_token: &str,
+    n: usize,
+    patience: Duration,
+) -> (
+    h2::client::SendRequest<Bytes>,
+    Vec<http::Response<h2::RecvStream>>,
+) {
+    let request = qencode_gateway::pb::WatchStatusRequest {
+        task_token: task_token.to_owned(),
+    }
+    .encode_to_vec();
+    let mut pending = Vec::with_capacity(n);
+    for _ in 0..n {
+        let http = http::Request::post(format!("http://{addr}{WATCH_STATUS}"))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(())
+            .expect("request");
+        h2 = h2.ready().await.expect("h2 ready");
+        let (response, mut body) = h2.send_request(http, false).expect("send headers");
+        body.send_data(grpc_frame(&request), true)
+            .expect("send request");
+        pending.push(response);
+    }
+    let mut responses = Vec::with_capacity(n);
+    for response in pending {
+        let response = tokio::time::timeout(patience, response)
+            .await
+            .expect("response headers in time")
+            .expect("response");
+        assert_eq!(response.status(), 200);
+        responses.push(response);
+    }
+    (h2, responses)
+}
