@@ -14,7 +14,7 @@ mod repair;
 pub mod typed;
 
 pub use protobuf::{to_struct, to_value, DirectStruct, MAX_JSON_DEPTH};
-pub use repair::{parse_json, MAX_REPAIR_BYTES};
+pub use repair::{parse_json, MAX_REPAIR_BYTES, SLOW_PATTERNS};
 
 use serde_json::{Map, Value};
 use std::borrow::Cow;

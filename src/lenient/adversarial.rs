@@ -26,27 +26,7 @@ fn on_worker_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) ->
 
 #[test]
 fn a_megabyte_of_slow_patterns_is_repaired() {
-    // Escaped quotes made every quote's scan run to the end; whitespace after a quote was
-    // rescanned by every string ending there; the others cover the remaining branches.
-    let patterns = [
-        "'\\",
-        "\"\\",
-        "\\'",
-        "'\\'\"",
-        "\"{",
-        "}\"",
-        "' ",
-        "\" ",
-        "'a'  x",
-        "[",
-        "}",
-        ", ]",
-        "...",
-        "None",
-        "'{\"a\": ",
-        "\"meta\": \"{\"w\": 1}\"",
-    ];
-    for pattern in patterns {
+    for pattern in super::SLOW_PATTERNS {
         let text = megabyte_of(pattern);
         let repaired = repair(&text).expect("under the cap");
         // Linear output too: at most one escape per input character, plus the quotes.

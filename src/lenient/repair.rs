@@ -26,6 +26,30 @@ use closings::Closings;
 /// CPU one answer can cost without losing any real case.
 pub const MAX_REPAIR_BYTES: usize = 1 << 20;
 
+/// Inputs that made the first repair quadratic, each meant to be repeated to about a
+/// megabyte: escaped quotes made every quote's scan run to the end; whitespace after a
+/// quote was rescanned by every string ending there; the others cover the remaining
+/// branches. Shared by the adversarial tests and `cargo bench --bench abuse`.
+#[doc(hidden)]
+pub const SLOW_PATTERNS: [&str; 16] = [
+    "'\\",
+    "\"\\",
+    "\\'",
+    "'\\'\"",
+    "\"{",
+    "}\"",
+    "' ",
+    "\" ",
+    "'a'  x",
+    "[",
+    "}",
+    ", ]",
+    "...",
+    "None",
+    "'{\"a\": ",
+    "\"meta\": \"{\"w\": 1}\"",
+];
+
 /// Why [`repair`] gave up.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct TooLarge;
