@@ -44,8 +44,10 @@ use tonic::{body::Body, Code};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
+mod cut;
 mod methods;
 
+use cut::{CutWaiter, StreamCut};
 use methods::{Kind, Method, Methods};
 
 /// How long a server stream gets to end by itself after the shutdown signal (the
@@ -75,7 +77,7 @@ pub struct GatewayLayer {
     upload_permits: Arc<Semaphore>,
     default_deadline: Duration,
     max_message_size: usize,
-    shutdown: Shutdown,
+    cut: StreamCut,
     access: Arc<Access>,
 }
 
@@ -89,7 +91,7 @@ impl GatewayLayer {
             upload_permits: Arc::new(Semaphore::new(settings.max_concurrent_uploads)),
             default_deadline: settings.default_deadline,
             max_message_size: settings.max_message_size,
-            shutdown,
+            cut: StreamCut::new(shutdown, STREAM_CUT_DELAY),
             access: Arc::new(Access::open()),
         }
     }
@@ -224,15 +226,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let call_span = span.clone();
-        let cut = (kind == Kind::ServerStream).then(|| {
-            let begun = self.layer.shutdown.begun();
-            let wait: Pin<Box<dyn std::future::Future<Output = ()> + Send>> =
-                Box::pin(async move {
-                    begun.await;
-                    tokio::time::sleep(STREAM_CUT_DELAY).await;
-                });
-            wait
-        });
+        let cut = (kind == Kind::ServerStream).then(|| self.layer.cut.waiter());
         Box::pin(async move {
             let (mut request, permit) = match admission {
                 None => (request, None),
@@ -325,8 +319,8 @@ struct MeteredBody<B> {
     started: Instant,
     header_code: Option<Code>,
     done: bool,
-    /// For server streams: completes shortly after shutdown begins.
-    cut: Option<Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
+    /// For server streams: ready shortly after shutdown begins.
+    cut: Option<CutWaiter>,
     /// The stream was closed by the gateway at shutdown.
     closed: bool,
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
@@ -365,7 +359,7 @@ where
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         if polled.is_pending() && !self.done {
             if let Some(cut) = self.cut.as_mut() {
-                if cut.as_mut().poll(cx).is_ready() {
+                if cut.poll(cx).is_ready() {
                     self.closed = true;
                     self.end(Code::Unavailable);
                     return Poll::Ready(Some(Ok(Frame::trailers(status::shutdown_trailers()))));
