@@ -43,7 +43,11 @@ pub async fn launch_pinned(
     env: &[(&str, String)],
     core: Option<(PathBuf, usize)>,
 ) -> Launched {
-    launch_wrapped(sandbox, env, core, &[]).await
+    // A wrapper for a one-off profile of any bench (e.g. `valgrind --tool=dhat`).
+    let wrapper: Vec<String> = std::env::var("BENCH_GATEWAY_WRAPPER")
+        .map(|w| w.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    launch_wrapped(sandbox, env, core, &wrapper).await
 }
 
 /// [`launch_pinned`], with the gateway started as an argument of `wrapper` when it is not
@@ -103,8 +107,11 @@ pub async fn launch_wrapped(
     for (name, value) in env {
         command.env(name, value);
     }
-    let gateway = Gateway(command.spawn().expect("start the gateway binary"));
-    let pid = gateway.0.id();
+    let gateway = Gateway {
+        child: command.spawn().expect("start the gateway binary"),
+        wrapped: !wrapper.is_empty(),
+    };
+    let pid = gateway.child.id();
     let endpoint = format!("http://127.0.0.1:{port}");
     let channel = loop {
         match Channel::from_shared(endpoint.clone())
@@ -126,12 +133,30 @@ pub async fn launch_wrapped(
 }
 
 /// The gateway child process; killed when dropped.
-pub struct Gateway(pub Child);
+pub struct Gateway {
+    /// The process (the wrapper's, when there is one: it execs nothing).
+    pub child: Child,
+    /// Started under a wrapper (a profiler), which writes its report only when the
+    /// gateway exits by itself: it is sent SIGTERM and given a minute.
+    wrapped: bool,
+}
 
 impl Drop for Gateway {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if self.wrapped {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            // A minute, in tenths of a second (Drop cannot await tokio's clock).
+            for _ in 0..600 {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
