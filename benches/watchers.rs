@@ -125,20 +125,30 @@ async fn main() {
     let snapshots = Arc::new(AtomicUsize::new(0));
     let updates = Arc::new(AtomicUsize::new(0));
     let completed = Arc::new(AtomicUsize::new(0));
+    // Watches that ended before their first message (e.g. the first poll failed): the
+    // wait for all snapshots must not hang on them.
+    let failed = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut watchers = Vec::with_capacity(args.watchers);
     for i in 0..args.watchers {
         let channel = channels[i / STREAMS_PER_CONNECTION].clone();
         let token = tokens[i % tokens.len()].clone();
-        let (snapshots, updates, completed) =
-            (snapshots.clone(), updates.clone(), completed.clone());
+        let (snapshots, updates, completed, failed) = (
+            snapshots.clone(),
+            updates.clone(),
+            completed.clone(),
+            failed.clone(),
+        );
         watchers.push(tokio::spawn(async move {
             let mut client = TranscodingClient::new(channel);
-            let mut stream = client
+            let Ok(response) = client
                 .watch_status(pb::WatchStatusRequest { task_token: token })
                 .await
-                .expect("watch")
-                .into_inner();
+            else {
+                failed.fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            let mut stream = response.into_inner();
             let mut first = true;
             while let Ok(Some(message)) = stream.message().await {
                 if first {
@@ -153,12 +163,19 @@ async fn main() {
                     completed.fetch_add(1, Ordering::Relaxed);
                 }
             }
+            if first {
+                failed.fetch_add(1, Ordering::Relaxed);
+            }
         }));
     }
-    while snapshots.load(Ordering::Relaxed) < args.watchers {
+    while snapshots.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < args.watchers {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let all_open = started.elapsed();
+    let failed_first = failed.load(Ordering::Relaxed);
+    if failed_first > 0 {
+        println!("{failed_first} watches ended before their first message");
+    }
     let rss_open = rss(pid);
     for watcher in watchers {
         let _ = watcher.await;
