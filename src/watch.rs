@@ -71,6 +71,8 @@ pub struct Watchers {
     outbox: outbox::Outbox,
     /// Fleet mode: task and stream polling shared through leases, states through Redis.
     fleet: Option<Arc<crate::fleet::Fleet>>,
+    /// The task that closes both hubs at shutdown has been started.
+    closer: std::sync::atomic::AtomicBool,
 }
 
 impl Watchers {
@@ -91,7 +93,24 @@ impl Watchers {
             shutdown,
             outbox: outbox::Outbox::new(settings.stall_timeout),
             fleet: None,
+            closer: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// Open watch streams end when their hub lets go of them ([`stream::events`]): the
+    /// first watch starts the one task that closes both hubs when shutdown begins (from
+    /// a request, so always inside the runtime).
+    fn close_hubs_on_shutdown(&self) {
+        if self.closer.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            return;
+        }
+        let (tasks, streams) = (self.tasks.clone(), self.streams.clone());
+        let begun = self.shutdown.begun();
+        tokio::spawn(async move {
+            begun.await;
+            tasks.close();
+            streams.close();
+        });
     }
 
     /// Shares task and stream watching with the fleet behind `fleet` (set before the
@@ -174,6 +193,7 @@ impl Watchers {
             not_found: "Qencode does not know this task token",
             not_found_reason: "QENCODE_TOKEN_NOT_FOUND",
         };
+        self.close_hubs_on_shutdown();
         Ok(self.outbox.forward(stream::events(
             self.tasks.subscribe(task_token)?,
             self.shutdown.clone(),
@@ -195,6 +215,7 @@ impl Watchers {
             not_found: "Qencode does not know this live stream",
             not_found_reason: "QENCODE_LIVE_NOT_FOUND",
         };
+        self.close_hubs_on_shutdown();
         Ok(self.outbox.forward(stream::events(
             self.streams.subscribe(stream_id)?,
             self.shutdown.clone(),
@@ -205,3 +226,49 @@ impl Watchers {
 
 pub use hub::{Hub, Observed, Stale, Subscription, STALE_AFTER_FAILED_POLLS};
 pub use limit::{Permit, WatcherLimit};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    fn watchers(shutdown: Shutdown) -> Watchers {
+        Watchers::new(
+            WatchSettings {
+                poll_interval: Duration::from_secs(1),
+                live_poll_interval: Duration::from_secs(1),
+                batch_size: 100,
+                heartbeat: Duration::from_secs(15),
+                stall_timeout: Duration::from_secs(30),
+                max_watchers: 10,
+            },
+            None,
+            shutdown,
+        )
+    }
+
+    /// Streams wait on their subscription alone: what ends them at shutdown is the
+    /// hubs closing, which the first watch arranged. Nothing polls here, so without the
+    /// closing they would wait for a first state for ever (the paused clock would then
+    /// run into the timeout).
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_ends_open_watches_of_both_kinds_at_once() {
+        let shutdown = Shutdown::new();
+        let watchers = watchers(shutdown.clone());
+        let mut task = Box::pin(watchers.watch_task("task").unwrap());
+        let mut stream = Box::pin(watchers.watch_stream("stream").unwrap());
+        let waiting = tokio::spawn(async move { (task.next().await, stream.next().await) });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        shutdown.begin();
+        let (task, stream) = tokio::time::timeout(Duration::from_secs(1), waiting)
+            .await
+            .expect("ended at shutdown")
+            .expect("task");
+        assert_eq!(task.unwrap().unwrap_err().reason, "SHUTTING_DOWN");
+        assert_eq!(stream.unwrap().unwrap_err().reason, "SHUTTING_DOWN");
+        // A watch opened afterwards ends at its first step.
+        let late = watchers.watch_task("late").unwrap().next().await;
+        assert_eq!(late.unwrap().unwrap_err().reason, "SHUTTING_DOWN");
+    }
+}

@@ -116,6 +116,13 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Lets go of every id: each open subscription sees its channel close and its
+    /// stream ends with UNAVAILABLE at once. Called when shutdown begins; a later
+    /// subscription's stream ends at its first step, which checks the signal.
+    pub fn close(&self) {
+        self.lock().clear();
+    }
+
     /// Subscribes to `key`, scheduling its first fetch when nobody watched it yet.
     pub fn subscribe(&self, key: &str) -> Result<Subscription<V>, Error> {
         let permit = self.limit.acquire()?;
