@@ -30,11 +30,7 @@ mod streams;
 mod support;
 
 use std::time::Duration;
-use tokio::time::Instant;
 use tonic::transport::Channel;
-use tonic_health::pb::{
-    health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
-};
 
 /// A size from `ABUSE_BENCH_<name>`, or `default` when unset or not a positive number.
 pub(crate) fn size(name: &str, default: usize) -> usize {
@@ -73,24 +69,7 @@ pub(crate) fn status_mib(pid: u32, field: &str) -> f64 {
 
 /// Waits (bounded) until the gateway's health service says SERVING.
 pub(crate) async fn wait_serving(channel: &Channel) {
-    let mut health = HealthClient::new(channel.clone());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let status = health
-            .check(HealthCheckRequest {
-                service: String::new(),
-            })
-            .await
-            .map(|r| r.into_inner().status());
-        if matches!(status, Ok(ServingStatus::Serving)) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the gateway never became SERVING"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::wait_serving(channel, "", Duration::from_secs(20)).await;
 }
 
 fn main() {

@@ -65,23 +65,7 @@ async fn sandbox(phase: Duration) -> SandboxHandle {
 }
 
 async fn transcode(channel: Channel, i: usize) -> String {
-    let query = pb::TranscodingQuery {
-        source: Some(format!("https://example.com/{i}.mp4")),
-        format: vec![pb::Format {
-            output: Some("mp4".into()),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    TranscodingClient::new(channel)
-        .transcode(pb::TranscodeRequest {
-            query_kind: Some(pb::transcode_request::QueryKind::Query(query)),
-            payload: None,
-        })
-        .await
-        .expect("transcode")
-        .into_inner()
-        .task_token
+    support::transcode_mp4(channel, format!("https://example.com/{i}.mp4")).await
 }
 
 async fn redis_commands(con: &mut redis::aio::MultiplexedConnection) -> u64 {

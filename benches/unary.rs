@@ -49,10 +49,6 @@ use qencode_gateway::pb::{self, transcoding_client::TranscodingClient};
 use qencode_sandbox::{Endpoint, SandboxConfig};
 use std::{process::Command, sync::Arc, time::Duration};
 use tokio::time::Instant;
-use tonic::transport::Channel;
-use tonic_health::pb::{
-    health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
-};
 
 /// Calls in flight at once in the throughput phases.
 const CONCURRENCY: usize = 64;
@@ -215,50 +211,21 @@ async fn run(gateway_core: Option<(std::path::PathBuf, usize)>, pinning: String)
 
     // The whole server reports SERVING once start-up is done; the live service only
     // once its token came from the sandbox (proof the live URL points there).
-    let mut health = HealthClient::new(launched.channel.clone());
     for service in ["", "qencode.gateway.v1.LiveStreaming"] {
         // Under callgrind the gateway runs ~50 times slower.
-        let deadline = Instant::now() + Duration::from_secs(if callgrind { 300 } else { 20 });
-        loop {
-            let status = health
-                .check(HealthCheckRequest {
-                    service: service.into(),
-                })
-                .await
-                .map(|r| r.into_inner().status());
-            if matches!(status, Ok(ServingStatus::Serving)) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "gateway service {service:?} never became SERVING"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let patience = Duration::from_secs(if callgrind { 300 } else { 20 });
+        support::wait_serving(&launched.channel, service, patience).await;
     }
 
     // One started task. The gateway's first GetStatus asks the main endpoint, learns
     // the task's master endpoint from the answer and follows it; from then on each
     // GetStatus is one POST to the master endpoint, which is what call A makes.
     let mut transcoding = TranscodingClient::new(launched.channel.clone());
-    let task_token = transcoding
-        .transcode(pb::TranscodeRequest {
-            query_kind: Some(pb::transcode_request::QueryKind::Query(
-                pb::TranscodingQuery {
-                    source: Some("https://example.com/bench.mp4".into()),
-                    format: vec![pb::Format {
-                        output: Some("mp4".into()),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                },
-            )),
-            payload: None,
-        })
-        .await
-        .expect("transcode")
-        .into_inner()
-        .task_token;
+    let task_token = support::transcode_mp4(
+        launched.channel.clone(),
+        "https://example.com/bench.mp4".into(),
+    )
+    .await;
     transcoding
         .get_status(pb::GetStatusRequest {
             task_tokens: vec![task_token.clone()],
@@ -298,13 +265,7 @@ async fn run(gateway_core: Option<(std::path::PathBuf, usize)>, pinning: String)
 
     let mut channels = vec![launched.channel.clone()];
     for _ in 1..CONNECTIONS {
-        channels.push(
-            Channel::from_shared(launched.endpoint.clone())
-                .expect("endpoint")
-                .connect()
-                .await
-                .expect("connect"),
-        );
+        channels.push(support::connect(&launched.endpoint).await);
     }
     let target = Arc::new(Target {
         http,

@@ -21,7 +21,6 @@ use std::{
     time::Duration,
 };
 use tokio::time::Instant;
-use tonic::transport::Channel;
 
 const STREAMS_PER_CONNECTION: usize = 100;
 
@@ -86,36 +85,16 @@ async fn main() {
 
     // Tasks, created through the gateway.
     let mut tokens = Vec::with_capacity(args.tasks);
-    let mut client = TranscodingClient::new(first.clone());
     for i in 0..args.tasks {
-        let query = pb::TranscodingQuery {
-            source: Some(format!("https://example.com/{i}.mp4")),
-            format: vec![pb::Format {
-                output: Some("mp4".into()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        let response = client
-            .transcode(pb::TranscodeRequest {
-                query_kind: Some(pb::transcode_request::QueryKind::Query(query)),
-                payload: None,
-            })
-            .await
-            .expect("transcode");
-        tokens.push(response.into_inner().task_token);
+        tokens.push(
+            support::transcode_mp4(first.clone(), format!("https://example.com/{i}.mp4")).await,
+        );
     }
 
     let connections = args.watchers.div_ceil(STREAMS_PER_CONNECTION);
     let mut channels = Vec::with_capacity(connections);
     for _ in 0..connections {
-        channels.push(
-            Channel::from_shared(endpoint.clone())
-                .expect("endpoint")
-                .connect()
-                .await
-                .expect("connect"),
-        );
+        channels.push(support::connect(&endpoint).await);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = rss(pid);

@@ -34,25 +34,8 @@ struct Seen {
     stale: usize,
 }
 
-async fn transcode(client: &mut TranscodingClient<Channel>, i: usize) -> String {
-    client
-        .transcode(pb::TranscodeRequest {
-            query_kind: Some(pb::transcode_request::QueryKind::Query(
-                pb::TranscodingQuery {
-                    source: Some(format!("https://example.com/{i}.mp4")),
-                    format: vec![pb::Format {
-                        output: Some("mp4".into()),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                },
-            )),
-            payload: None,
-        })
-        .await
-        .expect("transcode")
-        .into_inner()
-        .task_token
+async fn transcode(channel: &Channel, i: usize) -> String {
+    crate::support::transcode_mp4(channel.clone(), format!("https://example.com/{i}.mp4")).await
 }
 
 /// Longest gap (in intervals) between updates within `[from, to]`, counting the window's
@@ -133,16 +116,16 @@ pub(crate) async fn run() {
     .await;
     wait_serving(&launched.channel).await;
     let sandbox = &launched.sandbox;
-    let mut client = TranscodingClient::new(launched.channel.clone());
+    let channel = &launched.channel;
     let first_start = Instant::now();
     let mut tokens = Vec::with_capacity(tasks);
     for i in 0..tasks {
-        tokens.push(transcode(&mut client, i).await);
+        tokens.push(transcode(channel, i).await);
     }
     // Unwatched tasks for the new watchers, started with the others.
     let unwatched = [
-        transcode(&mut client, tasks).await,
-        transcode(&mut client, tasks + 1).await,
+        transcode(channel, tasks).await,
+        transcode(channel, tasks + 1).await,
     ];
     let last_start = Instant::now();
     let encoding_from = last_start + 2 * phase + interval;
@@ -159,13 +142,7 @@ pub(crate) async fn run() {
 
     let mut channels = Vec::new();
     for _ in 0..tasks.div_ceil(PER_CONNECTION) {
-        channels.push(
-            Channel::from_shared(launched.endpoint.clone())
-                .expect("endpoint")
-                .connect()
-                .await
-                .expect("connect"),
-        );
+        channels.push(crate::support::connect(&launched.endpoint).await);
     }
     let mut seen = Vec::with_capacity(tasks);
     for (i, token) in tokens.iter().enumerate() {

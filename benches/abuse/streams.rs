@@ -149,11 +149,7 @@ pub(crate) async fn run() {
         })
         .collect();
 
-    let channel = Channel::from_shared(launched.endpoint.clone())
-        .expect("endpoint")
-        .connect()
-        .await
-        .expect("connect");
+    let channel = crate::support::connect(&launched.endpoint).await;
     let (ok, held_latencies, failures) = unary_calls(channel, calls, spread / calls as u32).await;
     let calls_done = opened.elapsed().as_secs_f64();
     let rss_held = rss(launched.pid);

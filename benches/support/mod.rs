@@ -185,6 +185,63 @@ pub fn cpu(pid: u32) -> f64 {
     (field(11) + field(12)) as f64 / 100.0
 }
 
+/// Waits until the gateway's health service reports `service` (`""`: the whole server)
+/// SERVING; panics after `patience`.
+pub async fn wait_serving(channel: &Channel, service: &str, patience: Duration) {
+    use tonic_health::pb::{
+        health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+    };
+    let mut health = HealthClient::new(channel.clone());
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .map(|r| r.into_inner().status());
+        if matches!(status, Ok(ServingStatus::Serving)) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gateway service {service:?} never became SERVING"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A new connection to the gateway at `endpoint`.
+pub async fn connect(endpoint: &str) -> Channel {
+    Channel::from_shared(endpoint.to_owned())
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect")
+}
+
+/// Starts one mp4 transcode of `source` through the gateway; returns its task token.
+pub async fn transcode_mp4(channel: Channel, source: String) -> String {
+    use qencode_gateway::pb;
+    let query = pb::TranscodingQuery {
+        source: Some(source),
+        format: vec![pb::Format {
+            output: Some("mp4".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    pb::transcoding_client::TranscodingClient::new(channel)
+        .transcode(pb::TranscodeRequest {
+            query_kind: Some(pb::transcode_request::QueryKind::Query(query)),
+            payload: None,
+        })
+        .await
+        .expect("transcode")
+        .into_inner()
+        .task_token
+}
+
 /// A port free at the moment of asking, for the child's listen address.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
