@@ -20,7 +20,7 @@ pub mod http;
 pub mod live;
 pub mod live_stream;
 #[cfg(test)]
-mod properties;
+pub(crate) mod properties;
 pub mod retry;
 pub mod status_answer;
 pub mod task_status;

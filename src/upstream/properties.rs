@@ -304,6 +304,11 @@ fn stitch_query() -> impl Strategy<Value = String> {
     })
 }
 
+/// Path segments that resolve to another path than written (dot segments, plain or
+/// percent-encoded, an encoded slash, a backslash) or are empty: the shapes URL checks
+/// must not be fooled by. Shared with the upload URL properties.
+pub(crate) const RESOLVING_SEGMENTS: [&str; 7] = ["..", ".", "%2e%2e", "%2E", "%2f", "a\\b", ""];
+
 /// URLs assembled from parts that make the trusted-host rule hard: look-alike hosts,
 /// credentials, ports, dot segments plain and encoded, backslashes.
 fn candidate_url() -> impl Strategy<Value = String> {
@@ -325,24 +330,11 @@ fn candidate_url() -> impl Strategy<Value = String> {
             "169.254.169.254",
         ][..],
     );
-    let segment = prop::sample::select(
-        &[
-            "v1",
-            "status",
-            "upload_file",
-            "access_token",
-            "..",
-            ".",
-            "%2e%2e",
-            "%2E",
-            "%2f",
-            "a\\b",
-            "",
-            "task",
-            "x?y",
-            "#frag",
-        ][..],
-    );
+    // In this order, so the seeds kept in the regressions file still make their cases.
+    let mut segments = vec!["v1", "status", "upload_file", "access_token"];
+    segments.extend(RESOLVING_SEGMENTS);
+    segments.extend(["task", "x?y", "#frag"]);
+    let segment = prop::sample::select(segments);
     // Most candidates start like a real status or upload URL, so the rest of the
     // path is what decides.
     let prefix = prop::sample::select(&["", "v1/status/", "v1/upload_file/", "v1/"][..]);
