@@ -4,7 +4,7 @@
 //! tower layer, the watch streams, the pollers and the health monitor all hold a clone
 //! and wait on it, so there is exactly one thing to trigger and one thing to follow.
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 use tokio::sync::watch;
 
 /// A cloneable shutdown signal: once begun it stays begun.
@@ -45,6 +45,20 @@ impl Shutdown {
                 std::future::pending::<()>().await;
             }
         }
+    }
+
+    /// Runs `then` on a task of its own `delay` after shutdown begins: one task for what
+    /// would otherwise be a wait in every stream (the stream cut, closing the watch
+    /// hubs). Must be called inside the runtime.
+    pub fn spawn_after_begin(&self, delay: Duration, then: impl FnOnce() + Send + 'static) {
+        let begun = self.begun();
+        tokio::spawn(async move {
+            begun.await;
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            then();
+        });
     }
 }
 

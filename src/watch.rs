@@ -105,9 +105,7 @@ impl Watchers {
             return;
         }
         let (tasks, streams) = (self.tasks.clone(), self.streams.clone());
-        let begun = self.shutdown.begun();
-        tokio::spawn(async move {
-            begun.await;
+        self.shutdown.spawn_after_begin(Duration::ZERO, move || {
             tasks.close();
             streams.close();
         });

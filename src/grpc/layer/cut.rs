@@ -52,12 +52,8 @@ impl StreamCut {
     /// nothing).
     pub fn waiter(&self) -> CutWaiter {
         if !self.0.armed.swap(true, Ordering::AcqRel) {
-            let begun = self.0.shutdown.begun();
-            let delay = self.0.delay;
             let inner: Weak<Inner> = Arc::downgrade(&self.0);
-            tokio::spawn(async move {
-                begun.await;
-                tokio::time::sleep(delay).await;
+            self.0.shutdown.spawn_after_begin(self.0.delay, move || {
                 if let Some(inner) = inner.upgrade() {
                     inner.fired.store(true, Ordering::SeqCst);
                     inner.notify.notify_waiters();
