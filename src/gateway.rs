@@ -88,6 +88,12 @@ impl Gateway {
             ));
         }
         let http = HttpClient::new(config.upstream_timeout, config.upstream_connect_timeout)?;
+        if http.is_proxied() {
+            info!(
+                "upstream requests go through the proxy the environment names \
+                 (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY; NO_PROXY exempts hosts)"
+            );
+        }
         let trusted = TrustedHosts::new(config.api_url(), config.trusted_domain.clone());
         let fleet = fleet(config)?;
         let client = TranscodingClient::new(http.clone(), config.api_url());

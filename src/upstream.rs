@@ -1,7 +1,9 @@
 //! Everything that talks to Qencode over HTTP.
 //!
-//! - [`http`]: the one reqwest client (timeouts, body limits, spans, request metrics,
+//! - [`http`]: the one client (timeouts, body limits, spans, request metrics,
 //!   non-JSON bodies) and the retry loop.
+//! - [`transport`]: one exchange on the wire (hyper-util over rustls, or reqwest
+//!   through a proxy), and what its failures were.
 //! - [`deadline`]: the caller's [`Deadline`] and the per-attempt timeout it allows.
 //! - [`retry`]: which failures are worth another attempt, and the backoff between them.
 //! - [`trusted`]: which returned URLs may be followed.
@@ -25,6 +27,7 @@ pub mod retry;
 pub mod status_answer;
 pub mod task_status;
 pub mod transcoding;
+pub mod transport;
 pub mod trusted;
 pub mod tus;
 

@@ -1,11 +1,13 @@
 //! What a transport failure was, in words an operator can act on.
 //!
-//! reqwest reports every connect failure as "error sending request"; the cause (a
-//! refused connection, a failed DNS lookup, a rejected certificate, a timeout) sits
-//! several `source()` levels down, in hyper-util's, std's or rustls' error. This walks
-//! that chain once and names the cause and the host, never the path or query (the Live
-//! API's token route carries the key in its URL).
+//! hyper-util reports every connect failure as "client error (Connect)" (and reqwest,
+//! on the proxied path, as "error sending request"); the cause (a refused connection,
+//! a failed DNS lookup, a rejected certificate, a timeout) sits several `source()`
+//! levels down, in hyper-util's, std's or rustls' error. This walks that chain once and
+//! names the cause and the host, never the path or query (the Live API's token route
+//! carries the key in its URL).
 
+use super::transport::TransportError;
 use std::{error::Error as StdError, io};
 
 /// The kind of transport failure, also the `cause` of the error's metadata.
@@ -51,20 +53,21 @@ pub struct Described {
     pub detail: String,
 }
 
-/// Describes `e` by walking its source chain. It takes the error to drop its URL before
-/// any text is read from it.
-pub fn describe(e: reqwest::Error) -> Described {
-    let host = e
-        .url()
-        .and_then(|url| {
-            let host = url.host_str()?;
-            Some(match url.port_or_known_default() {
-                Some(port) => format!("{host}:{port}"),
-                None => host.to_owned(),
-            })
+/// Describes `e`, a failed request to `url`, by walking its source chain. Only the
+/// host and port of `url` are read.
+pub fn describe(e: &TransportError, url: &url::Url) -> Described {
+    let host = url
+        .host_str()
+        .map(|host| match url.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
         })
         .unwrap_or_default();
-    let (cause, detail) = classify(&e.without_url());
+    let (cause, detail) = match &e.source {
+        _ if e.timed_out => (Cause::Timeout, "timed out".to_owned()),
+        Some(source) => classify(source.as_ref()),
+        None => (Cause::Other, e.to_string()),
+    };
     Described {
         cause,
         host,
@@ -111,27 +114,14 @@ fn classify(e: &(dyn StdError + 'static)) -> (Cause, String) {
     if dns {
         return (Cause::Dns, format!("DNS lookup failed: {innermost}"));
     }
-    if let Some(e) = e.downcast_ref::<reqwest::Error>() {
-        if e.is_timeout() {
-            return (Cause::Timeout, "timed out".into());
-        }
-    }
     (Cause::Other, innermost)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    fn client() -> reqwest::Client {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap()
-    }
+    use crate::upstream::transport::testing::failure;
+    use http::Method;
 
     #[tokio::test]
     async fn a_closed_port_is_a_refused_connection_on_that_host() {
@@ -141,22 +131,20 @@ mod tests {
             .unwrap()
             .port();
         let url = format!("http://127.0.0.1:{port}/v1/access_token?key=secret-key");
-        let described = describe(client().post(url).send().await.unwrap_err());
+        let (url, e) = failure(Method::POST, &url).await;
+        assert!(e.connect);
+        let described = describe(&e, &url);
         assert_eq!(described.cause, Cause::Refused);
         assert_eq!(described.host, format!("127.0.0.1:{port}"));
         assert_eq!(described.detail, "connection refused");
-        assert!(!format!("{described:?}").contains("secret-key"));
+        assert!(!format!("{described:?} {e:?}").contains("secret-key"));
     }
 
     #[tokio::test]
     async fn an_unresolvable_host_is_a_dns_failure() {
         // `.invalid` never resolves (RFC 6761), with or without a network.
-        let e = client()
-            .get("http://api.qencode.invalid/v1/status")
-            .send()
-            .await
-            .unwrap_err();
-        let described = describe(e);
+        let (url, e) = failure(Method::GET, "http://api.qencode.invalid/v1/status").await;
+        let described = describe(&e, &url);
         assert_eq!(described.cause, Cause::Dns, "{described:?}");
         assert_eq!(described.host, "api.qencode.invalid:80");
         assert!(described.detail.starts_with("DNS lookup failed"));
@@ -177,12 +165,8 @@ mod tests {
                     .await;
             }
         });
-        let e = client()
-            .get(format!("https://{addr}/v1/status"))
-            .send()
-            .await
-            .unwrap_err();
-        let described = describe(e);
+        let (url, e) = failure(Method::GET, &format!("https://{addr}/v1/status")).await;
+        let described = describe(&e, &url);
         assert_eq!(described.cause, Cause::Tls, "{described:?}");
         assert_eq!(described.host, addr.to_string());
     }
@@ -199,12 +183,9 @@ mod tests {
                 drop(socket);
             }
         });
-        let e = client()
-            .get(format!("http://{addr}/v1/status"))
-            .send()
-            .await
-            .unwrap_err();
-        let described = describe(e);
+        let (url, e) = failure(Method::GET, &format!("http://{addr}/v1/status")).await;
+        assert!(!e.connect, "the connection was made");
+        let described = describe(&e, &url);
         assert!(
             matches!(described.cause, Cause::Reset | Cause::Other),
             "{described:?}"

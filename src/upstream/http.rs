@@ -1,24 +1,25 @@
 //! The shared upstream HTTP client.
 //!
-//! One reqwest client (rustls, redirects off, connect and request timeouts) for both
-//! APIs, so connection pooling, body limits, spans and request metrics live in one
-//! place. Each request is bounded by the smaller of the configured timeout and the
-//! caller's gRPC deadline ([`super::deadline`]). Transport failures and non-JSON bodies
-//! become precise [`Error`]s here; JSON bodies go back to the API client, which knows
-//! what its error fields mean (its [`Operation::error_code`] names the code for metrics).
-//! Retries happen only where repeating is safe ([`super::retry`]), with a shared retry
-//! budget.
+//! One client for both APIs, so connection pooling, body limits, spans and request
+//! metrics live in one place; the exchange itself is [`super::transport`]'s
+//! (hyper-util's pooled client over rustls, or reqwest through a proxy). Each request
+//! is bounded by the smaller of the configured timeout and the caller's gRPC deadline
+//! ([`super::deadline`]). Transport failures and non-JSON bodies become precise
+//! [`Error`]s here; JSON bodies go back to the API client, which knows what its error
+//! fields mean (its [`Operation::error_code`] names the code for metrics). Retries
+//! happen only where repeating is safe ([`super::retry`]), with a shared retry budget.
 
 use super::{
     deadline::{attempt_timeout, Deadline},
     retry::{backoff, retry_after, Failure, MAX_ATTEMPTS},
+    transport::{Fetched, Limit, Outgoing, Transport},
 };
 use crate::{
     error::{Error, ErrorKind},
     lenient,
 };
 use bytes::Bytes;
-use reqwest::{header, Method, StatusCode};
+use http::{header, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::{sync::Arc, time::Duration};
@@ -141,7 +142,7 @@ pub enum Body {
 /// The shared client.
 #[derive(Clone)]
 pub struct HttpClient {
-    client: reqwest::Client,
+    transport: Transport,
     /// Upper bound of one request when the caller's deadline is longer or absent.
     timeout: Duration,
     /// Limits retries to a fraction of traffic so a struggling upstream is not
@@ -150,31 +151,35 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// A client with the given timeouts.
+    /// A client with the given timeouts, sending through a proxy when the environment
+    /// names one ([`Transport::from_env`]).
     pub fn new(timeout: Duration, connect_timeout: Duration) -> Result<Self, Error> {
         // A provider must be installed once per process for rustls; a second call
         // returns Err because one is already there, which is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(connect_timeout)
-            .timeout(timeout)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .user_agent(concat!("qencode-gateway/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Internal,
-                    crate::error::GATEWAY_DOMAIN,
-                    "HTTP_CLIENT_INIT",
-                    format!("could not build the HTTP client: {}", e.without_url()),
-                )
-            })?;
-        Ok(HttpClient {
-            client,
+        let transport = Transport::from_env(connect_timeout).map_err(|reason| {
+            Error::new(
+                ErrorKind::Internal,
+                crate::error::GATEWAY_DOMAIN,
+                "HTTP_CLIENT_INIT",
+                reason,
+            )
+        })?;
+        Ok(Self::with_transport(transport, timeout))
+    }
+
+    /// A client over `transport` (tests choose one).
+    pub fn with_transport(transport: Transport, timeout: Duration) -> Self {
+        HttpClient {
+            transport,
             timeout,
             budget: Arc::new(TpsBudget::new(Duration::from_secs(10), 10, 0.2)),
-        })
+        }
+    }
+
+    /// True when requests go through the environment's proxy.
+    pub fn is_proxied(&self) -> bool {
+        self.transport.is_proxied()
     }
 
     /// Sends a request and returns its JSON answer (read as `A`), retrying where safe.
@@ -264,35 +269,30 @@ impl HttpClient {
         body: Option<Bytes>,
         deadline: Deadline,
     ) -> Result<RawResponse, Error> {
-        let len = body.as_ref().map_or(0, |b| b.len() as u64);
+        let body = body.unwrap_or_default();
+        let len = body.len() as u64;
         let limit = self.timeout + Duration::from_secs(len / MIN_BODY_RATE);
         let timeout = attempt_timeout(op.name, limit, deadline)?;
-        let mut request = self
-            .client
-            .request(method, url.clone())
-            .timeout(timeout.timeout);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        if let Some(body) = body {
-            request = request.body(body);
-        }
-        let transport = |e| Failure::transport(op.name, e, timeout).error;
-        let mut response = request.send().await.map_err(transport)?;
-        let status = response.status();
-        let headers = std::mem::take(response.headers_mut());
-        let mut body = Vec::new();
-        while body.len() < MAX_RAW_BODY_BYTES {
-            match response.chunk().await.map_err(transport)? {
-                Some(chunk) => body.extend_from_slice(&chunk),
-                None => break,
-            }
-        }
-        body.truncate(MAX_RAW_BODY_BYTES);
-        Ok(RawResponse {
-            status,
+        let request = Outgoing {
+            method,
+            url,
             headers,
-            body: Bytes::from(body),
+            content_type: None,
+            body,
+        };
+        let fetched = self
+            .transport
+            .fetch(
+                request,
+                timeout.timeout,
+                Limit::Truncate(MAX_RAW_BODY_BYTES),
+            )
+            .await
+            .map_err(|e| Failure::transport(op.name, e, url, timeout).error)?;
+        Ok(RawResponse {
+            status: fetched.status,
+            headers: fetched.headers,
+            body: fetched.body.unwrap_or_default(),
         })
     }
 
@@ -306,51 +306,61 @@ impl HttpClient {
         deadline: Deadline,
     ) -> Result<JsonResponse<A>, Failure> {
         let timeout = attempt_timeout(op.name, self.timeout, deadline).map_err(Failure::fatal)?;
-        let mut request = self
-            .client
-            .request(method, url.clone())
-            .timeout(timeout.timeout);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        request = match body {
-            Body::Empty => request,
-            Body::Form(pairs) => request.form(pairs),
-            Body::Json(value) => request.json(value),
+        let (content_type, payload) = match body {
+            Body::Empty => (None, Bytes::new()),
+            Body::Form(pairs) => (
+                Some(HeaderValue::from_static(
+                    "application/x-www-form-urlencoded",
+                )),
+                Bytes::from(
+                    url::form_urlencoded::Serializer::new(String::new())
+                        .extend_pairs(pairs)
+                        .finish(),
+                ),
+            ),
+            Body::Json(value) => (
+                Some(HeaderValue::from_static("application/json")),
+                Bytes::from(serde_json::to_vec(value).unwrap_or_default()),
+            ),
         };
-        let mut response = request
-            .send()
+        let request = Outgoing {
+            method,
+            url,
+            headers,
+            content_type,
+            body: payload,
+        };
+        let Fetched {
+            status,
+            headers,
+            body: bytes,
+        } = self
+            .transport
+            .fetch(request, timeout.timeout, Limit::Refuse(MAX_BODY_BYTES))
             .await
-            .map_err(|e| Failure::transport(op.name, e, timeout))?;
-        let status = response.status();
+            .map_err(|e| Failure::transport(op.name, e, url, timeout))?;
         if let Some(failure) = Failure::too_large(op.name, status) {
             return Err(failure);
         }
-        // Taken, not copied: the body is read from `response` without its headers.
-        let headers = std::mem::take(response.headers_mut());
         let retry_after = retry_after(&headers);
-        let content_type = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("no content type")
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let bytes = read_body(response)
-            .await
-            .map_err(|e| Failure::transport(op.name, e, timeout))?;
         let body = match bytes.as_ref() {
             Some(bytes) if bytes.is_empty() => A::default(),
             Some(bytes) => match std::str::from_utf8(bytes).ok().and_then(A::read) {
                 Some(value) => value,
                 None => {
+                    let content_type = headers
+                        .get(header::CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("no content type")
+                        .split(';')
+                        .next()
+                        .unwrap_or_default();
                     return Err(Failure::not_json(
                         op.name,
                         status,
-                        &content_type,
+                        content_type,
                         retry_after,
-                    ))
+                    ));
                 }
             },
             None => {
@@ -425,24 +435,4 @@ fn outcome(status: StatusCode, qencode_code: Option<i64>) -> Cow<'static, str> {
 fn failed(error: &Error) -> Cow<'static, str> {
     tracing::Span::current().record("otel.status_code", "ERROR");
     Cow::Owned(error.reason.to_ascii_lowercase())
-}
-
-/// Reads the body up to [`MAX_BODY_BYTES`]; `None` when it is larger.
-async fn read_body(mut response: reqwest::Response) -> Result<Option<Bytes>, reqwest::Error> {
-    if response
-        .content_length()
-        .is_some_and(|len| len > MAX_BODY_BYTES as u64)
-    {
-        return Ok(None);
-    }
-    // One allocation for a body whose length is announced (status answers are).
-    let announced = response.content_length().unwrap_or(0) as usize;
-    let mut buffer = Vec::with_capacity(announced.min(MAX_BODY_BYTES));
-    while let Some(chunk) = response.chunk().await? {
-        if buffer.len() + chunk.len() > MAX_BODY_BYTES {
-            return Ok(None);
-        }
-        buffer.extend_from_slice(&chunk);
-    }
-    Ok(Some(Bytes::from(buffer)))
 }

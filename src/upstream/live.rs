@@ -13,7 +13,7 @@ use crate::{
 };
 use base64::Engine;
 use futures::future::BoxFuture;
-use reqwest::{header, Method, StatusCode};
+use http::{header, Method, StatusCode};
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use url::Url;

@@ -10,10 +10,11 @@
 use super::{
     cause::{describe, Cause},
     deadline::AttemptTimeout,
+    transport::TransportError,
 };
 use crate::error::{Error, ErrorKind};
+use http::{header, StatusCode};
 use rand::Rng;
-use reqwest::{header, StatusCode};
 use std::{
     collections::HashMap,
     sync::{Arc, LazyLock, Mutex},
@@ -57,14 +58,19 @@ impl Failure {
         self.never_sent || (idempotent && self.transient)
     }
 
-    /// A transport failure of `operation` (connect, reset, timeout). A timeout set by
-    /// the caller's deadline is `DEADLINE_EXCEEDED` and not transient: the caller has no
-    /// time for another attempt.
-    pub fn transport(operation: &str, e: reqwest::Error, attempt: AttemptTimeout) -> Self {
-        // Described before anything else: `describe` names the host, never the path or
-        // query, where a URL may carry a key (the Live API's token route does).
-        let (timed_out, never_sent) = (e.is_timeout(), e.is_connect());
-        let described = describe(e);
+    /// A transport failure of `operation` on `url` (connect, reset, timeout). A timeout
+    /// set by the caller's deadline is `DEADLINE_EXCEEDED` and not transient: the caller
+    /// has no time for another attempt.
+    pub fn transport(
+        operation: &str,
+        e: TransportError,
+        url: &url::Url,
+        attempt: AttemptTimeout,
+    ) -> Self {
+        // `describe` names the host, never the path or query, where a URL may carry a
+        // key (the Live API's token route does).
+        let (timed_out, never_sent) = (e.timed_out, e.connect);
+        let described = describe(&e, url);
         let at = if described.host.is_empty() {
             String::new()
         } else {
@@ -226,6 +232,7 @@ fn backoff_cap(attempt: u32) -> Duration {
 mod tests {
     use super::*;
     use crate::upstream::deadline::{attempt_timeout, Deadline};
+    use crate::upstream::transport::testing;
 
     #[test]
     fn too_large_requests_are_invalid_argument_and_never_repeated() {
@@ -296,13 +303,6 @@ mod tests {
         listener.local_addr().unwrap().port()
     }
 
-    fn client() -> reqwest::Client {
-        // As in `HttpClient::new`: rustls needs a process-wide provider (a second
-        // install fails harmlessly).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        reqwest::Client::builder().no_proxy().build().unwrap()
-    }
-
     const LIMIT: AttemptTimeout = AttemptTimeout {
         timeout: Duration::from_secs(5),
         deadline_bound: false,
@@ -311,8 +311,8 @@ mod tests {
     #[tokio::test]
     async fn a_connect_failure_was_never_sent() {
         let url = format!("http://127.0.0.1:{}/v1/create_task", closed_port());
-        let e = client().post(url).send().await.unwrap_err();
-        let failure = Failure::transport("create_task", e, LIMIT);
+        let (url, e) = testing::failure(http::Method::POST, &url).await;
+        let failure = Failure::transport("create_task", e, &url, LIMIT);
         assert!(failure.never_sent);
         assert!(failure.transient);
         assert!(
@@ -343,16 +343,18 @@ mod tests {
     }
 
     /// A timeout error from a listener that accepts connections and never answers.
-    async fn timeout_error(listener: &tokio::net::TcpListener) -> reqwest::Error {
+    async fn timeout_error(listener: &tokio::net::TcpListener) -> (url::Url, TransportError) {
         let url = format!("http://{}/v1/status", listener.local_addr().unwrap());
-        let e = client()
-            .get(url)
-            .timeout(Duration::from_secs(1))
-            .send()
-            .await
-            .unwrap_err();
-        assert!(e.is_timeout(), "{e}");
-        e
+        let (url, result) = testing::fetch(
+            &testing::direct(),
+            http::Method::GET,
+            &url,
+            Duration::from_secs(1),
+        )
+        .await;
+        let e = result.expect_err("nothing answers");
+        assert!(e.timed_out, "{e}");
+        (url, e)
     }
 
     #[tokio::test(start_paused = true)]
@@ -361,7 +363,8 @@ mod tests {
         let deadline = Deadline::after(Duration::from_secs(1));
         let attempt = attempt_timeout("status", Duration::from_secs(5), deadline).unwrap();
         assert!(attempt.deadline_bound);
-        let failure = Failure::transport("status", timeout_error(&listener).await, attempt);
+        let (url, e) = timeout_error(&listener).await;
+        let failure = Failure::transport("status", e, &url, attempt);
         assert!(!failure.transient);
         assert!(!failure.never_sent);
         assert!(!failure.retryable(true));
@@ -371,7 +374,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_timeout_of_the_configured_limit_is_transient() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let failure = Failure::transport("status", timeout_error(&listener).await, LIMIT);
+        let (url, e) = timeout_error(&listener).await;
+        let failure = Failure::transport("status", e, &url, LIMIT);
         assert!(failure.transient);
         assert!(!failure.never_sent);
         assert!(failure.retryable(true));

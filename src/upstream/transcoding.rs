@@ -15,7 +15,7 @@ use crate::{
 };
 use chrono::{NaiveDateTime, Utc};
 use futures::future::BoxFuture;
-use reqwest::Method;
+use http::Method;
 use serde_json::{Map, Value};
 use std::{collections::BTreeMap, time::Duration};
 use url::Url;

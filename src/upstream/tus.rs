@@ -12,7 +12,7 @@ use super::{
 };
 use crate::error::{Error, ErrorKind};
 use bytes::Bytes;
-use reqwest::{header, header::HeaderName, Method, StatusCode};
+use http::{header, header::HeaderName, Method, StatusCode};
 use url::Url;
 
 const TUS_VERSION: &str = "1.0.0";
