@@ -63,10 +63,10 @@ pub fn describe(e: &TransportError, url: &url::Url) -> Described {
             None => host.to_owned(),
         })
         .unwrap_or_default();
+    // Only a cut by the time limit comes without a source.
     let (cause, detail) = match &e.source {
-        _ if e.timed_out => (Cause::Timeout, "timed out".to_owned()),
-        Some(source) => classify(source.as_ref()),
-        None => (Cause::Other, e.to_string()),
+        Some(source) if !e.timed_out => classify(source.as_ref()),
+        _ => (Cause::Timeout, "timed out".to_owned()),
     };
     Described {
         cause,

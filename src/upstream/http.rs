@@ -139,6 +139,41 @@ pub enum Body {
     Json(Value),
 }
 
+/// A [`Body`] encoded for the wire, once per request whatever the attempts.
+struct Payload {
+    content_type: Option<HeaderValue>,
+    bytes: Bytes,
+}
+
+impl Payload {
+    fn encode(body: &Body) -> Self {
+        let (content_type, bytes) = match body {
+            Body::Empty => {
+                return Payload {
+                    content_type: None,
+                    bytes: Bytes::new(),
+                }
+            }
+            Body::Form(pairs) => (
+                "application/x-www-form-urlencoded",
+                url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(pairs)
+                    .finish()
+                    .into_bytes(),
+            ),
+            // A `Value` always serializes (its keys are strings).
+            Body::Json(value) => (
+                "application/json",
+                serde_json::to_vec(value).unwrap_or_default(),
+            ),
+        };
+        Payload {
+            content_type: Some(HeaderValue::from_static(content_type)),
+            bytes: Bytes::from(bytes),
+        }
+    }
+}
+
 /// The shared client.
 #[derive(Clone)]
 pub struct HttpClient {
@@ -165,16 +200,11 @@ impl HttpClient {
                 reason,
             )
         })?;
-        Ok(Self::with_transport(transport, timeout))
-    }
-
-    /// A client over `transport` (tests choose one).
-    pub fn with_transport(transport: Transport, timeout: Duration) -> Self {
-        HttpClient {
+        Ok(HttpClient {
             transport,
             timeout,
             budget: Arc::new(TpsBudget::new(Duration::from_secs(10), 10, 0.2)),
-        }
+        })
     }
 
     /// True when requests go through the environment's proxy.
@@ -197,11 +227,12 @@ impl HttpClient {
             let started = Instant::now();
             let mut headers = headers.to_vec();
             headers.extend(crate::telemetry::outgoing_headers());
+            let payload = Payload::encode(body);
             self.budget.deposit();
             let mut attempt = 1;
             let result = loop {
                 let result = self
-                    .attempt::<A>(op, method.clone(), url, &headers, body, deadline)
+                    .attempt::<A>(op, method.clone(), url, &headers, &payload, deadline)
                     .await;
                 let failure = match result {
                     Ok(response) => break Ok(response),
@@ -302,33 +333,16 @@ impl HttpClient {
         method: Method,
         url: &url::Url,
         headers: &[(header::HeaderName, String)],
-        body: &Body,
+        payload: &Payload,
         deadline: Deadline,
     ) -> Result<JsonResponse<A>, Failure> {
         let timeout = attempt_timeout(op.name, self.timeout, deadline).map_err(Failure::fatal)?;
-        let (content_type, payload) = match body {
-            Body::Empty => (None, Bytes::new()),
-            Body::Form(pairs) => (
-                Some(HeaderValue::from_static(
-                    "application/x-www-form-urlencoded",
-                )),
-                Bytes::from(
-                    url::form_urlencoded::Serializer::new(String::new())
-                        .extend_pairs(pairs)
-                        .finish(),
-                ),
-            ),
-            Body::Json(value) => (
-                Some(HeaderValue::from_static("application/json")),
-                Bytes::from(serde_json::to_vec(value).unwrap_or_default()),
-            ),
-        };
         let request = Outgoing {
             method,
             url,
             headers,
-            content_type,
-            body: payload,
+            content_type: payload.content_type.clone(),
+            body: payload.bytes.clone(),
         };
         let Fetched {
             status,

@@ -162,7 +162,6 @@ type Direct = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 #[derive(Clone)]
 pub struct Transport {
     inner: Inner,
-    user_agent: HeaderValue,
 }
 
 // One per process, cloned into the API clients at start-up: its size costs nothing,
@@ -225,7 +224,6 @@ impl Transport {
             .build(https);
         Ok(Transport {
             inner: Inner::Direct(client),
-            user_agent: HeaderValue::from_static(USER_AGENT),
         })
     }
 
@@ -247,7 +245,6 @@ impl Transport {
             .map_err(|e| format!("could not build the HTTP client: {}", e.without_url()))?;
         Ok(Transport {
             inner: Inner::Proxied(client),
-            user_agent: HeaderValue::from_static(USER_AGENT),
         })
     }
 
@@ -265,7 +262,7 @@ impl Transport {
     ) -> Result<Fetched, TransportError> {
         let exchange = async {
             match &self.inner {
-                Inner::Direct(client) => self.fetch_direct(client, request, limit).await,
+                Inner::Direct(client) => fetch_direct(client, request, limit).await,
                 Inner::Proxied(client) => fetch_proxied(client, request, limit).await,
             }
         };
@@ -273,55 +270,54 @@ impl Transport {
             .await
             .unwrap_or_else(|_| Err(TransportError::elapsed()))
     }
+}
 
-    async fn fetch_direct(
-        &self,
-        client: &Direct,
-        request: Outgoing<'_>,
-        limit: Limit,
-    ) -> Result<Fetched, TransportError> {
-        let uri = http::Uri::try_from(request.url.as_str()).map_err(|e| TransportError {
-            timed_out: false,
-            connect: true,
-            // The error names no part of the URL, only what was wrong with it.
-            source: Some(Box::new(e)),
-        })?;
-        let mut outgoing = http::Request::new(Full::new(request.body));
-        *outgoing.method_mut() = request.method;
-        *outgoing.uri_mut() = uri;
-        let headers = outgoing.headers_mut();
-        headers.reserve(request.headers.len() + 3);
-        headers.insert(header::USER_AGENT, self.user_agent.clone());
-        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
-        if let Some(content_type) = request.content_type {
-            headers.insert(header::CONTENT_TYPE, content_type);
-        }
-        for (name, value) in request.headers {
-            headers.append(name.clone(), header_value(value)?);
-        }
-        let response = client
-            .request(outgoing)
-            .await
-            .map_err(TransportError::direct)?;
-        let (parts, mut body) = response.into_parts();
-        let announced = content_length(&parts.headers);
-        let mut reader = Reader::new(limit, announced);
-        if !reader.refused() {
-            while let Some(frame) = body.frame().await {
-                let frame = frame.map_err(TransportError::body)?;
-                if let Ok(data) = frame.into_data() {
-                    if !reader.push(&data) {
-                        break;
-                    }
+async fn fetch_direct(
+    client: &Direct,
+    request: Outgoing<'_>,
+    limit: Limit,
+) -> Result<Fetched, TransportError> {
+    let uri = http::Uri::try_from(request.url.as_str()).map_err(|e| TransportError {
+        timed_out: false,
+        connect: true,
+        // The error names no part of the URL, only what was wrong with it.
+        source: Some(Box::new(e)),
+    })?;
+    let mut outgoing = http::Request::new(Full::new(request.body));
+    *outgoing.method_mut() = request.method;
+    *outgoing.uri_mut() = uri;
+    let headers = outgoing.headers_mut();
+    headers.reserve(request.headers.len() + 3);
+    headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+    if let Some(content_type) = request.content_type {
+        headers.insert(header::CONTENT_TYPE, content_type);
+    }
+    for (name, value) in request.headers {
+        headers.append(name.clone(), header_value(value)?);
+    }
+    let response = client
+        .request(outgoing)
+        .await
+        .map_err(TransportError::direct)?;
+    let (parts, mut body) = response.into_parts();
+    let announced = content_length(&parts.headers);
+    let mut reader = Reader::new(limit, announced);
+    if !reader.refused() {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(TransportError::body)?;
+            if let Ok(data) = frame.into_data() {
+                if !reader.push(&data) {
+                    break;
                 }
             }
         }
-        Ok(Fetched {
-            status: parts.status,
-            headers: parts.headers,
-            body: reader.finish(),
-        })
     }
+    Ok(Fetched {
+        status: parts.status,
+        headers: parts.headers,
+        body: reader.finish(),
+    })
 }
 
 async fn fetch_proxied(
