@@ -14,7 +14,7 @@ WORKDIR /src
 # Only the files the build reads, so a change to the README, the deploy manifests or the
 # Python examples does not invalidate this layer. benches/ (small files) keeps the
 # bench targets Cargo.toml declares resolvable, so no cargo version trips over them;
-# crates/ holds the workspace's other crate, the sandbox the gateway embeds.
+# crates/ holds the workspace's other crates (the proto crate the gateway builds on).
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto/ proto/
 COPY src/ src/
@@ -26,7 +26,7 @@ COPY crates/ crates/
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked --bin qencode-gateway \
+    cargo build --release --locked --bin qencode-gateway --no-default-features --features mimalloc \
     && install -D -m 0755 target/release/qencode-gateway /out/qencode-gateway
 
 # The `nonroot` variant runs as uid/gid 65532; USER repeats it numerically so that
@@ -38,8 +38,9 @@ LABEL org.opencontainers.image.title="qencode-gateway" \
 COPY --from=build /out/qencode-gateway /usr/local/bin/qencode-gateway
 # Defaults for a container: JSON logs for log collectors, the three listeners on all
 # interfaces (set GATEWAY_LISTEN=[::]:50051, GATEWAY_HTTP_LISTEN=[::]:8080 and
-# GATEWAY_ADMIN_LISTEN=[::]:9090 on IPv6-only clusters). QENCODE_API_KEY is deliberately absent: without it the gateway
-# serves its in-process sandbox, so pass the key at run time (a Kubernetes Secret).
+# GATEWAY_ADMIN_LISTEN=[::]:9090 on IPv6-only clusters). The image is built without the
+# `sandbox` feature: pass QENCODE_API_KEY at run time (a Kubernetes Secret); started
+# without one, it exits 64 saying how to point it at a standalone sandbox instead.
 ENV GATEWAY_LOG_FORMAT=json \
     GATEWAY_LISTEN=0.0.0.0:50051 \
     GATEWAY_HTTP_LISTEN=0.0.0.0:8080 \

@@ -10,7 +10,7 @@ pub mod parse_error;
 pub use access::Access;
 pub use limits::Limits;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser};
 use std::{net::SocketAddr, time::Duration};
 use url::Url;
 
@@ -21,6 +21,7 @@ pub use crate::secret::Secret;
 #[command(name = "qencode-gateway", version, about, long_about = None)]
 pub struct Cli {
     /// Serve the gateway (default) or only the sandbox.
+    #[cfg(feature = "sandbox")]
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Gateway settings.
@@ -29,7 +30,8 @@ pub struct Cli {
 }
 
 /// Subcommands.
-#[derive(Debug, Subcommand)]
+#[cfg(feature = "sandbox")]
+#[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Serve only the Qencode-compatible sandbox, so other teams can point tests at it.
     Sandbox(qencode_sandbox::cli::SandboxArgs),

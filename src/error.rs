@@ -4,6 +4,7 @@
 //! gRPC's semantics; `grpc::status` turns an [`Error`] into a `tonic::Status` with its
 //! `ErrorInfo`, `BadRequest` and `RetryInfo` details in one place.
 
+use qencode_gateway_proto::proto_json;
 use std::{borrow::Cow, collections::BTreeMap, fmt, time::Duration};
 
 /// Domain for errors that originate upstream (in `ErrorInfo.domain`).
@@ -220,6 +221,18 @@ impl Violations {
         }
         self.bytes += bytes;
         self.list.push(FieldViolation { field, description });
+    }
+
+    /// Records why a typed message has no Qencode JSON: the caller's field, or (for a
+    /// build defect in the embedded descriptors) an ERROR log line and nothing for the
+    /// caller to fix.
+    pub fn add_json_error(&mut self, error: proto_json::Error) {
+        match error {
+            proto_json::Error::InvalidField { field, description } => self.add(field, description),
+            proto_json::Error::Schema(message) => {
+                tracing::error!(%message, "a typed message could not be written as JSON");
+            }
+        }
     }
 
     /// `Ok(())` when nothing was recorded, else an `INVALID_ARGUMENT` error.

@@ -63,6 +63,7 @@
 pub mod access;
 pub mod auth;
 pub mod config;
+#[cfg(feature = "sandbox")]
 pub mod embedded;
 pub mod error;
 pub mod fd_limit;
@@ -81,7 +82,7 @@ pub mod metrics;
 pub mod policy;
 pub mod process_metrics;
 pub mod projects;
-pub mod proto_json;
+pub use qencode_gateway_proto::proto_json;
 pub mod secret;
 pub mod server;
 pub mod shutdown;
@@ -99,7 +100,9 @@ pub use gateway::Gateway;
 pub use server::{run, Listeners, RunError};
 pub use shutdown::Shutdown;
 
-/// Generated protobuf and gRPC code for `qencode.gateway.v1`.
+/// Generated protobuf and gRPC code for `qencode.gateway.v1`: the messages and clients
+/// of the `qencode-gateway-proto` crate, and the servers generated here over them with
+/// the gateway's own codec ([`grpc::codec`]).
 // Proto comments are written for every language's users; rustdoc reads `<id>` as HTML.
 #[allow(
     missing_docs,
@@ -110,10 +113,6 @@ pub use shutdown::Shutdown;
     rustdoc::broken_intra_doc_links
 )]
 pub mod pb {
+    pub use qencode_gateway_proto::pb::*;
     include!(concat!(env!("OUT_DIR"), "/qencode.gateway.v1.rs"));
-
-    /// The encoded `FileDescriptorSet` of every gateway proto and its imports: served by
-    /// reflection and walked by the query serializer.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/qencode_gateway_descriptor.bin"));
 }

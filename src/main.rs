@@ -2,9 +2,11 @@
 //! [`qencode_gateway::run`] until SIGTERM/SIGINT -> flush.
 
 use clap::Parser;
+#[cfg(feature = "sandbox")]
+use qencode_gateway::{config::Command, embedded};
 use qencode_gateway::{
-    config::{parse_error, Cli, Command, Config},
-    embedded, run, telemetry, Gateway, Listeners,
+    config::{parse_error, Cli, Config},
+    run, telemetry, Gateway, Listeners,
 };
 use std::{net::SocketAddr, process::ExitCode};
 use tokio::net::TcpListener;
@@ -39,6 +41,15 @@ fn main() -> ExitCode {
         eprintln!("qencode-gateway: {problem}");
         return ExitCode::from(EXIT_CONFIG);
     }
+    #[cfg(not(feature = "sandbox"))]
+    if cli.gateway.wants_sandbox() {
+        eprintln!(
+            "qencode-gateway: QENCODE_API_KEY is not set and this build has no built-in sandbox \
+             (cargo feature `sandbox`): set QENCODE_API_KEY, or run `qencode-sandbox` and set \
+             QENCODE_API_URL, QENCODE_LIVE_API_URL and QENCODE_API_KEY to its address and key"
+        );
+        return ExitCode::from(EXIT_CONFIG);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -52,12 +63,15 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         // Inside the runtime: the OTLP exporter's gRPC client needs it.
         let telemetry = telemetry::init(cli.gateway.log_format);
+        #[cfg(feature = "sandbox")]
         let outcome = match cli.command {
             Some(Command::Sandbox(args)) => qencode_sandbox::cli::run(args, signal())
                 .await
                 .map_err(|e| e.to_string()),
             None => serve(cli.gateway).await,
         };
+        #[cfg(not(feature = "sandbox"))]
+        let outcome = serve(cli.gateway).await;
         telemetry.shutdown();
         match outcome {
             Ok(()) => ExitCode::SUCCESS,
@@ -83,9 +97,12 @@ async fn serve(mut config: Config) -> Result<(), String> {
         .http
         .local_addr()
         .map_err(|e| format!("cannot read the HTTP listener's address: {e}"))?;
+    #[cfg(feature = "sandbox")]
     let _sandbox = embedded::start_if_unconfigured(&mut config, http_addr)
         .await
         .map_err(|e| format!("cannot start the sandbox: {e}"))?;
+    #[cfg(not(feature = "sandbox"))]
+    let _ = (&mut config, http_addr);
     let gateway = Gateway::from_config(&config).map_err(|e| e.message.clone())?;
     let shutdown = gateway.shutdown.clone();
     tokio::spawn(async move {

@@ -27,9 +27,7 @@ pub fn body(
             Ok(Value::Object(map)) => body = map,
             Ok(_) => {}
             Err(error) => {
-                for violation in error.into_data().violations {
-                    v.add(violation.field, violation.description);
-                }
+                v.add_json_error(error);
             }
         }
     }

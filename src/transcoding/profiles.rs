@@ -132,9 +132,7 @@ fn input(
                         items.push(json);
                     }
                     Err(error) => {
-                        for violation in error.into_data().violations {
-                            v.add(violation.field, violation.description);
-                        }
+                        v.add_json_error(error);
                     }
                 }
             }

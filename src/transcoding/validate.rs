@@ -137,9 +137,7 @@ pub fn query(
                 }
                 Ok(_) => None,
                 Err(error) => {
-                    for violation in error.into_data().violations {
-                        v.add(violation.field, violation.description);
-                    }
+                    v.add_json_error(error);
                     None
                 }
             }

@@ -103,7 +103,7 @@ pub enum Command {
 pub struct QueryArgs {
     /// An output as OUTPUT:WxH (e.g. mp4:640x360) or OUTPUT alone; repeat for more.
     #[arg(long = "format", value_name = "OUTPUT:WxH", value_parser = crate::query::parse_format)]
-    pub formats: Vec<qencode_gateway::pb::Format>,
+    pub formats: Vec<qencode_gateway_proto::pb::Format>,
     /// A Qencode query as JSON (`{"query": {...}}` or the inner object), sent as is.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["formats"])]
     pub query_file: Option<PathBuf>,

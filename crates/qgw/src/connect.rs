@@ -4,7 +4,7 @@
 //! status on the first call, printed and mapped to an exit code like any other error.
 
 use crate::{cli::Common, fail::Failure};
-use qencode_gateway::pb::{
+use qencode_gateway_proto::pb::{
     live_streaming_client::LiveStreamingClient, transcoding_client::TranscodingClient,
 };
 use std::time::Duration;

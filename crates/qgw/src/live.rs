@@ -7,7 +7,7 @@ use crate::{
     fail::Failure,
     output::{stream_json, stream_state, stream_text, Output},
 };
-use qencode_gateway::pb::{self, StreamState, WatchEventKind};
+use qencode_gateway_proto::pb::{self, StreamState, WatchEventKind};
 use serde_json::json;
 use tokio_stream::StreamExt;
 

@@ -5,7 +5,7 @@
 //! enum numbers are then replaced by their names so the JSON reads like the text.
 
 use crate::fail::Failure;
-use qencode_gateway::{pb, proto_json};
+use qencode_gateway_proto::{pb, proto_json};
 use serde_json::{json, Value};
 use std::io::IsTerminal;
 

@@ -5,7 +5,7 @@
 
 use crate::output::{output_label, outputs, task_state, Output};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use qencode_gateway::pb;
+use qencode_gateway_proto::pb;
 use std::collections::HashMap;
 
 /// The progress display of one task.

@@ -5,7 +5,7 @@
 //! works without qgw knowing it.
 
 use crate::{cli::QueryArgs, fail::Failure};
-use qencode_gateway::pb;
+use qencode_gateway_proto::pb;
 
 /// The two ways a query travels, matching the `query_kind` oneofs of the requests.
 pub enum Query {

@@ -7,7 +7,7 @@ use crate::{
     output::{task_json, task_text, Output},
     query,
 };
-use qencode_gateway::pb;
+use qencode_gateway_proto::pb;
 use serde_json::json;
 
 /// One Transcode call (create + start), then optionally a watch.

@@ -6,7 +6,7 @@
 
 use crate::{cli::UploadArgs, connect::Clients, fail::Failure, output::Output, query};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use qencode_gateway::pb::{self, upload_file_request::Part};
+use qencode_gateway_proto::pb::{self, upload_file_request::Part};
 use serde_json::json;
 use std::path::Path;
 use tokio::{io::AsyncReadExt, sync::mpsc};

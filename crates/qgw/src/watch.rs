@@ -9,7 +9,7 @@ use crate::{
     output::{outputs, task_json, task_state, Output},
     progress::TaskProgress,
 };
-use qencode_gateway::pb::{self, TaskState, WatchEventKind};
+use qencode_gateway_proto::pb::{self, TaskState, WatchEventKind};
 use serde_json::json;
 use tokio_stream::StreamExt;
 

@@ -7,7 +7,7 @@
 //! (`json_unwrap` for "number or string" and "URL or object" values, `json_one_or_many`
 //! for "an object or a list"). Adding an attribute to the proto is all it takes.
 
-use crate::{error::Error, pb};
+use crate::pb;
 use prost::Message;
 use prost_reflect::{
     DescriptorPool, DynamicMessage, ExtensionDescriptor, FieldDescriptor, MapKey,
@@ -42,17 +42,46 @@ fn schema() -> Result<&'static Schema, Error> {
             })
         })
         .as_ref()
-        .map_err(|e| internal(format!("embedded proto descriptors are unusable: {e}")))
+        .map_err(|e| internal(format!("unusable: {e}")))
 }
 
 fn internal(message: String) -> Error {
-    Error::new(
-        crate::error::ErrorKind::Internal,
-        crate::error::GATEWAY_DOMAIN,
-        "QUERY_SERIALIZATION",
-        message,
-    )
+    Error::Schema(message)
 }
+
+/// Why a message could not be written as Qencode JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// A field's value has no JSON form (a non-finite number): the caller's input.
+    InvalidField {
+        /// The field's path from the root, e.g. `query.format[0].start_time`.
+        field: String,
+        /// What is wrong with it.
+        description: String,
+    },
+    /// The embedded descriptors do not describe the message: a build defect.
+    Schema(String),
+}
+
+impl Error {
+    fn invalid_field(field: &str, description: &str) -> Self {
+        Error::InvalidField {
+            field: field.to_owned(),
+            description: description.to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::InvalidField { field, description } => write!(f, "{field}: {description}"),
+            Error::Schema(message) => write!(f, "embedded proto descriptors: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
 
 /// The inner query object (without the `{"query": ...}` wrapper).
 ///
@@ -346,6 +375,9 @@ mod tests {
             ..Default::default()
         };
         let err = query_to_json(&query).unwrap_err();
-        assert_eq!(err.violations[0].field, "query.format[0].start_time");
+        assert!(
+            matches!(&err, Error::InvalidField { field, .. } if field == "query.format[0].start_time"),
+            "{err:?}"
+        );
     }
 }
