@@ -1,7 +1,7 @@
 //! Generates the gateway's gRPC servers. The messages and clients come from the
 //! `qencode-gateway-proto` crate (`extern_path`, so prost writes no second copy of any
 //! message); only the services are generated here, because they use the gateway's own
-//! codec (src/grpc/codec.rs), which a client crate must not depend on. protox is pure
+//! codec (src/edge/grpc/codec.rs), which a client crate must not depend on. protox is pure
 //! Rust, so no system `protoc` is needed.
 
 use prost::Message;
@@ -22,8 +22,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(false)
         .build_server(true)
         .extern_path(".qencode.gateway.v1", "::qencode_gateway_proto::pb")
-        // A prost codec with exactly sized encode buffers: see src/grpc/codec.rs.
-        .codec_path("crate::grpc::codec::GatewayCodec")
+        // A prost codec with exactly sized encode buffers: see src/edge/grpc/codec.rs.
+        .codec_path("crate::edge::grpc::codec::GatewayCodec")
         .compile_fds(fds)?;
     Ok(())
 }

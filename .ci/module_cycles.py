@@ -28,8 +28,9 @@ for root, _, files in os.walk(src):
             rel = []
         modules[tuple(rel)] = os.path.join(root, name)
 
-PATH = re.compile(r"\bcrate::((?:[a-z_][a-z0-9_]*::)*[a-z_][a-z0-9_]*|\{)")
-USE_GROUP = re.compile(r"use\s+crate::\{(.*?)\};", re.S)
+IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+PATH = re.compile(r"(?<![$\w])crate::((?:" + IDENT + r"::)*" + IDENT + r")")
+GROUP = re.compile(r"(?<![$\w])crate::((?:" + IDENT + r"::)*)\{")
 
 
 def deepest(parts):
@@ -39,23 +40,42 @@ def deepest(parts):
     return None
 
 
+def use_tree(text, i):
+    """The paths of the use tree at text[i:] (after `{`-free prefix), and its end."""
+    leaves, prefix = [], []
+    while True:
+        while text[i].isspace():
+            i += 1
+        if text[i] == "{":
+            i += 1
+            while True:
+                while text[i].isspace() or text[i] == ",":
+                    i += 1
+                if text[i] == "}":
+                    return leaves, i + 1
+                sub, i = use_tree(text, i)
+                leaves += [prefix + p for p in sub]
+        m = re.compile(IDENT + r"|\*").match(text, i)
+        prefix = prefix + [m.group(0)]
+        i = m.end()
+        j = i
+        while text[j].isspace():
+            j += 1
+        if text.startswith("::", j):
+            i = j + 2
+            continue
+        return [prefix], i
+
+
 def targets(text):
     text = re.sub(r"//[^\n]*", "", text)
-    for m in USE_GROUP.finditer(text):
-        body = m.group(1)
-        # `crate::{a::{b, c}, d}`: expand one level of nesting, enough for rustfmt's style.
-        for item in re.finditer(r"([a-z_][a-z0-9_:]*)(?:::\{([^{}]*)\})?", body):
-            head = item.group(1).strip(":").split("::")
-            if item.group(2):
-                for sub in item.group(2).split(","):
-                    sub = sub.strip().split(" as ")[0]
-                    if sub:
-                        yield head + sub.split("::")
-            else:
-                yield head
+    for m in GROUP.finditer(text):
+        head = [p for p in m.group(1).split("::") if p]
+        leaves, _ = use_tree(text, m.end() - 1)
+        for leaf in leaves:
+            yield head + leaf
     for m in PATH.finditer(text):
-        if m.group(1) != "{":
-            yield m.group(1).split("::")
+        yield m.group(1).split("::")
 
 
 edges = {m: set() for m in modules}

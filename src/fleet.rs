@@ -2,33 +2,23 @@
 //! (`GATEWAY_REDIS_URL`).
 //!
 //! Without Redis every replica works alone: its own access tokens, its own pollers, only
-//! the callbacks Qencode happens to send to it. With Redis:
-//! - [`tokens`]: one access token per API for the whole fleet, fetched by one replica
-//!   under a short lock, invalidated by compare-and-delete.
-//! - [`callbacks`]: a verified callback is published, and every replica pushes it to its
-//!   own watchers.
-//! - [`leases`]: one replica polls each watched task and each watched live stream (a
-//!   lease per item) and publishes what it sees; the others serve their watchers from
-//!   that. [`kind`] is what differs between the two (key names, gathering, terminal
-//!   states); the rest is written once.
+//! the callbacks Qencode happens to send to it. With Redis, what is shared is built on
+//! this handle elsewhere: one access token per project and API
+//! (`upstream::auth::fleet_tokens`), and watched items' leases, snapshots and channels
+//! (`domain::watch::shared`). This module is a leaf: the connection, key names, bounded
+//! commands and whether Redis answers ([`trouble`]), and nothing of what is shared.
 //!
 //! Redis is a helper, never a dependency: every operation is bounded, and while Redis
 //! does not answer ([`trouble`]) each replica does the local thing, as without Redis.
 //! Redis must be private: the access tokens stored in it are secrets, and so are the
 //! stream keys inside stored live stream snapshots.
 
-pub mod callbacks;
-mod codec;
-pub mod kind;
-pub mod leases;
-pub mod tokens;
+mod redis_url;
 pub mod trouble;
-mod url;
 
-pub use self::url::RedisUrl;
-pub use kind::{Kind, Watched};
+pub use redis_url::RedisUrl;
 
-use crate::error::{Error, ErrorKind, GATEWAY_DOMAIN};
+use crate::support::error::{Error, ErrorKind, GATEWAY_DOMAIN};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::{
     future::Future,
@@ -36,6 +26,26 @@ use std::{
     time::Duration,
 };
 use trouble::Trouble;
+
+/// The kinds of watched items the fleet shares (their Redis names are in
+/// `domain::watch::shared::kinds`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Transcoding tasks, by task token.
+    Task,
+    /// Live streams, by stream id.
+    Stream,
+}
+
+impl Kind {
+    /// Index into per-kind arrays.
+    fn index(self) -> usize {
+        match self {
+            Kind::Task => 0,
+            Kind::Stream => 1,
+        }
+    }
+}
 
 /// Upper bound of one Redis operation: past it the caller falls back to local work.
 const OP_TIMEOUT: Duration = Duration::from_secs(1);
@@ -174,7 +184,33 @@ impl Fleet {
         }
     }
 
-    fn set_leases_held(&self, kind: Kind, held: usize) {
+    /// A pub/sub connection subscribed to `pattern`, within one operation's bound;
+    /// [`Down`] (and the failure recorded) when Redis does not answer.
+    pub async fn psubscribe(&self, pattern: &str) -> Result<redis::aio::PubSub, Down> {
+        let connect = async {
+            let mut pubsub = self.client.get_async_pubsub().await?;
+            pubsub.psubscribe(pattern).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        match tokio::time::timeout(OP_TIMEOUT, connect).await {
+            Ok(Ok(pubsub)) => {
+                self.trouble.succeeded();
+                Ok(pubsub)
+            }
+            Ok(Err(error)) => {
+                self.trouble
+                    .failed("subscribe", &format!("{:?}", error.kind()));
+                Err(Down)
+            }
+            Err(_) => {
+                self.trouble.failed("subscribe", &"timed out");
+                Err(Down)
+            }
+        }
+    }
+
+    /// Records how many leases of `kind` this replica holds (the watch layer renews them).
+    pub fn set_leases_held(&self, kind: Kind, held: usize) {
         self.leases_held[kind.index()].store(held, Ordering::Relaxed);
     }
 

@@ -1,20 +1,24 @@
 //! [`Gateway`]: everything the servers serve, built once from the configuration.
 
-use crate::grpc::layer::LayerSettings;
-use crate::listener::ConnLimits;
+use crate::edge::grpc::layer::LayerSettings;
+use crate::edge::listener::ConnLimits;
 use crate::{
-    access::Access,
-    config::Config,
-    error::Error,
+    access::{
+        check::Access,
+        policy::ProjectKeys,
+        projects::{ProjectParts, Projects},
+    },
+    domain::{
+        transcoding::Transcoding,
+        upload::UploadSettings,
+        watch::{task_push::CallbackSigner, WatchSettings, Watchers},
+    },
+    edge::server_tls::Tls,
     fleet::Fleet,
-    policy::ProjectKeys,
-    projects::{ProjectParts, Projects},
-    shutdown::Shutdown,
-    tls::Tls,
-    transcoding::Transcoding,
-    upload::UploadSettings,
-    upstream::{live::LiveClient, transcoding::TranscodingClient, HttpClient, TrustedHosts},
-    watch::{callback::CallbackSigner, WatchSettings, Watchers},
+    support::{config::Config, error::Error, shutdown::Shutdown},
+    upstream::{
+        live_api::LiveClient, transcoding_api::TranscodingClient, HttpClient, TrustedHosts,
+    },
 };
 use rand::Rng;
 use std::{sync::Arc, time::Duration};
@@ -54,24 +58,48 @@ pub struct PolicyFeed {
     /// `GATEWAY_POLICY_POLL_INTERVAL`.
     pub interval: Duration,
     /// The live policy.
-    pub current: Arc<watch::Sender<Arc<crate::policy::Policy>>>,
+    pub current: Arc<watch::Sender<Arc<crate::access::policy::Policy>>>,
     /// The projects a reload updates.
     pub projects: Arc<Projects>,
 }
 
-impl Gateway {
-    /// Builds the upstream clients and token managers. The API key must be set (the
-    /// binary starts the sandbox and points the config at it when none was given).
-    pub fn from_config(config: &Config) -> Result<Self, Error> {
-        let shutdown = Shutdown::new();
-        let loaded = match &config.access.policy_file {
-            Some(path) => Some(crate::policy::reload::load(path).map_err(config_error)?),
-            None => None,
-        };
+/// The files the configuration names (the policy, the TLS certificate and key), read
+/// once at start: the binary reads them before anything else so a bad file exits 64,
+/// and the gateway is built from what was read.
+pub struct Files {
+    /// The policy file as loaded, when there is one.
+    policy: Option<crate::access::policy::reload::Loaded>,
+    /// The gRPC listener's TLS, when configured.
+    tls: Option<Tls>,
+}
+
+impl Files {
+    /// Reads every file `config` names; the one-line problem names the setting.
+    pub fn load(config: &Config) -> Result<Self, String> {
         let tls = match config.access.tls_files() {
             None => None,
-            Some(files) => Some(Arc::new(Tls::load(files).map_err(config_error)?)),
+            Some(files) => Some(Tls::load(files)?),
         };
+        let policy = match &config.access.policy_file {
+            Some(path) => Some(crate::access::policy::reload::load(path)?),
+            None => None,
+        };
+        Ok(Files { policy, tls })
+    }
+}
+
+impl Gateway {
+    /// Reads the files `config` names, then [`Gateway::from_files`].
+    pub fn from_config(config: &Config) -> Result<Self, Error> {
+        Self::from_files(config, Files::load(config).map_err(config_error)?)
+    }
+
+    /// Builds the upstream clients and token managers. The API key must be set (the
+    /// binary starts the sandbox and points the config at it when none was given).
+    pub fn from_files(config: &Config, files: Files) -> Result<Self, Error> {
+        let shutdown = Shutdown::new();
+        let loaded = files.policy;
+        let tls = files.tls.map(Arc::new);
         // `main` from QENCODE_API_KEY: the one project without `[projects]`.
         let main = config
             .api_key
@@ -81,8 +109,8 @@ impl Gateway {
             loaded.as_ref().map(|l| l.keys.clone()).unwrap_or_default();
         if project_keys.is_empty() && main.is_none() {
             return Err(Error::new(
-                crate::error::ErrorKind::FailedPrecondition,
-                crate::error::GATEWAY_DOMAIN,
+                crate::support::error::ErrorKind::FailedPrecondition,
+                crate::support::error::GATEWAY_DOMAIN,
                 "NO_API_KEY",
                 "QENCODE_API_KEY is not set",
             ));
@@ -156,8 +184,8 @@ impl Gateway {
 
 fn config_error(problem: String) -> Error {
     Error::new(
-        crate::error::ErrorKind::InvalidArgument,
-        crate::error::GATEWAY_DOMAIN,
+        crate::support::error::ErrorKind::InvalidArgument,
+        crate::support::error::GATEWAY_DOMAIN,
         "BAD_CONFIGURATION",
         problem,
     )
@@ -166,7 +194,7 @@ fn config_error(problem: String) -> Error {
 /// The access rules and, with a policy file, what keeps them current.
 fn access_from_config(
     config: &Config,
-    loaded: Option<crate::policy::reload::Loaded>,
+    loaded: Option<crate::access::policy::reload::Loaded>,
     projects: &Arc<Projects>,
 ) -> (Arc<Access>, Option<Arc<PolicyFeed>>) {
     let mesh = config.access.trust_mesh_identity;
@@ -253,7 +281,7 @@ impl ServerSettings {
             connections: ConnLimits {
                 max_connections: config.limits.max_connections as usize,
                 handshake_timeout: config.limits.handshake_timeout,
-                handshake_bytes: crate::listener::H2_PREFACE_LEN,
+                handshake_bytes: crate::edge::listener::H2_PREFACE_LEN,
                 idle_timeout: config.limits.idle_timeout,
                 write_stall_timeout: config.limits.write_stall_timeout,
             },

@@ -5,104 +5,53 @@
 //! and maps every upstream failure to a precise gRPC status with rich error details.
 //!
 //! # Layout
-//! Start-up and serving:
-//! - [`config`]: every setting, from environment variables and flags, validated up front.
-//! - [`secret`]: [`secret::Secret`], a value that never prints (keys, tokens).
-//! - [`telemetry`]: tracing and OTLP set-up, W3C trace context in and out.
-//! - [`embedded`]: the no-key mode that serves the sandbox in-process.
+//! The folders follow a call's path; imports point down this list, never back up (CI
+//! runs `.ci/module_cycles.py`, which fails on any import circle):
+//! - [`edge`]: what faces callers, and the only modules that know tonic: accepted
+//!   connections and their limits ([`edge::listener`]), the tower layer and thin
+//!   adapters ([`edge::grpc`]; [`edge::grpc::status`] is the one place a domain
+//!   [`support::error::Error`] becomes a `tonic::Status`), the HTTP listeners (Qencode's
+//!   callbacks, admin), gRPC health, TLS, and [`run`], the one entry point.
+//! - [`access`]: who may call what: identity, the policy file and its rate limits,
+//!   projects (credentials and token managers per Qencode project), and the one check
+//!   the layer runs per call.
+//! - [`domain`]: Transcoding, LiveStreaming, uploads over TUS, watchers (hubs, the
+//!   shared batched poller, push from callbacks, and [`domain::watch::shared`] across a
+//!   fleet), which caller owns which task, the callback URL's HMAC.
+//! - [`upstream`]: the HTTP client, both API clients, Qencode's error codes, trusted
+//!   hosts, lenient readers of upstream JSON, and the token manager shared by both APIs.
+//! - [`fleet`]: the Redis handle alone (connection, keys, bounded commands, whether
+//!   Redis answers); a leaf.
+//! - [`support`]: settings, the domain error, telemetry, metrics, the shutdown signal,
+//!   secrets, and the in-process sandbox of the no-key mode.
 //! - [`gateway`]: [`Gateway`], everything the servers serve, built from the config.
-//! - [`server`]: [`run`], the one entry point: gRPC, callbacks and admin HTTP on given
-//!   listeners, drain.
-//! - [`shutdown`]: [`Shutdown`], the one signal every part follows.
-//! - [`listener`]: accepted connections with TCP_NODELAY and their limits (count,
-//!   handshake, idle, write stall).
-//! - [`http`]: the two HTTP listeners: Qencode's callbacks, and admin (/metrics, probes).
-//! - [`health`]: gRPC health that follows the upstream tokens.
-//! - [`metrics`]: the Prometheus registry behind /metrics.
-//! - [`process_metrics`]: CPU, memory, file descriptors and threads from `/proc`.
-//! - [`limits`]: what happens when a limit bites (counter, rate-limited WARN).
-//! - [`fleet`]: fleet mode: replicas sharing tokens, callbacks and polling via Redis.
-//! - [`tls`]: TLS and mTLS of the gRPC listener, reloaded when the files change.
-//!
-//! Who may call (no tonic):
-//! - [`identity`]: the caller's certificate SAN, trusted mesh header or bearer digest.
-//! - [`policy`]: the policy file, its reload, per-caller token buckets.
-//! - [`access`]: the one check (identity, policy, project, limits) the layer runs per
-//!   call.
-//! - [`projects`]: several Qencode projects on one gateway: a token manager per
-//!   project and API, and which project each task and stream belongs to.
-//!
-//! gRPC edge (the only modules that know tonic):
-//! - [`grpc`]: thin adapters, the tower layer, reflection, the codec; [`grpc::status`]
-//!   is the one place a domain [`error::Error`] becomes a `tonic::Status`.
-//!
-//! Domain (no tonic):
-//! - [`error`]: the domain error and its small kind set.
-//! - [`ids`]: the one check for ids put into upstream paths.
-//! - [`transcoding`]: validation, create/start/status.
-//! - [`upload`]: UploadFile: chunks regrouped into pieces over resumable TUS 1.0; resume
-//!   tokens let a new call, on any gateway process, continue an upload with the rest.
-//! - [`live`]: the LiveStreaming domain.
-//! - [`watch`]: server-streaming watchers: hubs, shared batched pollers, callbacks.
-//! - [`signer`]: the HMAC that makes a callback URL its own proof.
-//! - [`proto_json`]: Qencode's JSON from typed messages, by walking proto descriptors.
-//!
-//! Upstream:
-//! - [`upstream`]: the HTTP client, both API clients, Qencode's error codes, trusted hosts.
-//! - [`lenient`]: lenient parsing of upstream JSON (and the repair pass).
-//! - [`auth`]: the central token manager shared by both APIs.
-//! - [`pb`]: the generated protobuf and gRPC code.
+//! - [`pb`] and [`proto_json`]: from the `qencode-gateway-proto` crate (the messages
+//!   and clients, shared with `qgw`), plus the servers generated here.
 //!
 //! The sandbox is its own crate, `qencode-sandbox`; the gateway uses it only in
-//! [`embedded`] and in tests.
+//! `support::embedded` (the default-on `sandbox` feature) and in tests.
 //!
 //! The prost-generated messages in [`pb`] double as the data model: they are plain
 //! structs with no tonic in them, and mirroring the large query type in a second set of
 //! domain structs would only add a place for the two to disagree.
 
 pub mod access;
-pub mod auth;
-pub mod config;
-#[cfg(feature = "sandbox")]
-pub mod embedded;
-pub mod error;
-pub mod fd_limit;
+pub mod domain;
+pub mod edge;
 pub mod fleet;
 pub mod gateway;
-pub mod grpc;
-pub mod health;
-pub mod http;
-pub mod identity;
-pub mod ids;
-pub mod lenient;
-pub mod limits;
-pub mod listener;
-pub mod live;
-pub mod metrics;
-pub mod policy;
-pub mod process_metrics;
-pub mod projects;
-pub use qencode_gateway_proto::proto_json;
-pub mod secret;
-pub mod server;
-pub mod shutdown;
-pub mod signer;
-pub mod telemetry;
-pub mod tls;
-pub mod token_memory;
-pub mod transcoding;
-pub mod upload;
+pub mod support;
 pub mod upstream;
-pub mod watch;
 
-pub use config::Config;
+pub use qencode_gateway_proto::proto_json;
+
+pub use edge::server::{run, Listeners, RunError};
 pub use gateway::Gateway;
-pub use server::{run, Listeners, RunError};
-pub use shutdown::Shutdown;
+pub use support::{config::Config, shutdown::Shutdown};
 
 /// Generated protobuf and gRPC code for `qencode.gateway.v1`: the messages and clients
 /// of the `qencode-gateway-proto` crate, and the servers generated here over them with
-/// the gateway's own codec ([`grpc::codec`]).
+/// the gateway's own codec ([`crate::edge::grpc::codec`]).
 // Proto comments are written for every language's users; rustdoc reads `<id>` as HTML.
 #[allow(
     missing_docs,

@@ -3,10 +3,15 @@
 
 use clap::Parser;
 #[cfg(feature = "sandbox")]
-use qencode_gateway::{config::Command, embedded};
+use qencode_gateway::support::{config::Command, embedded};
 use qencode_gateway::{
-    config::{parse_error, Cli, Config},
-    run, telemetry, Gateway, Listeners,
+    gateway::Files,
+    run,
+    support::{
+        config::{parse_error, Cli, Config},
+        telemetry,
+    },
+    Gateway, Listeners,
 };
 use std::{net::SocketAddr, process::ExitCode};
 use tokio::net::TcpListener;
@@ -41,6 +46,13 @@ fn main() -> ExitCode {
         eprintln!("qencode-gateway: {problem}");
         return ExitCode::from(EXIT_CONFIG);
     }
+    let files = match Files::load(&cli.gateway) {
+        Ok(files) => files,
+        Err(problem) => {
+            eprintln!("qencode-gateway: {problem}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     #[cfg(not(feature = "sandbox"))]
     if cli.gateway.wants_sandbox() {
         eprintln!(
@@ -68,10 +80,10 @@ fn main() -> ExitCode {
             Some(Command::Sandbox(args)) => qencode_sandbox::cli::run(args, signal())
                 .await
                 .map_err(|e| e.to_string()),
-            None => serve(cli.gateway).await,
+            None => serve(cli.gateway, files).await,
         };
         #[cfg(not(feature = "sandbox"))]
-        let outcome = serve(cli.gateway).await;
+        let outcome = serve(cli.gateway, files).await;
         telemetry.shutdown();
         match outcome {
             Ok(()) => ExitCode::SUCCESS,
@@ -84,9 +96,9 @@ fn main() -> ExitCode {
 }
 
 /// The gateway proper: the sandbox when no key is set, the three listeners, then [`run`].
-async fn serve(mut config: Config) -> Result<(), String> {
+async fn serve(mut config: Config, files: Files) -> Result<(), String> {
     // Three listeners, each capped at GATEWAY_MAX_CONNECTIONS.
-    qencode_gateway::fd_limit::ensure(3, u64::from(config.limits.max_connections));
+    qencode_gateway::support::fd_limit::ensure(3, u64::from(config.limits.max_connections));
     // Bound first: the sandbox's callback URL is the HTTP listener's real address.
     let listeners = Listeners {
         grpc: bind(config.listen, "GATEWAY_LISTEN").await?,
@@ -103,7 +115,7 @@ async fn serve(mut config: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot start the sandbox: {e}"))?;
     #[cfg(not(feature = "sandbox"))]
     let _ = (&mut config, http_addr);
-    let gateway = Gateway::from_config(&config).map_err(|e| e.message.clone())?;
+    let gateway = Gateway::from_files(&config, files).map_err(|e| e.message.clone())?;
     let shutdown = gateway.shutdown.clone();
     tokio::spawn(async move {
         signal().await;

@@ -7,9 +7,9 @@ mod common;
 
 use common::{logs::*, tls::*, *};
 use qencode_gateway::{
-    config::Config,
-    identity::mesh::Mesh,
+    access::identity::mesh::Mesh,
     pb::{transcoding_client::TranscodingClient, CreateTaskRequest, GetStatusRequest},
+    support::config::Config,
 };
 use std::time::Duration;
 use tonic::{transport::Channel, Code, Request};

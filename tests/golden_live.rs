@@ -7,12 +7,12 @@ use axum::{
     Router,
 };
 use qencode_gateway::{
-    auth::TokenManager,
-    config::Secret,
-    live::LiveStreaming,
+    domain::live::LiveStreaming,
     pb::{self, StreamState},
+    support::secret::Secret,
     upstream::{
-        live::{LiveClient, LiveTokens},
+        auth::TokenManager,
+        live_api::{LiveClient, LiveTokens},
         Deadline, HttpClient,
     },
 };

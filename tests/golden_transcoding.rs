@@ -8,12 +8,12 @@ mod common;
 use common::{number, text};
 use prost_reflect::{DescriptorPool, DynamicMessage, Kind, MessageDescriptor, Value as Field};
 use qencode_gateway::{
-    config::Secret,
-    lenient::parse_json,
     pb,
     proto_json::query_to_json,
+    support::secret::Secret,
     upstream::{
-        task_status::parse_task_status, transcoding::TranscodingClient, Deadline, HttpClient,
+        lenient::parse_json, task_status::parse_task_status, transcoding_api::TranscodingClient,
+        Deadline, HttpClient,
     },
 };
 use serde_json::Value;
@@ -286,7 +286,7 @@ async fn documented_responses_parse_through_the_client() {
 /// read through the typed hot-path reader equal what the `Value` reader makes of them.
 #[test]
 fn documented_status_answers_read_alike_on_both_paths() {
-    use qencode_gateway::upstream::{http::Answer, status_answer::StatusAnswer};
+    use qencode_gateway::upstream::{client::Answer, status_answer::StatusAnswer};
     let completed = fixture("transcoding/status_response_completed.txt");
     let object = fixture("transcoding/status_object_encoding.txt");
     let wrapped = format!("{{\"error\": 0, \"statuses\": {{\"t\": {object}}}}}");

@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use qencode_gateway::{
-    config::Secret,
     pb::{self, live_streaming_client::LiveStreamingClient},
+    support::secret::Secret,
 };
 use qencode_sandbox::{Endpoint, Fault, FaultKind};
 use std::time::Duration;

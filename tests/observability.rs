@@ -14,9 +14,11 @@ use opentelemetry_proto::tonic::{
     trace::v1::{span::SpanKind, Span},
 };
 use qencode_gateway::{
-    config::Secret,
     pb::{self, start_encode_request::QueryKind},
-    telemetry::{self, LogFormat},
+    support::{
+        secret::Secret,
+        telemetry::{self, LogFormat},
+    },
 };
 use qencode_sandbox::{Endpoint, SandboxConfig};
 use std::{

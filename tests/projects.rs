@@ -9,8 +9,8 @@ mod common;
 
 use common::{logs::*, tls::*, *};
 use qencode_gateway::{
-    config::Config,
     pb::{self, live_streaming_client::LiveStreamingClient, transcoding_client::TranscodingClient},
+    support::config::Config,
     Gateway,
 };
 use qencode_sandbox::{Endpoint, KeyUse};
@@ -535,7 +535,7 @@ async fn a_policy_naming_a_missing_key_is_refused_at_start_with_its_line() {
     let path = write(&dir, "policy.toml", text);
     let mut config = Config::for_upstream(
         url::Url::parse("http://127.0.0.1:9").unwrap(),
-        qencode_gateway::config::Secret::new(API_KEY),
+        qencode_gateway::support::secret::Secret::new(API_KEY),
     );
     config.access.policy_file = Some(path);
     let Err(error) = Gateway::from_config(&config) else {

@@ -6,7 +6,11 @@ mod common;
 
 use clap::Parser;
 use common::mp4_query;
-use qencode_gateway::{config::Cli, embedded, pb, run, Gateway, Listeners};
+use qencode_gateway::{
+    pb, run,
+    support::{config::Cli, embedded},
+    Gateway, Listeners,
+};
 use qencode_sandbox::{Endpoint, SandboxConfig};
 use std::time::Duration;
 use tokio::net::TcpListener;

@@ -6,8 +6,8 @@ mod common;
 
 use common::*;
 use qencode_gateway::{
-    config::Secret,
     pb::{self, start_encode_request::QueryKind},
+    support::secret::Secret,
 };
 use qencode_sandbox::{Endpoint, Fault, FaultKind};
 

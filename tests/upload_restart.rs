@@ -8,8 +8,8 @@ mod common;
 use common::upload::*;
 use common::*;
 use qencode_gateway::{
+    domain::upload::resume_token::ResumeToken,
     pb::{self, transcoding_client::TranscodingClient, upload_file_request::Part},
-    upload::token::ResumeToken,
 };
 use qencode_sandbox::{Endpoint, Sandbox, SandboxHandle};
 use std::{

@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use qencode_gateway::{
+    domain::watch::STALE_AFTER_FAILED_POLLS,
     pb::{self, UpstreamUnavailable, WatchEventKind},
-    watch::STALE_AFTER_FAILED_POLLS,
 };
 use qencode_sandbox::{Endpoint, Fault, FaultKind, SandboxConfig};
 use std::time::{Duration, SystemTime};

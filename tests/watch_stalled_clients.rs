@@ -90,7 +90,7 @@ async fn watch_streams_whose_client_takes_nothing_end_and_free_their_slots() {
         .all(|k| matches!(k, WatchEventKind::Heartbeat | WatchEventKind::Change)));
 
     let mut metrics = String::new();
-    qencode_gateway::metrics::render(&mut metrics);
+    qencode_gateway::support::metrics::render(&mut metrics);
     let hits = metrics
         .lines()
         .find(|l| {

@@ -215,7 +215,7 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// The value of `gateway_limit_hits_total` for `limit` in `scope` (0 when absent).
 fn limit_hits(limit: &str, scope: &str) -> u64 {
     let mut metrics = String::new();
-    qencode_gateway::metrics::render(&mut metrics);
+    qencode_gateway::support::metrics::render(&mut metrics);
     let labels = format!("gateway_limit_hits_total{{limit=\"{limit}\",scope=\"{scope}\"}}");
     metrics
         .lines()

@@ -11,7 +11,7 @@
 //! src/fault.rs) have no way to serve a chosen body, only a fixed truncated one.
 
 use super::size;
-use qencode_gateway::lenient::{parse_json, MAX_REPAIR_BYTES, SLOW_PATTERNS as PATTERNS};
+use qencode_gateway::upstream::lenient::{parse_json, MAX_REPAIR_BYTES, SLOW_PATTERNS as PATTERNS};
 
 /// A tokio worker's default stack; the gateway parses upstream bodies on such threads.
 const WORKER_STACK: usize = 2 * 1024 * 1024;

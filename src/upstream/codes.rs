@@ -5,7 +5,7 @@
 //! the gateway's session token went stale (refresh and retry), while on `start_encode2`
 //! and `status` it means the caller's task token is malformed or unknown.
 
-use crate::error::{Error, ErrorKind};
+use crate::support::error::{Error, ErrorKind};
 use std::time::Duration;
 
 /// Which kind of token a call sends, which decides what codes 4 and 5 mean.
@@ -169,7 +169,7 @@ fn quoted_field(message: &str) -> Option<String> {
 
 /// The `error` code of a Transcoding API answer: `None` for success (0 or absent).
 pub fn error_code(body: &serde_json::Value) -> Option<i64> {
-    let code = crate::lenient::f64_of(body.get("error"))? as i64;
+    let code = crate::upstream::lenient::f64_of(body.get("error"))? as i64;
     (code != 0).then_some(code)
 }
 
@@ -177,7 +177,7 @@ pub fn error_code(body: &serde_json::Value) -> Option<i64> {
 pub fn body_retry_after(body: &serde_json::Value) -> Option<Duration> {
     ["retry_after", "retry", "retry_in"]
         .iter()
-        .find_map(|key| crate::lenient::f64_of(body.get(*key)))
+        .find_map(|key| crate::upstream::lenient::f64_of(body.get(*key)))
         .filter(|s| *s >= 0.0)
         .map(|s| Duration::from_secs_f64(s.min(3600.0)))
 }
@@ -298,7 +298,7 @@ mod tests {
                 (kind, reason),
                 "code {code}"
             );
-            assert_eq!(mapped.domain, crate::error::UPSTREAM_DOMAIN);
+            assert_eq!(mapped.domain, crate::support::error::UPSTREAM_DOMAIN);
         }
         let bad_profile = map_code(11, None, None, TokenUse::TaskToken, None).error;
         assert_eq!(bad_profile.violations[0].field, "profiles");

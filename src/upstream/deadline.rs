@@ -5,7 +5,7 @@
 //! a per-attempt timeout ([`attempt_timeout`]). A small [`DEADLINE_MARGIN`] is kept back
 //! so the gateway can still answer before the caller gives up.
 
-use crate::error::Error;
+use crate::support::error::Error;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -69,7 +69,7 @@ pub fn attempt_timeout(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::ErrorKind;
+    use crate::support::error::ErrorKind;
 
     const LIMIT: Duration = Duration::from_secs(10);
 

@@ -6,11 +6,11 @@
 //! field that cannot be read is left empty.
 
 use crate::{
-    lenient::{array_of, bool_of, f64_of, object_of, string_of},
     pb::{
         self, number_or_string, Dvr, DvrDestination, LiveStream, NumberOrString, StreamParams,
         StreamState, StreamStatus,
     },
+    upstream::lenient::{array_of, bool_of, f64_of, object_of, string_of},
 };
 use serde_json::{Map, Value};
 

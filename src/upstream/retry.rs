@@ -12,7 +12,7 @@ use super::{
     deadline::AttemptTimeout,
     transport::TransportError,
 };
-use crate::error::{Error, ErrorKind};
+use crate::support::error::{Error, ErrorKind};
 use http::{header, StatusCode};
 use rand::Rng;
 use std::{
@@ -162,7 +162,7 @@ impl Failure {
         }
         let error = Error::new(
             ErrorKind::InvalidArgument,
-            crate::error::UPSTREAM_DOMAIN,
+            crate::support::error::UPSTREAM_DOMAIN,
             "UPSTREAM_REQUEST_TOO_LARGE",
             format!("Qencode refused {operation} as too large (HTTP {status}); send a smaller query or payload"),
         )
@@ -194,11 +194,11 @@ impl Failure {
     }
 }
 
-/// One WARN line per operation and cause every [`crate::limits::LOG_EVERY`], with the
+/// One WARN line per operation and cause every [`crate::support::limit_hits::LOG_EVERY`], with the
 /// count held back: an unreachable upstream would otherwise write a line per attempt of
 /// every call. The map is bounded by the operations and causes that exist.
-fn transport_throttle(operation: &str, cause: Cause) -> Arc<crate::limits::Throttle> {
-    type Throttles = HashMap<(String, Cause), Arc<crate::limits::Throttle>>;
+fn transport_throttle(operation: &str, cause: Cause) -> Arc<crate::support::limit_hits::Throttle> {
+    type Throttles = HashMap<(String, Cause), Arc<crate::support::limit_hits::Throttle>>;
     static THROTTLES: LazyLock<Mutex<Throttles>> = LazyLock::new(Mutex::default);
     let mut throttles = THROTTLES.lock().unwrap_or_else(|e| e.into_inner());
     throttles

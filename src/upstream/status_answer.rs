@@ -6,7 +6,7 @@
 //! string allocated twice and the tree dropped after. This reader visits the JSON once
 //! and keeps only what the protobuf message holds.
 //!
-//! It is lenient in the same way, field by field ([`crate::lenient::typed`]): numbers as
+//! It is lenient in the same way, field by field ([`crate::upstream::lenient::typed`]): numbers as
 //! strings, `"None"`, `0`/`1`, objects inside strings, and any shape it cannot use read
 //! as missing. What it yields equals [`super::task_status::parse_task_status`] of the
 //! same JSON; the property tests in `properties` hold the two equal on arbitrary JSON.
@@ -15,11 +15,11 @@
 
 use super::task_status::task_state;
 use crate::{
-    lenient::{
+    pb::{OutputStatus, TaskState, TaskStatus, TaskWarning},
+    upstream::lenient::{
         typed::{read_as_default, Flag, Number, Text},
         DirectStruct,
     },
-    pb::{OutputStatus, TaskState, TaskStatus, TaskWarning},
 };
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -87,7 +87,7 @@ enum Field {
 }
 
 /// For readers that also take an object written inside a string, as
-/// [`crate::lenient::object_of`] does: the string is parsed strictly and, when it is an
+/// [`crate::upstream::lenient::object_of`] does: the string is parsed strictly and, when it is an
 /// object, read like one.
 macro_rules! object_in_string {
     ($reader:ty) => {

@@ -1,11 +1,11 @@
 //! Reads Qencode task status objects leniently into `pb::TaskStatus`.
 //!
-//! Every field is optional upstream and comes in several shapes (see [`crate::lenient`]);
+//! Every field is optional upstream and comes in several shapes (see [`crate::upstream::lenient`]);
 //! a status object never fails to parse, it only loses the fields it could not read.
 
 use crate::{
-    lenient::{array_of, bool_of, f64_of, object_of, string_of, to_struct},
     pb::{OutputStatus, TaskState, TaskStatus, TaskWarning},
+    upstream::lenient::{array_of, bool_of, f64_of, object_of, string_of, to_struct},
 };
 use serde_json::Value;
 

@@ -1,16 +1,16 @@
 //! Qencode's direct-upload storage, spoken in TUS 1.0 (the core protocol plus the
 //! `creation` extension). One request per call: resuming, retrying and deciding what to
-//! send next are the upload domain's business ([`crate::upload`]), because only it holds
+//! send next are the upload domain's business ([`crate::domain::upload`]), because only it holds
 //! the bytes.
 //!
 //! URLs here carry the task token, which lets anyone holding it start the task, so they
 //! never reach a log line or an error message.
 
 use super::{
-    http::{no_error_code, HttpClient, Operation, RawResponse},
+    client::{no_error_code, HttpClient, Operation, RawResponse},
     Deadline,
 };
-use crate::error::{Error, ErrorKind};
+use crate::support::error::{Error, ErrorKind};
 use bytes::Bytes;
 use http::{header, header::HeaderName, Method, StatusCode};
 use url::Url;

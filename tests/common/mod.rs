@@ -10,9 +10,10 @@ pub mod tls;
 pub mod upload;
 
 use qencode_gateway::{
-    config::{Config, Secret},
     pb::{live_streaming_client::LiveStreamingClient, transcoding_client::TranscodingClient},
-    run, Gateway, Listeners,
+    run,
+    support::{config::Config, secret::Secret},
+    Gateway, Listeners,
 };
 use qencode_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use std::{net::SocketAddr, time::Duration};

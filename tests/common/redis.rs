@@ -3,7 +3,7 @@
 //! Without `redis-server` installed the tests fail, saying how to install it (CI does).
 
 use super::API_KEY;
-use qencode_gateway::{config::Secret, run, Config, Gateway, Listeners};
+use qencode_gateway::{run, support::secret::Secret, Config, Gateway, Listeners};
 use std::{
     net::SocketAddr,
     process::{Child, Command, Stdio},

@@ -3,8 +3,9 @@
 #![allow(dead_code)]
 
 use qencode_gateway::{
-    config::{Config, Secret},
-    run, Gateway, Listeners,
+    run,
+    support::{config::Config, secret::Secret},
+    Gateway, Listeners,
 };
 use qencode_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use std::{

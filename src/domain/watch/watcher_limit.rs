@@ -1,0 +1,82 @@
+//! [`WatcherLimit`]: one cap on open watchers across every hub.
+
+use crate::support::error::{Error, ErrorKind, GATEWAY_DOMAIN};
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
+
+/// Caps open watchers across all hubs; past it a new watch is RESOURCE_EXHAUSTED.
+#[derive(Debug)]
+pub struct WatcherLimit {
+    open: AtomicUsize,
+    max: usize,
+}
+
+impl WatcherLimit {
+    /// A limit of `max` open watchers.
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(WatcherLimit {
+            open: AtomicUsize::new(0),
+            max,
+        })
+    }
+
+    /// Open watchers now.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn acquire(self: &Arc<Self>) -> Result<Permit, Error> {
+        let mut current = self.open.load(Ordering::Relaxed);
+        loop {
+            if current >= self.max {
+                return Err(Error::new(
+                    ErrorKind::ResourceExhausted,
+                    GATEWAY_DOMAIN,
+                    "TOO_MANY_WATCHERS",
+                    format!("the gateway already serves its maximum of {} watchers (GATEWAY_MAX_WATCHERS)", self.max),
+                ));
+            }
+            match self.open.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Ok(Permit(self.clone())),
+                Err(actual) => current = actual,
+            }
+        }
+    }
+}
+
+/// One open watcher; dropping it frees the slot.
+#[derive(Debug)]
+pub struct Permit(Arc<WatcherLimit>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::watch::Hub;
+
+    #[test]
+    fn the_limit_is_shared_and_released() {
+        let limit = WatcherLimit::new(2);
+        let tasks: Hub<u32> = Hub::new(limit.clone());
+        let streams: Hub<u32> = Hub::new(limit.clone());
+        let one = tasks.subscribe("a").unwrap();
+        let _two = streams.subscribe("b").unwrap();
+        let err = tasks.subscribe("c").err().unwrap();
+        assert_eq!(err.kind, ErrorKind::ResourceExhausted);
+        drop(one);
+        let _three = tasks.subscribe("c").unwrap();
+        assert_eq!(limit.open(), 2);
+    }
+}

@@ -1,0 +1,256 @@
+//! The `LiveStreaming` gRPC service: a thin adapter over [`crate::domain::live`].
+
+use super::{context, deadline, event_kind, status::to_status, ResponseStream};
+use crate::domain::watch::Watchers;
+use crate::{
+    access::{check::CallContext, projects::Projects},
+    pb::{self, live_streaming_server},
+};
+use futures::StreamExt;
+use std::sync::Arc;
+use tonic::{Request, Response, Status};
+
+/// Serves `qencode.gateway.v1.LiveStreaming`.
+#[derive(Clone)]
+pub struct LiveStreamingService {
+    /// Each project's LiveStreaming domain, and which project each stream belongs to.
+    projects: Arc<Projects>,
+    watchers: Arc<Watchers>,
+}
+
+impl LiveStreamingService {
+    /// The service over the projects' domains.
+    pub fn new(projects: Arc<Projects>, watchers: Arc<Watchers>) -> Self {
+        LiveStreamingService { projects, watchers }
+    }
+
+    /// The call's context after noting `stream_id` for the audit and refusing (as
+    /// NOT_FOUND) a stream another project's token reached.
+    fn about(&self, ctx: CallContext, stream_id: &str) -> Result<CallContext, Status> {
+        ctx.note("stream_id", stream_id);
+        self.projects.check_stream(&ctx.project, stream_id)?;
+        Ok(ctx)
+    }
+
+    /// Remembers that the call's project reached `stream`.
+    fn owned(&self, ctx: &CallContext, stream: &pb::LiveStream) {
+        self.projects.own_stream(&ctx.project, &stream.id);
+    }
+}
+
+#[tonic::async_trait]
+impl live_streaming_server::LiveStreaming for LiveStreamingService {
+    type WatchStreamStream = ResponseStream<pb::WatchStreamResponse>;
+
+    async fn watch_stream(
+        &self,
+        request: Request<pb::WatchStreamRequest>,
+    ) -> Result<Response<Self::WatchStreamStream>, Status> {
+        let ctx = context(&request)?;
+        let stream_id = request.into_inner().stream_id;
+        let ctx = self.about(ctx, &stream_id)?;
+        // The poller fetches a stream with its project's token: one it has not seen
+        // yet is fetched with the watcher's.
+        self.projects.claim_stream(&ctx.project, &stream_id);
+        let events = self.watchers.watch_stream(&stream_id)?;
+        let messages = events.map(|event| {
+            event
+                .map(|e| pb::WatchStreamResponse {
+                    kind: event_kind(e.kind) as i32,
+                    stream: Some((*e.value).clone()),
+                    stale: super::stale(e.stale),
+                })
+                .map_err(to_status)
+        });
+        Ok(Response::new(Box::pin(messages)))
+    }
+
+    async fn create_stream(
+        &self,
+        request: Request<pb::CreateStreamRequest>,
+    ) -> Result<Response<pb::CreateStreamResponse>, Status> {
+        let ctx = context(&request)?;
+        let deadline = deadline(request.metadata());
+        let r = request.into_inner();
+        let stream = ctx
+            .project
+            .live
+            .create_stream(r.params.as_ref(), r.extra_json.as_deref(), deadline)
+            .await?;
+        ctx.note("stream_id", &stream.id);
+        self.owned(&ctx, &stream);
+        Ok(Response::new(pb::CreateStreamResponse {
+            stream: Some(stream),
+        }))
+    }
+
+    async fn get_stream(
+        &self,
+        request: Request<pb::GetStreamRequest>,
+    ) -> Result<Response<pb::GetStreamResponse>, Status> {
+        let ctx = context(&request)?;
+        let deadline = deadline(request.metadata());
+        let stream_id = request.into_inner().stream_id;
+        let ctx = self.about(ctx, &stream_id)?;
+        let stream = ctx.project.live.get_stream(&stream_id, deadline).await?;
+        self.owned(&ctx, &stream);
+        Ok(Response::new(pb::GetStreamResponse {
+            stream: Some(stream),
+        }))
+    }
+
+    async fn list_streams(
+        &self,
+        request: Request<pb::ListStreamsRequest>,
+    ) -> Result<Response<pb::ListStreamsResponse>, Status> {
+        let ctx = context(&request)?;
+        let streams = ctx
+            .project
+            .live
+            .list_streams(deadline(request.metadata()))
+            .await?;
+        for stream in &streams {
+            self.owned(&ctx, stream);
+        }
+        Ok(Response::new(pb::ListStreamsResponse { streams }))
+    }
+
+    async fn update_stream(
+        &self,
+        request: Request<pb::UpdateStreamRequest>,
+    ) -> Result<Response<pb::UpdateStreamResponse>, Status> {
+        let ctx = context(&request)?;
+        let deadline = deadline(request.metadata());
+        let r = request.into_inner();
+        let ctx = self.about(ctx, &r.stream_id)?;
+        let stream = ctx
+            .project
+            .live
+            .update_stream(
+                &r.stream_id,
+                r.params.as_ref(),
+                r.extra_json.as_deref(),
+                deadline,
+            )
+            .await?;
+        Ok(Response::new(pb::UpdateStreamResponse {
+            stream: Some(stream),
+        }))
+    }
+
+    async fn delete_stream(
+        &self,
+        request: Request<pb::DeleteStreamRequest>,
+    ) -> Result<Response<pb::DeleteStreamResponse>, Status> {
+        let ctx = context(&request)?;
+        let deadline = deadline(request.metadata());
+        let stream_id = request.into_inner().stream_id;
+        let ctx = self.about(ctx, &stream_id)?;
+        let status = ctx.project.live.delete_stream(&stream_id, deadline).await?;
+        Ok(Response::new(pb::DeleteStreamResponse {
+            status: Some(status),
+        }))
+    }
+
+    async fn start_stream(
+        &self,
+        request: Request<pb::StartStreamRequest>,
+    ) -> Result<Response<pb::StartStreamResponse>, Status> {
+        let ctx = context(&request)?;
+        let deadline = deadline(request.metadata());
+        let stream_id = request.into_inner().stream_id;
+        let ctx = self.about(ctx, &stream_id)?;
+        let stream = ctx.project.live.start_stream(&stream_id, deadline).await?;
+        self.owned(&ctx, &stream);
+        Ok(Response::new(pb::StartStreamResponse {
+            stream: Some(stream),
+        }))
+    }
+
+    async fn stop_stream(
+        &self,
+        request: Request<pb::StopStreamRequest>,
+    ) -> Result<Response<pb::StopStreamResponse>, Status> {
+        let ctx = context(&request)?;
+        let deadline = deadline(request.metadata());
+        let stream_id = request.into_inner().stream_id;
+        let ctx = self.about(ctx, &stream_id)?;
+        let stream = ctx.project.live.stop_stream(&stream_id, deadline).await?;
+        self.owned(&ctx, &stream);
+        Ok(Response::new(pb::StopStreamResponse {
+            stream: Some(stream),
+        }))
+    }
+
+    async fn add_playback_id(
+        &self,
+        request: Request<pb::AddPlaybackIdRequest>,
+    ) -> Result<Response<pb::AddPlaybackIdResponse>, Status> {
+        let ctx = context(&request)?;
+        let deadline = deadline(request.metadata());
+        let r = request.into_inner();
+        let ctx = self.about(ctx, &r.stream_id)?;
+        let stream = ctx
+            .project
+            .live
+            .add_playback_id(&r.stream_id, &r.policy, deadline)
+            .await?;
+        Ok(Response::new(pb::AddPlaybackIdResponse {
+            stream: Some(stream),
+        }))
+    }
+
+    async fn remove_playback_id(
+        &self,
+        request: Request<pb::RemovePlaybackIdRequest>,
+    ) -> Result<Response<pb::RemovePlaybackIdResponse>, Status> {
+        let ctx = context(&request)?;
+        let deadline = deadline(request.metadata());
+        let r = request.into_inner();
+        let ctx = self.about(ctx, &r.stream_id)?;
+        let stream = ctx
+            .project
+            .live
+            .remove_playback_id(&r.stream_id, &r.playback_id, deadline)
+            .await?;
+        Ok(Response::new(pb::RemovePlaybackIdResponse {
+            stream: Some(stream),
+        }))
+    }
+
+    async fn add_simulcast_target(
+        &self,
+        request: Request<pb::AddSimulcastTargetRequest>,
+    ) -> Result<Response<pb::AddSimulcastTargetResponse>, Status> {
+        let ctx = context(&request)?;
+        let deadline = deadline(request.metadata());
+        let r = request.into_inner();
+        let ctx = self.about(ctx, &r.stream_id)?;
+        let stream = ctx
+            .project
+            .live
+            .add_simulcast_target(&r.stream_id, &r.url, &r.stream_key, deadline)
+            .await?;
+        Ok(Response::new(pb::AddSimulcastTargetResponse {
+            stream: Some(stream),
+        }))
+    }
+
+    async fn remove_simulcast_target(
+        &self,
+        request: Request<pb::RemoveSimulcastTargetRequest>,
+    ) -> Result<Response<pb::RemoveSimulcastTargetResponse>, Status> {
+        let ctx = context(&request)?;
+        let deadline = deadline(request.metadata());
+        let r = request.into_inner();
+        let ctx = self.about(ctx, &r.stream_id)?;
+        let stream = ctx
+            .project
+            .live
+            .remove_simulcast_target(&r.stream_id, &r.target_id, deadline)
+            .await?;
+        Ok(Response::new(pb::RemoveSimulcastTargetResponse {
+            stream: Some(stream),
+        }))
+    }
+}

@@ -1,0 +1,123 @@
+//! Unit tests of [`super`], kept in their own file so the module itself stays short.
+
+use super::*;
+
+#[test]
+fn durations() {
+    assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+    assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+    assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+    assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+    assert!(parse_duration("fast").is_err());
+    assert!(parse_duration("3d").is_err());
+    assert!(parse_duration("-1s").is_err());
+}
+
+#[test]
+fn secrets_never_print() {
+    let key: Secret = "very-secret-key".parse().unwrap();
+    assert!(!format!("{key:?}").contains("very-secret"));
+    assert!("".parse::<Secret>().is_err());
+    assert!("a b".parse::<Secret>().is_err());
+}
+
+#[test]
+fn bad_values_name_the_setting() {
+    let err = Cli::try_parse_from(["qencode-gateway", "--api-url", "ftp://x"]).unwrap_err();
+    assert!(err.to_string().contains("--api-url"), "{err}");
+    let err = Cli::try_parse_from(["qencode-gateway", "--listen", "nope"]).unwrap_err();
+    assert!(err.to_string().contains("--listen"), "{err}");
+}
+
+#[test]
+fn defaults_parse_and_sandbox_needs_nothing_set() {
+    assert!(Url::parse(DEFAULT_API_URL).is_ok() && Url::parse(DEFAULT_LIVE_API_URL).is_ok());
+    let config = Cli::try_parse_from(["qencode-gateway"]).unwrap().gateway;
+    assert!(config.wants_sandbox() && config.check().is_ok());
+    let url_only = Cli::try_parse_from(["qencode-gateway", "--api-url", "https://api.qencode.com"])
+        .unwrap()
+        .gateway;
+    assert!(!url_only.wants_sandbox());
+    assert!(url_only.check().unwrap_err().contains("QENCODE_API_KEY"));
+    let keyed = Cli::try_parse_from(["qencode-gateway", "--api-key", "k"])
+        .unwrap()
+        .gateway;
+    assert_eq!(keyed.live_api_key().unwrap().expose(), "k");
+    assert_eq!(
+        keyed.live_api_url().as_str(),
+        "https://api-live.qencode.com/"
+    );
+}
+
+#[test]
+fn byte_sizes() {
+    assert_eq!(parse_byte_size("1048576"), Ok(1 << 20));
+    assert_eq!(parse_byte_size("256KiB"), Ok(256 << 10));
+    assert_eq!(parse_byte_size("8 MiB"), Ok(8 << 20));
+    assert_eq!(parse_byte_size("10GiB"), Ok(10 << 30));
+    assert!(parse_byte_size("8MB").is_err());
+    assert!(parse_byte_size("-1").is_err());
+    assert!(parse_byte_size("99999999999999GiB").is_err());
+    assert!(parse_chunk_size("512").is_err());
+    assert!(parse_chunk_size("2GiB").is_err());
+    assert!(parse_max_upload_size("0").is_err());
+    let config = Cli::try_parse_from(["qencode-gateway"]).unwrap().gateway;
+    assert_eq!(config.upload_chunk_size, 8 << 20);
+    assert_eq!(config.max_upload_size, 10 << 30);
+    let err = Cli::try_parse_from(["qencode-gateway", "--upload-chunk-size", "1MB"]).unwrap_err();
+    assert!(err.to_string().contains("--upload-chunk-size"), "{err}");
+}
+
+#[test]
+fn fleet_mode_needs_a_shared_callback_secret() {
+    let alone = Cli::try_parse_from(["qencode-gateway", "--redis-url", "redis://:pw@r:6379"])
+        .unwrap()
+        .gateway;
+    let problem = alone.check().unwrap_err();
+    assert!(problem.contains("GATEWAY_CALLBACK_SECRET"), "{problem}");
+    assert!(!problem.contains("pw"));
+    assert!(!format!("{alone:?}").contains(":pw@"));
+    let shared = Cli::try_parse_from([
+        "qencode-gateway",
+        "--redis-url",
+        "redis://r:6379",
+        "--callback-secret",
+        "s",
+    ])
+    .unwrap()
+    .gateway;
+    assert!(shared.check().is_ok());
+    assert_eq!(shared.redis_prefix, "qgw:");
+}
+
+#[test]
+fn listeners_need_their_own_ports() {
+    let config = Cli::try_parse_from(["qencode-gateway"]).unwrap().gateway;
+    assert_eq!(config.http_listen.port(), 8080);
+    assert_eq!(config.admin_listen.port(), 9090);
+    let same = Cli::try_parse_from(["qencode-gateway", "--admin-listen", "0.0.0.0:8080"])
+        .unwrap()
+        .gateway;
+    let problem = same.check().unwrap_err();
+    assert!(
+        problem.contains("GATEWAY_HTTP_LISTEN") && problem.contains("GATEWAY_ADMIN_LISTEN"),
+        "{problem}"
+    );
+    let any_port = Cli::try_parse_from([
+        "qencode-gateway",
+        "--http-listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+    ])
+    .unwrap()
+    .gateway;
+    assert!(any_port.check().is_ok());
+}
+
+#[test]
+fn base_urls() {
+    assert!(parse_base_url("https://api.qencode.com").is_ok());
+    assert!(parse_base_url("https://user:pw@api.qencode.com").is_err());
+    assert!(parse_base_url("api.qencode.com").is_err());
+}
