@@ -32,7 +32,8 @@ pub struct Cli {
 /// Flags every subcommand accepts.
 #[derive(Debug, Args)]
 pub struct Common {
-    /// Gateway address (`https://` implies TLS).
+    /// Gateway address: host:port, [::1]:port, http://host:port or https://host:port
+    /// (`https://` implies TLS; a bare host:port is plaintext unless --tls).
     #[arg(
         long,
         global = true,

@@ -12,6 +12,7 @@ mod output;
 mod progress;
 mod query;
 mod transcode;
+mod transport;
 mod upload;
 mod watch;
 

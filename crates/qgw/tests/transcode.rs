@@ -96,25 +96,11 @@ async fn usage_errors_exit_2_and_unreachable_exits_24() {
 #[tokio::test(flavor = "multi_thread")]
 async fn health_reports_serving() {
     let env = common::start().await;
-    // The gateway reports SERVING once it holds upstream tokens; bounded retries.
-    let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let output = env.qgw(&["health"]).await;
-        if output.status.success() {
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            assert!(
-                stdout.contains("qencode.gateway.v1.Transcoding: serving"),
-                "{stdout}"
-            );
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "{}",
-            common::text(&output)
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let stdout = env.until_serving().await;
+    assert!(
+        stdout.contains("qencode.gateway.v1.Transcoding: serving"),
+        "{stdout}"
+    );
     env.stop();
 }
 

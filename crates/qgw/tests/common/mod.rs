@@ -8,7 +8,7 @@ use qencode_gateway::{
 };
 use qencode_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use std::{
-    net::SocketAddr,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
     process::{Output, Stdio},
     time::Duration,
 };
@@ -19,6 +19,9 @@ const API_KEY: &str = "test-api-key-qgw";
 
 /// How long one qgw run may take before the test fails.
 const RUN_LIMIT: Duration = Duration::from_secs(30);
+
+/// How long [`Env::until_serving`] waits for the gateway to report SERVING.
+const SERVING_LIMIT: Duration = Duration::from_secs(10);
 
 /// A running sandbox + gateway pair.
 pub struct Env {
@@ -31,6 +34,11 @@ pub struct Env {
 
 /// Sandbox with fast phases (tasks finish in about a second) and a default gateway.
 pub async fn start() -> Env {
+    start_on(IpAddr::V4(Ipv4Addr::LOCALHOST)).await
+}
+
+/// Like [`start`], with the gateway's gRPC listener on `ip` (e.g. `::1`), port 0.
+pub async fn start_on(ip: IpAddr) -> Env {
     let sandbox_config = SandboxConfig {
         api_keys: vec![API_KEY.to_owned()],
         live_api_keys: vec![API_KEY.to_owned()],
@@ -51,7 +59,7 @@ pub async fn start() -> Env {
     let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
     config.admin_listen = admin.local_addr().expect("admin addr");
     let gateway = Gateway::from_config(&config).expect("gateway");
-    let grpc = TcpListener::bind("127.0.0.1:0")
+    let grpc = TcpListener::bind(SocketAddr::new(ip, 0))
         .await
         .expect("bind gateway");
     let addr = grpc.local_addr().expect("gateway addr");
@@ -74,6 +82,20 @@ impl Env {
         let mut command = qgw();
         command.arg("--target").arg(self.target()).args(args);
         run_bounded(command).await
+    }
+
+    /// Polls `qgw health` until the gateway reports SERVING (it does once it holds
+    /// upstream tokens), for at most [`SERVING_LIMIT`]; returns that run's stdout.
+    pub async fn until_serving(&self) -> String {
+        let give_up = tokio::time::Instant::now() + SERVING_LIMIT;
+        loop {
+            let output = self.qgw(&["health"]).await;
+            if output.status.success() {
+                return String::from_utf8_lossy(&output.stdout).into_owned();
+            }
+            assert!(tokio::time::Instant::now() < give_up, "{}", text(&output));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Stops the gateway.
