@@ -14,7 +14,8 @@ Exit codes:
   2        usage error (unknown flag, missing argument)
   3        the task or stream ended in an error state
   10+code  the gateway answered a gRPC error: 10 + its numeric code, e.g.
-           13 INVALID_ARGUMENT, 15 NOT_FOUND, 19 FAILED_PRECONDITION,
+           13 INVALID_ARGUMENT, 14 DEADLINE_EXCEEDED (--timeout expired),
+           15 NOT_FOUND, 19 FAILED_PRECONDITION,
            24 UNAVAILABLE (also: gateway unreachable), 26 UNAUTHENTICATED";
 
 /// Command line client of qencode-gateway.

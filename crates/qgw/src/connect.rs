@@ -63,9 +63,6 @@ impl Clients {
         let mut endpoint = Endpoint::from_shared(uri.clone())
             .map_err(|e| invalid(&e))?
             .connect_timeout(CONNECT_TIMEOUT);
-        if let Some(timeout) = common.timeout {
-            endpoint = endpoint.timeout(timeout);
-        }
         if tls {
             endpoint = endpoint
                 .tls_config(tls_config(common, &uri)?)
@@ -93,7 +90,7 @@ impl Clients {
                 .transpose()?,
         };
         Ok(Self {
-            channel: Transport::new(endpoint.connect_lazy(), &uri),
+            channel: Transport::new(endpoint.connect_lazy(), &uri, common.timeout),
             credentials,
         })
     }

@@ -1,10 +1,13 @@
 //! The service every call goes through: tonic's channel, with a failed connection
-//! reported as `UNAVAILABLE` naming the address that was dialled.
+//! reported as `UNAVAILABLE` naming the address that was dialled, and `--timeout` as
+//! `DEADLINE_EXCEEDED`.
 //!
 //! tonic turns a failed connection into `UNAVAILABLE` with the bare OS or TLS error
 //! ("tcp connect error"), which does not say which address failed: the one thing a
-//! person needs to spot a wrong `--target`. The address is known only here, where the
-//! call was made, so the status is written here rather than in `fail.rs`.
+//! person needs to spot a wrong `--target`. Its own `Endpoint::timeout` expires as
+//! `CANCELLED`, which a script cannot tell from a cancelled call. Both causes are known
+//! only here, where the call is made, so the statuses are written here rather than in
+//! `fail.rs`.
 
 use std::{
     error::Error,
@@ -12,6 +15,7 @@ use std::{
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
+    time::Duration,
 };
 use tonic::{
     body::Body,
@@ -32,14 +36,18 @@ pub struct Transport {
     channel: Channel,
     /// The URI dialled, for messages.
     uri: Arc<str>,
+    /// How long a call may take until its answer starts (`--timeout`): the response
+    /// headers of a unary call, the start of a stream. Connecting counts.
+    timeout: Option<Duration>,
 }
 
 impl Transport {
-    /// Calls go over `channel`, which dials `uri`.
-    pub fn new(channel: Channel, uri: &str) -> Self {
+    /// Calls go over `channel`, which dials `uri`, each bounded by `timeout`.
+    pub fn new(channel: Channel, uri: &str, timeout: Option<Duration>) -> Self {
         Self {
             channel,
             uri: uri.into(),
+            timeout,
         }
     }
 }
@@ -59,8 +67,24 @@ impl Service<http::Request<Body>> for Transport {
     fn call(&mut self, request: http::Request<Body>) -> Answer {
         let answer = self.channel.call(request);
         let uri = Arc::clone(&self.uri);
-        Box::pin(async move { answer.await.map_err(|error| explain(&uri, error)) })
+        let timeout = self.timeout;
+        Box::pin(async move {
+            let answer = match timeout {
+                // Dropping the call on expiry resets its HTTP/2 stream: the gateway
+                // sees it cancelled.
+                Some(limit) => tokio::time::timeout(limit, answer)
+                    .await
+                    .map_err(|_| too_late(&uri, limit))?,
+                None => answer.await,
+            };
+            answer.map_err(|error| explain(&uri, error))
+        })
     }
+}
+
+/// `DEADLINE_EXCEEDED`: no answer from `uri` within `limit`.
+fn too_late(uri: &str, limit: Duration) -> BoxError {
+    Status::deadline_exceeded(format!("no answer from {uri} within {limit:?} (--timeout)")).into()
 }
 
 /// `UNAVAILABLE` naming `uri` when `error` is a failed connection; `error` otherwise

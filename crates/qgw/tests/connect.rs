@@ -1,5 +1,5 @@
-//! Every `--target` form reaches the gateway; a gateway that cannot be reached is
-//! reported as UNAVAILABLE with its address.
+//! Every `--target` form reaches the gateway; a gateway that cannot be reached or does
+//! not answer in time is reported with the code the README promises.
 
 mod common;
 
@@ -103,4 +103,16 @@ async fn a_closed_port_is_unavailable_and_named() {
         let output = qgw_at(&target, &["status", "t"]).await;
         assert_unavailable(&output, &format!("127.0.0.1:{port}"));
     }
+}
+
+#[tokio::test]
+async fn timeout_before_the_answer_is_deadline_exceeded() {
+    // Accepts connections (the kernel's backlog) and never answers a byte.
+    let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let target = format!("127.0.0.1:{}", silent.local_addr().expect("addr").port());
+    let output = qgw_at(&target, &["--timeout", "300ms", "status", "t"]).await;
+    assert_eq!(output.status.code(), Some(14), "{}", common::text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DEADLINE_EXCEEDED"), "{stderr}");
+    drop(silent);
 }
