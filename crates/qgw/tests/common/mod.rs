@@ -105,17 +105,33 @@ impl Env {
 }
 
 /// Runs `command` with piped output, killing it after [`RUN_LIMIT`].
-pub async fn run_bounded(mut command: Command) -> Output {
+pub async fn run_bounded(command: Command) -> Output {
+    run_bounded_to(command, Stdio::piped()).await
+}
+
+/// Runs `command` with `stdout` as its standard output and stderr piped, killing it
+/// after [`RUN_LIMIT`]; the output's `stdout` is empty unless `stdout` was a pipe.
+pub async fn run_bounded_to(mut command: Command, stdout: Stdio) -> Output {
     command
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let child = command.output();
-    match tokio::time::timeout(RUN_LIMIT, child).await {
+    let child = command.spawn().expect("run qgw");
+    // On timeout the child is dropped, and `kill_on_drop` kills it.
+    match tokio::time::timeout(RUN_LIMIT, child.wait_with_output()).await {
         Ok(output) => output.expect("run qgw"),
         Err(_) => panic!("qgw ran over {RUN_LIMIT:?}: {command:?}"),
     }
+}
+
+/// The write end of a pipe whose read end is already closed, as a process's stdout:
+/// its first write fails with `EPIPE`, as under `qgw ... | head` once head has exited,
+/// with no race.
+pub fn closed_pipe() -> Stdio {
+    let (writer, reader) = tokio::net::unix::pipe::pipe().expect("pipe");
+    drop(reader);
+    Stdio::from(writer.into_blocking_fd().expect("pipe fd"))
 }
 
 /// A `qgw` command (not yet run).
