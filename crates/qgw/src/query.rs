@@ -41,6 +41,11 @@ pub fn build(source: Option<String>, args: &QueryArgs) -> Result<Query, Failure>
     if let Some(path) = &args.query_file {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Failure::local(format!("reading {}: {e}", path.display())))?;
+        // Checked here so a typo is a local failure (exit 1) naming the file, not the
+        // gateway's INVALID_ARGUMENT; the text is still sent as written.
+        serde_json::from_str::<serde_json::Value>(&text).map_err(|e| {
+            Failure::local(format!("--query-file {} is not JSON: {e}", path.display()))
+        })?;
         return Ok(Query::Json(text));
     }
     if args.formats.is_empty() {

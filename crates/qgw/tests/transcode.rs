@@ -2,6 +2,8 @@
 
 mod common;
 
+use qencode_sandbox::Endpoint;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn transcode_watch_reaches_completed_with_plain_lines() {
     let env = common::start().await;
@@ -90,6 +92,31 @@ async fn usage_errors_exit_2_and_unreachable_exits_24() {
     command.args(["--target", "http://127.0.0.1:9", "status", "t"]);
     let output = common::run_bounded(command).await;
     assert_eq!(output.status.code(), Some(24), "{}", common::text(&output));
+    env.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_query_file_that_is_not_json_is_a_local_failure() {
+    let env = common::start().await;
+    let dir = std::env::temp_dir().join(format!("qgw-query-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("query.json");
+    std::fs::write(
+        &file,
+        r#"{"query": {"source": "https://example.com/a.mp4","#,
+    )
+    .expect("write query");
+    let path = file.to_string_lossy().into_owned();
+    let created = || env.sandbox.sandbox().count(Endpoint::CreateTask);
+    let before = created();
+
+    let output = env.qgw(&["transcode", "--query-file", &path]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", common::text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&path), "names the file: {stderr}");
+    assert_eq!(created(), before, "no task created upstream");
+
+    let _ = std::fs::remove_dir_all(&dir);
     env.stop();
 }
 
