@@ -11,7 +11,7 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0        success
   1        local failure (file unreadable, bad --query-file, TLS files)
-  2        usage error (unknown flag, missing argument)
+  2        usage error (unknown flag, missing argument, --format size not WxH)
   3        the task or stream ended in an error state
   10+code  the gateway answered a gRPC error: 10 + its numeric code, e.g.
            13 INVALID_ARGUMENT, 14 DEADLINE_EXCEEDED (--timeout expired),

@@ -96,6 +96,39 @@ async fn usage_errors_exit_2_and_unreachable_exits_24() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_bad_format_size_is_a_usage_error_and_creates_no_task() {
+    let env = common::start().await;
+    let created = || env.sandbox.sandbox().count(Endpoint::CreateTask);
+    let before = created();
+    for bad in [
+        "mp4:abc",
+        "mp4:640",
+        "mp4:640x",
+        "mp4:0x360",
+        "mp4:640x-1",
+        "mp4:",
+    ] {
+        let output = env
+            .qgw(&[
+                "transcode",
+                "--source",
+                "https://example.com/a.mp4",
+                "--format",
+                bad,
+            ])
+            .await;
+        assert_eq!(output.status.code(), Some(2), "{}", common::text(&output));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("--format") && stderr.contains(bad),
+            "names the flag and {bad:?}: {stderr}"
+        );
+    }
+    assert_eq!(created(), before, "no task created upstream");
+    env.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_query_file_that_is_not_json_is_a_local_failure() {
     let env = common::start().await;
     let dir = std::env::temp_dir().join(format!("qgw-query-{}", std::process::id()));
