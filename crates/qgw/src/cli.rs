@@ -11,10 +11,11 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0        success
   1        local failure (file unreadable, bad --query-file, TLS files)
-  2        usage error (unknown flag, missing argument)
+  2        usage error (unknown flag, missing argument, --format size not WxH)
   3        the task or stream ended in an error state
   10+code  the gateway answered a gRPC error: 10 + its numeric code, e.g.
-           13 INVALID_ARGUMENT, 15 NOT_FOUND, 19 FAILED_PRECONDITION,
+           13 INVALID_ARGUMENT, 14 DEADLINE_EXCEEDED (--timeout expired),
+           15 NOT_FOUND, 19 FAILED_PRECONDITION,
            24 UNAVAILABLE (also: gateway unreachable), 26 UNAUTHENTICATED";
 
 /// Command line client of qencode-gateway.
@@ -32,7 +33,8 @@ pub struct Cli {
 /// Flags every subcommand accepts.
 #[derive(Debug, Args)]
 pub struct Common {
-    /// Gateway address (`https://` implies TLS).
+    /// Gateway address: host:port, [::1]:port, http://host:port or https://host:port
+    /// (`https://` implies TLS; a bare host:port is plaintext unless --tls).
     #[arg(
         long,
         global = true,

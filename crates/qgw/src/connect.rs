@@ -1,8 +1,10 @@
 //! The channel to the gateway and the metadata every call carries.
 //!
 //! The channel connects lazily so an unreachable gateway surfaces as an `UNAVAILABLE`
-//! status on the first call, printed and mapped to an exit code like any other error.
+//! status on the first call (naming the address: see `transport.rs`), printed and
+//! mapped to an exit code like any other error.
 
+use crate::transport::Transport;
 use crate::{cli::Common, fail::Failure};
 use qencode_gateway_proto::pb::{
     live_streaming_client::LiveStreamingClient, transcoding_client::TranscodingClient,
@@ -11,7 +13,7 @@ use std::time::Duration;
 use tonic::{
     metadata::{Ascii, MetadataValue},
     service::{interceptor::InterceptedService, Interceptor},
-    transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
+    transport::{Certificate, ClientTlsConfig, Endpoint, Identity},
     Request, Status,
 };
 
@@ -19,7 +21,7 @@ use tonic::{
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A channel with the caller's credentials attached to each call.
-pub type Authed = InterceptedService<Channel, Credentials>;
+pub type Authed = InterceptedService<Transport, Credentials>;
 
 /// Adds `authorization` and `x-qencode-project` to every request.
 #[derive(Clone, Debug, Default)]
@@ -47,24 +49,23 @@ impl Interceptor for Credentials {
 /// Clients of both services over one channel.
 pub struct Clients {
     /// Channel without credentials (health checks are open).
-    pub channel: Channel,
+    pub channel: Transport,
     credentials: Credentials,
 }
 
 impl Clients {
     /// Builds the (lazy) channel from the common flags.
     pub fn new(common: &Common) -> Result<Self, Failure> {
-        let tls = common.tls || common.target.starts_with("https://");
-        let target = effective_target(&common.target, tls);
-        let mut endpoint = Endpoint::from_shared(target)
-            .map_err(|e| Failure::local(format!("--target {:?}: {e}", common.target)))?
+        let invalid = |e: &dyn std::fmt::Display| {
+            Failure::local(format!("--target {:?}: {e}", common.target))
+        };
+        let (uri, tls) = dial_uri(&common.target, common.tls).map_err(|e| invalid(&e))?;
+        let mut endpoint = Endpoint::from_shared(uri.clone())
+            .map_err(|e| invalid(&e))?
             .connect_timeout(CONNECT_TIMEOUT);
-        if let Some(timeout) = common.timeout {
-            endpoint = endpoint.timeout(timeout);
-        }
         if tls {
             endpoint = endpoint
-                .tls_config(tls_config(common)?)
+                .tls_config(tls_config(common, &uri)?)
                 .map_err(|e| Failure::local(format!("TLS: {e}")))?;
         }
         let header = |name: &str, value: String| {
@@ -89,7 +90,7 @@ impl Clients {
                 .transpose()?,
         };
         Ok(Self {
-            channel: endpoint.connect_lazy(),
+            channel: Transport::new(endpoint.connect_lazy(), &uri, common.timeout),
             credentials,
         })
     }
@@ -105,12 +106,14 @@ impl Clients {
     }
 }
 
-fn tls_config(common: &Common) -> Result<ClientTlsConfig, Failure> {
+/// TLS to `uri` (whose host the certificate must name) with the `--ca`/`--cert`/`--key`
+/// of `common`.
+fn tls_config(common: &Common, uri: &str) -> Result<ClientTlsConfig, Failure> {
     let read = |path: &std::path::Path| {
         std::fs::read(path).map_err(|e| Failure::local(format!("reading {}: {e}", path.display())))
     };
     let mut config = ClientTlsConfig::new();
-    if let Some(domain) = url_host(&common.target) {
+    if let Some(domain) = url_host(uri) {
         config = config.domain_name(domain);
     }
     config = match &common.ca {
@@ -123,13 +126,30 @@ fn tls_config(common: &Common) -> Result<ClientTlsConfig, Failure> {
     Ok(config)
 }
 
-/// The URI to dial: tonic only speaks TLS to `https://` URIs, so `--tls` turns an
+/// The URI to dial for `target`, and whether it is TLS (`https://`, or `--tls`).
+///
+/// tonic needs a scheme: a bare `host:port` or `[::1]:port` reached it as is and every
+/// call failed with `UNKNOWN: transport error`, so it gets `http://` (`https://` with
+/// `--tls`). tonic only speaks TLS to `https://` URIs, so `--tls` also turns an
 /// `http://` target into `https://` rather than silently staying in plaintext.
-fn effective_target(target: &str, tls: bool) -> String {
-    match target.strip_prefix("http://") {
-        Some(rest) if tls => format!("https://{rest}"),
-        _ => target.to_owned(),
+fn dial_uri(target: &str, tls: bool) -> Result<(String, bool), String> {
+    let (scheme, rest) = target
+        .split_once("://")
+        .map_or(("http", target), |(scheme, rest)| (scheme, rest));
+    let tls = match scheme.to_ascii_lowercase().as_str() {
+        "http" => tls,
+        "https" => true,
+        _ => {
+            return Err(format!(
+                "unknown scheme {scheme:?}: use http:// or https://"
+            ))
+        }
+    };
+    if rest.is_empty() {
+        return Err("no host: use host:port, http://host:port or https://host:port".into());
     }
+    let scheme = if tls { "https" } else { "http" };
+    Ok((format!("{scheme}://{rest}"), tls))
 }
 
 /// The host of `target`, which TLS verifies the certificate against.
@@ -150,10 +170,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tls_targets() {
-        assert_eq!(effective_target("http://gw:1", true), "https://gw:1");
-        assert_eq!(effective_target("http://gw:1", false), "http://gw:1");
-        assert_eq!(effective_target("https://gw:1", true), "https://gw:1");
+    fn targets() {
+        let dial = |target, tls| dial_uri(target, tls).expect(target);
+        assert_eq!(dial("gw:1", false), ("http://gw:1".into(), false));
+        assert_eq!(dial("gw:1", true), ("https://gw:1".into(), true));
+        assert_eq!(dial("[::1]:1", false), ("http://[::1]:1".into(), false));
+        assert_eq!(
+            dial("http://[::1]:1", false),
+            ("http://[::1]:1".into(), false)
+        );
+        assert_eq!(dial("http://gw:1", false), ("http://gw:1".into(), false));
+        assert_eq!(dial("http://gw:1", true), ("https://gw:1".into(), true));
+        assert_eq!(dial("https://gw:1", false), ("https://gw:1".into(), true));
+        assert_eq!(dial("HTTPS://gw:1", false), ("https://gw:1".into(), true));
+        assert!(dial_uri("ftp://gw:1", false).is_err());
+        assert!(dial_uri("http://", false).is_err());
+        assert!(dial_uri("", false).is_err());
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub enum Failure {
     Rpc(Status),
     /// The call worked but the task or stream ended in an error state.
     Ended(String),
+    /// Stdout was closed by its reader (`| head`): not an error of the command, which
+    /// just stops, silent and with exit 0, as `git log | head` does.
+    Closed,
 }
 
 impl Failure {
@@ -29,6 +32,7 @@ impl Failure {
     /// The process exit code (see `qgw --help`).
     pub fn exit_code(&self) -> ExitCode {
         match self {
+            Self::Closed => ExitCode::SUCCESS,
             Self::Local(_) => ExitCode::from(1),
             Self::Ended(_) => ExitCode::from(3),
             // Codes are 1..=16, so 10 + code always fits a u8.
@@ -38,8 +42,12 @@ impl Failure {
         }
     }
 
-    /// Prints the failure to stderr, as text or as one JSON object.
+    /// Prints the failure to stderr, as text or as one JSON object; nothing for
+    /// [`Failure::Closed`].
     pub fn print(&self, json: bool) {
+        if matches!(self, Self::Closed) {
+            return;
+        }
         if json {
             eprintln!("{}", self.to_json());
         } else {
@@ -49,6 +57,7 @@ impl Failure {
 
     fn to_text(&self) -> String {
         match self {
+            Self::Closed => String::new(),
             Self::Local(message) => format!("error: {message}\n"),
             Self::Ended(message) => format!("failed: {message}\n"),
             Self::Rpc(status) => rpc_text(status),
@@ -57,6 +66,7 @@ impl Failure {
 
     fn to_json(&self) -> Value {
         match self {
+            Self::Closed => Value::Null,
             Self::Local(message) => json!({"error": "local", "message": message}),
             Self::Ended(message) => json!({"error": "ended", "message": message}),
             Self::Rpc(status) => rpc_json(status),
@@ -166,5 +176,6 @@ mod tests {
             "query.source"
         );
         assert_eq!(Failure::local("x").exit_code(), ExitCode::from(1));
+        assert_eq!(Failure::Closed.exit_code(), ExitCode::SUCCESS);
     }
 }

@@ -36,7 +36,7 @@ pub async fn run(clients: &Clients, output: Output) -> Result<(), Failure> {
         };
         output.emit(json!({"service": name, "status": word}), || {
             format!("{name}: {word}")
-        });
+        })?;
         if status != ServingStatus::Serving {
             not_serving.push(name);
         }

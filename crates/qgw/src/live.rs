@@ -5,7 +5,7 @@ use crate::{
     cli::{LiveCommand, StreamArgs},
     connect::Clients,
     fail::Failure,
-    output::{stream_json, stream_state, stream_text, Output},
+    output::{line, stream_json, stream_state, stream_text, Output},
 };
 use qencode_gateway_proto::pb::{self, StreamState, WatchEventKind};
 use serde_json::json;
@@ -75,7 +75,7 @@ pub async fn run(clients: &Clients, output: Output, command: LiveCommand) -> Res
             let state = stream_state(status.state());
             output.emit(json!({"id": id, "state": state}), || {
                 format!("{id}  {state}")
-            });
+            })?;
             return Ok(());
         }
         LiveCommand::Watch { id } => return watch(clients, output, id).await,
@@ -104,10 +104,10 @@ async fn watch(clients: &Clients, output: Output, id: String) -> Result<(), Fail
         let Some(stream) = event.stream else { continue };
         let state = stream.status.as_ref().map(|s| s.state());
         if output.json {
-            println!("{}", stream_json(&stream)?);
+            line(stream_json(&stream)?)?;
         } else if state != last_state {
             let word = state.map_or_else(|| "unknown".to_owned(), stream_state);
-            println!("{}  {word}", stream.id);
+            line(format!("{}  {word}", stream.id))?;
         }
         last_state = state;
         if matches!(state, Some(StreamState::Stopped | StreamState::Deleted)) {
@@ -121,8 +121,7 @@ async fn watch(clients: &Clients, output: Output, id: String) -> Result<(), Fail
 
 fn print_stream(output: Output, stream: &pb::LiveStream) -> Result<(), Failure> {
     let value = stream_json(stream)?;
-    output.emit(value, || stream_text(stream));
-    Ok(())
+    output.emit(value, || stream_text(stream))
 }
 
 fn params(args: StreamArgs) -> pb::StreamParams {

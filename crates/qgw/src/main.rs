@@ -12,6 +12,7 @@ mod output;
 mod progress;
 mod query;
 mod transcode;
+mod transport;
 mod upload;
 mod watch;
 
@@ -45,8 +46,10 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> Result<(), fail::Failure> {
     let output = output::Output::new(cli.common.json);
     if let Command::Completions { shell } = cli.command {
-        clap_complete::generate(shell, &mut Cli::command(), "qgw", &mut std::io::stdout());
-        return Ok(());
+        // Generated into memory: clap_complete panics on a failed write to stdout.
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "qgw", &mut script);
+        return output::write_stdout(&script);
     }
     let clients = connect::Clients::new(&cli.common)?;
     match cli.command {

@@ -3,11 +3,14 @@
 //! Messages become JSON through the gateway's own descriptor walker
 //! (`proto_json::to_json`), so every set field appears without hand-written serde code;
 //! enum numbers are then replaced by their names so the JSON reads like the text.
+//!
+//! Everything printed on stdout goes through [`write_stdout`], so a closed stdout is
+//! handled in one place.
 
 use crate::fail::Failure;
 use qencode_gateway_proto::{pb, proto_json};
 use serde_json::{json, Value};
-use std::io::IsTerminal;
+use std::io::{ErrorKind, IsTerminal, Write};
 
 /// How results are printed.
 #[derive(Clone, Copy, Debug)]
@@ -28,13 +31,35 @@ impl Output {
     }
 
     /// Prints `value` as one JSON line (JSON mode) or `text` (text mode).
-    pub fn emit(&self, value: Value, text: impl FnOnce() -> String) {
+    pub fn emit(&self, value: Value, text: impl FnOnce() -> String) -> Result<(), Failure> {
         if self.json {
-            println!("{value}");
+            line(value)
         } else {
-            println!("{}", text());
+            line(text())
         }
     }
+}
+
+/// Writes `text` and a newline to stdout (see [`write_stdout`]).
+pub fn line(text: impl std::fmt::Display) -> Result<(), Failure> {
+    write_stdout(format!("{text}\n").as_bytes())
+}
+
+/// Writes `bytes` to stdout now.
+///
+/// A stdout closed by its reader (`qgw status t | head -1` once head has exited) is
+/// [`Failure::Closed`], which ends the command quietly with exit 0 as `git log | head`
+/// does; `println!` panicked there ("failed printing to stdout", exit 101). Any other
+/// write error (a full disk) is a local failure.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|e| match e.kind() {
+            ErrorKind::BrokenPipe => Failure::Closed,
+            _ => Failure::local(format!("writing to stdout: {e}")),
+        })
 }
 
 /// The lower-case word of a prost enum name, without its `PREFIX_`.

@@ -3,7 +3,10 @@
 //! Off a terminal (CI logs, pipes) redrawn bars would be noise, so each change of state
 //! or whole percent becomes one line instead; identical updates print nothing.
 
-use crate::output::{output_label, outputs, task_state, Output};
+use crate::{
+    fail::Failure,
+    output::{line, output_label, outputs, task_state, Output},
+};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use qencode_gateway_proto::pb;
 use std::collections::HashMap;
@@ -48,8 +51,8 @@ impl TaskProgress {
         }
     }
 
-    /// Shows `status`.
-    pub fn update(&mut self, status: &pb::TaskStatus) {
+    /// Shows `status`; fails only if a plain line cannot be written.
+    pub fn update(&mut self, status: &pb::TaskStatus) -> Result<(), Failure> {
         let state = task_state(status.state());
         match &mut self.bars {
             Some(bars) => {
@@ -64,23 +67,30 @@ impl TaskProgress {
                 }
             }
             None => {
-                let line = format!("{}{}", state, percent(status.percent));
-                self.plain(self.token.clone(), format!("{}  {line}", self.token), line);
+                let state = format!("{}{}", state, percent(status.percent));
+                self.plain(
+                    self.token.clone(),
+                    format!("{}  {state}", self.token),
+                    state,
+                )?;
                 for output in outputs(status) {
-                    let line = format!("{}{}", task_state(output.state()), percent(output.percent));
+                    let state =
+                        format!("{}{}", task_state(output.state()), percent(output.percent));
                     let label = output_label(output);
-                    self.plain(output.tag.clone(), format!("  {label}  {line}"), line);
+                    self.plain(output.tag.clone(), format!("  {label}  {state}"), state)?;
                 }
             }
         }
+        Ok(())
     }
 
-    /// Prints `text` unless `key` last printed the same `line`.
-    fn plain(&mut self, key: String, text: String, line: String) {
-        if self.last.get(&key) != Some(&line) {
-            println!("{text}");
-            self.last.insert(key, line);
+    /// Prints `text` unless `key` last printed the same `state`.
+    fn plain(&mut self, key: String, text: String, state: String) -> Result<(), Failure> {
+        if self.last.get(&key) != Some(&state) {
+            line(text)?;
+            self.last.insert(key, state);
         }
+        Ok(())
     }
 
     /// Leaves the bars drawn where they are.

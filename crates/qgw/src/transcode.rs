@@ -33,7 +33,7 @@ pub async fn transcode(
                 started.task_token, started.status_url
             )
         },
-    );
+    )?;
     if args.watch {
         crate::watch::run(clients, output, &started.task_token).await?;
     }
@@ -69,7 +69,7 @@ pub async fn start_task(
     output.emit(
         json!({"task_token": task, "status_url": started.status_url}),
         || format!("task {task} started\n  status: {}", started.status_url),
-    );
+    )?;
     Ok(())
 }
 
@@ -85,7 +85,7 @@ pub async fn status(clients: &Clients, output: Output, tasks: Vec<String>) -> Re
     for token in &tasks {
         if let Some(status) = report.statuses.get(token) {
             let value = task_json(token, status)?;
-            output.emit(value, || task_text(token, status));
+            output.emit(value, || task_text(token, status))?;
         }
     }
     if !report.unknown_task_tokens.is_empty() {

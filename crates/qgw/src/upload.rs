@@ -86,7 +86,7 @@ pub async fn run(clients: &Clients, output: Output, args: UploadArgs) -> Result<
                 uploaded.bytes_stored, task.task_token, uploaded.source_uri
             )
         },
-    );
+    )?;
     if let Some(query_args) = start_query {
         let query = query::build(Some(uploaded.source_uri.clone()), query_args)?;
         crate::transcode::start_task(clients, output, &task.task_token, query).await?;

@@ -6,7 +6,7 @@
 use crate::{
     connect::Clients,
     fail::Failure,
-    output::{outputs, task_json, task_state, Output},
+    output::{line, outputs, task_json, task_state, Output},
     progress::TaskProgress,
 };
 use qencode_gateway_proto::pb::{self, TaskState, WatchEventKind};
@@ -37,20 +37,21 @@ pub async fn run(clients: &Clients, output: Output, token: &str) -> Result<(), F
             .map(|s| json!({"failed_polls": s.failed_polls, "reason": s.reason}));
         let Some(status) = event.status else { continue };
         match &mut progress {
-            Some(progress) => progress.update(&status),
+            Some(progress) => progress.update(&status)?,
             None => {
-                let mut line = task_json(token, &status)?;
-                line["event"] = json!(crate::output::word(kind.as_str_name(), "WATCH_EVENT_KIND_"));
+                let mut event_line = task_json(token, &status)?;
+                event_line["event"] =
+                    json!(crate::output::word(kind.as_str_name(), "WATCH_EVENT_KIND_"));
                 if let Some(stale) = stale {
-                    line["stale"] = stale;
+                    event_line["stale"] = stale;
                 }
-                println!("{line}");
+                line(event_line)?;
             }
         }
         if is_terminal(status.state()) {
             if let Some(progress) = &progress {
                 progress.finish();
-                print_urls(&status);
+                print_urls(&status)?;
             }
             return ended(token, &status);
         }
@@ -83,10 +84,11 @@ pub fn ended(token: &str, status: &pb::TaskStatus) -> Result<(), Failure> {
     Ok(())
 }
 
-fn print_urls(status: &pb::TaskStatus) {
+fn print_urls(status: &pb::TaskStatus) -> Result<(), Failure> {
     for output in outputs(status) {
         if let Some(url) = &output.url {
-            println!("{}: {url}", crate::output::output_label(output));
+            line(format!("{}: {url}", crate::output::output_label(output)))?;
         }
     }
+    Ok(())
 }

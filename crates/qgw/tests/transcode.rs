@@ -2,6 +2,8 @@
 
 mod common;
 
+use qencode_sandbox::Endpoint;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn transcode_watch_reaches_completed_with_plain_lines() {
     let env = common::start().await;
@@ -94,27 +96,71 @@ async fn usage_errors_exit_2_and_unreachable_exits_24() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_bad_format_size_is_a_usage_error_and_creates_no_task() {
+    let env = common::start().await;
+    let created = || env.sandbox.sandbox().count(Endpoint::CreateTask);
+    let before = created();
+    for bad in [
+        "mp4:abc",
+        "mp4:640",
+        "mp4:640x",
+        "mp4:0x360",
+        "mp4:640x-1",
+        "mp4:",
+    ] {
+        let output = env
+            .qgw(&[
+                "transcode",
+                "--source",
+                "https://example.com/a.mp4",
+                "--format",
+                bad,
+            ])
+            .await;
+        assert_eq!(output.status.code(), Some(2), "{}", common::text(&output));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("--format") && stderr.contains(bad),
+            "names the flag and {bad:?}: {stderr}"
+        );
+    }
+    assert_eq!(created(), before, "no task created upstream");
+    env.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_query_file_that_is_not_json_is_a_local_failure() {
+    let env = common::start().await;
+    let dir = std::env::temp_dir().join(format!("qgw-query-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("query.json");
+    std::fs::write(
+        &file,
+        r#"{"query": {"source": "https://example.com/a.mp4","#,
+    )
+    .expect("write query");
+    let path = file.to_string_lossy().into_owned();
+    let created = || env.sandbox.sandbox().count(Endpoint::CreateTask);
+    let before = created();
+
+    let output = env.qgw(&["transcode", "--query-file", &path]).await;
+    assert_eq!(output.status.code(), Some(1), "{}", common::text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&path), "names the file: {stderr}");
+    assert_eq!(created(), before, "no task created upstream");
+
+    let _ = std::fs::remove_dir_all(&dir);
+    env.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn health_reports_serving() {
     let env = common::start().await;
-    // The gateway reports SERVING once it holds upstream tokens; bounded retries.
-    let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let output = env.qgw(&["health"]).await;
-        if output.status.success() {
-            let stdout = String::from_utf8_lossy(&output.stdout);
-            assert!(
-                stdout.contains("qencode.gateway.v1.Transcoding: serving"),
-                "{stdout}"
-            );
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "{}",
-            common::text(&output)
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let stdout = env.until_serving().await;
+    assert!(
+        stdout.contains("qencode.gateway.v1.Transcoding: serving"),
+        "{stdout}"
+    );
     env.stop();
 }
 

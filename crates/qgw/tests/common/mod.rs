@@ -9,7 +9,7 @@ use qencode_gateway::{
 };
 use qencode_sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use std::{
-    net::SocketAddr,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
     process::{Output, Stdio},
     time::Duration,
 };
@@ -20,6 +20,9 @@ const API_KEY: &str = "test-api-key-qgw";
 
 /// How long one qgw run may take before the test fails.
 const RUN_LIMIT: Duration = Duration::from_secs(30);
+
+/// How long [`Env::until_serving`] waits for the gateway to report SERVING.
+const SERVING_LIMIT: Duration = Duration::from_secs(10);
 
 /// A running sandbox + gateway pair.
 pub struct Env {
@@ -32,6 +35,11 @@ pub struct Env {
 
 /// Sandbox with fast phases (tasks finish in about a second) and a default gateway.
 pub async fn start() -> Env {
+    start_on(IpAddr::V4(Ipv4Addr::LOCALHOST)).await
+}
+
+/// Like [`start`], with the gateway's gRPC listener on `ip` (e.g. `::1`), port 0.
+pub async fn start_on(ip: IpAddr) -> Env {
     let sandbox_config = SandboxConfig {
         api_keys: vec![API_KEY.to_owned()],
         live_api_keys: vec![API_KEY.to_owned()],
@@ -52,7 +60,7 @@ pub async fn start() -> Env {
     let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
     config.admin_listen = admin.local_addr().expect("admin addr");
     let gateway = Gateway::from_config(&config).expect("gateway");
-    let grpc = TcpListener::bind("127.0.0.1:0")
+    let grpc = TcpListener::bind(SocketAddr::new(ip, 0))
         .await
         .expect("bind gateway");
     let addr = grpc.local_addr().expect("gateway addr");
@@ -77,6 +85,20 @@ impl Env {
         run_bounded(command).await
     }
 
+    /// Polls `qgw health` until the gateway reports SERVING (it does once it holds
+    /// upstream tokens), for at most [`SERVING_LIMIT`]; returns that run's stdout.
+    pub async fn until_serving(&self) -> String {
+        let give_up = tokio::time::Instant::now() + SERVING_LIMIT;
+        loop {
+            let output = self.qgw(&["health"]).await;
+            if output.status.success() {
+                return String::from_utf8_lossy(&output.stdout).into_owned();
+            }
+            assert!(tokio::time::Instant::now() < give_up, "{}", text(&output));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Stops the gateway.
     pub fn stop(self) {
         self.gateway.shutdown.begin();
@@ -84,17 +106,33 @@ impl Env {
 }
 
 /// Runs `command` with piped output, killing it after [`RUN_LIMIT`].
-pub async fn run_bounded(mut command: Command) -> Output {
+pub async fn run_bounded(command: Command) -> Output {
+    run_bounded_to(command, Stdio::piped()).await
+}
+
+/// Runs `command` with `stdout` as its standard output and stderr piped, killing it
+/// after [`RUN_LIMIT`]; the output's `stdout` is empty unless `stdout` was a pipe.
+pub async fn run_bounded_to(mut command: Command, stdout: Stdio) -> Output {
     command
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let child = command.output();
-    match tokio::time::timeout(RUN_LIMIT, child).await {
+    let child = command.spawn().expect("run qgw");
+    // On timeout the child is dropped, and `kill_on_drop` kills it.
+    match tokio::time::timeout(RUN_LIMIT, child.wait_with_output()).await {
         Ok(output) => output.expect("run qgw"),
         Err(_) => panic!("qgw ran over {RUN_LIMIT:?}: {command:?}"),
     }
+}
+
+/// The write end of a pipe whose read end is already closed, as a process's stdout:
+/// its first write fails with `EPIPE`, as under `qgw ... | head` once head has exited,
+/// with no race.
+pub fn closed_pipe() -> Stdio {
+    let (writer, reader) = tokio::net::unix::pipe::pipe().expect("pipe");
+    drop(reader);
+    Stdio::from(writer.into_blocking_fd().expect("pipe fd"))
 }
 
 /// A `qgw` command (not yet run).
