@@ -322,3 +322,100 @@ async fn create_list_and_update() {
     }
     env.stop().await;
 }
+
+/// Issue 23, item 7: the Live API echoes a DVR destination's storage key and secret;
+/// no response of any read or write RPC may carry them (a read-only dashboard caller
+/// would receive another team's storage credentials). Scans the encoded bytes of
+/// CreateStream, GetStream, ListStreams, UpdateStream and WatchStream's snapshot.
+#[tokio::test]
+async fn dvr_storage_credentials_never_reach_a_response() {
+    use prost::Message;
+    const KEY: &str = "AKIA-DVR-KEY-0123456789";
+    const SECRET: &str = "dvr-secret-value-9876543210";
+    let env = start().await;
+    let mut client = env.live().await;
+    let destination = pb::DvrDestination {
+        url: Some("s3://bucket/dvr/".into()),
+        key: Some(KEY.into()),
+        secret: Some(SECRET.into()),
+        ..Default::default()
+    };
+    let params = pb::StreamParams {
+        name: Some("recorded".into()),
+        dvr: Some(pb::Dvr {
+            enabled: Some(1),
+            destination: vec![destination],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let created = client
+        .create_stream(pb::CreateStreamRequest {
+            params: Some(params),
+            extra_json: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let id = created.stream.as_ref().unwrap().id.clone();
+    // The upstream did get (and echoes) the credentials: what is checked below is the
+    // gateway's answer, not a sandbox that dropped them.
+    let stored = env.sandbox.live_stream(&id).expect("sandbox has it").params;
+    assert_eq!(stored["dvr"]["destination"]["secret"], SECRET);
+    let got = client
+        .get_stream(pb::GetStreamRequest {
+            stream_id: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let listed = client
+        .list_streams(pb::ListStreamsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let updated = client
+        .update_stream(pb::UpdateStreamRequest {
+            stream_id: id.clone(),
+            params: Some(pb::StreamParams {
+                name: Some("renamed".into()),
+                ..Default::default()
+            }),
+            extra_json: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut watch = client
+        .watch_stream(pb::WatchStreamRequest {
+            stream_id: id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let snapshot = tokio::time::timeout(Duration::from_secs(10), watch.message())
+        .await
+        .expect("no snapshot")
+        .unwrap()
+        .unwrap();
+    let answers = [
+        ("CreateStream", created.encode_to_vec()),
+        ("GetStream", got.encode_to_vec()),
+        ("ListStreams", listed.encode_to_vec()),
+        ("UpdateStream", updated.encode_to_vec()),
+        ("WatchStream", snapshot.encode_to_vec()),
+    ];
+    for (rpc, bytes) in &answers {
+        for secret in [KEY, SECRET] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{rpc} returned a DVR credential"
+            );
+        }
+    }
+    // Set credentials still read as set.
+    let dvr = got.stream.unwrap().params.unwrap().dvr.unwrap();
+    assert_eq!(dvr.destination[0].key.as_deref(), Some("[REDACTED]"));
+    assert_eq!(dvr.destination[0].secret.as_deref(), Some("[REDACTED]"));
+    assert_eq!(dvr.destination[0].url.as_deref(), Some("s3://bucket/dvr/"));
+}

@@ -151,12 +151,21 @@ fn dvr(object: &Map<String, Value>) -> Dvr {
     }
 }
 
+/// What a storage credential the upstream echoes reads as in every stream the gateway
+/// returns: it says the credential is set without giving it to a reader.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// A DVR destination as callers see it: the storage's access key and secret, which the
+/// Live API echoes, are replaced by [`REDACTED`]. Any caller allowed to read streams
+/// (GetStream, ListStreams, WatchStream, a read-only dashboard) would otherwise receive
+/// another team's storage credentials; the caller who set them already has them.
 fn destination(value: &Value) -> Option<DvrDestination> {
     let object = object_of(Some(value))?;
+    let redacted = |key: &str| string_of(object.get(key)).map(|_| REDACTED.to_owned());
     Some(DvrDestination {
         url: string_of(object.get("url")),
-        key: string_of(object.get("key")),
-        secret: string_of(object.get("secret")),
+        key: redacted("key"),
+        secret: redacted("secret"),
         permissions: string_of(object.get("permissions")),
         storage_class: string_of(object.get("storage_class")),
     })
