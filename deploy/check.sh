@@ -10,7 +10,7 @@
 #            and are listed as skipped
 # dockerfile hadolint finds nothing in the Dockerfile (any severity)
 # env names  every variable the manifests or the Dockerfile set is a setting the
-#            gateway knows: `[env: NAME` in the binary's --help, RUST_LOG, the OTEL_*
+#            gateway knows: `[env: NAME` in the binary's --help-all, RUST_LOG, the OTEL_*
 #            variables its OpenTelemetry SDK reads
 # invariants the timing and safety rules the manifests rely on (shutdown budget, probes,
 #            secrets from the Secret, security context, the port split, mesh identity
@@ -141,16 +141,16 @@ else
 fi
 
 # --- env names -----------------------------------------------------------------------------
-# --help with an empty environment: the names are all it needs, and no value from the
+# --help-all with an empty environment: the names are all it needs, and no value from the
 # caller's environment is echoed.
-if ! env -i "$bin" --help >"$work/help.txt" 2>&1; then
-  fail "env names: '$bin_arg --help' failed"; sed 's/^/     /' "$work/help.txt"
+if ! env -i "$bin" --help-all >"$work/help.txt" 2>&1; then
+  fail "env names: '$bin_arg --help-all' failed"; sed 's/^/     /' "$work/help.txt"
 elif "$py" - "$work/help.txt" "$work/render" Dockerfile <<'PY'; then :; else failed=1; fi
 import glob, os, re, sys, yaml
 help_text, render_dir, dockerfile = sys.argv[1:4]
 known = set(re.findall(r"\[env: ([A-Z0-9_]+)", open(help_text).read()))
 if "QENCODE_API_KEY" not in known or len(known) < 10:
-    print(f"FAIL env names: could not read the settings from --help (found {sorted(known)})")
+    print(f"FAIL env names: could not read the settings from --help-all (found {sorted(known)})")
     sys.exit(1)
 settings = len(known)
 # Also honoured: the log filter, and what opentelemetry_sdk / opentelemetry-otlp 0.33 read
@@ -209,7 +209,7 @@ if problems:
     for p in problems:
         print("     " + p)
     sys.exit(1)
-print(f"ok   env names: {len(used)} names set, all known ({settings} settings from --help, RUST_LOG, OTEL_*)")
+print(f"ok   env names: {len(used)} names set, all known ({settings} settings from --help-all, RUST_LOG, OTEL_*)")
 PY
 
 # --- invariants ----------------------------------------------------------------------------

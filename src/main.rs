@@ -29,6 +29,10 @@ const EXIT_CONFIG: u8 = 64;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
+        Ok(cli) if cli.help_all => {
+            print!("{}", Cli::help_all());
+            return ExitCode::SUCCESS;
+        }
         Ok(cli) => cli,
         // --help and --version.
         Err(e) if !e.use_stderr() => {

@@ -300,32 +300,65 @@ fn a_bad_policy_file_exits_64_naming_its_line_and_problem() {
     );
 }
 
+/// The `[env: NAME` entries of a help text.
+fn settings_in(help: &str) -> Vec<String> {
+    help.split("[env: ")
+        .skip(1)
+        .filter_map(|rest| rest.split(['=', ']']).next().map(str::to_owned))
+        .collect()
+}
+
 #[test]
-fn help_lists_every_setting_without_values() {
-    let output = gateway(&["--help"], &[("QENCODE_API_KEY", "sk-SECRET-help")]);
+fn help_lists_what_an_operator_sets_and_help_all_every_setting_without_values() {
+    let env = [("QENCODE_API_KEY", "sk-SECRET-help")];
+    let output = gateway(&["--help"], &env);
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
+    let short = settings_in(&help);
+    assert!(short.len() <= 20, "--help lists {} settings: {short:?}", short.len());
     for name in [
         "QENCODE_API_KEY",
         "QENCODE_API_URL",
         "QENCODE_LIVE_API_KEY",
         "QENCODE_LIVE_API_URL",
-        "QENCODE_TRUSTED_DOMAIN",
         "GATEWAY_LISTEN",
         "GATEWAY_HTTP_LISTEN",
         "GATEWAY_ADMIN_LISTEN",
-        "GATEWAY_SANDBOX_LISTEN",
-        "GATEWAY_UPSTREAM_TIMEOUT",
-        "GATEWAY_UPSTREAM_CONNECT_TIMEOUT",
         "GATEWAY_TLS_CERT",
         "GATEWAY_TLS_KEY",
         "GATEWAY_TLS_CLIENT_CA",
         "GATEWAY_TRUST_MESH_IDENTITY",
         "GATEWAY_POLICY_FILE",
+        "GATEWAY_REDIS_URL",
     ] {
-        assert!(help.contains(name), "--help lacks {name}");
+        assert!(short.iter().any(|s| s == name), "--help lacks {name}");
     }
+    assert!(help.contains("--help-all"), "--help does not say where the rest is");
     assert!(!help.contains("sk-SECRET-help"));
+
+    let output = gateway(&["--help-all"], &env);
+    assert!(output.status.success());
+    let all_help = String::from_utf8_lossy(&output.stdout);
+    let all = settings_in(&all_help);
+    for name in short.iter().chain(
+        [
+            "QENCODE_TRUSTED_DOMAIN",
+            "GATEWAY_SANDBOX_LISTEN",
+            "GATEWAY_UPSTREAM_TIMEOUT",
+            "GATEWAY_UPSTREAM_CONNECT_TIMEOUT",
+            "GATEWAY_MAX_CONNECTIONS",
+            "GATEWAY_STREAM_WINDOW_SIZE",
+            "GATEWAY_POLICY_POLL_INTERVAL",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .iter(),
+    ) {
+        assert!(all.iter().any(|s| s == name), "--help-all lacks {name}");
+    }
+    assert!(all.len() > short.len() + 20, "--help-all lists only {}", all.len());
+    assert!(!all_help.contains("sk-SECRET-help"));
 }
 
 #[tokio::test]

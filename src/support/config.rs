@@ -17,9 +17,22 @@ use url::Url;
 use crate::support::secret::Secret;
 
 /// Command line of the `qencode-gateway` binary.
+///
+/// `--help` lists what an operator sets (keys, addresses, TLS, policy, fleet, logs);
+/// the tuning knobs (limits, timeouts, windows, intervals) keep their variables and
+/// flags but are listed only by `--help-all`, so the first screen fits in a head.
 #[derive(Debug, Parser)]
-#[command(name = "qencode-gateway", version, about, long_about = None)]
+#[command(
+    name = "qencode-gateway",
+    version,
+    about,
+    long_about = None,
+    after_help = "Tuning settings (limits, timeouts, windows, intervals) are not listed here: see --help-all."
+)]
 pub struct Cli {
+    /// Print help for every setting, the tuning ones included.
+    #[arg(long, global = true)]
+    pub help_all: bool,
     /// Serve the gateway (default) or only the sandbox.
     #[cfg(feature = "sandbox")]
     #[command(subcommand)]
@@ -56,13 +69,13 @@ pub struct Config {
     pub live_api_url: Option<Url>,
     /// `status_url` and `upload_url` values returned upstream are followed only to the
     /// API URL's own host or, over https, to hosts under this domain. Empty: API host only.
-    #[arg(long, env = "QENCODE_TRUSTED_DOMAIN", default_value = "qencode.com", value_parser = parse_domain)]
+    #[arg(long, hide = true, env = "QENCODE_TRUSTED_DOMAIN", default_value = "qencode.com", value_parser = parse_domain)]
     pub trusted_domain: String,
     /// Address the gRPC server listens on.
     #[arg(long, env = "GATEWAY_LISTEN", default_value = "0.0.0.0:50051")]
     pub listen: SocketAddr,
     /// Address of the in-process sandbox when no API key is set (port 0: any free port).
-    #[arg(long, env = "GATEWAY_SANDBOX_LISTEN", default_value = "127.0.0.1:0")]
+    #[arg(long, hide = true, env = "GATEWAY_SANDBOX_LISTEN", default_value = "127.0.0.1:0")]
     pub sandbox_listen: SocketAddr,
     /// Address of the HTTP listener for Qencode's task and stream callbacks, and nothing
     /// else: the one port to expose through an ingress.
@@ -77,23 +90,23 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
     pub poll_interval: Duration,
     /// Base interval at which watched live streams are polled upstream.
-    #[arg(long, env = "GATEWAY_LIVE_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
+    #[arg(long, hide = true, env = "GATEWAY_LIVE_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
     pub live_poll_interval: Duration,
     /// Most tasks asked about in one upstream status request.
-    #[arg(long, env = "GATEWAY_STATUS_BATCH_SIZE", default_value = "100", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    #[arg(long, hide = true, env = "GATEWAY_STATUS_BATCH_SIZE", default_value = "100", value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub status_batch_size: u16,
     /// Quiet time after which a watch stream repeats the state as a heartbeat (keep it
     /// under your proxies' idle timeouts).
-    #[arg(long, env = "GATEWAY_HEARTBEAT_INTERVAL", default_value = "15s", value_parser = parse_interval)]
+    #[arg(long, hide = true, env = "GATEWAY_HEARTBEAT_INTERVAL", default_value = "15s", value_parser = parse_interval)]
     pub heartbeat_interval: Duration,
     /// A watch stream whose client takes no message for this long while one waits (its
     /// HTTP/2 window stays shut) is ended with RESOURCE_EXHAUSTED, freeing its watcher
     /// slot and what it holds. The clock runs only while a message waits, so quiet
     /// watches never trip it.
-    #[arg(long, env = "GATEWAY_WATCH_STALL_TIMEOUT", default_value = "30s", value_parser = parse_interval)]
+    #[arg(long, hide = true, env = "GATEWAY_WATCH_STALL_TIMEOUT", default_value = "30s", value_parser = parse_interval)]
     pub watch_stall_timeout: Duration,
     /// Most watch streams open at once; past it a new watch gets RESOURCE_EXHAUSTED.
-    #[arg(long, env = "GATEWAY_MAX_WATCHERS", default_value = "20000", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, hide = true, env = "GATEWAY_MAX_WATCHERS", default_value = "20000", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_watchers: u32,
     /// Public base URL at which Qencode reaches the HTTP listener. When set, started
     /// tasks get a signed per-task `callback_url` (unless the caller set one) so watchers
@@ -113,7 +126,7 @@ pub struct Config {
     pub redis_url: Option<crate::fleet::RedisUrl>,
     /// Prefix of every key and channel the gateway uses in Redis (several gateways can
     /// share one Redis under different prefixes).
-    #[arg(long, env = "GATEWAY_REDIS_PREFIX", default_value = "qgw:")]
+    #[arg(long, hide = true, env = "GATEWAY_REDIS_PREFIX", default_value = "qgw:")]
     pub redis_prefix: String,
     /// Log line format: human-readable text, or JSON with trace and span ids.
     #[arg(long, env = "GATEWAY_LOG_FORMAT", value_enum, default_value = "text")]
@@ -123,49 +136,49 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_SHUTDOWN_GRACE", default_value = "20s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
     /// HTTP/2 keepalive ping interval; finds dead peers behind NATs and idle-killing proxies.
-    #[arg(long, env = "GATEWAY_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = parse_interval)]
+    #[arg(long, hide = true, env = "GATEWAY_KEEPALIVE_INTERVAL", default_value = "30s", value_parser = parse_interval)]
     pub keepalive_interval: Duration,
     /// Time a keepalive ping may go unanswered before the connection is closed.
-    #[arg(long, env = "GATEWAY_KEEPALIVE_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
+    #[arg(long, hide = true, env = "GATEWAY_KEEPALIVE_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
     pub keepalive_timeout: Duration,
     /// Connections are closed gracefully after about this long (±10% jitter) so L4
     /// balancers and meshes can rebalance; clients reconnect transparently.
-    #[arg(long, env = "GATEWAY_MAX_CONNECTION_AGE", default_value = "30m", value_parser = parse_interval)]
+    #[arg(long, hide = true, env = "GATEWAY_MAX_CONNECTION_AGE", default_value = "30m", value_parser = parse_interval)]
     pub max_connection_age: Duration,
     /// Time in-flight calls get to finish once a connection reached its maximum age.
-    #[arg(long, env = "GATEWAY_MAX_CONNECTION_AGE_GRACE", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, hide = true, env = "GATEWAY_MAX_CONNECTION_AGE_GRACE", default_value = "30s", value_parser = parse_duration)]
     pub max_connection_age_grace: Duration,
     /// Most unary calls in flight at once; past it calls are refused at once with
     /// RESOURCE_EXHAUSTED instead of queueing (watch streams count against
     /// GATEWAY_MAX_WATCHERS instead).
-    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_CALLS", default_value = "1024", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, hide = true, env = "GATEWAY_MAX_CONCURRENT_CALLS", default_value = "1024", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_calls: u32,
     /// Most UploadFile calls in flight at once; each holds about 1.65 upload chunks of
     /// memory. Past it an upload is refused at once with RESOURCE_EXHAUSTED.
-    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_UPLOADS", default_value = "16", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, hide = true, env = "GATEWAY_MAX_CONCURRENT_UPLOADS", default_value = "16", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_uploads: u32,
     /// Most concurrent HTTP/2 streams per client connection.
-    #[arg(long, env = "GATEWAY_MAX_CONCURRENT_STREAMS", default_value = "1000", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, hide = true, env = "GATEWAY_MAX_CONCURRENT_STREAMS", default_value = "1000", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_streams: u32,
     /// Largest gRPC message accepted or sent, in bytes.
-    #[arg(long, env = "GATEWAY_MAX_MESSAGE_SIZE", default_value = "16777216", value_parser = clap::value_parser!(u32).range(1024..))]
+    #[arg(long, hide = true, env = "GATEWAY_MAX_MESSAGE_SIZE", default_value = "16777216", value_parser = clap::value_parser!(u32).range(1024..))]
     pub max_message_size: u32,
     /// Deadline given to unary calls that bring none (`grpc-timeout`).
-    #[arg(long, env = "GATEWAY_DEFAULT_DEADLINE", default_value = "30s", value_parser = parse_interval)]
+    #[arg(long, hide = true, env = "GATEWAY_DEFAULT_DEADLINE", default_value = "30s", value_parser = parse_interval)]
     pub default_deadline: Duration,
     /// How often health re-checks that upstream tokens can be obtained (every second
     /// while a service is down).
-    #[arg(long, env = "GATEWAY_HEALTH_CHECK_INTERVAL", default_value = "10s", value_parser = parse_interval)]
+    #[arg(long, hide = true, env = "GATEWAY_HEALTH_CHECK_INTERVAL", default_value = "10s", value_parser = parse_interval)]
     pub health_check_interval: Duration,
     /// Upper bound of one upstream request (the caller's deadline may shorten it).
-    #[arg(long, env = "GATEWAY_UPSTREAM_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, hide = true, env = "GATEWAY_UPSTREAM_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub upstream_timeout: Duration,
     /// Upper bound of connecting to the upstream.
-    #[arg(long, env = "GATEWAY_UPSTREAM_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, hide = true, env = "GATEWAY_UPSTREAM_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub upstream_connect_timeout: Duration,
     /// Size of each TUS PATCH an upload is forwarded in (bytes, or with a KiB/MiB/GiB
     /// suffix). Each running upload holds about this much memory.
-    #[arg(long, env = "GATEWAY_UPLOAD_CHUNK_SIZE", default_value = "8MiB", value_parser = parse_chunk_size)]
+    #[arg(long, hide = true, env = "GATEWAY_UPLOAD_CHUNK_SIZE", default_value = "8MiB", value_parser = parse_chunk_size)]
     pub upload_chunk_size: u64,
     /// Largest file UploadFile accepts (bytes, or with a KiB/MiB/GiB suffix); a larger
     /// declared size is INVALID_ARGUMENT before anything is sent upstream.
@@ -183,6 +196,17 @@ pub struct Config {
 pub const DEFAULT_API_URL: &str = "https://api.qencode.com";
 /// Qencode's production Live Streaming API.
 pub const DEFAULT_LIVE_API_URL: &str = "https://api-live.qencode.com";
+
+impl Cli {
+    /// The `--help-all` text: every setting, hidden tuning knobs included.
+    pub fn help_all() -> String {
+        use clap::CommandFactory;
+        let mut command = Cli::command()
+            .mut_args(|arg| arg.hide(false))
+            .after_help("");
+        command.render_long_help().to_string()
+    }
+}
 
 impl Config {
     /// Settings for one upstream serving both APIs (the sandbox), everything else at its

@@ -32,7 +32,7 @@ pub struct Access {
     #[arg(long, env = "GATEWAY_POLICY_FILE")]
     pub policy_file: Option<PathBuf>,
     /// How often the policy file is re-read (also on SIGHUP).
-    #[arg(long, env = "GATEWAY_POLICY_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
+    #[arg(long, hide = true, env = "GATEWAY_POLICY_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
     pub policy_poll_interval: Duration,
 }
 

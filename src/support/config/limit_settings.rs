@@ -12,41 +12,41 @@ pub struct Limits {
     /// Most open connections per listener (gRPC, HTTP callbacks and admin each). Past it
     /// a new connection is accepted and closed at once (logged, rate-limited, and
     /// counted in gateway_limit_hits_total).
-    #[arg(long, env = "GATEWAY_MAX_CONNECTIONS", default_value = "10000", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, hide = true, env = "GATEWAY_MAX_CONNECTIONS", default_value = "10000", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
     /// Time a new connection gets to send its opening bytes (the HTTP/2 preface on the
     /// gRPC listener, a first byte on the HTTP ones); then it is closed.
-    #[arg(long, env = "GATEWAY_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
+    #[arg(long, hide = true, env = "GATEWAY_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
     pub handshake_timeout: Duration,
     /// A connection on which nothing was read for this long is closed. Live gRPC peers
     /// answer the keepalive pings, so it must exceed the keepalive interval plus timeout.
-    #[arg(long, env = "GATEWAY_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_interval)]
+    #[arg(long, hide = true, env = "GATEWAY_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_interval)]
     pub idle_timeout: Duration,
     /// A connection whose peer takes no byte for this long while the gateway has bytes
     /// waiting for it (the peer's TCP window stays shut: it stopped reading its socket)
     /// is closed, freeing every stream on it. HTTP/2 flow control cannot catch this: a
     /// client may grant a huge window and then never read.
-    #[arg(long, env = "GATEWAY_WRITE_STALL_TIMEOUT", default_value = "30s", value_parser = parse_interval)]
+    #[arg(long, hide = true, env = "GATEWAY_WRITE_STALL_TIMEOUT", default_value = "30s", value_parser = parse_interval)]
     pub write_stall_timeout: Duration,
     /// Time an HTTP/1 client gets to send a request's headers, counted from when the
     /// connection is ready for the next request (so it bounds idle keep-alive too).
-    #[arg(long, env = "GATEWAY_HTTP_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
+    #[arg(long, hide = true, env = "GATEWAY_HTTP_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
     pub http_header_read_timeout: Duration,
     /// Largest HTTP request body (Qencode callbacks), bytes or KiB/MiB/GiB; larger is 413.
-    #[arg(long, env = "GATEWAY_HTTP_MAX_BODY_SIZE", default_value = "1MiB", value_parser = parse_nonzero_size)]
+    #[arg(long, hide = true, env = "GATEWAY_HTTP_MAX_BODY_SIZE", default_value = "1MiB", value_parser = parse_nonzero_size)]
     pub http_max_body_size: u64,
     /// Largest `query_json` accepted, and largest typed query (its protobuf encoding),
     /// bytes or KiB/MiB/GiB; larger is INVALID_ARGUMENT naming the field, before any
     /// upstream request.
-    #[arg(long, env = "GATEWAY_MAX_QUERY_JSON_SIZE", default_value = "1MiB", value_parser = parse_nonzero_size)]
+    #[arg(long, hide = true, env = "GATEWAY_MAX_QUERY_JSON_SIZE", default_value = "1MiB", value_parser = parse_nonzero_size)]
     pub max_query_json_size: u64,
     /// HTTP/2 flow-control window of each gRPC stream: the most a client can send on a
     /// stream that the gateway has not read yet (64KiB to 1GiB).
-    #[arg(long, env = "GATEWAY_STREAM_WINDOW_SIZE", default_value = "1MiB", value_parser = parse_window)]
+    #[arg(long, hide = true, env = "GATEWAY_STREAM_WINDOW_SIZE", default_value = "1MiB", value_parser = parse_window)]
     pub stream_window_size: u32,
     /// HTTP/2 flow-control window of each gRPC connection, shared by its streams (64KiB
     /// to 1GiB, at least the stream window).
-    #[arg(long, env = "GATEWAY_CONNECTION_WINDOW_SIZE", default_value = "2MiB", value_parser = parse_window)]
+    #[arg(long, hide = true, env = "GATEWAY_CONNECTION_WINDOW_SIZE", default_value = "2MiB", value_parser = parse_window)]
     pub connection_window_size: u32,
 }
 
