@@ -152,7 +152,7 @@ impl Gateway {
         let (access, policy_feed) = access_from_config(config, loaded, &projects);
         let settings = WatchSettings {
             poll_interval: config.poll_interval,
-            live_poll_interval: config.live_poll_interval,
+            live_poll_interval: config.live_poll_interval(),
             batch_size: usize::from(config.status_batch_size),
             heartbeat: config.heartbeat_interval,
             stall_timeout: config.watch_stall_timeout,
@@ -282,11 +282,13 @@ impl ServerSettings {
                 max_connections: config.limits.max_connections as usize,
                 handshake_timeout: config.limits.handshake_timeout,
                 handshake_bytes: crate::edge::listener::H2_PREFACE_LEN,
-                idle_timeout: config.limits.idle_timeout,
+                idle_timeout: config
+                    .limits
+                    .idle_timeout(config.keepalive_interval + config.keepalive_timeout),
                 write_stall_timeout: config.limits.write_stall_timeout,
             },
             stream_window_size: config.limits.stream_window_size,
-            connection_window_size: config.limits.connection_window_size,
+            connection_window_size: config.limits.connection_window_size(),
             http_header_read_timeout: config.limits.http_header_read_timeout,
             http_max_body_size: usize::try_from(config.limits.http_max_body_size)
                 .unwrap_or(usize::MAX),

@@ -112,7 +112,7 @@ fn stream_leases(replicas: &[Replica]) -> Vec<usize> {
 }
 
 fn polling(c: &mut qencode_gateway::Config) {
-    c.live_poll_interval = INTERVAL;
+    c.live_poll_interval = Some(INTERVAL);
 }
 
 /// `per_stream` watchers of each stream on every replica, each past its snapshot.
@@ -181,7 +181,8 @@ async fn a_stream_callback_to_one_replica_reaches_watchers_on_the_others() {
     let redis = RedisServer::start().await;
     let sandbox = sandbox(Duration::from_millis(150)).await;
     let url = sandbox.base_url();
-    let slow = |c: &mut qencode_gateway::Config| c.live_poll_interval = Duration::from_secs(3600);
+    let slow =
+        |c: &mut qencode_gateway::Config| c.live_poll_interval = Some(Duration::from_secs(3600));
     let a = replica(&url, &redis, |c| {
         slow(c);
         c.callback_url = Some(url::Url::parse(&format!("http://{}", c.http_listen)).unwrap());

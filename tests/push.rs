@@ -108,7 +108,7 @@ async fn with_no_key_a_watcher_completes_from_the_sandboxs_callback() {
 async fn with_no_key_a_stream_watcher_follows_the_sandboxs_stream_callbacks() {
     let mut config = Cli::parse_from(["qencode-gateway"]).gateway;
     config.sandbox_listen = "127.0.0.1:0".parse().unwrap();
-    config.live_poll_interval = Duration::from_secs(3600);
+    config.live_poll_interval = Some(Duration::from_secs(3600));
     let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();

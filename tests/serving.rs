@@ -315,7 +315,11 @@ fn help_lists_what_an_operator_sets_and_help_all_every_setting_without_values() 
     assert!(output.status.success());
     let help = String::from_utf8_lossy(&output.stdout);
     let short = settings_in(&help);
-    assert!(short.len() <= 20, "--help lists {} settings: {short:?}", short.len());
+    assert!(
+        short.len() <= 20,
+        "--help lists {} settings: {short:?}",
+        short.len()
+    );
     for name in [
         "QENCODE_API_KEY",
         "QENCODE_API_URL",
@@ -333,7 +337,10 @@ fn help_lists_what_an_operator_sets_and_help_all_every_setting_without_values() 
     ] {
         assert!(short.iter().any(|s| s == name), "--help lacks {name}");
     }
-    assert!(help.contains("--help-all"), "--help does not say where the rest is");
+    assert!(
+        help.contains("--help-all"),
+        "--help does not say where the rest is"
+    );
     assert!(!help.contains("sk-SECRET-help"));
 
     let output = gateway(&["--help-all"], &env);
@@ -357,7 +364,11 @@ fn help_lists_what_an_operator_sets_and_help_all_every_setting_without_values() 
     ) {
         assert!(all.iter().any(|s| s == name), "--help-all lacks {name}");
     }
-    assert!(all.len() > short.len() + 20, "--help-all lists only {}", all.len());
+    assert!(
+        all.len() > short.len() + 20,
+        "--help-all lists only {}",
+        all.len()
+    );
     assert!(!all_help.contains("sk-SECRET-help"));
 }
 

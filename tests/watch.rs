@@ -10,7 +10,7 @@ use tonic::{transport::Channel, Code, Streaming};
 
 fn fast_polling(c: &mut qencode_gateway::Config) {
     c.poll_interval = Duration::from_millis(50);
-    c.live_poll_interval = Duration::from_millis(50);
+    c.live_poll_interval = Some(Duration::from_millis(50));
 }
 
 async fn transcode(env: &Env) -> String {

@@ -10,7 +10,7 @@ use tonic::Code;
 
 fn fast_polling(c: &mut qencode_gateway::Config) {
     c.poll_interval = Duration::from_millis(50);
-    c.live_poll_interval = Duration::from_millis(50);
+    c.live_poll_interval = Some(Duration::from_millis(50));
 }
 
 #[tokio::test]

@@ -36,7 +36,7 @@ fn outage(endpoint: Endpoint) -> Fault {
 
 fn fast_polls(c: &mut qencode_gateway::Config) {
     c.poll_interval = Duration::from_millis(100);
-    c.live_poll_interval = Duration::from_millis(100);
+    c.live_poll_interval = Some(Duration::from_millis(100));
     c.heartbeat_interval = Duration::from_millis(250);
 }
 

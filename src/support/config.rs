@@ -75,7 +75,12 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_LISTEN", default_value = "0.0.0.0:50051")]
     pub listen: SocketAddr,
     /// Address of the in-process sandbox when no API key is set (port 0: any free port).
-    #[arg(long, hide = true, env = "GATEWAY_SANDBOX_LISTEN", default_value = "127.0.0.1:0")]
+    #[arg(
+        long,
+        hide = true,
+        env = "GATEWAY_SANDBOX_LISTEN",
+        default_value = "127.0.0.1:0"
+    )]
     pub sandbox_listen: SocketAddr,
     /// Address of the HTTP listener for Qencode's task and stream callbacks, and nothing
     /// else: the one port to expose through an ingress.
@@ -89,9 +94,10 @@ pub struct Config {
     /// and when Qencode is busy).
     #[arg(long, env = "GATEWAY_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
     pub poll_interval: Duration,
-    /// Base interval at which watched live streams are polled upstream.
-    #[arg(long, hide = true, env = "GATEWAY_LIVE_POLL_INTERVAL", default_value = "5s", value_parser = parse_interval)]
-    pub live_poll_interval: Duration,
+    /// Base interval at which watched live streams are polled upstream [default:
+    /// GATEWAY_POLL_INTERVAL].
+    #[arg(long, hide = true, env = "GATEWAY_LIVE_POLL_INTERVAL", value_parser = parse_interval)]
+    pub live_poll_interval: Option<Duration>,
     /// Most tasks asked about in one upstream status request.
     #[arg(long, hide = true, env = "GATEWAY_STATUS_BATCH_SIZE", default_value = "100", value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub status_batch_size: u16,
@@ -126,7 +132,12 @@ pub struct Config {
     pub redis_url: Option<crate::fleet::RedisUrl>,
     /// Prefix of every key and channel the gateway uses in Redis (several gateways can
     /// share one Redis under different prefixes).
-    #[arg(long, hide = true, env = "GATEWAY_REDIS_PREFIX", default_value = "qgw:")]
+    #[arg(
+        long,
+        hide = true,
+        env = "GATEWAY_REDIS_PREFIX",
+        default_value = "qgw:"
+    )]
     pub redis_prefix: String,
     /// Log line format: human-readable text, or JSON with trace and span ids.
     #[arg(long, env = "GATEWAY_LOG_FORMAT", value_enum, default_value = "text")]
@@ -229,6 +240,11 @@ impl Config {
         url_or_default(&self.live_api_url, DEFAULT_LIVE_API_URL)
     }
 
+    /// The live-stream poll interval in effect: its own, else the task one.
+    pub fn live_poll_interval(&self) -> Duration {
+        self.live_poll_interval.unwrap_or(self.poll_interval)
+    }
+
     /// The Live Streaming API key in effect (its own, else the Transcoding one).
     pub fn live_api_key(&self) -> Option<Secret> {
         self.live_api_key.clone().or_else(|| self.api_key.clone())
@@ -280,31 +296,19 @@ impl Config {
     }
 }
 
-/// Parses "500ms", "30s", "5m", "1h" or a plain number of seconds.
+/// Parses a duration in humantime's forms ("500ms", "30s", "5m", "1h 30m", "2d") or a
+/// plain number of seconds, up to 30 days.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration (try 500ms, 30s, 5m)"))?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown duration unit '{other}' (use ms, s, m or h)"
-            ))
-        }
+    let duration = match text.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|_| format!("'{text}' is not a duration (try 500ms, 30s, 5m)"))?,
     };
-    if !(0.0..=86_400.0 * 30.0).contains(&seconds) {
-        return Err(format!("'{text}' is out of range"));
+    if duration > Duration::from_secs(86_400 * 30) {
+        return Err(format!("'{text}' is out of range (at most 30 days)"));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    Ok(duration)
 }
 
 /// A duration of at least 10 ms (intervals of zero would spin).
@@ -316,27 +320,19 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-/// Parses a byte count: "1048576", "256KiB", "8MiB", "10GiB" (binary units only, so
-/// "MB" is never misread as 10^6 or 2^20).
+/// Parses a byte count in bytesize's forms: "1048576", "256KiB", "8MiB", "10GiB", and
+/// decimal units as such ("1MB" is 1,000,000 bytes).
 pub fn parse_byte_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: u64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a size (try 1048576, 256KiB, 8MiB, 10GiB)"))?;
-    let scale: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        other => return Err(format!("unknown size unit '{other}' (use KiB, MiB or GiB)")),
-    };
-    value
-        .checked_mul(scale)
-        .ok_or_else(|| format!("'{text}' is out of range"))
+    let size = text
+        .parse::<bytesize::ByteSize>()
+        .map_err(|_| format!("'{text}' is not a size (try 1048576, 256KiB, 8MiB, 10GiB)"))?
+        .as_u64();
+    // bytesize saturates a size past u64 instead of failing.
+    if size == u64::MAX {
+        return Err(format!("'{text}' is out of range"));
+    }
+    Ok(size)
 }
 
 /// A chunk size from 1 KiB (smaller would mean a request per few bytes) to 1 GiB.

@@ -8,8 +8,10 @@ fn durations() {
     assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
     assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
     assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+    assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+    assert_eq!(parse_duration("3d"), Ok(Duration::from_secs(3 * 86_400)));
     assert!(parse_duration("fast").is_err());
-    assert!(parse_duration("3d").is_err());
+    assert!(parse_duration("31d").is_err());
     assert!(parse_duration("-1s").is_err());
 }
 
@@ -55,7 +57,8 @@ fn byte_sizes() {
     assert_eq!(parse_byte_size("256KiB"), Ok(256 << 10));
     assert_eq!(parse_byte_size("8 MiB"), Ok(8 << 20));
     assert_eq!(parse_byte_size("10GiB"), Ok(10 << 30));
-    assert!(parse_byte_size("8MB").is_err());
+    assert_eq!(parse_byte_size("8MB"), Ok(8_000_000));
+    assert!(parse_byte_size("8 parsecs").is_err());
     assert!(parse_byte_size("-1").is_err());
     assert!(parse_byte_size("99999999999999GiB").is_err());
     assert!(parse_chunk_size("512").is_err());
@@ -64,7 +67,7 @@ fn byte_sizes() {
     let config = Cli::try_parse_from(["qencode-gateway"]).unwrap().gateway;
     assert_eq!(config.upload_chunk_size, 8 << 20);
     assert_eq!(config.max_upload_size, 10 << 30);
-    let err = Cli::try_parse_from(["qencode-gateway", "--upload-chunk-size", "1MB"]).unwrap_err();
+    let err = Cli::try_parse_from(["qencode-gateway", "--upload-chunk-size", "1TiB"]).unwrap_err();
     assert!(err.to_string().contains("--upload-chunk-size"), "{err}");
 }
 

@@ -19,9 +19,10 @@ pub struct Limits {
     #[arg(long, hide = true, env = "GATEWAY_HANDSHAKE_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
     pub handshake_timeout: Duration,
     /// A connection on which nothing was read for this long is closed. Live gRPC peers
-    /// answer the keepalive pings, so it must exceed the keepalive interval plus timeout.
-    #[arg(long, hide = true, env = "GATEWAY_IDLE_TIMEOUT", default_value = "5m", value_parser = parse_interval)]
-    pub idle_timeout: Duration,
+    /// answer the keepalive pings, so it must exceed the keepalive interval plus timeout
+    /// [default: 5m, or twice the keepalive interval plus timeout when that is longer].
+    #[arg(long, hide = true, env = "GATEWAY_IDLE_TIMEOUT", value_parser = parse_interval)]
+    pub idle_timeout: Option<Duration>,
     /// A connection whose peer takes no byte for this long while the gateway has bytes
     /// waiting for it (the peer's TCP window stays shut: it stopped reading its socket)
     /// is closed, freeing every stream on it. HTTP/2 flow control cannot catch this: a
@@ -45,21 +46,37 @@ pub struct Limits {
     #[arg(long, hide = true, env = "GATEWAY_STREAM_WINDOW_SIZE", default_value = "1MiB", value_parser = parse_window)]
     pub stream_window_size: u32,
     /// HTTP/2 flow-control window of each gRPC connection, shared by its streams (64KiB
-    /// to 1GiB, at least the stream window).
-    #[arg(long, hide = true, env = "GATEWAY_CONNECTION_WINDOW_SIZE", default_value = "2MiB", value_parser = parse_window)]
-    pub connection_window_size: u32,
+    /// to 1GiB, at least the stream window) [default: twice GATEWAY_STREAM_WINDOW_SIZE].
+    #[arg(long, hide = true, env = "GATEWAY_CONNECTION_WINDOW_SIZE", value_parser = parse_window)]
+    pub connection_window_size: Option<u32>,
 }
 
+/// The idle timeout when none is set: 5 minutes, or twice a keepalive round when that is
+/// longer, so a live peer's ping answers always arrive well within it.
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
 impl Limits {
+    /// The idle timeout in effect, given a keepalive round (interval plus timeout).
+    pub fn idle_timeout(&self, keepalive: Duration) -> Duration {
+        self.idle_timeout
+            .unwrap_or_else(|| DEFAULT_IDLE_TIMEOUT.max(keepalive * 2))
+    }
+
+    /// The connection window in effect: its own, else twice the stream window (within
+    /// HTTP/2's largest window).
+    pub fn connection_window_size(&self) -> u32 {
+        self.connection_window_size
+            .unwrap_or_else(|| self.stream_window_size.saturating_mul(2).min(1 << 30))
+    }
+
     /// Checks limits that are only wrong together with other settings.
     pub fn check(&self, keepalive: Duration) -> Result<(), String> {
-        if self.idle_timeout <= keepalive {
+        if let Some(idle) = self.idle_timeout.filter(|idle| *idle <= keepalive) {
             return Err(format!(
-                "GATEWAY_IDLE_TIMEOUT ({:?}) must exceed GATEWAY_KEEPALIVE_INTERVAL + GATEWAY_KEEPALIVE_TIMEOUT ({keepalive:?}), or live gRPC connections would be closed",
-                self.idle_timeout
+                "GATEWAY_IDLE_TIMEOUT ({idle:?}) must exceed GATEWAY_KEEPALIVE_INTERVAL + GATEWAY_KEEPALIVE_TIMEOUT ({keepalive:?}), or live gRPC connections would be closed"
             ));
         }
-        if self.stream_window_size > self.connection_window_size {
+        if self.stream_window_size > self.connection_window_size() {
             return Err(
                 "GATEWAY_STREAM_WINDOW_SIZE must not exceed GATEWAY_CONNECTION_WINDOW_SIZE".into(),
             );
@@ -87,6 +104,48 @@ fn parse_window(text: &str) -> Result<u32, String> {
 mod tests {
     use super::super::Cli;
     use clap::Parser;
+
+    #[test]
+    fn dependent_values_are_derived_unless_set() {
+        use std::time::Duration;
+        let parse = |args: &[&str]| {
+            let mut all = vec!["qencode-gateway"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).unwrap().gateway
+        };
+        let config = parse(&[]);
+        assert_eq!(config.limits.connection_window_size(), 2 << 20);
+        assert_eq!(config.live_poll_interval(), config.poll_interval);
+        let keepalive = config.keepalive_interval + config.keepalive_timeout;
+        assert_eq!(
+            config.limits.idle_timeout(keepalive),
+            Duration::from_secs(300)
+        );
+        // Derived from what was set: the connection window follows the stream window,
+        // live polls follow task polls, and a long keepalive stretches the idle timeout.
+        let config = parse(&[
+            "--stream-window-size",
+            "4MiB",
+            "--poll-interval",
+            "7s",
+            "--keepalive-interval",
+            "10m",
+        ]);
+        assert_eq!(config.limits.connection_window_size(), 8 << 20);
+        assert_eq!(config.live_poll_interval(), Duration::from_secs(7));
+        let keepalive = config.keepalive_interval + config.keepalive_timeout;
+        assert_eq!(config.limits.idle_timeout(keepalive), keepalive * 2);
+        assert!(config.check().is_ok(), "{:?}", config.check());
+        // What is set wins.
+        let config = parse(&[
+            "--connection-window-size",
+            "16MiB",
+            "--live-poll-interval",
+            "1s",
+        ]);
+        assert_eq!(config.limits.connection_window_size(), 16 << 20);
+        assert_eq!(config.live_poll_interval(), Duration::from_secs(1));
+    }
 
     #[test]
     fn limits_parse_and_are_checked_together() {
