@@ -1,9 +1,10 @@
 """The client package end to end: create -> start -> WatchStatus until completed, then a
 bad request whose BadRequest detail must name the offending field.
 
-Usage: python3 clients/python/examples/transcode.py [--target localhost:50051] [--timeout 60] [--quick]
---target takes host:port, http://host:port or https://host:port; --quick skips the two
-tasks and makes only the bad request (CI uses it to try each form of --target).
+Usage: python3 clients/python/examples/transcode.py [--target localhost:50051] [--ca ca.pem] [--timeout 60] [--quick]
+--target takes host:port, http://host:port or https://host:port (--ca: PEM of a private
+CA); --quick skips the two tasks and makes only the bad request (CI uses it to try each
+form of --target).
 Exits 0 when both behaved as documented, 1 otherwise (CI runs it on the sandbox).
 """
 
@@ -18,11 +19,16 @@ from qencode_gateway_client import Client, GatewayError, query_pb2, task_status_
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target", default="localhost:50051")
+    parser.add_argument("--ca", help="PEM file of the CA that signs the gateway's certificate")
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--quick", action="store_true", help="only the bad request")
     args = parser.parse_args()
 
-    with Client(args.target, timeout=10) as client:
+    ca = None
+    if args.ca:
+        with open(args.ca, "rb") as file:
+            ca = file.read()
+    with Client(args.target, ca=ca, timeout=10) as client:
         client.wait_ready(timeout=30)
         if args.quick:
             return bad_request(client)
@@ -75,5 +81,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except (GatewayError, TimeoutError, grpc.FutureTimeoutError, ValueError) as error:
-        print(f"failed: {error}", file=sys.stderr)
+        print(f"failed: {str(error) or type(error).__name__}", file=sys.stderr)
         sys.exit(1)

@@ -135,9 +135,10 @@ class RealCalls(unittest.TestCase):
 
     def test_https_to_a_plaintext_server_fails(self):
         # TLS is really used: a plaintext server cannot answer the handshake.
-        with Client(f"https://127.0.0.1:{self.port}", timeout=5) as client, self.assertRaises(GatewayError) as caught:
+        with Client(f"https://localhost:{self.port}", timeout=5) as client, self.assertRaises(GatewayError) as caught:
             client.get_status("t1")
         self.assertEqual(caught.exception.code, grpc.StatusCode.UNAVAILABLE)
+        self.assertRegex(str(caught.exception), "SSL|TLS|[Tt]ls")
 
 
 if __name__ == "__main__":
