@@ -8,6 +8,7 @@ const { once } = require('node:events');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 const { GatewayError, wrap, decodeDetails } = require('./errors');
+const { parseTarget } = require('./target');
 
 /** Where qencode/gateway/v1/*.proto are: copied into the package, else the repo checkout. */
 function protoRoot() {
@@ -35,18 +36,21 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 class Client {
   /**
-   * @param {string} [target] host:port of the gateway.
-   * @param {{credentials?: grpc.ChannelCredentials, timeoutMs?: number, metadata?: Object<string, string>}} [options]
-   *   credentials default to insecure; timeoutMs is each unary call's deadline (30 s).
+   * @param {string} [target] the gateway: `host:port`, `[::1]:port`, `http://host:port`
+   *   (plaintext) or `https://host:port` (TLS, checked against the system's roots or `ca`).
+   * @param {{credentials?: grpc.ChannelCredentials, ca?: Buffer, timeoutMs?: number, metadata?: Object<string, string>}} [options]
+   *   `ca`: PEM of a private CA; `credentials` (e.g. grpc.credentials.createSsl(ca, key, cert)
+   *   for mutual TLS) replace it. `host:port` is plaintext unless either is given; an
+   *   `http://` target with either is refused. timeoutMs is each unary call's deadline (30 s).
    */
   constructor(target = 'localhost:50051', options = {}) {
-    const credentials = options.credentials || grpc.credentials.createInsecure();
+    const { address, credentials } = channelSettings(target, options);
     this.timeoutMs = options.timeoutMs || 30000;
     this.metadata = new grpc.Metadata();
     for (const [key, value] of Object.entries(options.metadata || {})) this.metadata.set(key, value);
     /** The raw grpc-js stubs, for anything not wrapped here. */
-    this.transcoding = new v1.Transcoding(target, credentials);
-    this.live = new v1.LiveStreaming(target, credentials, { channelOverride: this.transcoding.getChannel() });
+    this.transcoding = new v1.Transcoding(address, credentials);
+    this.live = new v1.LiveStreaming(address, credentials, { channelOverride: this.transcoding.getChannel() });
   }
 
   close() {
@@ -271,10 +275,22 @@ class Client {
   }
 }
 
+/** The address grpc-js connects to and the credentials it connects with. */
+function channelSettings(target, { credentials, ca }) {
+  const { address, tls } = parseTarget(target);
+  if (credentials && ca) throw new TypeError('pass ca or credentials, not both (credentials may carry the CA)');
+  if (tls === false && (credentials || ca)) {
+    throw new TypeError(`gateway target ${JSON.stringify(target)} is plaintext (http://): use https:// with ca or credentials`);
+  }
+  if (credentials) return { address, credentials };
+  if (tls || ca) return { address, credentials: grpc.credentials.createSsl(ca || null) };
+  return { address, credentials: grpc.credentials.createInsecure() };
+}
+
 function queryKind(query) {
   if (typeof query === 'string') return { queryJson: query };
   if (query && typeof query === 'object') return { query };
   throw new TypeError('query must be a TranscodingQuery object or a JSON string');
 }
 
-module.exports = { Client, GatewayError, decodeDetails, TERMINAL_TASK_STATES, grpc, v1 };
+module.exports = { Client, GatewayError, decodeDetails, parseTarget, TERMINAL_TASK_STATES, grpc, v1 };

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // The client package end to end: create -> start -> WatchStatus until completed, the same
 // from a saved profile, then a bad request whose BadRequest detail must name the offending field.
-// Usage: node examples/transcode.js [--target localhost:50051] [--timeout 60]
+// Usage: node examples/transcode.js [--target localhost:50051] [--ca ca.pem] [--timeout 60] [--quick]
+// --target takes host:port, http://host:port or https://host:port (--ca: PEM of a private
+// CA); --quick skips the two tasks and makes only the bad request (CI uses it to try each
+// form of --target).
 // Exits 0 when both behaved as documented, 1 otherwise (CI runs it on the sandbox).
 'use strict';
+const fs = require('node:fs');
 const { Client, GatewayError } = require('qencode-gateway-client');
 
 function arg(name, fallback) {
@@ -12,9 +16,11 @@ function arg(name, fallback) {
 }
 
 async function main() {
-  const client = new Client(arg('target', 'localhost:50051'), { timeoutMs: 10000 });
+  const ca = arg('ca') && fs.readFileSync(arg('ca'));
+  const client = new Client(arg('target', 'localhost:50051'), { timeoutMs: 10000, ca });
   try {
     await client.waitReady(30000);
+    if (process.argv.includes('--quick')) return await badRequest(client);
     const task = await client.createTask();
     await client.startEncode(task.taskToken, {
       source: 'https://example.com/video.mp4',
@@ -39,21 +45,24 @@ async function main() {
     }
     if (!last || last.state !== 'TASK_STATE_COMPLETED') throw new Error('the profile task did not complete');
     console.log(`completed from a profile: ${last.videos.length} video output(s)`);
-
-    // No task tokens at all: the gateway refuses it before any upstream call.
-    try {
-      await client.getStatus();
-      throw new Error('an empty GetStatus should have failed');
-    } catch (err) {
-      if (!(err instanceof GatewayError)) throw err;
-      const fields = err.fieldViolations.map((v) => v.field);
-      console.log(`bad request: ${err.codeName} reason=${err.reason} fields=${JSON.stringify(fields)}`);
-      if (err.codeName !== 'INVALID_ARGUMENT' || !fields.includes('task_tokens')) {
-        throw new Error('expected INVALID_ARGUMENT naming task_tokens');
-      }
-    }
+    await badRequest(client);
   } finally {
     client.close();
+  }
+}
+
+async function badRequest(client) {
+  // No task tokens at all: the gateway refuses it before any upstream call.
+  try {
+    await client.getStatus();
+    throw new Error('an empty GetStatus should have failed');
+  } catch (err) {
+    if (!(err instanceof GatewayError)) throw err;
+    const fields = err.fieldViolations.map((v) => v.field);
+    console.log(`bad request: ${err.codeName} reason=${err.reason} fields=${JSON.stringify(fields)}`);
+    if (err.codeName !== 'INVALID_ARGUMENT' || !fields.includes('task_tokens')) {
+      throw new Error('expected INVALID_ARGUMENT naming task_tokens');
+    }
   }
 }
 

@@ -1,7 +1,10 @@
 """The client package end to end: create -> start -> WatchStatus until completed, then a
 bad request whose BadRequest detail must name the offending field.
 
-Usage: python3 clients/python/examples/transcode.py [--target localhost:50051] [--timeout 60]
+Usage: python3 clients/python/examples/transcode.py [--target localhost:50051] [--ca ca.pem] [--timeout 60] [--quick]
+--target takes host:port, http://host:port or https://host:port (--ca: PEM of a private
+CA); --quick skips the two tasks and makes only the bad request (CI uses it to try each
+form of --target).
 Exits 0 when both behaved as documented, 1 otherwise (CI runs it on the sandbox).
 """
 
@@ -16,11 +19,19 @@ from qencode_gateway_client import Client, GatewayError, query_pb2, task_status_
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--target", default="localhost:50051")
+    parser.add_argument("--ca", help="PEM file of the CA that signs the gateway's certificate")
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--quick", action="store_true", help="only the bad request")
     args = parser.parse_args()
 
-    with Client(args.target, timeout=10) as client:
+    ca = None
+    if args.ca:
+        with open(args.ca, "rb") as file:
+            ca = file.read()
+    with Client(args.target, ca=ca, timeout=10) as client:
         client.wait_ready(timeout=30)
+        if args.quick:
+            return bad_request(client)
         task = client.create_task()
         query = query_pb2.TranscodingQuery(
             source="https://example.com/video.mp4", format=[query_pb2.Format(output="mp4", size="640x360")]
@@ -48,24 +59,27 @@ def main() -> int:
             print("the profile task did not complete", file=sys.stderr)
             return 1
         print(f"completed from a profile: {len(final.videos)} video output(s)")
+        return bad_request(client)
 
-        # No task tokens at all: the gateway refuses it before any upstream call.
-        try:
-            client.get_status()
-            print("an empty GetStatus should have failed", file=sys.stderr)
+
+def bad_request(client: Client) -> int:
+    # No task tokens at all: the gateway refuses it before any upstream call.
+    try:
+        client.get_status()
+        print("an empty GetStatus should have failed", file=sys.stderr)
+        return 1
+    except GatewayError as error:
+        fields = [v.field for v in error.field_violations]
+        print(f"bad request: {error.code.name} reason={error.reason} fields={fields}")
+        if error.code != grpc.StatusCode.INVALID_ARGUMENT or "task_tokens" not in fields:
+            print("expected INVALID_ARGUMENT naming task_tokens", file=sys.stderr)
             return 1
-        except GatewayError as error:
-            fields = [v.field for v in error.field_violations]
-            print(f"bad request: {error.code.name} reason={error.reason} fields={fields}")
-            if error.code != grpc.StatusCode.INVALID_ARGUMENT or "task_tokens" not in fields:
-                print("expected INVALID_ARGUMENT naming task_tokens", file=sys.stderr)
-                return 1
     return 0
 
 
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except (GatewayError, TimeoutError) as error:
-        print(f"failed: {error}", file=sys.stderr)
+    except (GatewayError, TimeoutError, grpc.FutureTimeoutError, ValueError) as error:
+        print(f"failed: {str(error) or type(error).__name__}", file=sys.stderr)
         sys.exit(1)

@@ -13,6 +13,7 @@ The generated messages and stubs are in `qencode_gateway_client.v1`.
 
 from .client import TERMINAL_TASK_STATES, Client
 from .errors import FieldViolation, GatewayError
+from .target import Target, parse_target
 from .v1 import live_stream_pb2, live_streaming_pb2, query_pb2, task_status_pb2, transcoding_pb2, watch_pb2
 
 __all__ = [
@@ -20,8 +21,10 @@ __all__ = [
     "FieldViolation",
     "GatewayError",
     "TERMINAL_TASK_STATES",
+    "Target",
     "live_stream_pb2",
     "live_streaming_pb2",
+    "parse_target",
     "query_pb2",
     "task_status_pb2",
     "transcoding_pb2",

@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Iterator, Optional, Sequence, TypeVar, Un
 import grpc
 
 from .errors import GatewayError
+from .target import parse_target
 from .v1 import live_stream_pb2 as stream_pb2
 from .v1 import live_streaming_pb2 as live_pb2
 from .v1 import live_streaming_pb2_grpc as live_grpc
@@ -39,12 +40,26 @@ def _query_kind(query: Optional[query_pb2.TranscodingQuery], query_json: Optiona
     return {"query": query} if query is not None else {"query_json": query_json}
 
 
+def _open_channel(target: str, credentials: Optional[grpc.ChannelCredentials], ca: Optional[bytes]) -> grpc.Channel:
+    address, tls = parse_target(target)
+    if credentials is not None and ca is not None:
+        raise ValueError("pass ca or credentials, not both (credentials may carry the CA)")
+    if tls is False and (credentials is not None or ca is not None):
+        raise ValueError(f"gateway target {target!r} is plaintext (http://): use https:// with ca or credentials")
+    if credentials is None and (tls or ca is not None):
+        credentials = grpc.ssl_channel_credentials(root_certificates=ca)
+    return grpc.secure_channel(address, credentials) if credentials is not None else grpc.insecure_channel(address)
+
+
 class Client:
     """Calls qencode.gateway.v1 Transcoding and LiveStreaming.
 
-    `Client("localhost:50051")` opens an insecure channel; pass `credentials`
-    (grpc.ssl_channel_credentials()) for TLS, or an existing `channel`. `timeout` is the
-    deadline in seconds of each unary call; `metadata` is sent with every call.
+    `target` is `host:port`, `[::1]:port`, `http://host:port` (plaintext) or
+    `https://host:port` (TLS, checked against the system's roots, or against `ca`: PEM
+    bytes of a private CA). `host:port` is plaintext unless `ca` or `credentials`
+    (e.g. grpc.ssl_channel_credentials(...) for mutual TLS) is given; an `http://` target
+    with either is refused. Or pass an existing `channel`. `timeout` is the deadline in
+    seconds of each unary call; `metadata` is sent with every call.
     """
 
     def __init__(
@@ -53,11 +68,12 @@ class Client:
         *,
         channel: Optional[grpc.Channel] = None,
         credentials: Optional[grpc.ChannelCredentials] = None,
+        ca: Optional[bytes] = None,
         timeout: float = 30.0,
         metadata: Sequence[tuple[str, str]] = (),
     ):
         if channel is None:
-            channel = grpc.secure_channel(target, credentials) if credentials else grpc.insecure_channel(target)
+            channel = _open_channel(target, credentials, ca)
             self._owns_channel = True
         else:
             self._owns_channel = False
