@@ -4,6 +4,7 @@
 
 pub mod ids;
 pub mod live;
+pub mod owners;
 pub mod signer;
 pub mod token_memory;
 pub mod transcoding;

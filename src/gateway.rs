@@ -9,6 +9,8 @@ use crate::{
         projects::{ProjectParts, Projects},
     },
     domain::{
+        live::LiveStreaming,
+        owners::Owners,
         transcoding::Transcoding,
         upload::UploadSettings,
         watch::{task_push::CallbackSigner, WatchSettings, Watchers},
@@ -30,7 +32,9 @@ use tracing::info;
 pub struct Gateway {
     /// The Transcoding domain (shared by every project).
     pub transcoding: Arc<Transcoding>,
-    /// The Qencode projects: token managers and a LiveStreaming domain each.
+    /// The LiveStreaming domain (shared by every project).
+    pub live: Arc<LiveStreaming>,
+    /// The Qencode projects: credentials and token managers.
     pub projects: Arc<Projects>,
     /// Watch streams: hubs, pollers, callbacks.
     pub watchers: Arc<Watchers>,
@@ -136,9 +140,8 @@ impl Gateway {
             Projects::new(
                 ProjectParts {
                     transcoding: client.clone(),
-                    live: live_client,
+                    live: live_client.clone(),
                     fleet: fleet.clone(),
-                    signer: signer.clone(),
                 },
                 &project_keys,
                 main,
@@ -158,9 +161,14 @@ impl Gateway {
             stall_timeout: config.watch_stall_timeout,
             max_watchers: config.max_watchers as usize,
         };
+        // One ownership store: which project created each task and reached each stream.
+        let owners = Arc::new(Owners::default());
         Ok(Gateway {
+            live: Arc::new(
+                LiveStreaming::new(live_client, owners.clone()).with_callbacks(signer.clone()),
+            ),
             transcoding: Arc::new(
-                Transcoding::new(client, projects.clone(), trusted)
+                Transcoding::new(client, projects.clone(), owners, trusted)
                     .with_callbacks(signer.clone())
                     .with_max_query_json(
                         usize::try_from(config.limits.max_query_json_size).unwrap_or(usize::MAX),

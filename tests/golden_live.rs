@@ -7,7 +7,8 @@ use axum::{
     Router,
 };
 use qencode_gateway::{
-    domain::live::LiveStreaming,
+    access::projects::Project,
+    domain::{live::LiveStreaming, owners::Owners},
     pb::{self, StreamState},
     support::secret::Secret,
     upstream::{
@@ -26,7 +27,7 @@ fn fixture(name: &str) -> String {
     .expect("fixture")
 }
 
-async fn documented_live_api() -> (LiveStreaming, TokenManager) {
+async fn documented_live_api() -> (LiveStreaming, TokenManager, Project) {
     let body = |name: &'static str| {
         let text = fixture(name);
         move || async move { ([("content-type", "application/json")], text) }
@@ -70,7 +71,12 @@ async fn documented_live_api() -> (LiveStreaming, TokenManager) {
         client: client.clone(),
         api_key: Secret::new("your_api_key"),
     });
-    (LiveStreaming::new(client, tokens.clone()), tokens)
+    let project = Project::new("main", tokens.clone(), tokens.clone());
+    (
+        LiveStreaming::new(client, std::sync::Arc::new(Owners::default())),
+        tokens,
+        project,
+    )
 }
 
 const ID: &str = "12345fcd-7aea-492c-b9eb-b4b0cde0dc7e";
@@ -81,7 +87,7 @@ fn state(stream: &pb::LiveStream) -> StreamState {
 
 #[tokio::test]
 async fn every_documented_live_response_parses() {
-    let (live, tokens) = documented_live_api().await;
+    let (live, tokens, project) = documented_live_api().await;
     let d = Deadline::NONE;
 
     // The documented token's payload is not valid base64 JSON: 24 h is assumed.
@@ -92,7 +98,7 @@ async fn every_documented_live_response_parses() {
         .expose()
         .starts_with("eyJhbGci"));
 
-    let created = live.create_stream(None, None, d).await.unwrap();
+    let created = live.create_stream(&project, None, None, d).await.unwrap();
     assert_eq!(created.id, ID);
     assert_eq!(state(&created), StreamState::Created);
     assert_eq!(
@@ -109,11 +115,11 @@ async fn every_documented_live_response_parses() {
     );
 
     assert_eq!(
-        live.get_stream(ID, d).await.unwrap().name,
+        live.get_stream(&project, ID, d).await.unwrap().name,
         "test-stream-name"
     );
 
-    let listed = live.list_streams(d).await.unwrap();
+    let listed = live.list_streams(&project, d).await.unwrap();
     assert_eq!(
         listed.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
         [
@@ -122,7 +128,7 @@ async fn every_documented_live_response_parses() {
         ]
     );
 
-    let started = live.start_stream(ID, d).await.unwrap();
+    let started = live.start_stream(&project, ID, d).await.unwrap();
     assert_eq!(state(&started), StreamState::Waiting);
     assert!(started.server_urls["webrtc"].starts_with("wss://"));
     assert!(started.server_urls["srt"].starts_with("srt://"));
@@ -132,7 +138,7 @@ async fn every_documented_live_response_parses() {
     );
 
     assert_eq!(
-        state(&live.stop_stream(ID, d).await.unwrap()),
+        state(&live.stop_stream(&project, ID, d).await.unwrap()),
         StreamState::Stopping
     );
 
@@ -140,7 +146,10 @@ async fn every_documented_live_response_parses() {
         name: Some("test-stream-update1".into()),
         ..Default::default()
     };
-    let updated = live.update_stream(ID, Some(&name), None, d).await.unwrap();
+    let updated = live
+        .update_stream(&project, ID, Some(&name), None, d)
+        .await
+        .unwrap();
     assert_eq!(updated.quality.as_deref(), Some("LIVE SD"));
     let params = updated.params.unwrap();
     assert_eq!(
@@ -154,11 +163,14 @@ async fn every_documented_live_response_parses() {
         Some("public-read")
     );
 
-    let deleted = live.delete_stream(ID, d).await.unwrap();
+    let deleted = live.delete_stream(&project, ID, d).await.unwrap();
     assert_eq!(deleted.state(), StreamState::Deleted);
     assert_eq!(deleted.timestamp, "2021-08-28 17:59:34");
 
-    let with_playback = live.add_playback_id(ID, "authenticated", d).await.unwrap();
+    let with_playback = live
+        .add_playback_id(&project, ID, "authenticated", d)
+        .await
+        .unwrap();
     assert_eq!(with_playback.playback_ids.len(), 2);
     assert_eq!(with_playback.server_urls.len(), 2, "rtmp and rtmps");
     let dvr = with_playback.params.unwrap().dvr.unwrap();
@@ -169,7 +181,7 @@ async fn every_documented_live_response_parses() {
     assert!(dvr.destination.is_empty(), "null destination");
 
     assert_eq!(
-        live.remove_playback_id(ID, "5yxn1iz6vj4g", d)
+        live.remove_playback_id(&project, ID, "5yxn1iz6vj4g", d)
             .await
             .unwrap()
             .playback_ids
@@ -179,6 +191,7 @@ async fn every_documented_live_response_parses() {
 
     let with_target = live
         .add_simulcast_target(
+            &project,
             ID,
             "rtmp://a.rtmp.youtube.com/live2",
             "1234-5678-abcd-efgh-3cm6",
@@ -193,7 +206,7 @@ async fn every_documented_live_response_parses() {
     assert_eq!(with_target.params.unwrap().dvr.unwrap().enabled, Some(0));
 
     let without = live
-        .remove_simulcast_target(ID, "12348fd3-0fc2-4982-8910-d1b06bb917c9", d)
+        .remove_simulcast_target(&project, ID, "12348fd3-0fc2-4982-8910-d1b06bb917c9", d)
         .await
         .unwrap();
     assert!(without.simulcast_targets.is_empty());

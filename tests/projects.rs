@@ -377,16 +377,7 @@ async fn two_projects_use_their_own_keys_and_never_see_each_others_tasks() {
                 .expose()
                 .to_owned(),
         );
-        secrets.push(
-            project
-                .live
-                .tokens()
-                .token()
-                .await
-                .unwrap()
-                .expose()
-                .to_owned(),
-        );
+        secrets.push(project.live.token().await.unwrap().expose().to_owned());
     }
     let text = log_text();
     for secret in &secrets {

@@ -150,7 +150,6 @@ async fn secrets_never_reach_the_logs() {
             .default_project()
             .unwrap()
             .live
-            .tokens()
             .token()
             .await
             .unwrap(),
@@ -169,7 +168,6 @@ async fn secrets_never_reach_the_logs() {
             .default_project()
             .unwrap()
             .live
-            .tokens()
             .token()
             .await
             .unwrap(),
@@ -317,16 +315,7 @@ async fn two_projects(capture: &logs::Capture) -> Vec<String> {
                 .expose()
                 .to_owned(),
         );
-        secrets.push(
-            project
-                .live
-                .tokens()
-                .token()
-                .await
-                .unwrap()
-                .expose()
-                .to_owned(),
-        );
+        secrets.push(project.live.token().await.unwrap().expose().to_owned());
     }
     env.stop().await;
     secrets

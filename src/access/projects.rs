@@ -6,27 +6,18 @@
 //! ever; in fleet mode its own Redis key), and a call goes with the token of the
 //! project its caller picked ([`crate::access::check`] decides which).
 //!
-//! Qencode's status, start and upload endpoints take only the task token, not the
-//! project's token, so nothing upstream stops a caller of one project from reading or
-//! starting another project's task if it knows the token. The gateway therefore
-//! remembers which project created each task and each live stream it saw (bounded,
-//! with a TTL) and answers NOT_FOUND, exactly as for an unknown id, to a caller of
-//! any other project. Ids it never saw (created before a restart, or elsewhere) pass;
-//! for live streams the upstream refuses them anyway, the token being the project's.
+//! A project holds credentials and token managers only: the domains (one
+//! `Transcoding`, one `LiveStreaming`) take the call's `&Project`, and which project
+//! owns each task and stream is the domains' own store (`domain::owners`).
 //!
 //! The set of projects follows the policy: a reload that adds a project builds its
 //! token managers, one that changes a key replaces them, one that removes a project
 //! drops them; unchanged projects keep their cached tokens.
 
-use crate::domain::token_memory::TokenMemory;
 use crate::{
     access::policy::{ProjectKeys, DEFAULT_PROJECT},
-    domain::{live::LiveStreaming, signer::CallbackSigner},
     fleet::Fleet,
-    support::{
-        error::{Error, ErrorKind, UPSTREAM_DOMAIN},
-        secret::Secret,
-    },
+    support::secret::Secret,
     upstream::{
         auth::{fleet_tokens::FleetTokens, TokenManager, TokenSource},
         live_api::{LiveClient, LiveTokens},
@@ -36,14 +27,8 @@ use crate::{
 use std::{
     collections::BTreeMap,
     sync::{Arc, PoisonError, RwLock},
-    time::Duration,
 };
 use tracing::info;
-
-/// How long the project of a task or stream is remembered (as status URLs are).
-const OWNER_TTL: Duration = Duration::from_secs(48 * 3600);
-/// How many tasks' and streams' projects are remembered (each kind).
-const OWNER_CAPACITY: u64 = 200_000;
 
 /// One project: its name and what calls with its keys.
 pub struct Project {
@@ -51,10 +36,23 @@ pub struct Project {
     pub name: Arc<str>,
     /// The Transcoding API's token manager of this project.
     pub transcoding: TokenManager,
-    /// The LiveStreaming domain over this project's Live API token.
-    pub live: Arc<LiveStreaming>,
-    /// The keys it was built from: a reload that keeps them keeps the cached tokens.
-    keys: (Secret, Secret),
+    /// The Live Streaming API's token manager of this project.
+    pub live: TokenManager,
+    /// The keys it was built from: a reload that keeps them keeps the cached tokens
+    /// (none for a project built from token managers alone).
+    keys: Option<(Secret, Secret)>,
+}
+
+impl Project {
+    /// A project over two token managers, outside any [`Projects`] (tests, tools).
+    pub fn new(name: &str, transcoding: TokenManager, live: TokenManager) -> Self {
+        Project {
+            name: Arc::from(name),
+            transcoding,
+            live,
+            keys: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Project {
@@ -72,22 +70,13 @@ pub struct ProjectParts {
     pub live: LiveClient,
     /// Fleet mode: tokens shared per project through Redis.
     pub fleet: Option<Arc<Fleet>>,
-    /// Signs the callback URL set on new live streams.
-    pub signer: Option<Arc<CallbackSigner>>,
 }
 
-/// The projects in force, and which project each known task and stream belongs to.
+/// The projects in force.
 pub struct Projects {
     /// By name; replaced whole on reload, so a call sees one consistent set.
     current: RwLock<Arc<BTreeMap<Arc<str>, Arc<Project>>>>,
     parts: ProjectParts,
-    /// Task token -> the project that created it (an index into `owner_names`); one
-    /// entry per CreateTask, so kept compact ([`TokenMemory`]).
-    tasks: TokenMemory<u16>,
-    /// The project names `tasks` refers to, in the order first seen (a handful).
-    owner_names: RwLock<Vec<Arc<str>>>,
-    /// Live stream id -> the project whose token reached it.
-    streams: moka::sync::Cache<String, Arc<str>>,
     /// `main` from `QENCODE_API_KEY`, when set: the project of a policy without
     /// `[projects]`, also after a reload that removes the section.
     fallback: Option<ProjectKeys>,
@@ -101,18 +90,9 @@ impl Projects {
         keys: &[ProjectKeys],
         fallback: Option<ProjectKeys>,
     ) -> Result<Self, String> {
-        let owners = || {
-            moka::sync::Cache::builder()
-                .max_capacity(OWNER_CAPACITY)
-                .time_to_live(OWNER_TTL)
-                .build()
-        };
         let projects = Projects {
             current: RwLock::new(Arc::default()),
             parts,
-            tasks: TokenMemory::new(OWNER_CAPACITY as usize, OWNER_TTL),
-            owner_names: RwLock::new(Vec::new()),
-            streams: owners(),
             fallback,
         };
         projects.apply(keys)?;
@@ -146,7 +126,7 @@ impl Projects {
         for k in keys {
             let wanted = (k.api_key.clone(), k.live_api_key.clone());
             let project = match old.get(&k.name) {
-                Some(p) if p.keys == wanted => p.clone(),
+                Some(p) if p.keys.as_ref() == Some(&wanted) => p.clone(),
                 _ => Arc::new(self.build(&k.name, wanted)),
             };
             next.insert(k.name.clone(), project);
@@ -177,7 +157,7 @@ impl Projects {
                 api_key: api_key.clone(),
             },
         );
-        let live_tokens = self.tokens(
+        let live = self.tokens(
             name,
             LiveTokens {
                 client: parts.live.clone(),
@@ -187,11 +167,8 @@ impl Projects {
         Project {
             name: name.clone(),
             transcoding,
-            live: Arc::new(
-                LiveStreaming::new(parts.live.clone(), live_tokens)
-                    .with_callbacks(parts.signer.clone()),
-            ),
-            keys: (api_key, live_api_key),
+            live,
+            keys: Some((api_key, live_api_key)),
         }
     }
 
@@ -232,102 +209,5 @@ impl Projects {
         all.get(DEFAULT_PROJECT)
             .or_else(|| all.values().next())
             .cloned()
-    }
-
-    /// Remembers that `project` created the task `task_token`. With one project there
-    /// is nobody to keep out, so nothing is stored: a task no project is remembered for
-    /// is visible to all, as tasks created by another replica already are.
-    pub fn own_task(&self, project: &Project, task_token: &str) {
-        if self.count() < 2 {
-            return;
-        }
-        if let Some(index) = self.owner_index(&project.name) {
-            self.tasks.insert(task_token, index);
-        }
-    }
-
-    /// True unless the task is known to belong to another project.
-    pub fn may_see_task(&self, project: &Project, task_token: &str) -> bool {
-        let Some(index) = self.tasks.get(task_token) else {
-            return true;
-        };
-        self.owner_names
-            .read()
-            .map(|names| names.get(usize::from(index)) == Some(&project.name))
-            .unwrap_or(true)
-    }
-
-    /// `name`'s index in `owner_names`, added when new.
-    fn owner_index(&self, name: &Arc<str>) -> Option<u16> {
-        let position = |names: &Vec<Arc<str>>| names.iter().position(|n| n == name);
-        if let Some(i) = self.owner_names.read().ok().and_then(|n| position(&n)) {
-            return u16::try_from(i).ok();
-        }
-        let mut names = self.owner_names.write().ok()?;
-        let i = position(&names).unwrap_or_else(|| {
-            names.push(name.clone());
-            names.len() - 1
-        });
-        u16::try_from(i).ok()
-    }
-
-    /// NOT_FOUND, as Qencode answers an unknown task, when another project created it.
-    pub fn check_task(&self, project: &Project, task_token: &str) -> Result<(), Error> {
-        if self.may_see_task(project, task_token) {
-            return Ok(());
-        }
-        Err(Error::new(
-            ErrorKind::NotFound,
-            UPSTREAM_DOMAIN,
-            "QENCODE_TOKEN_NOT_FOUND",
-            "Qencode does not know this task token",
-        ))
-    }
-
-    /// Remembers that `project`'s token reached the live stream `stream_id`.
-    pub fn own_stream(&self, project: &Project, stream_id: &str) {
-        if stream_id.is_empty() {
-            return;
-        }
-        match self.streams.get(stream_id) {
-            Some(owner) if owner == project.name => {}
-            _ => self
-                .streams
-                .insert(stream_id.to_owned(), project.name.clone()),
-        }
-    }
-
-    /// Remembers `project` for `stream_id` unless some project is known for it: the
-    /// watch poller then fetches it with the watcher's token. A wrong claim costs only
-    /// NOT_FOUND for that watcher (the upstream refuses the other project's stream).
-    pub fn claim_stream(&self, project: &Project, stream_id: &str) {
-        if !stream_id.is_empty() && !self.streams.contains_key(stream_id) {
-            self.streams
-                .insert(stream_id.to_owned(), project.name.clone());
-        }
-    }
-
-    /// NOT_FOUND, as the Live API answers an unknown stream, when the stream is known
-    /// to belong to another project.
-    pub fn check_stream(&self, project: &Project, stream_id: &str) -> Result<(), Error> {
-        match self.streams.get(stream_id) {
-            Some(owner) if owner != project.name => Err(Error::new(
-                ErrorKind::NotFound,
-                UPSTREAM_DOMAIN,
-                "QENCODE_LIVE_NOT_FOUND",
-                "Qencode does not know this live stream",
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// The domain the watch poller fetches `stream_id` through: its project's, else
-    /// the default project's.
-    pub fn live_for(&self, stream_id: &str) -> Option<Arc<LiveStreaming>> {
-        self.streams
-            .get(stream_id)
-            .and_then(|owner| self.get(&owner))
-            .or_else(|| self.default_project())
-            .map(|p| p.live.clone())
     }
 }

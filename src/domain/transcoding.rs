@@ -6,7 +6,10 @@ pub mod profiles;
 pub mod query_check;
 mod status;
 
-use crate::domain::signer::CallbackSigner;
+use crate::domain::{
+    owners::{Owners, Subject},
+    signer::CallbackSigner,
+};
 use crate::{
     access::projects::{Project, Projects},
     domain::upload::{self, StoredFile, UploadSettings, Uploader},
@@ -59,10 +62,11 @@ pub struct StatusReport {
 /// The Transcoding API as the gateway offers it.
 pub struct Transcoding {
     client: TranscodingClient,
-    /// Each project's token, and which project created each task: Qencode's start,
-    /// status and upload endpoints take only the task token, so the gateway keeps
-    /// projects apart itself.
+    /// The projects in force (how many: with one, there is nobody to keep out).
     projects: Arc<Projects>,
+    /// Which project created each task: Qencode's start, status and upload endpoints
+    /// take only the task token, so the gateway keeps projects apart itself.
+    owners: Arc<Owners>,
     trusted: TrustedHosts,
     /// Task token -> its master status endpoint, learned from upstream answers, so status
     /// requests go where Qencode says the freshest status is.
@@ -83,8 +87,14 @@ pub struct Transcoding {
 }
 
 impl Transcoding {
-    /// The domain over an upstream client, the projects and the trusted-host rule.
-    pub fn new(client: TranscodingClient, projects: Arc<Projects>, trusted: TrustedHosts) -> Self {
+    /// The domain over an upstream client, the projects, the ownership store it shares
+    /// with `LiveStreaming` and the trusted-host rule.
+    pub fn new(
+        client: TranscodingClient,
+        projects: Arc<Projects>,
+        owners: Arc<Owners>,
+        trusted: TrustedHosts,
+    ) -> Self {
         let uploader = Uploader::new(
             client.http().clone(),
             trusted.clone(),
@@ -93,6 +103,7 @@ impl Transcoding {
         Transcoding {
             client,
             projects,
+            owners,
             trusted,
             status_urls: moka::sync::Cache::builder()
                 .max_capacity(STATUS_URL_CAPACITY)
@@ -135,10 +146,23 @@ impl Transcoding {
         &self.projects
     }
 
-    /// NOT_FOUND when another project created `task_token` (for watches, which the
-    /// watch hub serves without coming here).
+    /// NOT_FOUND, as Qencode answers an unknown task, when another project created
+    /// `task_token` (also for watches, which the watch hub serves without coming here).
     pub fn check_task(&self, project: &Project, task_token: &str) -> Result<(), Error> {
-        self.projects.check_task(project, task_token)
+        if self.may_see_task(project, task_token) {
+            return Ok(());
+        }
+        Err(Error::upstream(
+            ErrorKind::NotFound,
+            "QENCODE_TOKEN_NOT_FOUND",
+            "Qencode does not know this task token",
+        ))
+    }
+
+    /// True unless the task is known to belong to another project.
+    fn may_see_task(&self, project: &Project, task_token: &str) -> bool {
+        self.owners
+            .may_see(Subject::Task, task_token, &project.name)
     }
 
     /// Creates a task with `project`'s token, remembering its upload endpoint for
@@ -174,7 +198,12 @@ impl Transcoding {
             .with_token(|token| async move { self.client.create_task(&token, deadline).await })
             .await?;
         self.created.insert(&task.task_token, ());
-        self.projects.own_task(project, &task.task_token);
+        // With one project there is nobody to keep out, so nothing is stored: a task no
+        // project is remembered for is visible to all, as another replica's tasks are.
+        if self.projects.count() > 1 {
+            self.owners
+                .own(Subject::Task, &task.task_token, &project.name);
+        }
         Ok(task)
     }
 
@@ -194,7 +223,7 @@ impl Transcoding {
         upload::metadata_check::metadata(&metadata, self.uploader.settings().max_size, &mut v);
         let resume = upload::metadata_check::resume(&metadata, &mut v);
         v.into_result()?;
-        self.projects.check_task(project, &metadata.task_token)?;
+        self.check_task(project, &metadata.task_token)?;
         let upload_url = match &resume {
             Some(token) => self.resume_endpoint(token, "metadata.resume_token")?,
             None => self.upload_endpoint(&metadata)?,
@@ -224,7 +253,7 @@ impl Transcoding {
             v.add("metadata.offset", "must be unset: a new upload starts at 0");
         }
         v.into_result()?;
-        self.projects.check_task(project, &metadata.task_token)?;
+        self.check_task(project, &metadata.task_token)?;
         let upload_url = self.upload_endpoint(&metadata)?;
         let created = self
             .uploader
@@ -251,7 +280,7 @@ impl Transcoding {
         crate::domain::ids::check("task_token", task_token, &mut v);
         let token = upload::metadata_check::token("resume_token", resume_token, &mut v);
         v.into_result()?;
-        self.projects.check_task(project, task_token)?;
+        self.check_task(project, task_token)?;
         // `token` records a violation whenever it is `None`, so this is never taken.
         let Some(token) = token else {
             return Err(Error::invalid_field("resume_token", "is required"));
@@ -312,7 +341,7 @@ impl Transcoding {
         let mut v = Violations::default();
         crate::domain::ids::check("task_token", task_token, &mut v);
         let inner = self.prepare(query, payload.as_deref(), v)?;
-        self.projects.check_task(project, task_token)?;
+        self.check_task(project, task_token)?;
         self.start_prepared(task_token, inner, payload, deadline)
             .await
     }
@@ -326,7 +355,7 @@ impl Transcoding {
         deadline: Deadline,
     ) -> Result<String, Error> {
         let form = profiles::form(request)?;
-        self.projects.check_task(project, &request.task_token)?;
+        self.check_task(project, &request.task_token)?;
         let status_url = self.client.start_encode_profiles(form, deadline).await?;
         self.remember_status_url(&request.task_token, &status_url);
         Ok(status_url)

@@ -27,7 +27,7 @@ mod watcher_limit;
 
 use crate::{
     access::projects::Projects,
-    domain::transcoding::Transcoding,
+    domain::{live::LiveStreaming, transcoding::Transcoding},
     pb::{LiveStream, TaskStatus},
     support::{
         error::{Error, Violations},
@@ -132,8 +132,13 @@ impl Watchers {
     }
 
     /// Starts the two pollers; they stop when shutdown begins. Live streams are fetched
-    /// with their project's token (`projects`).
-    pub fn spawn_pollers(&self, transcoding: Arc<Transcoding>, projects: Arc<Projects>) {
+    /// through `live`, each with its project's token (`projects`).
+    pub fn spawn_pollers(
+        &self,
+        transcoding: Arc<Transcoding>,
+        live: Arc<LiveStreaming>,
+        projects: Arc<Projects>,
+    ) {
         let task_settings = PollSettings {
             interval: self.settings.poll_interval,
         };
@@ -147,6 +152,7 @@ impl Watchers {
             interval: self.settings.live_poll_interval,
         };
         let streams = Arc::new(stream_source::LiveSource {
+            live,
             projects,
             timeout: live_settings.fetch_timeout(),
         });

@@ -188,7 +188,7 @@ fn scrape_time(gateway: &Gateway) -> Registry {
     let projects = gateway.projects.all();
     let tokens: Vec<(&str, &crate::upstream::auth::TokenManager)> = projects
         .iter()
-        .flat_map(|p| [(&*p.name, &p.transcoding), (&*p.name, p.live.tokens())])
+        .flat_map(|p| [(&*p.name, &p.transcoding), (&*p.name, &p.live)])
         .collect();
     let counters: [(&str, &str, ReadStat); 4] = [
         (

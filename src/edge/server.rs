@@ -113,7 +113,7 @@ fn health_entries(
                 p.transcoding.clone()
             }),
             (LiveStreamingServer::<LiveStreamingService>::NAME, |p| {
-                p.live.tokens().clone()
+                p.live.clone()
             }),
         ];
         let mut entries = Vec::with_capacity(apis.len() * (all.len() + 1));
@@ -151,7 +151,7 @@ async fn serve_grpc(
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);
     let live = LiveStreamingServer::new(LiveStreamingService::new(
-        gateway.projects.clone(),
+        gateway.live.clone(),
         gateway.watchers.clone(),
     ))
     .max_decoding_message_size(max)
@@ -182,9 +182,11 @@ async fn serve_grpc(
         .add_service(transcoding)
         .add_service(live);
 
-    gateway
-        .watchers
-        .spawn_pollers(gateway.transcoding.clone(), gateway.projects.clone());
+    gateway.watchers.spawn_pollers(
+        gateway.transcoding.clone(),
+        gateway.live.clone(),
+        gateway.projects.clone(),
+    );
     tokio::spawn(crate::edge::health::monitor(
         health.clone(),
         services,

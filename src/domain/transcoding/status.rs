@@ -17,7 +17,7 @@ impl Transcoding {
         v.into_result()?;
         let (tokens, foreign): (Vec<String>, Vec<String>) = tokens
             .into_iter()
-            .partition(|t| self.projects.may_see_task(project, t));
+            .partition(|t| self.may_see_task(project, t));
         if tokens.is_empty() {
             return Ok(StatusReport {
                 unknown: foreign,

@@ -3,6 +3,7 @@
 use super::poller::{Fetched, Source};
 use crate::{
     access::projects::Projects,
+    domain::live::LiveStreaming,
     pb::{LiveStream, StreamState, StreamStatus},
     support::error::ErrorKind,
     upstream::Deadline,
@@ -13,8 +14,10 @@ use std::{collections::HashMap, sync::Arc};
 /// Streams fetched at once (one GET each; the Live API has no batch read by id).
 const CONCURRENCY: usize = 16;
 
-/// Fetches live streams through the LiveStreaming domain of each stream's project.
+/// Fetches live streams through the LiveStreaming domain, each with its project's token.
 pub struct LiveSource {
+    /// The domain.
+    pub live: Arc<LiveStreaming>,
     /// The projects: each stream is fetched with its own project's token.
     pub projects: Arc<Projects>,
     /// Bound of each stream's fetch ([`super::poller::PollSettings::fetch_timeout`]).
@@ -35,16 +38,16 @@ impl Source<LiveStream> for LiveSource {
         keys: &'a [String],
     ) -> BoxFuture<'a, HashMap<String, Fetched<LiveStream>>> {
         Box::pin(async move {
-            let projects = self.projects.clone();
             let timeout = self.timeout;
             futures::stream::iter(keys.to_vec())
                 .map(move |id| {
-                    let live = projects.live_for(&id);
+                    let project = self.live.project_for(&self.projects, &id);
                     async move {
-                        let Some(live) = live else {
+                        let Some(project) = project else {
                             return (id, Fetched::Missing);
                         };
-                        let fetched = match live.get_stream(&id, Deadline::after(timeout)).await {
+                        let deadline = Deadline::after(timeout);
+                        let fetched = match self.live.get_stream(&project, &id, deadline).await {
                             Ok(stream) => Fetched::Value(stream),
                             Err(error) if error.kind == ErrorKind::NotFound => Fetched::Missing,
                             Err(error) => Fetched::Failed(error),

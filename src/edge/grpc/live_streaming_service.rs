@@ -1,9 +1,9 @@
 //! The `LiveStreaming` gRPC service: a thin adapter over [`crate::domain::live`].
 
 use super::{context, deadline, event_kind, status::to_status, ResponseStream};
-use crate::domain::watch::Watchers;
 use crate::{
-    access::{check::CallContext, projects::Projects},
+    access::check::CallContext,
+    domain::{live::LiveStreaming, watch::Watchers},
     pb::{self, live_streaming_server},
 };
 use futures::StreamExt;
@@ -13,29 +13,22 @@ use tonic::{Request, Response, Status};
 /// Serves `qencode.gateway.v1.LiveStreaming`.
 #[derive(Clone)]
 pub struct LiveStreamingService {
-    /// Each project's LiveStreaming domain, and which project each stream belongs to.
-    projects: Arc<Projects>,
+    /// The domain, for every project (each call brings its own).
+    live: Arc<LiveStreaming>,
     watchers: Arc<Watchers>,
 }
 
 impl LiveStreamingService {
-    /// The service over the projects' domains.
-    pub fn new(projects: Arc<Projects>, watchers: Arc<Watchers>) -> Self {
-        LiveStreamingService { projects, watchers }
+    /// The service over the domain and the watchers.
+    pub fn new(live: Arc<LiveStreaming>, watchers: Arc<Watchers>) -> Self {
+        LiveStreamingService { live, watchers }
     }
+}
 
-    /// The call's context after noting `stream_id` for the audit and refusing (as
-    /// NOT_FOUND) a stream another project's token reached.
-    fn about(&self, ctx: CallContext, stream_id: &str) -> Result<CallContext, Status> {
-        ctx.note("stream_id", stream_id);
-        self.projects.check_stream(&ctx.project, stream_id)?;
-        Ok(ctx)
-    }
-
-    /// Remembers that the call's project reached `stream`.
-    fn owned(&self, ctx: &CallContext, stream: &pb::LiveStream) {
-        self.projects.own_stream(&ctx.project, &stream.id);
-    }
+/// The call's context after noting `stream_id` for the audit.
+fn about(ctx: CallContext, stream_id: &str) -> CallContext {
+    ctx.note("stream_id", stream_id);
+    ctx
 }
 
 #[tonic::async_trait]
@@ -48,10 +41,8 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
     ) -> Result<Response<Self::WatchStreamStream>, Status> {
         let ctx = context(&request)?;
         let stream_id = request.into_inner().stream_id;
-        let ctx = self.about(ctx, &stream_id)?;
-        // The poller fetches a stream with its project's token: one it has not seen
-        // yet is fetched with the watcher's.
-        self.projects.claim_stream(&ctx.project, &stream_id);
+        let ctx = about(ctx, &stream_id);
+        self.live.claim_stream(&ctx.project, &stream_id)?;
         let events = self.watchers.watch_stream(&stream_id)?;
         let messages = events.map(|event| {
             event
@@ -72,13 +63,16 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
         let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let r = request.into_inner();
-        let stream = ctx
-            .project
+        let stream = self
             .live
-            .create_stream(r.params.as_ref(), r.extra_json.as_deref(), deadline)
+            .create_stream(
+                &ctx.project,
+                r.params.as_ref(),
+                r.extra_json.as_deref(),
+                deadline,
+            )
             .await?;
         ctx.note("stream_id", &stream.id);
-        self.owned(&ctx, &stream);
         Ok(Response::new(pb::CreateStreamResponse {
             stream: Some(stream),
         }))
@@ -91,9 +85,11 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
         let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let stream_id = request.into_inner().stream_id;
-        let ctx = self.about(ctx, &stream_id)?;
-        let stream = ctx.project.live.get_stream(&stream_id, deadline).await?;
-        self.owned(&ctx, &stream);
+        let ctx = about(ctx, &stream_id);
+        let stream = self
+            .live
+            .get_stream(&ctx.project, &stream_id, deadline)
+            .await?;
         Ok(Response::new(pb::GetStreamResponse {
             stream: Some(stream),
         }))
@@ -104,14 +100,10 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
         request: Request<pb::ListStreamsRequest>,
     ) -> Result<Response<pb::ListStreamsResponse>, Status> {
         let ctx = context(&request)?;
-        let streams = ctx
-            .project
+        let streams = self
             .live
-            .list_streams(deadline(request.metadata()))
+            .list_streams(&ctx.project, deadline(request.metadata()))
             .await?;
-        for stream in &streams {
-            self.owned(&ctx, stream);
-        }
         Ok(Response::new(pb::ListStreamsResponse { streams }))
     }
 
@@ -122,11 +114,11 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
         let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let r = request.into_inner();
-        let ctx = self.about(ctx, &r.stream_id)?;
-        let stream = ctx
-            .project
+        let ctx = about(ctx, &r.stream_id);
+        let stream = self
             .live
             .update_stream(
+                &ctx.project,
                 &r.stream_id,
                 r.params.as_ref(),
                 r.extra_json.as_deref(),
@@ -145,8 +137,11 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
         let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let stream_id = request.into_inner().stream_id;
-        let ctx = self.about(ctx, &stream_id)?;
-        let status = ctx.project.live.delete_stream(&stream_id, deadline).await?;
+        let ctx = about(ctx, &stream_id);
+        let status = self
+            .live
+            .delete_stream(&ctx.project, &stream_id, deadline)
+            .await?;
         Ok(Response::new(pb::DeleteStreamResponse {
             status: Some(status),
         }))
@@ -159,9 +154,11 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
         let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let stream_id = request.into_inner().stream_id;
-        let ctx = self.about(ctx, &stream_id)?;
-        let stream = ctx.project.live.start_stream(&stream_id, deadline).await?;
-        self.owned(&ctx, &stream);
+        let ctx = about(ctx, &stream_id);
+        let stream = self
+            .live
+            .start_stream(&ctx.project, &stream_id, deadline)
+            .await?;
         Ok(Response::new(pb::StartStreamResponse {
             stream: Some(stream),
         }))
@@ -174,9 +171,11 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
         let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let stream_id = request.into_inner().stream_id;
-        let ctx = self.about(ctx, &stream_id)?;
-        let stream = ctx.project.live.stop_stream(&stream_id, deadline).await?;
-        self.owned(&ctx, &stream);
+        let ctx = about(ctx, &stream_id);
+        let stream = self
+            .live
+            .stop_stream(&ctx.project, &stream_id, deadline)
+            .await?;
         Ok(Response::new(pb::StopStreamResponse {
             stream: Some(stream),
         }))
@@ -189,11 +188,10 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
         let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let r = request.into_inner();
-        let ctx = self.about(ctx, &r.stream_id)?;
-        let stream = ctx
-            .project
+        let ctx = about(ctx, &r.stream_id);
+        let stream = self
             .live
-            .add_playback_id(&r.stream_id, &r.policy, deadline)
+            .add_playback_id(&ctx.project, &r.stream_id, &r.policy, deadline)
             .await?;
         Ok(Response::new(pb::AddPlaybackIdResponse {
             stream: Some(stream),
@@ -207,11 +205,10 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
         let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let r = request.into_inner();
-        let ctx = self.about(ctx, &r.stream_id)?;
-        let stream = ctx
-            .project
+        let ctx = about(ctx, &r.stream_id);
+        let stream = self
             .live
-            .remove_playback_id(&r.stream_id, &r.playback_id, deadline)
+            .remove_playback_id(&ctx.project, &r.stream_id, &r.playback_id, deadline)
             .await?;
         Ok(Response::new(pb::RemovePlaybackIdResponse {
             stream: Some(stream),
@@ -225,11 +222,10 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
         let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let r = request.into_inner();
-        let ctx = self.about(ctx, &r.stream_id)?;
-        let stream = ctx
-            .project
+        let ctx = about(ctx, &r.stream_id);
+        let stream = self
             .live
-            .add_simulcast_target(&r.stream_id, &r.url, &r.stream_key, deadline)
+            .add_simulcast_target(&ctx.project, &r.stream_id, &r.url, &r.stream_key, deadline)
             .await?;
         Ok(Response::new(pb::AddSimulcastTargetResponse {
             stream: Some(stream),
@@ -243,11 +239,10 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
         let ctx = context(&request)?;
         let deadline = deadline(request.metadata());
         let r = request.into_inner();
-        let ctx = self.about(ctx, &r.stream_id)?;
-        let stream = ctx
-            .project
+        let ctx = about(ctx, &r.stream_id);
+        let stream = self
             .live
-            .remove_simulcast_target(&r.stream_id, &r.target_id, deadline)
+            .remove_simulcast_target(&ctx.project, &r.stream_id, &r.target_id, deadline)
             .await?;
         Ok(Response::new(pb::RemoveSimulcastTargetResponse {
             stream: Some(stream),
