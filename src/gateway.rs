@@ -93,6 +93,39 @@ impl Files {
 }
 
 impl Gateway {
+    /// Starts every background task of the gateway, in this one place (linkerd's
+    /// `App::spawn`): the watchers' pollers, sweeper and shutdown closer, the health
+    /// monitor that follows `services`' token managers, and the policy file's reload.
+    /// Each stops when shutdown begins. (A token manager's refresh ahead of expiry is
+    /// the one task started elsewhere: on demand, by the manager, while a call waits.)
+    pub fn spawn_background(
+        &self,
+        health: tonic_health::server::HealthReporter,
+        services: impl Fn() -> crate::edge::health::Entries + Send + 'static,
+    ) {
+        self.watchers.spawn_background(
+            self.transcoding.clone(),
+            self.live.clone(),
+            self.projects.clone(),
+        );
+        tokio::spawn(crate::edge::health::monitor(
+            health,
+            services,
+            self.settings.health_check_interval,
+            self.shutdown.clone(),
+        ));
+        if let Some(feed) = &self.policy_feed {
+            tokio::spawn(crate::access::policy::reload::watch_file(
+                feed.path.clone(),
+                feed.loaded.clone(),
+                feed.interval,
+                feed.current.clone(),
+                feed.projects.clone(),
+                self.shutdown.clone(),
+            ));
+        }
+    }
+
     /// Reads the files `config` names, then [`Gateway::from_files`].
     pub fn from_config(config: &Config) -> Result<Self, Error> {
         Self::from_files(config, Files::load(config).map_err(config_error)?)

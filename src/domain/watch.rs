@@ -74,8 +74,6 @@ pub struct Watchers {
     outbox: outbox::Outbox,
     /// Fleet mode: task and stream polling shared through leases, states through Redis.
     fleet: Option<Arc<crate::fleet::Fleet>>,
-    /// The task that closes both hubs at shutdown has been started.
-    closer: std::sync::atomic::AtomicBool,
 }
 
 impl Watchers {
@@ -96,17 +94,27 @@ impl Watchers {
             shutdown,
             outbox: outbox::Outbox::new(settings.stall_timeout),
             fleet: None,
-            closer: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// Open watch streams end when their hub lets go of them ([`watch_stream::events`]): the
-    /// first watch starts the one task that closes both hubs when shutdown begins (from
-    /// a request, so always inside the runtime).
-    fn close_hubs_on_shutdown(&self) {
-        if self.closer.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            return;
-        }
+    /// Starts everything watchers need in the background (the gateway calls it once,
+    /// from `Gateway::spawn_background`): the two pollers, the outbox's sweeper, and the
+    /// task that closes both hubs when shutdown begins. Live streams are fetched through
+    /// `live`, each with its project's token (`projects`).
+    pub fn spawn_background(
+        &self,
+        transcoding: Arc<Transcoding>,
+        live: Arc<LiveStreaming>,
+        projects: Arc<Projects>,
+    ) {
+        self.spawn_upkeep();
+        self.spawn_pollers(transcoding, live, projects);
+    }
+
+    /// The sweeper of stalled watches, and the closing of both hubs at shutdown: open
+    /// watch streams end when their hub lets go of them ([`watch_stream::events`]).
+    fn spawn_upkeep(&self) {
+        self.outbox.spawn_sweeper();
         let (tasks, streams) = (self.tasks.clone(), self.streams.clone());
         self.shutdown.spawn_after_begin(Duration::ZERO, move || {
             tasks.close();
@@ -131,9 +139,8 @@ impl Watchers {
         self.signer.clone()
     }
 
-    /// Starts the two pollers; they stop when shutdown begins. Live streams are fetched
-    /// through `live`, each with its project's token (`projects`).
-    pub fn spawn_pollers(
+    /// Starts the two pollers; they stop when shutdown begins.
+    fn spawn_pollers(
         &self,
         transcoding: Arc<Transcoding>,
         live: Arc<LiveStreaming>,
@@ -203,7 +210,6 @@ impl Watchers {
             not_found: "Qencode does not know this task token",
             not_found_reason: "QENCODE_TOKEN_NOT_FOUND",
         };
-        self.close_hubs_on_shutdown();
         Ok(self.outbox.forward(watch_stream::events(
             self.tasks.subscribe(task_token)?,
             self.shutdown.clone(),
@@ -225,7 +231,6 @@ impl Watchers {
             not_found: "Qencode does not know this live stream",
             not_found_reason: "QENCODE_LIVE_NOT_FOUND",
         };
-        self.close_hubs_on_shutdown();
         Ok(self.outbox.forward(watch_stream::events(
             self.streams.subscribe(stream_id)?,
             self.shutdown.clone(),
@@ -258,13 +263,14 @@ mod tests {
     }
 
     /// Streams wait on their subscription alone: what ends them at shutdown is the
-    /// hubs closing, which the first watch arranged. Nothing polls here, so without the
+    /// hubs closing, which the watchers' upkeep arranged. Nothing polls here, so without the
     /// closing they would wait for a first state for ever (the paused clock would then
     /// run into the timeout).
     #[tokio::test(start_paused = true)]
     async fn shutdown_ends_open_watches_of_both_kinds_at_once() {
         let shutdown = Shutdown::new();
         let watchers = watchers(shutdown.clone());
+        watchers.spawn_upkeep();
         let mut task = Box::pin(watchers.watch_task("task").unwrap());
         let mut stream = Box::pin(watchers.watch_stream("stream").unwrap());
         let waiting = tokio::spawn(async move { (task.next().await, stream.next().await) });

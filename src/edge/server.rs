@@ -182,30 +182,10 @@ async fn serve_grpc(
         .add_service(transcoding)
         .add_service(live);
 
-    gateway.watchers.spawn_pollers(
-        gateway.transcoding.clone(),
-        gateway.live.clone(),
-        gateway.projects.clone(),
-    );
-    tokio::spawn(crate::edge::health::monitor(
-        health.clone(),
-        services,
-        settings.health_check_interval,
-        gateway.shutdown.clone(),
-    ));
+    gateway.spawn_background(health.clone(), services);
     health.set_service_status("", ServingStatus::Serving).await;
     gateway.ready.send_replace(true);
     warn_about_access(&gateway, &listener);
-    if let Some(feed) = &gateway.policy_feed {
-        tokio::spawn(crate::access::policy::reload::watch_file(
-            feed.path.clone(),
-            feed.loaded.clone(),
-            feed.interval,
-            feed.current.clone(),
-            feed.projects.clone(),
-            gateway.shutdown.clone(),
-        ));
-    }
     info!(addr = %display_addr(&listener), tls = gateway.tls.is_some(), "serving gRPC");
     let limited = listener::Limited::new(listener, settings.connections, "grpc");
     let incoming: Pin<Box<dyn Stream<Item = std::io::Result<Accepted>> + Send>> =

@@ -101,7 +101,6 @@ impl Outbox {
         T: Send + 'static,
         S: Stream<Item = Result<T, Error>> + Send + 'static,
     {
-        self.start_sweeper();
         let signal = Arc::new(Signal {
             woken_at: AtomicU64::new(0),
             task: AtomicWaker::new(),
@@ -130,7 +129,9 @@ impl Outbox {
         self.registry.watches.lock().map_or(0, |w| w.len())
     }
 
-    fn start_sweeper(&self) {
+    /// Starts the one task that ends stalled watches (idempotent). It ends when the
+    /// outbox is dropped.
+    pub fn spawn_sweeper(&self) {
         if self.sweeping.swap(true, Ordering::AcqRel) {
             return;
         }
@@ -318,6 +319,7 @@ mod tests {
         // Messages a second apart, a stall bound of a tenth of that: a reader that asks
         // for the next message at once is never stalled, however quiet the watch.
         let outbox = Outbox::new(Duration::from_millis(100));
+        outbox.spawn_sweeper();
         let mut out = Box::pin(outbox.forward(numbers(&dropped)));
         for n in 0..5 {
             assert_eq!(out.next().await.unwrap().unwrap(), n);
@@ -335,6 +337,7 @@ mod tests {
     async fn a_client_that_takes_nothing_is_ended_with_resource_exhausted() {
         let dropped = Arc::new(AtomicBool::new(false));
         let outbox = Outbox::new(Duration::from_secs(30));
+        outbox.spawn_sweeper();
         let mut out = Box::pin(outbox.forward(numbers(&dropped)));
         assert_eq!(out.next().await.unwrap().unwrap(), 0);
         // As tonic does, ask for more at once (nothing yet); then the client stops
@@ -365,6 +368,7 @@ mod tests {
             Arc::new(AtomicBool::new(false)),
         );
         let outbox = Outbox::new(Duration::from_secs(5));
+        outbox.spawn_sweeper();
         let mut stalled = Box::pin(outbox.forward(numbers(&stalled_dropped)));
         let mut reading = Box::pin(outbox.forward(numbers(&reading_dropped)));
         assert_eq!(stalled.next().await.unwrap().unwrap(), 0);
