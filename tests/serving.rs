@@ -177,11 +177,17 @@ async fn metrics_and_probes_answer_only_on_the_admin_port_and_callbacks_only_on_
         .to_str()
         .unwrap()
         .starts_with("text/plain"));
-    assert!(metrics
-        .text()
-        .await
-        .unwrap()
-        .contains("gateway_watchers_open"));
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("gateway_watchers_open"));
+    // prometheus-client ends each HELP text with a period of its own.
+    let helps: Vec<&str> = text.lines().filter(|l| l.starts_with("# HELP ")).collect();
+    assert!(helps.len() >= 10, "{text}");
+    for help in helps {
+        assert!(
+            help.ends_with('.') && !help.ends_with(".."),
+            "a HELP text ends in one period: {help}"
+        );
+    }
     let healthz = get(&admin, "healthz").await.unwrap();
     assert_eq!(
         (healthz.status().as_u16(), healthz.text().await.unwrap()),
