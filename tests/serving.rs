@@ -394,3 +394,60 @@ async fn health_follows_the_upstream_key_through_watch() {
         .unwrap();
     env.stop().await;
 }
+
+/// The binary's log from its start until it serves gRPC (then it is killed): plain
+/// lines on stdout. `env` comes on top of loopback listeners on free ports.
+fn start_log(env: &[(&str, &str)]) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"));
+    command.env_clear().envs([
+        ("GATEWAY_LISTEN", "127.0.0.1:0"),
+        ("GATEWAY_HTTP_LISTEN", "127.0.0.1:0"),
+        ("GATEWAY_ADMIN_LISTEN", "127.0.0.1:0"),
+        ("GATEWAY_SANDBOX_LISTEN", "127.0.0.1:0"),
+    ]);
+    command.envs(env.iter().copied());
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the gateway");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = String::new();
+    // Each line comes within a bound; the start ends with "serving gRPC".
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("serving gRPC") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        log.contains("serving gRPC"),
+        "the gateway never served: {log}"
+    );
+    log
+}
+
+#[test]
+fn a_short_file_limit_is_one_short_warn_line_at_start() {
+    // Caps no host's file limit covers: the limit is short everywhere.
+    let log = start_log(&[("GATEWAY_MAX_CONNECTIONS", "4000000000")]);
+    let warns: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("open-file limit"))
+        .collect();
+    assert_eq!(warns.len(), 1, "{log}");
+    assert!(warns[0].len() <= 200, "one short line: {}", warns[0]);
+    assert!(warns[0].contains("GATEWAY_MAX_CONNECTIONS"), "{}", warns[0]);
+}
