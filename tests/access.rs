@@ -182,6 +182,7 @@ async fn a_policy_reload_changes_the_outcome_on_the_same_connection() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    assert_audited("encoder", "PERMISSION_DENIED");
     let status = client
         .get_status(with_header(
             GetStatusRequest::default(),
@@ -226,7 +227,21 @@ async fn a_caller_over_its_rate_is_told_when_to_retry() {
         retry.is_some_and(|d| d > Duration::from_secs(60)),
         "{retry:?}"
     );
+    // The refusal's audit line names the caller, as the error does (written before
+    // the refusal is sent).
+    assert_audited("batch", "RESOURCE_EXHAUSTED");
     env.stop().await;
+}
+
+/// Asserts an audit line of `caller` ended with `code`.
+fn assert_audited(caller: &str, code: &str) {
+    let text = log_text();
+    assert!(
+        text.lines().any(|l| l.contains(" audit: ")
+            && l.contains(&format!("caller=\"{caller}\""))
+            && l.contains(&format!("code=\"{code}\""))),
+        "no {code} audit line naming {caller}:\n{text}"
+    );
 }
 
 #[tokio::test]
