@@ -196,7 +196,7 @@ where
                         caller,
                         context: None,
                     }
-                    .line(code);
+                    .line(&span, code);
                 }
                 return Box::pin(async move { Ok(status::to_http(refusal)) });
             }
@@ -245,7 +245,7 @@ where
                         let code = status::code(refusal.kind);
                         finish(&span, &metrics, code, started);
                         if let Some(a) = &audit_as {
-                            a.line(code);
+                            a.line(&span, code);
                         }
                         return Ok(status::to_http(refusal));
                     }
@@ -296,13 +296,16 @@ struct Audit {
 impl Audit {
     /// One audit line: who called which mutating method, with which project, about
     /// which task or stream, and how it ended. Never a credential: the caller is its
-    /// policy name (`-` without a policy or a matching one), the project its name; task tokens and
-    /// stream ids are ids, not secrets (Qencode puts them in URLs).
-    fn line(&self, code: Code) {
+    /// policy name (`-` without a policy or a matching caller), the project its name;
+    /// task tokens and stream ids are ids, not secrets (Qencode puts them in URLs).
+    /// Written in the call's `span` (a response ends outside it), so the line carries
+    /// the call's trace and span ids.
+    fn line(&self, span: &tracing::Span, code: Code) {
         let context = self.context.as_ref();
         let subject = context.and_then(CallContext::subject);
         tracing::info!(
             target: "audit",
+            parent: span,
             caller = self.caller.as_deref().unwrap_or("-"),
             project = context.map_or("-", |c| &*c.project.name),
             method = self.method,
@@ -348,7 +351,7 @@ impl<B> MeteredBody<B> {
             self.done = true;
             finish(&self.span, &self.metrics, code, self.started);
             if let Some(a) = &self.audit {
-                a.line(code);
+                a.line(&self.span, code);
             }
         }
     }
