@@ -164,6 +164,30 @@ async fn a_policy_reload_changes_the_outcome_on_the_same_connection() {
     create(&mut client, call())
         .await
         .expect("the old policy still holds");
+    // So do a typo in an allow entry (named with its line and the nearest method) and
+    // an empty file (an editor's truncate-then-write).
+    let typo = LINKERD_POLICY.replace("Transcoding/*", "Transcoding/CreateTsk");
+    for (text, problem) in [
+        (
+            typo.as_str(),
+            "line 5: caller \"encoder\": allow entry \"qencode.gateway.v1.Transcoding/CreateTsk\" names no method of qencode.gateway.v1.Transcoding; did you mean \"qencode.gateway.v1.Transcoding/CreateTask\"?",
+        ),
+        ("", "defines no [[callers]]"),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !log_text().contains(problem) {
+            assert!(
+                tokio::time::Instant::now() < give_up,
+                "{problem:?} never logged:\n{}",
+                log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        create(&mut client, call())
+            .await
+            .expect("the old policy still holds");
+    }
 
     // Only GetStatus allowed now: CreateTask becomes PERMISSION_DENIED, same channel.
     std::fs::write(
