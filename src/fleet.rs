@@ -231,28 +231,28 @@ impl Fleet {
         up.set(i64::from(self.trouble.is_up()));
         registry.register(
             "gateway_fleet_redis_up",
-            "1 while the fleet's Redis answers; 0 while this replica works alone.",
+            "1 while the fleet's Redis answers; 0 while this replica works alone",
             up,
         );
         let errors = Counter::<u64>::default();
         errors.inc_by(self.trouble.errors());
         registry.register(
             "gateway_fleet_redis_errors",
-            "Redis operations that failed or timed out (each fell back to local work).",
+            "Redis operations that failed or timed out (each fell back to local work)",
             errors,
         );
         let leases = Gauge::<i64>::default();
         leases.set(i64::try_from(self.leases_held()).unwrap_or(i64::MAX));
         registry.register(
             "gateway_fleet_task_leases_held",
-            "Watched tasks this replica polls for the fleet.",
+            "Watched tasks this replica polls for the fleet",
             leases,
         );
         let streams = Gauge::<i64>::default();
         streams.set(i64::try_from(self.leases_held_of(Kind::Stream)).unwrap_or(i64::MAX));
         registry.register(
             "gateway_fleet_stream_leases_held",
-            "Watched live streams this replica polls for the fleet.",
+            "Watched live streams this replica polls for the fleet",
             streams,
         );
     }

@@ -88,6 +88,9 @@ impl Files {
             Some(path) => Some(crate::access::policy::reload::load(path)?),
             None => None,
         };
+        if let Some(loaded) = &policy {
+            crate::access::policy::reload::check_keys(loaded, config.api_key.is_some())?;
+        }
         Ok(Files { policy, tls })
     }
 }

@@ -164,6 +164,30 @@ async fn a_policy_reload_changes_the_outcome_on_the_same_connection() {
     create(&mut client, call())
         .await
         .expect("the old policy still holds");
+    // So do a typo in an allow entry (named with its line and the nearest method) and
+    // an empty file (an editor's truncate-then-write).
+    let typo = LINKERD_POLICY.replace("Transcoding/*", "Transcoding/CreateTsk");
+    for (text, problem) in [
+        (
+            typo.as_str(),
+            "line 5: caller \"encoder\": allow entry \"qencode.gateway.v1.Transcoding/CreateTsk\" names no method of qencode.gateway.v1.Transcoding; did you mean \"qencode.gateway.v1.Transcoding/CreateTask\"?",
+        ),
+        ("", "defines no [[callers]]"),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !log_text().contains(problem) {
+            assert!(
+                tokio::time::Instant::now() < give_up,
+                "{problem:?} never logged:\n{}",
+                log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        create(&mut client, call())
+            .await
+            .expect("the old policy still holds");
+    }
 
     // Only GetStatus allowed now: CreateTask becomes PERMISSION_DENIED, same channel.
     std::fs::write(
@@ -182,6 +206,7 @@ async fn a_policy_reload_changes_the_outcome_on_the_same_connection() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    assert_audited("encoder", "PERMISSION_DENIED");
     let status = client
         .get_status(with_header(
             GetStatusRequest::default(),
@@ -226,7 +251,21 @@ async fn a_caller_over_its_rate_is_told_when_to_retry() {
         retry.is_some_and(|d| d > Duration::from_secs(60)),
         "{retry:?}"
     );
+    // The refusal's audit line names the caller, as the error does (written before
+    // the refusal is sent).
+    assert_audited("batch", "RESOURCE_EXHAUSTED");
     env.stop().await;
+}
+
+/// Asserts an audit line of `caller` ended with `code`.
+fn assert_audited(caller: &str, code: &str) {
+    let text = log_text();
+    assert!(
+        text.lines().any(|l| l.contains(" audit: ")
+            && l.contains(&format!("caller=\"{caller}\""))
+            && l.contains(&format!("code=\"{code}\""))),
+        "no {code} audit line naming {caller}:\n{text}"
+    );
 }
 
 #[tokio::test]

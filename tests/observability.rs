@@ -279,6 +279,46 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
     let first: serde_json::Value =
         serde_json::from_str(logs.lines().next().unwrap()).expect("JSON log lines");
     assert!(first.get("level").is_some());
+    // Every line written inside the traced call carries its trace and span ids: the
+    // lines of its RPC span and its upstream request, and its audit line (written when
+    // the response ends, outside the entered span).
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let (server_id, client_id) = (
+        hex::encode(&server.span_id),
+        hex::encode(&client_span.span_id),
+    );
+    let audit = lines
+        .iter()
+        .find(|l| {
+            l["target"] == "audit"
+                && l["fields"]["method"] == "qencode.gateway.v1.Transcoding/CreateTask"
+        })
+        .expect("an audit line for CreateTask");
+    assert_eq!(audit["trace_id"], TRACE_ID, "{audit}");
+    assert_eq!(audit["span_id"], server_id.as_str(), "{audit}");
+    let traced: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["trace_id"] == TRACE_ID).collect();
+    assert!(
+        traced.iter().any(|l| l["span_id"] == client_id.as_str()),
+        "no line of the upstream request"
+    );
+    for line in &traced {
+        assert!(
+            line["span_id"].as_str().is_some_and(|id| id.len() == 16),
+            "{line}"
+        );
+    }
+    for line in &lines {
+        if line["span"] == "rpc" || line["span"] == "upstream_request" {
+            assert!(
+                line["trace_id"].is_string() && line["span_id"].is_string(),
+                "a line inside a call without trace ids: {line}"
+            );
+        }
+    }
     let spans = format!("{:?}", receiver.0.lock().unwrap());
     let stream_key = stream.stream_key.clone();
     for secret in [

@@ -522,7 +522,7 @@ async fn health_follows_each_project_and_a_service_while_any_project_works() {
 #[tokio::test]
 async fn a_policy_naming_a_missing_key_is_refused_at_start_with_its_line() {
     let dir = temp_dir();
-    let text = "[projects.main]\napi_key_env = \"QENCODE_TEST_KEY_THAT_IS_NOT_SET\"\n";
+    let text = "[projects.main]\napi_key_env = \"QENCODE_TEST_KEY_THAT_IS_NOT_SET\"\n\n[[callers]]\nname = \"c\"\nidentity = \"c\"\n";
     let path = write(&dir, "policy.toml", text);
     let mut config = Config::for_upstream(
         url::Url::parse("http://127.0.0.1:9").unwrap(),

@@ -177,11 +177,17 @@ async fn metrics_and_probes_answer_only_on_the_admin_port_and_callbacks_only_on_
         .to_str()
         .unwrap()
         .starts_with("text/plain"));
-    assert!(metrics
-        .text()
-        .await
-        .unwrap()
-        .contains("gateway_watchers_open"));
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("gateway_watchers_open"));
+    // prometheus-client ends each HELP text with a period of its own.
+    let helps: Vec<&str> = text.lines().filter(|l| l.starts_with("# HELP ")).collect();
+    assert!(helps.len() >= 10, "{text}");
+    for help in helps {
+        assert!(
+            help.ends_with('.') && !help.ends_with(".."),
+            "a HELP text ends in one period: {help}"
+        );
+    }
     let healthz = get(&admin, "healthz").await.unwrap();
     assert_eq!(
         (healthz.status().as_u16(), healthz.text().await.unwrap()),
@@ -431,4 +437,154 @@ async fn health_follows_the_upstream_key_through_watch() {
         .await
         .unwrap();
     env.stop().await;
+}
+
+/// The binary's log from its start until it serves gRPC (then it is killed): plain
+/// lines on stdout. `env` comes on top of loopback listeners on free ports.
+fn start_log(env: &[(&str, &str)]) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"));
+    command.env_clear().envs([
+        ("GATEWAY_LISTEN", "127.0.0.1:0"),
+        ("GATEWAY_HTTP_LISTEN", "127.0.0.1:0"),
+        ("GATEWAY_ADMIN_LISTEN", "127.0.0.1:0"),
+        ("GATEWAY_SANDBOX_LISTEN", "127.0.0.1:0"),
+    ]);
+    command.envs(env.iter().copied());
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the gateway");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = String::new();
+    // Each line comes within a bound; the start ends with "serving gRPC".
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("serving gRPC") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        log.contains("serving gRPC"),
+        "the gateway never served: {log}"
+    );
+    log
+}
+
+#[test]
+fn a_short_file_limit_is_one_short_warn_line_at_start() {
+    // Caps no host's file limit covers: the limit is short everywhere.
+    let log = start_log(&[("GATEWAY_MAX_CONNECTIONS", "4000000000")]);
+    let warns: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") && l.contains("open-file limit"))
+        .collect();
+    assert_eq!(warns.len(), 1, "{log}");
+    assert!(warns[0].len() <= 200, "one short line: {}", warns[0]);
+    assert!(warns[0].contains("GATEWAY_MAX_CONNECTIONS"), "{}", warns[0]);
+}
+
+/// Runs the binary with `env` on loopback listeners (free ports) and returns its exit
+/// code and stderr; a binary still running after 20 s (it took the settings and
+/// serves) is killed and reported as `None`.
+fn exit_of(env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"));
+    command.env_clear().envs([
+        ("GATEWAY_LISTEN", "127.0.0.1:0"),
+        ("GATEWAY_HTTP_LISTEN", "127.0.0.1:0"),
+        ("GATEWAY_ADMIN_LISTEN", "127.0.0.1:0"),
+        ("GATEWAY_SANDBOX_LISTEN", "127.0.0.1:0"),
+    ]);
+    command.envs(env.iter().copied());
+    let mut child = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the gateway");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        let _ = tx.send(text);
+    });
+    // stderr closes when the process exits.
+    let text = rx.recv_timeout(std::time::Duration::from_secs(20));
+    let _ = child.kill();
+    let status = child.wait().expect("wait for the gateway");
+    match text {
+        Ok(text) => (status.code(), text),
+        Err(_) => (None, "still running".into()),
+    }
+}
+
+/// Writes a policy file named after the test and returns its path.
+fn policy_file(name: &str, text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("qgw-{name}-{}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_policy_typo_or_an_empty_policy_exits_64_naming_the_line_and_nearest_name() {
+    let typo = policy_file(
+        "typo",
+        "[[callers]]\nname = \"batch\"\nidentity = \"batch\"\nallow = [\"qencode.gateway.v1.Transcoding/GetStatuses\"]\n",
+    );
+    let empty = policy_file("empty", "");
+    for (path, wanted) in [
+        (
+            &typo,
+            &[
+                "line 4",
+                "did you mean \"qencode.gateway.v1.Transcoding/GetStatus\"",
+            ][..],
+        ),
+        (&empty, &["defines no [[callers]]"][..]),
+    ] {
+        let (code, stderr) = exit_of(&[
+            ("GATEWAY_POLICY_FILE", path.to_str().unwrap()),
+            ("QENCODE_API_KEY", "k"),
+            ("QENCODE_API_URL", "http://127.0.0.1:9/"),
+        ]);
+        let _ = std::fs::remove_file(path);
+        assert_eq!(code, Some(64), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        for part in wanted {
+            assert!(stderr.contains(part), "{part:?} missing: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn a_policy_without_any_key_exits_64_saying_the_sandbox_is_off_and_how_to_reach_one() {
+    let path = policy_file(
+        "nokey",
+        "[[callers]]\nname = \"batch\"\nidentity = \"batch\"\nallow = [\"*\"]\n",
+    );
+    let (code, stderr) = exit_of(&[("GATEWAY_POLICY_FILE", path.to_str().unwrap())]);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, Some(64), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    for part in [
+        "QENCODE_API_KEY is not set",
+        "policy file",
+        "built-in sandbox",
+        "qencode-gateway sandbox",
+        "QENCODE_API_URL",
+    ] {
+        assert!(stderr.contains(part), "{part:?} missing: {stderr}");
+    }
 }

@@ -267,6 +267,7 @@ async fn forged_callbacks_are_refused_and_valid_ones_complete_watchers() {
 
 #[tokio::test]
 async fn heartbeats_unknown_tasks_and_the_watcher_limit() {
+    logs::logs();
     let sandbox = SandboxConfig {
         phase_duration: Duration::from_secs(3600),
         ..fast_sandbox()
@@ -321,6 +322,24 @@ async fn heartbeats_unknown_tasks_and_the_watcher_limit() {
         Ok(response) => response.into_inner().message().await.unwrap_err(),
     };
     assert_reason(&status, Code::ResourceExhausted, "TOO_MANY_WATCHERS");
+    // The refusal is a limit hit like any other: counted and logged.
+    let metrics = reqwest::get(format!("{}metrics", env.admin_url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .contains(r#"gateway_limit_hits_total{limit="GATEWAY_MAX_WATCHERS",scope="watch"} 1"#),
+        "{metrics}"
+    );
+    let logs = logs::log_text();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("WARN") && l.contains("limit=\"GATEWAY_MAX_WATCHERS\"")),
+        "{logs}"
+    );
     env.stop().await;
 }
 

@@ -93,6 +93,26 @@ impl CallContext {
     }
 }
 
+/// A call refused: why, and who made it when the check knew by then (every refusal
+/// after identity), so the audit line names the caller the error names.
+#[derive(Debug)]
+pub struct Refused {
+    /// The caller's policy name; `None` when no caller was identified or there is no
+    /// policy.
+    pub caller: Option<Arc<str>>,
+    /// The refusal, a domain error like any other.
+    pub error: Error,
+}
+
+impl From<Error> for Refused {
+    fn from(error: Error) -> Self {
+        Refused {
+            caller: None,
+            error,
+        }
+    }
+}
+
 /// One of a caller's watcher slots; freed on drop.
 #[derive(Debug)]
 pub struct WatcherSlot {
@@ -154,7 +174,7 @@ impl Access {
         watch: bool,
         headers: &http::HeaderMap,
         peer: Option<&PeerInfo>,
-    ) -> Result<Admitted, Error> {
+    ) -> Result<Admitted, Refused> {
         if is_open(method) {
             return Ok(Admitted::default());
         }
@@ -178,9 +198,25 @@ impl Access {
                 GATEWAY_DOMAIN,
                 "UNKNOWN_CALLER",
                 "no caller of the gateway's policy matches this call's credentials (client certificate, mesh identity or bearer token)",
-            ));
+            )
+            .into());
         };
+        // From here on the caller is known: every refusal names it.
+        self.admit(caller, method, watch, headers)
+            .map_err(|error| Refused {
+                caller: Some(caller.name.clone()),
+                error,
+            })
+    }
 
+    /// Steps 2 and 3 of [`Access::check`] for the identified `caller`.
+    fn admit(
+        &self,
+        caller: &crate::access::policy::Caller,
+        method: &str,
+        watch: bool,
+        headers: &http::HeaderMap,
+    ) -> Result<Admitted, Error> {
         // 2. Policy: the caller may use only the methods it is allowed.
         if !caller.allows(method) {
             return Err(Error::new(
@@ -323,88 +359,4 @@ fn is_open(method: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn access(text: &str) -> Access {
-        let policy = Policy::parse(text).unwrap();
-        let (_tx, rx) = watch::channel(Arc::new(policy));
-        Access::new(Some(rx), Some(Mesh::Linkerd))
-    }
-
-    fn linkerd(id: &'static str) -> http::HeaderMap {
-        let mut headers = http::HeaderMap::new();
-        headers.insert("l5d-client-id", http::HeaderValue::from_static(id));
-        headers
-    }
-
-    const POLICY: &str = r#"
-[[callers]]
-name = "viewer"
-identity = "viewer.ns"
-allow = ["qencode.gateway.v1.LiveStreaming/*"]
-max_watchers = 1
-"#;
-
-    #[test]
-    fn identity_then_policy_then_watchers() {
-        let access = access(POLICY);
-        let m = "qencode.gateway.v1.LiveStreaming/WatchStream";
-        let kind = |r: Result<Admitted, Error>| r.unwrap_err().kind;
-        assert_eq!(
-            kind(access.check(m, true, &http::HeaderMap::new(), None)),
-            ErrorKind::Unauthenticated
-        );
-        assert_eq!(
-            kind(access.check(m, true, &linkerd("other.ns"), None)),
-            ErrorKind::Unauthenticated
-        );
-        let denied = access
-            .check(
-                "qencode.gateway.v1.Transcoding/CreateTask",
-                false,
-                &linkerd("viewer.ns"),
-                None,
-            )
-            .unwrap_err();
-        assert_eq!(denied.kind, ErrorKind::PermissionDenied);
-        assert_eq!(
-            denied.metadata.get("caller").map(String::as_str),
-            Some("viewer")
-        );
-        let first = access.check(m, true, &linkerd("viewer.ns"), None).unwrap();
-        assert_eq!(first.caller.as_deref(), Some("viewer"));
-        assert_eq!(
-            kind(access.check(m, true, &linkerd("viewer.ns"), None)),
-            ErrorKind::ResourceExhausted
-        );
-        drop(first);
-        assert!(access.check(m, true, &linkerd("viewer.ns"), None).is_ok());
-        // Health stays open.
-        assert!(access
-            .check(
-                "grpc.health.v1.Health/Check",
-                false,
-                &http::HeaderMap::new(),
-                None
-            )
-            .unwrap()
-            .caller
-            .is_none());
-    }
-
-    #[test]
-    fn without_a_policy_nothing_is_checked() {
-        let access = Access::open();
-        assert!(access
-            .check(
-                "qencode.gateway.v1.Transcoding/CreateTask",
-                false,
-                &http::HeaderMap::new(),
-                None
-            )
-            .unwrap()
-            .caller
-            .is_none());
-    }
-}
+mod check_tests;

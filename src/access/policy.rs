@@ -29,9 +29,12 @@
 //! Tokens are stored only as digests, so the file holds nothing that lets its reader
 //! call the gateway. It is validated whole (a bad file is refused with its line and
 //! problem, at start with exit 64, on reload by keeping the previous policy);
-//! [`reload`] watches it.
+//! [`reload`] watches it. Every `allow` entry must name a real service and method
+//! ([`known_methods`]), and a file without callers (empty, or truncated by an editor
+//! mid-write) is refused, since it would refuse every call.
 
 pub mod bucket;
+pub mod known_methods;
 pub mod reload;
 
 use crate::support::secret::Secret;
@@ -174,7 +177,7 @@ struct RawCaller {
     identity: Option<String>,
     bearer_sha256: Option<String>,
     #[serde(default)]
-    allow: Vec<String>,
+    allow: Vec<toml::Spanned<String>>,
     rate_per_second: Option<f64>,
     burst: Option<u32>,
     max_watchers: Option<u32>,
@@ -253,10 +256,20 @@ impl Policy {
             if identity.is_none() && bearer_sha256.is_none() {
                 return Err(problem("needs an identity, a bearer_sha256 or both"));
             }
-            if let Some(bad) = raw.allow.iter().find(|p| !valid_pattern(p)) {
+            if let Some(bad) = raw.allow.iter().find(|p| !valid_pattern(p.get_ref())) {
                 return Err(problem(&format!(
-                    "allow entry {bad:?} is not Service/Method, Service/* or *"
+                    "allow entry {:?} is not Service/Method, Service/* or *",
+                    bad.get_ref()
                 )));
+            }
+            // A typo would match nothing and refuse the caller at every call: name it
+            // now, on the entry's own line.
+            for entry in &raw.allow {
+                known_methods::KnownMethods::gateway()
+                    .check(entry.get_ref())
+                    .map_err(|e| {
+                        format!("line {}: caller {name:?}: {e}", line_of(entry.span().start))
+                    })?;
             }
             if let Some(rate) = raw.rate_per_second {
                 if !(rate.is_finite() && rate > 0.0) {
@@ -307,13 +320,26 @@ impl Policy {
                 name: Arc::from(name.as_str()),
                 identity,
                 bearer_sha256,
-                allow: raw.allow,
+                allow: raw
+                    .allow
+                    .into_iter()
+                    .map(toml::Spanned::into_inner)
+                    .collect(),
                 rate_per_second: raw.rate_per_second,
                 burst,
                 max_watchers: raw.max_watchers.map(|m| m as usize),
                 project: allowed[0].clone(),
                 projects: allowed,
             });
+        }
+        if callers.is_empty() {
+            // Every call but health and reflection would be UNAUTHENTICATED: an empty or
+            // truncated file is a mistake, never a policy.
+            return Err(
+                "defines no [[callers]], so every call would be refused; add a caller, or \
+                 unset GATEWAY_POLICY_FILE to let every call through"
+                    .into(),
+            );
         }
         Ok(Policy { callers, projects })
     }

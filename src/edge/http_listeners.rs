@@ -193,22 +193,22 @@ fn scrape_time(gateway: &Gateway) -> Registry {
     let counters: [(&str, &str, ReadStat); 4] = [
         (
             "gateway_token_fetches",
-            "Upstream access token requests.",
+            "Upstream access token requests",
             |s| s.fetches.load(Relaxed),
         ),
         (
             "gateway_token_refreshes",
-            "Tokens refreshed ahead of expiry.",
+            "Tokens refreshed ahead of expiry",
             |s| s.refreshes.load(Relaxed),
         ),
         (
             "gateway_token_failures",
-            "Failed upstream access token requests.",
+            "Failed upstream access token requests",
             |s| s.failures.load(Relaxed),
         ),
         (
             "gateway_token_cache_hits",
-            "Calls served a cached token.",
+            "Calls served a cached token",
             |s| s.hits.load(Relaxed),
         ),
     ];
@@ -227,7 +227,7 @@ fn scrape_time(gateway: &Gateway) -> Registry {
     let watchers = &gateway.watchers;
     let open = Gauge::<i64>::default();
     open.set(i64::try_from(watchers.limit.open()).unwrap_or(i64::MAX));
-    registry.register("gateway_watchers_open", "Open watch streams.", open);
+    registry.register("gateway_watchers_open", "Open watch streams", open);
     let pollers = Family::<KindLabels, Gauge>::default();
     for (kind, active) in [
         ("task", watchers.tasks.active()),
@@ -239,7 +239,7 @@ fn scrape_time(gateway: &Gateway) -> Registry {
     }
     registry.register(
         "gateway_pollers_active",
-        "Ids polled upstream for watchers, by kind.",
+        "Ids polled upstream for watchers, by kind",
         pollers,
     );
     if let Some(fleet) = watchers.fleet() {

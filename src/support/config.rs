@@ -171,8 +171,9 @@ pub struct Config {
     /// Most concurrent HTTP/2 streams per client connection.
     #[arg(long, hide = true, env = "GATEWAY_MAX_CONCURRENT_STREAMS", default_value = "1000", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_concurrent_streams: u32,
-    /// Largest gRPC message accepted or sent, in bytes.
-    #[arg(long, hide = true, env = "GATEWAY_MAX_MESSAGE_SIZE", default_value = "16777216", value_parser = clap::value_parser!(u32).range(1024..))]
+    /// Largest gRPC message accepted or sent (bytes, or with a KiB/MiB/GiB suffix, like
+    /// every other size).
+    #[arg(long, hide = true, env = "GATEWAY_MAX_MESSAGE_SIZE", default_value = "16MiB", value_parser = parse_message_size)]
     pub max_message_size: u32,
     /// Deadline given to unary calls that bring none (`grpc-timeout`).
     #[arg(long, hide = true, env = "GATEWAY_DEFAULT_DEADLINE", default_value = "30s", value_parser = parse_interval)]
@@ -342,6 +343,16 @@ fn parse_chunk_size(text: &str) -> Result<u64, String> {
         return Err("must be from 1KiB to 1GiB".into());
     }
     Ok(size)
+}
+
+/// A message size from 1 KiB (smaller would refuse ordinary calls) to under 4 GiB (gRPC's
+/// length prefix is 32 bits).
+fn parse_message_size(text: &str) -> Result<u32, String> {
+    let size = parse_byte_size(text)?;
+    match u32::try_from(size) {
+        Ok(size) if size >= 1 << 10 => Ok(size),
+        _ => Err("must be at least 1KiB and under 4GiB".into()),
+    }
 }
 
 /// A maximum upload size of at least one byte.

@@ -6,9 +6,9 @@
 //! file limit before the caps, and accept() would fail for every listener at once
 //! (`cargo bench --bench abuse`, case 2c, reached 20,000 descriptors). So at start the
 //! soft limit is raised to the hard one, as Go's runtime does, and when even that is
-//! short the gateway says so, with the numbers, instead of failing under load.
+//! short the gateway says so in one line, with the numbers, instead of failing under load.
 
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 /// Descriptors kept for everything that is not an accepted connection: upstream and
 /// Redis connections, the listeners themselves, files read at reload, the runtime.
@@ -76,6 +76,9 @@ fn raise(needed: u64) -> Outcome {
     }
 }
 
+/// One short WARN line when the limit is short (it shows at every start on hosts with a
+/// low hard limit, so it must not fill a terminal), the reasoning and the ways to raise
+/// the limit at DEBUG.
 fn report(outcome: &Outcome, max_connections: u64) {
     let (Some(before), Some(after)) = (outcome.before, outcome.after) else {
         return;
@@ -91,12 +94,15 @@ fn report(outcome: &Outcome, max_connections: u64) {
         warn!(
             limit = after,
             needed = outcome.needed,
+            "open-file limit below the connection caps: set GATEWAY_MAX_CONNECTIONS to \
+             {per_listener} or less, or raise the hard limit"
+        );
+        debug!(
             max_connections,
-            "the open-file limit is below what the listeners' connection caps allow \
-             (3 x GATEWAY_MAX_CONNECTIONS + {RESERVED}): under a connection flood accept() \
-             would fail on every listener before any cap applies; set \
-             GATEWAY_MAX_CONNECTIONS to {per_listener} or less, or raise the hard limit \
-             (ulimit -Hn, LimitNOFILE=, the container runtime's nofile)"
+            "the listeners may hold 3 x GATEWAY_MAX_CONNECTIONS + {RESERVED} descriptors; \
+             under a connection flood accept() would fail on every listener before any cap \
+             applies. The hard limit is raised with ulimit -Hn, systemd's LimitNOFILE= or \
+             the container runtime's nofile"
         );
     }
 }

@@ -6,6 +6,7 @@
 //! key. On the hot path nothing allocates and no global lock is taken: an RPC's
 //! counter and histogram are resolved once per (method, code) by [`RpcMetrics`] and
 //! then only touched atomically. Base units (`_seconds`), counters end in `_total`.
+//! Help texts are written without a final period: `Registry::register` appends one.
 
 use prometheus_client::{
     encoding::{prometheus_text, EncodeLabelSet},
@@ -90,58 +91,58 @@ fn global() -> &'static Metrics {
         // Counters are registered without `_total`: the encoder appends it.
         registry.register(
             "rpc_server_requests",
-            "gRPC calls served, by service, method and status code.",
+            "gRPC calls served, by service, method and status code",
             rpc_requests.clone(),
         );
         registry.register(
             "rpc_server_duration_seconds",
-            "Duration of gRPC calls served (streams: until they end).",
+            "Duration of gRPC calls served (streams: until they end)",
             rpc_duration.clone(),
         );
         registry.register(
             "qencode_upstream_requests",
-            "Requests sent to Qencode, by API, operation and outcome.",
+            "Requests sent to Qencode, by API, operation and outcome",
             upstream_requests.clone(),
         );
         registry.register(
             "qencode_upstream_request_duration_seconds",
-            "Duration of requests sent to Qencode.",
+            "Duration of requests sent to Qencode",
             upstream_duration.clone(),
         );
         let limit_hits = Family::<LimitLabels, Counter>::default();
         registry.register(
             "gateway_limit_hits",
-            "Times a gateway limit refused or closed something, by limit and scope.",
+            "Times a gateway limit refused or closed something, by limit and scope",
             limit_hits.clone(),
         );
         let connections = Family::<ListenerLabels, Gauge>::default();
         registry.register(
             "gateway_connections_open",
-            "Open connections, by listener.",
+            "Open connections, by listener",
             connections.clone(),
         );
         let uploads = Family::<UploadLabels, Counter>::default();
         registry.register(
             "gateway_uploads",
-            "UploadFile calls that reached the storage, by outcome.",
+            "UploadFile calls that reached the storage, by outcome",
             uploads.clone(),
         );
         let upload_bytes = Counter::default();
         registry.register(
             "gateway_upload_bytes",
-            "Bytes stored by uploads.",
+            "Bytes stored by uploads",
             upload_bytes.clone(),
         );
         let upload_resumes = Counter::default();
         registry.register(
             "gateway_upload_retries",
-            "Failed upload attempts that were resumed or retried.",
+            "Failed upload attempts that were resumed or retried",
             upload_resumes.clone(),
         );
         let upload_duration = histogram();
         registry.register(
             "gateway_upload_duration_seconds",
-            "Duration of uploads, from creation to their end.",
+            "Duration of uploads, from creation to their end",
             upload_duration.clone(),
         );
         Metrics {

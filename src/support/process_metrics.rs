@@ -35,33 +35,33 @@ pub fn register(registry: &mut Registry) {
         .ok()
         .map(|dir| i64::try_from(dir.count()).unwrap_or(i64::MAX));
     if let Some(v) = reading.cpu_seconds {
-        let help = "Total user and system CPU time spent in seconds.";
+        let help = "Total user and system CPU time spent in seconds";
         registry.register("process_cpu_seconds", help, ConstCounter::new(v));
     }
     let gauges = [
         (
             "process_resident_memory_bytes",
-            "Resident memory size in bytes.",
+            "Resident memory size in bytes",
             reading.resident_bytes,
         ),
         (
             "process_virtual_memory_bytes",
-            "Virtual memory size in bytes.",
+            "Virtual memory size in bytes",
             reading.virtual_bytes,
         ),
         (
             "process_open_fds",
-            "Number of open file descriptors.",
+            "Number of open file descriptors",
             reading.open_fds,
         ),
         (
             "process_max_fds",
-            "Maximum number of open file descriptors.",
+            "Maximum number of open file descriptors",
             reading.max_fds,
         ),
         (
             "process_threads",
-            "Number of OS threads in the process.",
+            "Number of OS threads in the process",
             reading.threads,
         ),
     ];
@@ -71,7 +71,7 @@ pub fn register(registry: &mut Registry) {
         }
     }
     if let Some(v) = reading.start_time_seconds {
-        let help = "Start time of the process since unix epoch in seconds.";
+        let help = "Start time of the process since unix epoch in seconds";
         registry.register("process_start_time_seconds", help, ConstGauge::new(v));
     }
 }

@@ -163,7 +163,8 @@ pub fn outgoing_headers() -> Vec<(http::HeaderName, String)> {
     headers
 }
 
-/// JSON log lines with the OpenTelemetry trace and span ids of the current span.
+/// JSON log lines with the OpenTelemetry trace and span ids of the event's span (the
+/// ids an exported trace shows, so a line leads to its trace and back).
 struct JsonWithTrace;
 
 impl<S, N> FormatEvent<S, N> for JsonWithTrace
@@ -191,18 +192,24 @@ where
             line.insert("message".into(), message);
         }
         line.insert("target".into(), event.metadata().target().into());
-        if let Some(span) = ctx.lookup_current() {
+        // The event's own span: the one it names with `parent:` (the audit line, written
+        // when a response ends, outside any entered span), else the current one.
+        if let Some(span) = ctx.event_scope().and_then(|mut scope| scope.next()) {
             line.insert("span".into(), span.name().into());
-            let context = Span::current().context();
-            let span_context = opentelemetry::trace::TraceContextExt::span(&context)
-                .span_context()
-                .clone();
-            if span_context.is_valid() {
-                line.insert(
-                    "trace_id".into(),
-                    span_context.trace_id().to_string().into(),
-                );
-                line.insert("span_id".into(), span_context.span_id().to_string().into());
+            let context = tracing::dispatcher::get_default(|dispatch| {
+                tracing_opentelemetry::get_otel_context(&span.id(), dispatch)
+            });
+            if let Some(context) = context {
+                let span_context = opentelemetry::trace::TraceContextExt::span(&context)
+                    .span_context()
+                    .clone();
+                if span_context.is_valid() {
+                    line.insert(
+                        "trace_id".into(),
+                        span_context.trace_id().to_string().into(),
+                    );
+                    line.insert("span_id".into(), span_context.span_id().to_string().into());
+                }
             }
         }
         if !fields.is_empty() {

@@ -57,8 +57,9 @@ pub struct SandboxArgs {
     #[arg(long, env = "SANDBOX_PUBLIC_URL")]
     pub public_url: Option<url::Url>,
     /// Never POST callbacks (task events to a query's `callback_url`, status
-    /// changes to a live stream's `callback_url`).
-    #[arg(long, env = "SANDBOX_NO_CALLBACKS")]
+    /// changes to a live stream's `callback_url`). From the environment it takes the
+    /// usual spellings: `1`, `true`, `yes`, `on` (or `0`, `false`, `no`, `off`).
+    #[arg(long, env = "SANDBOX_NO_CALLBACKS", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_callbacks: bool,
     /// Transcoding profile id `/v1/start_encode` accepts (repeat, or separate with
     /// commas, for several); each stands for an mp4 at 720p and one at 480p.

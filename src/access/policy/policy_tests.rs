@@ -69,7 +69,44 @@ fn problems_name_their_line() {
     let err =
         Policy::parse("[[callers]]\nname = \"a\"\nidentity = \"i\"\ncolour = 1\n").unwrap_err();
     assert!(err.starts_with("line 4"), "{err}");
-    assert_eq!(Policy::parse("").unwrap(), Policy::default());
+}
+
+/// A caller to append to a policy that needs one to be valid.
+const A_CALLER: &str = "\n[[callers]]\nname = \"a\"\nidentity = \"i\"\n";
+
+#[test]
+fn a_policy_without_callers_is_refused() {
+    for text in [
+        "",
+        "# nothing yet\n",
+        "[projects.main]\napi_key_env = \"K\"\n",
+    ] {
+        let err = Policy::parse(text).unwrap_err();
+        assert!(err.contains("defines no [[callers]]"), "{text:?}: {err}");
+    }
+}
+
+#[test]
+fn allow_entries_name_real_methods_on_their_line() {
+    let text = "[[callers]]\nname = \"a\"\nidentity = \"i\"\nallow = [\n  \"qencode.gateway.v1.Transcoding/GetStatus\",\n  \"qencode.gateway.v1.Transcoding/CreateTsk\",\n]\n";
+    let err = Policy::parse(text).unwrap_err();
+    assert!(
+        err.starts_with("line 6: caller \"a\": allow entry")
+            && err.contains("did you mean \"qencode.gateway.v1.Transcoding/CreateTask\""),
+        "{err}"
+    );
+    let err = Policy::parse(
+        "[[callers]]\nname = \"a\"\nidentity = \"i\"\nallow = [\"qencode.gateway.v2.Transcoding/*\"]\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.starts_with("line 4: ")
+            && err.contains("names no service")
+            && err.contains("qencode.gateway.v1.Transcoding/*"),
+        "{err}"
+    );
+    let ok = "[[callers]]\nname = \"a\"\nidentity = \"i\"\nallow = [\"qencode.gateway.v1.LiveStreaming/*\", \"grpc.health.v1.Health/Check\", \"*\"]\n";
+    assert_eq!(Policy::parse(ok).unwrap().callers[0].allow.len(), 3);
 }
 
 #[test]
@@ -106,7 +143,10 @@ projects = ["archive", "main"]
         err.starts_with("line 5: project \"archive\": api_key: file /run/secrets/archive"),
         "{err}"
     );
-    let only_main = Policy::parse("[projects.main]\napi_key_env = \"KEY_MAIN\"\n").unwrap();
+    let only_main = Policy::parse(&format!(
+        "[projects.main]\napi_key_env = \"KEY_MAIN\"\n{A_CALLER}"
+    ))
+    .unwrap();
     let keys = only_main.project_keys(&env).unwrap();
     assert_eq!(keys[0].api_key.expose(), "k-main");
     assert_eq!(
@@ -114,10 +154,12 @@ projects = ["archive", "main"]
         "k-main",
         "live defaults to the same key"
     );
-    let err = Policy::parse("[projects.main]\napi_key_env = \"NOPE\"\n")
-        .unwrap()
-        .project_keys(&env)
-        .unwrap_err();
+    let err = Policy::parse(&format!(
+        "[projects.main]\napi_key_env = \"NOPE\"\n{A_CALLER}"
+    ))
+    .unwrap()
+    .project_keys(&env)
+    .unwrap_err();
     assert!(
         err.contains("environment variable NOPE is not set"),
         "{err}"
@@ -151,4 +193,11 @@ projects = ["archive", "main"]
         err.starts_with("line 2"),
         "a key in the policy is refused: {err}"
     );
+}
+
+#[test]
+fn the_shipped_example_policy_is_valid() {
+    let text = include_str!("../../../deploy/kubernetes/components/policy/policy.toml");
+    let policy = Policy::parse(text).unwrap();
+    assert_eq!(policy.callers.len(), 2);
 }

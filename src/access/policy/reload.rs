@@ -37,6 +37,23 @@ pub fn load(path: &std::path::Path) -> Result<Loaded, String> {
     })
 }
 
+/// The one-line problem when no project would have a key: no `[projects]` in the
+/// policy and no `QENCODE_API_KEY` (`main_key`). Without a policy that is the no-key
+/// mode (the built-in sandbox); with one it is not, since a policy names real keys, so
+/// say why and how to reach a sandbox instead.
+pub fn check_keys(loaded: &Loaded, main_key: bool) -> Result<(), String> {
+    if main_key || !loaded.keys.is_empty() {
+        return Ok(());
+    }
+    Err(
+        "QENCODE_API_KEY is not set and the policy file (GATEWAY_POLICY_FILE) defines no \
+         [projects]; a policy file turns off the built-in sandbox: set QENCODE_API_KEY, or \
+         run the sandbox apart (`qencode-gateway sandbox` or `qencode-sandbox`) and set \
+         QENCODE_API_URL, QENCODE_LIVE_API_URL and QENCODE_API_KEY to its address and key"
+            .into(),
+    )
+}
+
 /// Re-reads `path` every `interval` and on SIGHUP until `shutdown`, publishing each new
 /// valid policy on `current`, after making its projects the ones in force in
 /// `projects` (so no call admitted under the new policy finds its project missing).

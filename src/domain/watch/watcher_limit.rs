@@ -1,6 +1,11 @@
-//! [`WatcherLimit`]: one cap on open watchers across every hub.
+//! [`WatcherLimit`]: one cap on open watchers across every hub. A refusal is a limit
+//! biting like any other ([`limit_hits`]): counted in `gateway_limit_hits_total` and
+//! logged (rate-limited), so an operator sees the cap before the callers complain.
 
-use crate::support::error::{Error, ErrorKind, GATEWAY_DOMAIN};
+use crate::support::{
+    error::{Error, ErrorKind, GATEWAY_DOMAIN},
+    limit_hits::{self, Throttle},
+};
 use std::sync::{
     atomic::{AtomicUsize, Ordering},
     Arc,
@@ -31,6 +36,13 @@ impl WatcherLimit {
         let mut current = self.open.load(Ordering::Relaxed);
         loop {
             if current >= self.max {
+                static THROTTLE: Throttle = Throttle::new();
+                limit_hits::bite(
+                    &THROTTLE,
+                    "GATEWAY_MAX_WATCHERS",
+                    "watch",
+                    "a watch was refused: the gateway already serves its maximum of watchers",
+                );
                 return Err(Error::new(
                     ErrorKind::ResourceExhausted,
                     GATEWAY_DOMAIN,

@@ -21,7 +21,7 @@
 //!   watches health cannot hold the drain open until the grace period runs out.
 
 use crate::{
-    access::check::{Access, Admitted, CallContext},
+    access::check::{Access, Admitted, CallContext, Refused},
     edge::grpc::{
         admission::{self, Admission, Wait, FRAME_HEADER},
         status,
@@ -174,27 +174,36 @@ where
                 .extensions()
                 .get::<crate::access::identity::PeerInfo>(),
         );
-        let (context, watcher_slot) = match admitted {
+        let (caller, context, watcher_slot) = match admitted {
             Ok(Admitted {
                 caller,
                 project,
                 slot,
-            }) => (project.map(|p| CallContext::new(caller, p)), slot),
-            Err(refusal) => {
+            }) => (
+                caller.clone(),
+                project.map(|p| CallContext::new(caller, p)),
+                slot,
+            ),
+            Err(Refused {
+                caller,
+                error: refusal,
+            }) => {
                 let code = status::code(refusal.kind);
                 finish(&span, &metrics, code, started);
                 if audited {
                     Audit {
                         method: full_name,
+                        caller,
                         context: None,
                     }
-                    .line(code);
+                    .line(&span, code);
                 }
                 return Box::pin(async move { Ok(status::to_http(refusal)) });
             }
         };
         let audit_as = audited.then(|| Audit {
             method: full_name,
+            caller,
             context: context.clone(),
         });
         let mut request = request;
@@ -236,7 +245,7 @@ where
                         let code = status::code(refusal.kind);
                         finish(&span, &metrics, code, started);
                         if let Some(a) = &audit_as {
-                            a.line(code);
+                            a.line(&span, code);
                         }
                         return Ok(status::to_http(refusal));
                     }
@@ -277,21 +286,27 @@ where
 /// A mutating call's audit facts, kept until its status is known.
 struct Audit {
     method: &'static str,
-    /// Caller, project and the id the service noted (none for calls refused first).
+    /// The caller's policy name whenever the check identified it, refused calls
+    /// included.
+    caller: Option<std::sync::Arc<str>>,
+    /// Project and the id the service noted (none for calls refused by the check).
     context: Option<CallContext>,
 }
 
 impl Audit {
     /// One audit line: who called which mutating method, with which project, about
     /// which task or stream, and how it ended. Never a credential: the caller is its
-    /// policy name (`-` without a policy), the project its name; task tokens and
-    /// stream ids are ids, not secrets (Qencode puts them in URLs).
-    fn line(&self, code: Code) {
+    /// policy name (`-` without a policy or a matching caller), the project its name;
+    /// task tokens and stream ids are ids, not secrets (Qencode puts them in URLs).
+    /// Written in the call's `span` (a response ends outside it), so the line carries
+    /// the call's trace and span ids.
+    fn line(&self, span: &tracing::Span, code: Code) {
         let context = self.context.as_ref();
         let subject = context.and_then(CallContext::subject);
         tracing::info!(
             target: "audit",
-            caller = context.and_then(|c| c.caller.as_deref()).unwrap_or("-"),
+            parent: span,
+            caller = self.caller.as_deref().unwrap_or("-"),
             project = context.map_or("-", |c| &*c.project.name),
             method = self.method,
             task_token = subject.filter(|(f, _)| *f == "task_token").map(|(_, v)| v),
@@ -336,7 +351,7 @@ impl<B> MeteredBody<B> {
             self.done = true;
             finish(&self.span, &self.metrics, code, self.started);
             if let Some(a) = &self.audit {
-                a.line(code);
+                a.line(&self.span, code);
             }
         }
     }

@@ -124,3 +124,25 @@ fn base_urls() {
     assert!(parse_base_url("https://user:pw@api.qencode.com").is_err());
     assert!(parse_base_url("api.qencode.com").is_err());
 }
+
+#[test]
+fn the_message_size_takes_the_same_forms_as_every_size() {
+    let size = |value: &str| {
+        Cli::try_parse_from(["qencode-gateway", "--max-message-size", value])
+            .map(|cli| cli.gateway.max_message_size)
+    };
+    assert_eq!(
+        Cli::try_parse_from(["qencode-gateway"])
+            .unwrap()
+            .gateway
+            .max_message_size,
+        16 << 20
+    );
+    assert_eq!(size("4MiB").unwrap(), 4 << 20);
+    assert_eq!(size("64KiB").unwrap(), 64 << 10);
+    assert_eq!(size("16777216").unwrap(), 16 << 20);
+    for bad in ["512", "4GiB", "4MB"] {
+        let err = size(bad).unwrap_err().to_string();
+        assert!(err.contains("--max-message-size"), "{bad}: {err}");
+    }
+}

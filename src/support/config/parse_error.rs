@@ -37,12 +37,20 @@ pub fn one_line(e: &clap::Error, args: &[OsString], is_set: impl Fn(&OsStr) -> b
     if on_command_line {
         return line;
     }
+    // The subcommand's own settings first (`qencode-gateway sandbox` reads SANDBOX_*,
+    // and its `--api-key` is not the gateway's), then the gateway's.
     let command = Cli::command();
-    let Some(env) = command
-        .get_arguments()
-        .find(|a| a.get_long() == Some(long))
-        .and_then(|a| a.get_env())
-        .filter(|env| is_set(env))
+    let subcommand = args
+        .iter()
+        .skip(1)
+        .find_map(|a| a.to_str().and_then(|a| command.find_subcommand(a)));
+    let Some(env) = subcommand
+        .into_iter()
+        .flat_map(|sub| sub.get_arguments())
+        .chain(command.get_arguments())
+        .filter(|a| a.get_long() == Some(long))
+        .filter_map(|a| a.get_env())
+        .find(|env| is_set(env))
     else {
         return line;
     };
@@ -88,6 +96,24 @@ mod tests {
             assert!(line.contains("'--poll-interval <POLL_INTERVAL>'"), "{line}");
             assert!(!line.contains("GATEWAY_POLL_INTERVAL"), "{line}");
         }
+    }
+
+    #[cfg(feature = "sandbox")]
+    #[test]
+    fn a_bad_value_of_the_sandbox_subcommand_names_its_variable() {
+        let e = error(&["qencode-gateway", "sandbox", "--phase-duration", "abc"]);
+        let argv: Vec<OsString> = vec!["qencode-gateway".into(), "sandbox".into()];
+        let line = one_line(&e, &argv, |env| env == "SANDBOX_PHASE_DURATION");
+        assert!(
+            line.starts_with("invalid value 'abc' for SANDBOX_PHASE_DURATION (the environment; flag --phase-duration)"),
+            "{line}"
+        );
+        // The sandbox's --api-key reads SANDBOX_API_KEYS, not QENCODE_API_KEY.
+        let e = error(&["qencode-gateway", "sandbox", "--api-key", " "]);
+        let line = one_line(&e, &argv, |env| {
+            env == "SANDBOX_API_KEYS" || env == "QENCODE_API_KEY"
+        });
+        assert!(line.contains("SANDBOX_API_KEYS"), "{line}");
     }
 
     #[test]
