@@ -54,7 +54,7 @@ impl LiveStreaming {
         deadline: Deadline,
     ) -> Result<Value, Error> {
         self.tokens
-            .with_token(|token| {
+            .with_token(deadline, |token| {
                 let body = body.clone();
                 async move { self.client.call(op, &token, segments, body, deadline).await }
             })
