@@ -119,6 +119,23 @@ async fn invalid_requests_never_reach_the_upstream() {
             "query.format[0].start_time",
         ),
         (
+            // `qgw --format mp4:abc` once sent this on.
+            start_request(
+                TOKEN,
+                typed(pb::TranscodingQuery {
+                    source: Some("https://a/b.mp4".into()),
+                    format: vec![pb::Format {
+                        output: Some("mp4".into()),
+                        size: Some("abc".into()),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+                None,
+            ),
+            "query.format[0].size",
+        ),
+        (
             start_request(TOKEN, Some(QueryKind::QueryJson("{not json".into())), None),
             "query_json",
         ),

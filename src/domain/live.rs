@@ -98,7 +98,7 @@ impl LiveStreaming {
     ) -> Result<Value, Error> {
         project
             .live
-            .with_token(|token| {
+            .with_token(deadline, |token| {
                 let body = body.clone();
                 async move { self.client.call(op, &token, segments, body, deadline).await }
             })

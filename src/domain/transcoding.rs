@@ -195,7 +195,9 @@ impl Transcoding {
     async fn create(&self, project: &Project, deadline: Deadline) -> Result<CreatedTask, Error> {
         let task = project
             .transcoding
-            .with_token(|token| async move { self.client.create_task(&token, deadline).await })
+            .with_token(deadline, |token| async move {
+                self.client.create_task(&token, deadline).await
+            })
             .await?;
         self.created.insert(&task.task_token, ());
         // With one project there is nobody to keep out, so nothing is stored: a task no

@@ -1,7 +1,11 @@
 //! The central token manager, shared by both APIs.
 //!
 //! Callers ask for a token; the manager hands out the cached one. Concurrent callers on a
-//! cold cache share one upstream request (moka's coalescing init). At about 80% of a
+//! cold cache share one upstream request (moka's coalescing init), which runs in a task of
+//! its own: a caller waits for it only until its call's deadline
+//! ([`TokenManager::token_within`]) and then answers DEADLINE_EXCEEDED itself, while the
+//! request goes on for the callers still waiting (a hung token endpoint once held calls
+//! for the HTTP client's 3 attempts of 30 s, past any deadline). At about 80% of a
 //! token's lifetime a single background refresh replaces it, so callers never wait on a
 //! refresh. When the upstream rejects a token, [`TokenManager::with_token`] invalidates
 //! it, fetches a new one and retries the call once. Failed fetches are not cached, but a
@@ -11,8 +15,12 @@
 
 pub mod fleet_tokens;
 
-use crate::support::{error::Error, secret::Secret};
-use futures::future::BoxFuture;
+use super::deadline::Deadline;
+use crate::support::{
+    error::{Error, ErrorKind, GATEWAY_DOMAIN},
+    secret::Secret,
+};
+use futures::future::{BoxFuture, FutureExt, Shared};
 use std::{
     future::Future,
     sync::{
@@ -84,6 +92,9 @@ struct CachedToken {
     expires_at: Instant,
 }
 
+/// An upstream token request under way, shared by every caller waiting for it.
+type Fetching = Shared<BoxFuture<'static, Result<Arc<CachedToken>, Error>>>;
+
 #[derive(Debug, Default)]
 struct Backoff {
     until: Option<Instant>,
@@ -101,6 +112,10 @@ struct Inner {
     source: Box<dyn TokenSource>,
     /// One entry (the current token); moka coalesces concurrent fetches of it.
     cache: moka::future::Cache<(), Arc<CachedToken>>,
+    /// The upstream request under way, in its own task: a caller that stops waiting at
+    /// its deadline drops only its wait, so the request is neither cancelled for the
+    /// others nor started again by the next caller moka hands the init to.
+    inflight: Mutex<Option<Fetching>>,
     /// True while a background refresh runs, so only one runs at a time.
     refreshing: AtomicBool,
     backoff: Mutex<Backoff>,
@@ -117,6 +132,7 @@ impl TokenManager {
             inner: Arc::new(Inner {
                 source: Box::new(source),
                 cache: moka::future::Cache::new(1),
+                inflight: Mutex::new(None),
                 refreshing: AtomicBool::new(false),
                 backoff: Mutex::new(Backoff::default()),
                 stats: TokenStats::default(),
@@ -140,8 +156,32 @@ impl TokenManager {
         self.inner.healthy.subscribe()
     }
 
-    /// The current token, fetching one if there is none or it expired.
+    /// The current token, fetching one if there is none or it expired. The wait is
+    /// bounded only by the upstream client's own timeouts: for health checks and tools;
+    /// calls use [`TokenManager::token_within`].
     pub async fn token(&self) -> Result<Secret, Error> {
+        self.current().await
+    }
+
+    /// The current token, waiting for a fetch no longer than `deadline` leaves (less the
+    /// margin the gateway keeps to answer in): then DEADLINE_EXCEEDED, answered by the
+    /// gateway before the caller's own timer fires, while the fetch goes on for others.
+    pub async fn token_within(&self, deadline: Deadline) -> Result<Secret, Error> {
+        let Some(left) = deadline.remaining() else {
+            return self.current().await;
+        };
+        match tokio::time::timeout(left, self.current()).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::deadline_exceeded(format!(
+                "the call's deadline (its grpc-timeout, or GATEWAY_DEFAULT_DEADLINE when it sent none) expired after {left:?} waiting for an access token from Qencode's {} API",
+                self.api()
+            ))
+            .with_metadata("api", self.api())
+            .with_metadata("waiting_for", "access_token")),
+        }
+    }
+
+    async fn current(&self) -> Result<Secret, Error> {
         let inner = &self.inner;
         // Two rounds at most: the second runs only when the cached token had expired.
         for _ in 0..2 {
@@ -151,7 +191,7 @@ impl TokenManager {
                 .entry(())
                 .or_try_insert_with(async {
                     fetched.store(true, Ordering::Relaxed);
-                    inner.fetch().await
+                    self.fetch_shared().await
                 })
                 .await
                 .map_err(|e: Arc<Error>| (*e).clone())?;
@@ -170,8 +210,8 @@ impl TokenManager {
             return Ok(token.value.clone());
         }
         Err(Error::new(
-            crate::support::error::ErrorKind::Unavailable,
-            crate::support::error::GATEWAY_DOMAIN,
+            ErrorKind::Unavailable,
+            GATEWAY_DOMAIN,
             "TOKEN_EXPIRED_ON_ARRIVAL",
             format!(
                 "the {} API issued a token that had already expired",
@@ -211,14 +251,45 @@ impl TokenManager {
             .await;
     }
 
+    /// The upstream token request under way, or a new one in its own task.
+    fn fetch_shared(&self) -> Fetching {
+        let mut inflight = self.inner.lock_inflight();
+        if let Some(fetching) = inflight.as_ref() {
+            return fetching.clone();
+        }
+        let inner = self.inner.clone();
+        // The task clears the slot when done; it needs this lock to do so, so the slot is
+        // always filled below before it can be cleared.
+        let task = tokio::spawn(async move {
+            let result = inner.fetch().await;
+            inner.lock_inflight().take();
+            result
+        });
+        let fetching = async move {
+            task.await.unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorKind::Unavailable,
+                    GATEWAY_DOMAIN,
+                    "TOKEN_FETCH_ABORTED",
+                    "the access token request ended before it was answered (shutting down?)",
+                ))
+            })
+        }
+        .boxed()
+        .shared();
+        *inflight = Some(fetching.clone());
+        fetching
+    }
+
     /// Runs `call` with a token; when the upstream rejects the token, invalidates it and
-    /// retries once with a fresh one.
-    pub async fn with_token<T, F, Fut>(&self, mut call: F) -> Result<T, Error>
+    /// retries once with a fresh one. Waiting for a token is bounded by `deadline`, as
+    /// `call` must bound its own request by it.
+    pub async fn with_token<T, F, Fut>(&self, deadline: Deadline, mut call: F) -> Result<T, Error>
     where
         F: FnMut(Secret) -> Fut,
         Fut: Future<Output = Result<T, TokenCallError>>,
     {
-        let token = self.token().await?;
+        let token = self.token_within(deadline).await?;
         match call(token.clone()).await {
             Ok(value) => Ok(value),
             Err(TokenCallError::Other(error)) => Err(error),
@@ -228,7 +299,7 @@ impl TokenManager {
                     "upstream rejected the access token; refreshing"
                 );
                 self.invalidate(&token).await;
-                let fresh = self.token().await?;
+                let fresh = self.token_within(deadline).await?;
                 match call(fresh).await {
                     Ok(value) => Ok(value),
                     Err(TokenCallError::Other(error) | TokenCallError::TokenRejected(error)) => {
@@ -301,6 +372,10 @@ impl Inner {
             Some(until) if Instant::now() < until => backoff.last_error.clone(),
             _ => None,
         }
+    }
+
+    fn lock_inflight(&self) -> std::sync::MutexGuard<'_, Option<Fetching>> {
+        self.inflight.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn lock_backoff(&self) -> std::sync::MutexGuard<'_, Backoff> {

@@ -11,7 +11,7 @@
 
 use super::{
     deadline::{attempt_timeout, Deadline},
-    retry::{backoff, retry_after, Failure, MAX_ATTEMPTS},
+    retry::{retry_after, wait_before_retry, Failure, MAX_ATTEMPTS},
     transport::{Fetched, Limit, Outgoing, Transport},
 };
 use crate::{
@@ -239,13 +239,15 @@ impl HttpClient {
                     Err(failure) => failure,
                 };
                 let retryable = failure.retryable(op.idempotent);
-                let backoff = backoff(attempt);
-                let time_left = deadline.remaining().is_none_or(|left| left > backoff);
+                let Some(wait) = wait_before_retry(attempt, failure.error.retry_after) else {
+                    break Err(failure.error);
+                };
+                let time_left = deadline.remaining().is_none_or(|left| left > wait);
                 if !retryable || attempt >= MAX_ATTEMPTS || !time_left || !self.budget.withdraw() {
                     break Err(failure.error);
                 }
                 debug!(attempt, reason = %failure.error.reason, "retrying upstream request");
-                tokio::time::sleep(backoff).await;
+                tokio::time::sleep(wait).await;
                 attempt += 1;
             };
             let outcome = match &result {
@@ -392,7 +394,7 @@ impl HttpClient {
             }
         };
         if let Some(failure) =
-            Failure::unexplained_server_error(op.name, status, body.names_error())
+            Failure::unexplained_server_error(op.name, status, body.names_error(), retry_after)
         {
             return Err(failure);
         }

@@ -13,6 +13,7 @@ use super::{
     transport::TransportError,
 };
 use crate::support::error::{Error, ErrorKind};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use http::{header, StatusCode};
 use rand::Rng;
 use std::{
@@ -171,21 +172,26 @@ impl Failure {
     }
 
     /// A 5xx JSON answer with no `error` field to explain it (`names_error` false):
-    /// transient. `None` for any other answer, which goes back to the API client to read.
+    /// transient, with the answer's `Retry-After` for the caller. `None` for any other
+    /// answer, which goes back to the API client to read.
     pub fn unexplained_server_error(
         operation: &str,
         status: StatusCode,
         names_error: bool,
+        retry_after: Option<Duration>,
     ) -> Option<Self> {
         if !status.is_server_error() || names_error {
             return None;
         }
-        let error = Error::upstream(
+        let mut error = Error::upstream(
             ErrorKind::Unavailable,
             "UPSTREAM_HTTP_ERROR",
             format!("Qencode answered {operation} with HTTP {status}"),
         )
         .with_metadata("http_status", status.as_u16());
+        if let Some(delay) = retry_after {
+            error = error.with_retry_after(delay);
+        }
         Some(Failure {
             error,
             transient: true,
@@ -207,12 +213,49 @@ fn transport_throttle(operation: &str, cause: Cause) -> Arc<crate::support::limi
         .clone()
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is rare upstream and ignored), clamped
-/// to an hour.
+/// `Retry-After` as a delay, clamped to an hour: either form RFC 9110 allows, seconds
+/// or an HTTP-date (a date in the past is no wait at all).
 pub fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
-    let text = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
-    let seconds: u64 = text.trim().parse().ok()?;
-    Some(Duration::from_secs(seconds.min(MAX_RETRY_AFTER_SECS)))
+    retry_after_at(headers, chrono::Utc::now())
+}
+
+/// [`retry_after`] as seen at `now`.
+fn retry_after_at(headers: &header::HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let text = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let seconds = if text.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits: seconds (more digits than u64 holds is still "very long").
+        text.parse::<u64>().unwrap_or(u64::MAX)
+    } else {
+        let at = http_date(text)?;
+        u64::try_from((at - now).num_seconds()).unwrap_or(0)
+    };
+    (!text.is_empty()).then(|| Duration::from_secs(seconds.min(MAX_RETRY_AFTER_SECS)))
+}
+
+/// An HTTP-date: the IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, or either obsolete form
+/// recipients must still read (RFC 850 `Sunday, 06-Nov-94 08:49:37 GMT`, asctime
+/// `Sun Nov  6 08:49:37 1994`).
+fn http_date(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc2822(text) {
+        return Some(at.with_timezone(&Utc));
+    }
+    ["%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        .map(|at| at.and_utc())
+}
+
+/// The wait before attempt `attempt + 1` of a failure whose answer asked for `asked`
+/// (`Retry-After`): the backoff, or the upstream's delay when longer; `None` when the
+/// upstream asks for more than the longest backoff, so the caller is told (RetryInfo)
+/// rather than held.
+pub fn wait_before_retry(attempt: u32, asked: Option<Duration>) -> Option<Duration> {
+    let wait = backoff(attempt);
+    match asked {
+        Some(asked) if asked > MAX_BACKOFF => None,
+        Some(asked) => Some(asked.max(wait)),
+        None => Some(wait),
+    }
 }
 
 /// The wait before attempt `attempt + 1`: exponential backoff with jitter, between half
@@ -270,6 +313,15 @@ mod tests {
         }
     }
 
+    #[test]
+    fn retries_wait_as_long_as_the_upstream_asks_within_the_longest_backoff() {
+        let second = Duration::from_secs(1);
+        assert_eq!(wait_before_retry(1, Some(second)), Some(second));
+        assert!(wait_before_retry(1, None).is_some_and(|w| w <= BASE_BACKOFF));
+        assert!(wait_before_retry(1, Some(Duration::ZERO)).is_some_and(|w| w > Duration::ZERO));
+        assert_eq!(wait_before_retry(1, Some(MAX_BACKOFF + second)), None);
+    }
+
     fn headers(value: &str) -> header::HeaderMap {
         let mut headers = header::HeaderMap::new();
         headers.insert(header::RETRY_AFTER, value.parse().unwrap());
@@ -284,10 +336,32 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_ignores_garbage_and_dates() {
-        for value in ["soon", "-3", "1.5", "", "Wed, 21 Oct 2015 07:28:00 GMT"] {
+    fn retry_after_ignores_garbage() {
+        for value in ["soon", "-3", "1.5", "", "21 Oct 2015", "Wed, 21 Oct 2015"] {
             assert_eq!(retry_after(&headers(value)), None, "{value:?}");
         }
+    }
+
+    #[test]
+    fn retry_after_reads_http_dates() {
+        let now = DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let at = |value: &str| retry_after_at(&headers(value), now);
+        let eight = Some(Duration::from_secs(8));
+        assert_eq!(at("Wed, 21 Oct 2015 07:28:08 GMT"), eight);
+        assert_eq!(at("Wednesday, 21-Oct-15 07:28:08 GMT"), eight);
+        assert_eq!(at("Wed Oct 21 07:28:08 2015"), eight);
+        assert_eq!(
+            at("Wed, 21 Oct 2015 07:27:00 GMT"),
+            Some(Duration::ZERO),
+            "past"
+        );
+        assert_eq!(
+            at("Thu, 22 Oct 2015 07:28:00 GMT"),
+            Some(Duration::from_secs(3600)),
+            "clamped"
+        );
     }
 
     #[test]
@@ -386,14 +460,23 @@ mod tests {
     #[test]
     fn a_5xx_without_a_json_error_is_transient() {
         let status = StatusCode::BAD_GATEWAY;
-        let failure = Failure::unexplained_server_error("status", status, false).unwrap();
+        let failure = Failure::unexplained_server_error("status", status, false, None).unwrap();
         assert!(failure.transient);
+        assert_eq!(failure.error.retry_after, None);
         assert!(!failure.never_sent);
         assert_eq!(failure.error.reason, "UPSTREAM_HTTP_ERROR");
         assert_eq!(failure.error.metadata.get("http_status").unwrap(), "502");
+        let unavailable = StatusCode::SERVICE_UNAVAILABLE;
+        let later = Some(Duration::from_secs(4));
+        let failure = Failure::unexplained_server_error("status", unavailable, false, later);
+        assert_eq!(
+            failure.unwrap().error.retry_after,
+            later,
+            "Retry-After kept"
+        );
         // An explained 5xx and any non-5xx go back to the API client.
-        assert!(Failure::unexplained_server_error("status", status, true).is_none());
-        assert!(Failure::unexplained_server_error("status", StatusCode::OK, false).is_none());
+        assert!(Failure::unexplained_server_error("status", status, true, None).is_none());
+        assert!(Failure::unexplained_server_error("status", StatusCode::OK, false, None).is_none());
     }
 
     #[test]

@@ -296,6 +296,12 @@ fn success(
             retry_after,
         ));
     }
+    if response.status == http::StatusCode::TOO_MANY_REQUESTS {
+        return Err(super::codes::CodeError {
+            error: rate_limited(response.retry_after),
+            session_token_rejected: false,
+        });
+    }
     match body {
         Value::Object(map) if response.status.is_success() => Ok(map),
         _ => Err(super::codes::CodeError {
@@ -311,6 +317,18 @@ fn success(
             session_token_rejected: false,
         }),
     }
+}
+
+/// HTTP 429 without an error code: UNAVAILABLE, as the Live API's 429 is, with the
+/// `Retry-After` delay (5 s when the answer names none) as RetryInfo.
+fn rate_limited(retry_after: Option<Duration>) -> Error {
+    Error::upstream(
+        ErrorKind::Unavailable,
+        "QENCODE_RATE_LIMITED",
+        "Qencode is rate limiting (HTTP 429); retry later",
+    )
+    .with_metadata("http_status", 429)
+    .with_retry_after(retry_after.unwrap_or(Duration::from_secs(5)))
 }
 
 fn malformed(op: Operation, what: &str) -> Error {

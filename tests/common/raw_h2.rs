@@ -57,3 +57,48 @@ pub async fn open_watches(
     }
     (h2, responses)
 }
+
+/// Calls the unary method `path` with `message` over a fresh raw HTTP/2 connection to
+/// `addr`, sending `grpc_timeout` (the wire form, e.g. `1S`) when given. The client runs
+/// no timer of its own, so the status returned is the one the server sent: read from the
+/// headers of a trailers-only answer, or from the trailers. Bounded by `patience`.
+pub async fn unary_status(
+    addr: SocketAddr,
+    path: &str,
+    message: &[u8],
+    grpc_timeout: Option<&str>,
+    patience: Duration,
+) -> tonic::Status {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (h2, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let mut request = http::Request::post(format!("http://{addr}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    if let Some(timeout) = grpc_timeout {
+        request = request.header("grpc-timeout", timeout);
+    }
+    let mut h2 = h2.ready().await.expect("h2 ready");
+    let (response, mut body) = h2
+        .send_request(request.body(()).expect("request"), false)
+        .expect("send headers");
+    body.send_data(grpc_frame(message), true)
+        .expect("send request");
+    let answer = async {
+        let response = response.await.expect("response");
+        if let Some(status) = tonic::Status::from_header_map(response.headers()) {
+            return status;
+        }
+        let mut body = response.into_body();
+        while let Some(chunk) = body.data().await {
+            let _ = chunk.expect("body");
+        }
+        let trailers = body.trailers().await.expect("trailers").expect("trailers");
+        tonic::Status::from_header_map(&trailers).expect("grpc-status in trailers")
+    };
+    tokio::time::timeout(patience, answer)
+        .await
+        .expect("the server answered in time")
+}

@@ -75,6 +75,14 @@ pub enum FaultKind {
         /// Seconds for a `Retry-After` header, if any.
         retry_after_secs: Option<u64>,
     },
+    /// HTTP 429 `{"message": ...}` with this `Retry-After` value sent verbatim:
+    /// either form HTTP allows (delay seconds or an HTTP-date), or anything else
+    /// a rate limiter in front of either API might send.
+    TooManyRequests {
+        /// The `Retry-After` header's value (no header when it is not a valid
+        /// header value).
+        retry_after: String,
+    },
     /// HTTP 200 whose JSON body is cut off mid-way.
     MalformedJson,
     /// Waits this long (on tokio's clock) before answering normally.
@@ -172,6 +180,13 @@ pub(crate) fn canned_response(kind: &FaultKind, endpoint: Endpoint) -> Option<Re
         } => Some(http_status(*status, message, *retry_after_secs)),
         FaultKind::Error { code, message } => {
             Some(ApiError::new(*code, message.clone()).into_response())
+        }
+        FaultKind::TooManyRequests { retry_after } => {
+            let mut response = http_status(429, "too many requests, retry later", None);
+            if let Ok(value) = HeaderValue::from_str(retry_after) {
+                response.headers_mut().insert(RETRY_AFTER, value);
+            }
+            Some(response)
         }
         FaultKind::Html { status } => Some(html(*status)),
         FaultKind::MalformedJson => Some(
@@ -313,6 +328,17 @@ mod tests {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         let response = http_status(1000, "x", None);
         assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    }
+
+    #[test]
+    fn too_many_requests_sends_retry_after_verbatim() {
+        let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+        let kind = FaultKind::TooManyRequests {
+            retry_after: date.into(),
+        };
+        let response = canned_response(&kind, Endpoint::Status).expect("answered");
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[RETRY_AFTER], date);
     }
 
     #[test]

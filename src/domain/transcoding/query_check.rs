@@ -224,12 +224,20 @@ fn shape(inner: &Map<String, Value>, prefix: &str, v: &mut Violations) {
     }
 }
 
-/// Every typed format names a documented output.
+/// Every typed format names a documented output, and every `size` (of a format or of
+/// one of its streams) is one Qencode reads.
 fn outputs(inner: &Map<String, Value>, v: &mut Violations) {
     let Some(Value::Array(formats)) = inner.get("format") else {
         return;
     };
     for (i, format) in formats.iter().enumerate() {
+        size(&format!("query.format[{i}].size"), format.get("size"), v);
+        if let Some(Value::Array(streams)) = format.get("stream") {
+            for (j, stream) in streams.iter().enumerate() {
+                let field = format!("query.format[{i}].stream[{j}].size");
+                size(&field, stream.get("size"), v);
+            }
+        }
         match format.get("output").and_then(Value::as_str) {
             None | Some("") => v.add(format!("query.format[{i}].output"), "is required"),
             Some(output) if !OUTPUT_FORMATS.contains(&output) => v.add(
@@ -241,6 +249,27 @@ fn outputs(inner: &Map<String, Value>, v: &mut Violations) {
             ),
             Some(_) => {}
         }
+    }
+}
+
+/// Checks a `size`: the reference documents it as `"width"x"height"` in pixels (e.g.
+/// `360x240`), so two positive integers joined by a lowercase `x`. Anything else
+/// (`abc`, `640`, `640X360`) would reach Qencode and fail the task, or worse, not.
+fn size(field: &str, value: Option<&Value>, v: &mut Violations) {
+    let Some(Value::String(text)) = value else {
+        return;
+    };
+    let pixels = |side: &str| {
+        !side.is_empty()
+            && side.bytes().all(|b| b.is_ascii_digit())
+            && side.parse::<u32>().is_ok_and(|n| n > 0)
+    };
+    match text.split_once('x') {
+        Some((width, height)) if pixels(width) && pixels(height) => {}
+        _ => v.add(
+            field,
+            format!("'{text}' is not a frame size: expected <width>x<height> in pixels, both positive integers (e.g. 1280x720)"),
+        ),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::support::error::{ErrorKind, GATEWAY_DOMAIN};
+use crate::upstream::deadline::DEADLINE_MARGIN;
 use std::sync::atomic::AtomicUsize;
 
 /// A source that counts fetches, waits a little (so callers overlap) and can fail.
@@ -83,7 +84,7 @@ async fn rejected_token_is_refreshed_and_the_call_retried_once() {
     let manager = TokenManager::new(source.clone());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let result = manager
-        .with_token(|token| {
+        .with_token(Deadline::NONE, |token| {
             let seen = seen.clone();
             async move {
                 seen.lock().unwrap().push(token.expose().to_owned());
@@ -106,7 +107,7 @@ async fn rejected_token_is_refreshed_and_the_call_retried_once() {
     // A token that stays rejected ends the call after one retry.
     let attempts = AtomicUsize::new(0);
     let result: Result<(), Error> = manager
-        .with_token(|_| {
+        .with_token(Deadline::NONE, |_| {
             attempts.fetch_add(1, Ordering::SeqCst);
             async {
                 Err(TokenCallError::TokenRejected(Error::new(
@@ -184,7 +185,7 @@ async fn a_caller_during_invalidation_does_not_bring_the_refused_token_back() {
         other.token().await.map(|t| t.expose().to_owned())
     });
     let retried = manager
-        .with_token(|token| async move {
+        .with_token(Deadline::NONE, |token| async move {
             if token.expose() == "token-1" {
                 Err(TokenCallError::TokenRejected(Error::new(
                     ErrorKind::Unauthenticated,
@@ -200,4 +201,65 @@ async fn a_caller_during_invalidation_does_not_bring_the_refused_token_back() {
     assert_eq!(retried.unwrap(), "token-2", "the retry uses a new token");
     during.await.unwrap().unwrap();
     assert_eq!(manager.token().await.unwrap().expose(), "token-2");
+}
+
+/// A source whose token endpoint takes a minute to answer.
+#[derive(Clone, Default)]
+struct SlowSource {
+    calls: Arc<AtomicUsize>,
+}
+
+impl TokenSource for SlowSource {
+    fn api(&self) -> &'static str {
+        "slow"
+    }
+    fn fetch(&self) -> BoxFuture<'_, Result<IssuedToken, Error>> {
+        Box::pin(async move {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(IssuedToken {
+                value: Secret::new(format!("token-{n}")),
+                lifetime: Duration::from_secs(1030),
+            })
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_for_a_token_ends_at_the_deadline_and_the_fetch_goes_on() {
+    let source = SlowSource::default();
+    let manager = TokenManager::new(source.clone());
+    let started = Instant::now();
+    let error = manager
+        .token_within(Deadline::after(Duration::from_secs(1)))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::DeadlineExceeded);
+    assert_eq!(error.metadata.get("waiting_for").unwrap(), "access_token");
+    assert_eq!(started.elapsed(), Duration::from_secs(1) - DEADLINE_MARGIN);
+    // The next callers, whatever their deadlines, wait for the same request.
+    let error = manager
+        .with_token(Deadline::after(Duration::from_secs(2)), |_| async {
+            Ok::<_, TokenCallError>(())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, ErrorKind::DeadlineExceeded);
+    assert_eq!(manager.token().await.unwrap().expose(), "token-1");
+    assert_eq!(
+        source.calls.load(Ordering::SeqCst),
+        1,
+        "one upstream request"
+    );
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(60),
+        "the request was not restarted by a caller that gave up"
+    );
+    // A cached token is handed out even when no time is left.
+    let expired = Deadline::after(Duration::ZERO);
+    assert_eq!(
+        manager.token_within(expired).await.unwrap().expose(),
+        "token-1"
+    );
 }

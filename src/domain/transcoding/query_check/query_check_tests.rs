@@ -249,3 +249,79 @@ fn typed_query_checks() {
         ["query"]
     );
 }
+
+#[test]
+fn sizes_are_width_x_height_in_pixels() {
+    let sized = |size: &str| pb::Format {
+        output: Some("mp4".into()),
+        size: Some(size.into()),
+        ..Default::default()
+    };
+    let query = |formats: Vec<pb::Format>| {
+        let typed = pb::TranscodingQuery {
+            source: Some("https://a/b.mp4".into()),
+            format: formats,
+            ..Default::default()
+        };
+        violations(|v| {
+            query(Some(&QueryInput::Typed(typed)), MAX, v);
+        })
+    };
+    assert!(query(vec![sized("1920x1080"), sized("360x240")]).is_empty());
+    for bad in [
+        "abc",
+        "",
+        "640",
+        "640x",
+        "x360",
+        "0x360",
+        "640x0",
+        "-640x360",
+        "+640x360",
+        "640X360",
+        "640x360x2",
+        " 640x360",
+        "640 x 360",
+        "99999999999x1",
+    ] {
+        let found = query(vec![sized("320x240"), sized(bad)]);
+        assert_eq!(fields(&found), ["query.format[1].size"], "{bad:?}");
+        assert!(found[0].description.contains("<width>x<height>"), "{bad:?}");
+    }
+    let streams = pb::Format {
+        output: Some("advanced_hls".into()),
+        stream: vec![
+            pb::Stream {
+                size: Some("1280x720".into()),
+                ..Default::default()
+            },
+            pb::Stream {
+                size: Some("abc".into()),
+                ..Default::default()
+            },
+        ],
+        ..Default::default()
+    };
+    assert_eq!(
+        fields(&query(vec![streams])),
+        ["query.format[0].stream[1].size"]
+    );
+}
+
+#[test]
+fn vmaf_is_not_a_documented_output() {
+    let typed = pb::TranscodingQuery {
+        source: Some("https://a/b.mp4".into()),
+        format: vec![pb::Format {
+            output: Some("vmaf".into()),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    assert_eq!(
+        fields(&violations(|v| {
+            query(Some(&QueryInput::Typed(typed)), MAX, v);
+        })),
+        ["query.format[0].output"]
+    );
+}
