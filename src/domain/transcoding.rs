@@ -4,7 +4,7 @@
 
 pub mod profiles;
 pub mod query_check;
-mod status;
+mod task_statuses;
 
 use crate::domain::{
     owners::{Owners, Subject},
