@@ -9,6 +9,7 @@ pub mod fd_limit;
 pub mod limit_hits;
 pub mod metrics;
 pub mod process_metrics;
+pub mod reasons;
 pub mod secret;
 pub mod shutdown;
 pub mod telemetry;
