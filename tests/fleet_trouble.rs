@@ -142,3 +142,36 @@ async fn watchers_stay_updated_without_redis_and_the_fleet_reconverges() {
         replica.stop().await;
     }
 }
+
+/// Set in the copy of this binary that [`a_missing_redis_server_stops_the_binary_with_one_line`]
+/// starts without `redis-server` on its `PATH`.
+const CHILD: &str = "QGW_TEST_PREREQUISITES_CHILD";
+
+#[tokio::test]
+async fn a_missing_redis_server_stops_the_binary_with_one_line() {
+    if std::env::var_os(CHILD).is_some() {
+        // In the child: no redis-server on PATH.
+        let _server = RedisServer::start().await;
+        return;
+    }
+    let empty = std::env::temp_dir().join(format!("qgw-empty-path-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_missing_redis_server_stops_the_binary_with_one_line",
+        ])
+        .env(CHILD, "1")
+        .env("PATH", &empty)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .expect("run this test binary again");
+    let _ = std::fs::remove_dir(&empty);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.contains("redis-server (install: apt-get install -y redis-server)"),
+        "{stderr}"
+    );
+}

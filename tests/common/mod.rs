@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod logs;
+pub mod prerequisites;
 pub mod projects;
 pub mod raw_h2;
 pub mod redis;
@@ -50,6 +51,7 @@ pub fn fast_sandbox() -> SandboxConfig {
 
 /// Starts a sandbox with `sandbox_config` and a gateway whose config `tweak` adjusts.
 pub async fn start_with(sandbox_config: SandboxConfig, tweak: impl FnOnce(&mut Config)) -> Env {
+    prerequisites::check();
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind sandbox");

@@ -1,6 +1,7 @@
 //! A real `redis-server` on 127.0.0.1 for fleet tests, and gateway replicas sharing one
 //! sandbox. The server runs on a free port with no persistence and is killed on drop.
-//! Without `redis-server` installed the tests fail, saying how to install it (CI does).
+//! Without `redis-server` installed the test binary stops with one line saying how to
+//! install it (`super::prerequisites`; CI installs it).
 
 use super::API_KEY;
 use qencode_gateway::{run, support::secret::Secret, Config, Gateway, Listeners};
@@ -21,6 +22,7 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts `redis-server` on a free port and waits (bounded) until it answers PING.
     pub async fn start() -> Self {
+        super::prerequisites::check();
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind probe");
             probe.local_addr().expect("probe addr").port()
