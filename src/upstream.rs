@@ -8,6 +8,7 @@
 //! - [`retry`]: which failures are worth another attempt, and the backoff between them.
 //! - [`trusted`]: which returned URLs may be followed.
 //! - [`codes`]: the Transcoding API's numeric error codes, mapped by meaning.
+//! - [`busy`]: sending again a request Qencode answered "busy" having done nothing.
 //! - [`transcoding_api`]: the Transcoding API client.
 //! - [`task_status`]: reads the Transcoding API's status objects leniently.
 //! - [`status_answer`]: reads a whole status answer straight into protobuf (the hot path).
@@ -16,6 +17,7 @@
 //! - [`live_stream`]: reads the Live Streaming API's stream objects leniently.
 
 pub mod auth;
+pub mod busy;
 pub mod cause;
 pub mod client;
 pub mod codes;

@@ -267,7 +267,7 @@ async fn create_list_and_update() {
         })
         .await
         .unwrap_err();
-    assert_reason(&status, Code::Aborted, "QENCODE_LIVE_CONFLICT");
+    assert_reason(&status, Code::FailedPrecondition, "QENCODE_LIVE_CONFLICT");
     client
         .start_stream(pb::StartStreamRequest {
             stream_id: created.id.clone(),
@@ -280,7 +280,7 @@ async fn create_list_and_update() {
         })
         .await
         .unwrap_err();
-    assert_reason(&status, Code::Aborted, "QENCODE_LIVE_CONFLICT");
+    assert_reason(&status, Code::FailedPrecondition, "QENCODE_LIVE_CONFLICT");
     for status in [
         client
             .remove_playback_id(pb::RemovePlaybackIdRequest {

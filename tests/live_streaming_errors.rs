@@ -18,7 +18,7 @@ async fn upstream_http_errors_map_by_meaning() {
     let mut client = env.live().await;
     let cases = [
         (403, Code::PermissionDenied, "QENCODE_LIVE_FORBIDDEN"),
-        (409, Code::Aborted, "QENCODE_LIVE_CONFLICT"),
+        (409, Code::FailedPrecondition, "QENCODE_LIVE_CONFLICT"),
         (400, Code::InvalidArgument, "QENCODE_LIVE_BAD_REQUEST"),
     ];
     for (http, code, reason) in cases {
@@ -296,7 +296,7 @@ async fn one_token_request_for_50_cold_callers_and_revoked_tokens_are_replaced()
 }
 
 #[tokio::test]
-async fn bad_live_key_is_unauthenticated() {
+async fn bad_live_key_is_the_operators_to_fix() {
     let env = start_with(fast_sandbox(), |c| {
         c.live_api_key = Some(Secret::new("wrong-live-key"))
     })
@@ -306,7 +306,12 @@ async fn bad_live_key_is_unauthenticated() {
         .list_streams(pb::ListStreamsRequest {})
         .await
         .unwrap_err();
-    assert_reason(&status, Code::Unauthenticated, "QENCODE_LIVE_BAD_API_KEY");
+    // The gateway's key, not the caller's identity: never UNAUTHENTICATED.
+    assert_reason(
+        &status,
+        Code::FailedPrecondition,
+        "QENCODE_LIVE_BAD_API_KEY",
+    );
     assert!(!status.message().contains("wrong-live-key"));
     env.stop().await;
 }

@@ -407,7 +407,7 @@ async fn health_follows_the_upstream_key_through_watch() {
         .create_task(qencode_gateway::pb::CreateTaskRequest {})
         .await
         .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Unauthenticated);
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
     let next = tokio::time::timeout(std::time::Duration::from_secs(5), watch.message())
         .await
         .unwrap()

@@ -215,7 +215,7 @@ async fn get_status_reports_unknown_tokens_and_dedupes() {
 }
 
 #[tokio::test]
-async fn bad_api_key_is_unauthenticated_with_the_qencode_code() {
+async fn bad_api_key_is_the_operators_to_fix_with_the_qencode_code() {
     let env = start_with(fast_sandbox(), |c| {
         c.api_key = Some("wrong-key".parse().unwrap())
     })
@@ -225,7 +225,12 @@ async fn bad_api_key_is_unauthenticated_with_the_qencode_code() {
         .create_task(pb::CreateTaskRequest {})
         .await
         .unwrap_err();
-    let details = assert_reason(&status, Code::Unauthenticated, "QENCODE_API_KEY_NOT_FOUND");
+    // The gateway's key, not the caller's identity: never UNAUTHENTICATED.
+    let details = assert_reason(
+        &status,
+        Code::FailedPrecondition,
+        "QENCODE_API_KEY_NOT_FOUND",
+    );
     let info = details.error_info().unwrap();
     assert_eq!(info.domain, "qencode.com");
     assert_eq!(info.metadata.get("code").map(String::as_str), Some("3"));
@@ -248,7 +253,7 @@ async fn revoked_session_token_is_refreshed_transparently() {
     // One refused create_task, one new token, one retried create_task.
     assert_eq!(env.sandbox.count(Endpoint::AccessToken), 2);
     assert_eq!(env.sandbox.count(Endpoint::CreateTask), 3);
-    // A token the upstream keeps refusing ends in UNAUTHENTICATED after one retry.
+    // A token the upstream keeps refusing ends after one retry, as the operator's to fix.
     env.sandbox.inject(Fault {
         endpoint: Endpoint::CreateTask,
         kind: FaultKind::Error {
@@ -261,7 +266,7 @@ async fn revoked_session_token_is_refreshed_transparently() {
         .create_task(pb::CreateTaskRequest {})
         .await
         .unwrap_err();
-    assert_reason(&status, Code::Unauthenticated, "QENCODE_TOKEN_NOT_FOUND");
+    assert_reason(&status, Code::FailedPrecondition, "UPSTREAM_TOKEN_REJECTED");
     assert_eq!(env.sandbox.count(Endpoint::AccessToken), 3);
     env.stop().await;
 }

@@ -4,9 +4,22 @@
 //! `create_task` carries the access token, so "bad token"/"token not found" there means
 //! the gateway's session token went stale (refresh and retry), while on `start_encode2`
 //! and `status` it means the caller's task token is malformed or unknown.
+//!
+//! Whose mistake an error is decides its code. The API key (codes 2, 3) and the session
+//! token refused even when freshly issued are the operator's credentials, not the
+//! caller's: FAILED_PRECONDITION (nothing the caller retries or changes helps until an
+//! operator fixes the deployment), never UNAUTHENTICATED, which generic clients answer
+//! by refreshing their own credentials and which stays for the caller's own identity.
+//! INTERNAL would say the gateway or Qencode broke, which a wrong key is not. Likewise a
+//! field Qencode says is missing (14) is the caller's only when the caller supplies it:
+//! one the gateway fills in ([`GATEWAY_FIELDS`]) is a gateway fault.
 
 use crate::support::error::{Error, ErrorKind};
 use std::time::Duration;
+
+/// Form fields the gateway fills in itself (the caller's values are checked before
+/// any request): Qencode requiring one of them (code 14) is the gateway's fault.
+pub const GATEWAY_FIELDS: &[&str] = &["api_key", "token", "task_token", "task_tokens"];
 
 /// Which kind of token a call sends, which decides what codes 4 and 5 mean.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +52,15 @@ pub fn map_code(
 ) -> CodeError {
     use ErrorKind::*;
     let upstream = message.map(str::trim).filter(|m| !m.is_empty());
+    // The field error 14 names: its `field` attribute, else the one its message quotes.
+    let named = field
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .map(str::to_owned)
+        .or_else(|| upstream.and_then(quoted_field));
+    let gateways_field = named
+        .as_deref()
+        .is_some_and(|f| GATEWAY_FIELDS.contains(&f));
     let (kind, reason, text): (ErrorKind, &'static str, &str) = match code {
         1 => (
             Internal,
@@ -46,14 +68,14 @@ pub fn map_code(
             "Qencode reported an internal server error",
         ),
         2 => (
-            Unauthenticated,
+            FailedPrecondition,
             "QENCODE_BAD_API_KEY",
-            "Qencode rejected the gateway's API key; check QENCODE_API_KEY",
+            "Qencode rejected the gateway's API key; an operator must fix it (QENCODE_API_KEY or the project's key)",
         ),
         3 => (
-            Unauthenticated,
+            FailedPrecondition,
             "QENCODE_API_KEY_NOT_FOUND",
-            "Qencode does not know the gateway's API key; check QENCODE_API_KEY",
+            "Qencode does not know the gateway's API key; an operator must fix it (QENCODE_API_KEY or the project's key)",
         ),
         4 if token_use == TokenUse::TaskToken => (
             InvalidArgument,
@@ -61,9 +83,9 @@ pub fn map_code(
             "Qencode says the task token is malformed",
         ),
         4 => (
-            Unauthenticated,
-            "QENCODE_BAD_TOKEN",
-            "Qencode rejected the gateway's session token",
+            FailedPrecondition,
+            "UPSTREAM_TOKEN_REJECTED",
+            "Qencode rejected the gateway's session token, also one issued just now for its API key; an operator must look into the key's project",
         ),
         5 if token_use == TokenUse::TaskToken => (
             NotFound,
@@ -71,9 +93,9 @@ pub fn map_code(
             "Qencode does not know this task token",
         ),
         5 => (
-            Unauthenticated,
-            "QENCODE_TOKEN_NOT_FOUND",
-            "Qencode no longer knows the gateway's session token",
+            FailedPrecondition,
+            "UPSTREAM_TOKEN_REJECTED",
+            "Qencode does not know the gateway's session token, also one issued just now for its API key; an operator must look into the key's project",
         ),
         6 => (
             FailedPrecondition,
@@ -115,6 +137,11 @@ pub fn map_code(
             "QENCODE_BAD_TOKENS",
             "Qencode rejected the task token list",
         ),
+        14 if gateways_field => (
+            Internal,
+            "QENCODE_FIELD_REQUIRED",
+            "Qencode says the gateway's request lacked a field the gateway fills in itself (a gateway fault, not the caller's)",
+        ),
         14 => (
             InvalidArgument,
             "QENCODE_FIELD_REQUIRED",
@@ -140,15 +167,11 @@ pub fn map_code(
         11 => error = error.with_violation("profiles", "a profile value was rejected upstream"),
         13 => error = error.with_violation("task_tokens", "rejected upstream"),
         14 => {
-            let named = field
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
-                .map(str::to_owned)
-                .or_else(|| upstream.and_then(quoted_field));
             if let Some(named) = named {
-                error = error
-                    .with_metadata("field", &named)
-                    .with_violation(&named, "required upstream");
+                error = error.with_metadata("field", &named);
+                if !gateways_field {
+                    error = error.with_violation(&named, "required upstream");
+                }
             }
         }
         _ => {}
@@ -191,7 +214,8 @@ mod tests {
         for code in 1..=14 {
             let mapped = map_code(code, None, None, TokenUse::SessionToken, None);
             assert_eq!(mapped.error.metadata.get("code"), Some(&code.to_string()));
-            assert!(mapped.error.reason.starts_with("QENCODE_"));
+            let reason = &mapped.error.reason;
+            assert!(reason.starts_with("QENCODE_") || reason == "UPSTREAM_TOKEN_REJECTED");
             assert_ne!(mapped.error.reason, "QENCODE_UNKNOWN_ERROR", "code {code}");
         }
         assert_eq!(
@@ -206,7 +230,13 @@ mod tests {
     fn token_codes_depend_on_the_call() {
         let session = map_code(5, None, None, TokenUse::SessionToken, None);
         assert!(session.session_token_rejected);
-        assert_eq!(session.error.kind, ErrorKind::Unauthenticated);
+        assert_eq!(session.error.kind, ErrorKind::FailedPrecondition);
+        assert_eq!(session.error.reason, "UPSTREAM_TOKEN_REJECTED");
+        let session = map_code(4, None, None, TokenUse::SessionToken, None).error;
+        assert_eq!(
+            (session.kind, session.reason.as_ref()),
+            (ErrorKind::FailedPrecondition, "UPSTREAM_TOKEN_REJECTED")
+        );
         let task = map_code(5, Some("no such task"), None, TokenUse::TaskToken, None);
         assert!(!task.session_token_rejected);
         assert_eq!(task.error.kind, ErrorKind::NotFound);
@@ -277,8 +307,8 @@ mod tests {
         use ErrorKind::*;
         let expected = [
             (1, Internal, "QENCODE_SERVER_INTERNAL"),
-            (2, Unauthenticated, "QENCODE_BAD_API_KEY"),
-            (3, Unauthenticated, "QENCODE_API_KEY_NOT_FOUND"),
+            (2, FailedPrecondition, "QENCODE_BAD_API_KEY"),
+            (3, FailedPrecondition, "QENCODE_API_KEY_NOT_FOUND"),
             (4, InvalidArgument, "QENCODE_BAD_TOKEN"),
             (5, NotFound, "QENCODE_TOKEN_NOT_FOUND"),
             (6, FailedPrecondition, "QENCODE_SERVICE_SUSPENDED"),
@@ -302,6 +332,45 @@ mod tests {
         }
         let bad_profile = map_code(11, None, None, TokenUse::TaskToken, None).error;
         assert_eq!(bad_profile.violations[0].field, "profiles");
+    }
+
+    #[test]
+    fn no_upstream_code_is_unauthenticated() {
+        for token_use in [
+            TokenUse::ApiKey,
+            TokenUse::SessionToken,
+            TokenUse::TaskToken,
+        ] {
+            for code in 1..=15 {
+                let mapped = map_code(code, None, Some("token"), token_use, None).error;
+                assert_ne!(
+                    mapped.kind,
+                    ErrorKind::Unauthenticated,
+                    "{code} {token_use:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_required_field_the_gateway_fills_in_is_not_the_callers() {
+        for field in GATEWAY_FIELDS {
+            let message = format!("Value for field '{field}' is required in request.");
+            for attribute in [Some(*field), None] {
+                let mapped = map_code(14, Some(&message), attribute, TokenUse::TaskToken, None);
+                let error = mapped.error;
+                assert_eq!(error.kind, ErrorKind::Internal, "{field}");
+                assert_eq!(error.reason, "QENCODE_FIELD_REQUIRED");
+                assert!(error.violations.is_empty(), "no BadRequest on {field}");
+                assert_eq!(
+                    error.metadata.get("field").map(String::as_str),
+                    Some(*field)
+                );
+            }
+        }
+        let callers = map_code(14, None, Some("query"), TokenUse::TaskToken, None).error;
+        assert_eq!(callers.kind, ErrorKind::InvalidArgument);
+        assert_eq!(callers.violations[0].field, "query");
     }
 
     #[test]

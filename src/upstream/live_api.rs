@@ -179,10 +179,11 @@ impl LiveClient {
                 response.status,
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
             ) {
-                error.kind = ErrorKind::Unauthenticated;
+                // The operator's key, not the caller's identity: see `codes`.
+                error.kind = ErrorKind::FailedPrecondition;
                 error.reason = "QENCODE_LIVE_BAD_API_KEY".into();
                 error.message = format!(
-                    "Qencode refused the gateway's Live API key; check QENCODE_LIVE_API_KEY ({})",
+                    "Qencode refused the gateway's Live API key; an operator must fix it (QENCODE_LIVE_API_KEY or the project's key) ({})",
                     error.message
                 );
             }
@@ -231,13 +232,32 @@ impl LiveClient {
     }
 }
 
+/// The request fields of `op` that a 400 can blame: only CreateStream and UpdateStream
+/// send the caller's values in a body (`params`, with `extra_json`); the others send an
+/// id checked before the call, or fields Qencode does not name in its answer.
+fn blamed_field(op: &LiveOp) -> Option<&'static str> {
+    [CREATE_STREAM.op.name, UPDATE_STREAM.op.name]
+        .contains(&op.op.name)
+        .then_some("params")
+}
+
 /// Maps a Live API error answer by its HTTP status, keeping the upstream's message.
+///
+/// By meaning, as in `codes`: a 401 here comes after the token was refreshed once, so it
+/// is the gateway's credential (FAILED_PRECONDITION, UPSTREAM_TOKEN_REJECTED), not the
+/// caller's; a 409 says the stream's state does not allow the call, which repeating it
+/// will not change (FAILED_PRECONDITION, not ABORTED's invitation to retry); a 400 on
+/// DELETE is "not stopped" only when Qencode says so.
 pub fn map_status(op: &LiveOp, response: &JsonResponse) -> Error {
     use ErrorKind::*;
     let status = response.status;
-    let is_delete = op.op.name == DELETE_STREAM.op.name;
+    let upstream = upstream_message(&response.body);
+    let not_stopped = op.op.name == DELETE_STREAM.op.name
+        && upstream
+            .as_deref()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("stop"));
     let (kind, reason, what) = match status.as_u16() {
-        400 if is_delete => (
+        400 if not_stopped => (
             FailedPrecondition,
             "QENCODE_LIVE_STREAM_NOT_STOPPED",
             "the stream must be stopped before it is deleted",
@@ -248,9 +268,9 @@ pub fn map_status(op: &LiveOp, response: &JsonResponse) -> Error {
             "Qencode rejected the request",
         ),
         401 => (
-            Unauthenticated,
-            "QENCODE_LIVE_UNAUTHORIZED",
-            "Qencode refused the gateway's Live API token",
+            FailedPrecondition,
+            "UPSTREAM_TOKEN_REJECTED",
+            "Qencode refused the gateway's Live API token, also one issued just now for its key; an operator must look into the key",
         ),
         403 => (
             PermissionDenied,
@@ -263,7 +283,7 @@ pub fn map_status(op: &LiveOp, response: &JsonResponse) -> Error {
             "Qencode does not know this live stream resource",
         ),
         409 => (
-            Aborted,
+            FailedPrecondition,
             "QENCODE_LIVE_CONFLICT",
             "the live stream's state does not allow this now",
         ),
@@ -283,7 +303,7 @@ pub fn map_status(op: &LiveOp, response: &JsonResponse) -> Error {
             "Qencode answered with an unexpected status",
         ),
     };
-    let message = match upstream_message(&response.body) {
+    let message = match upstream {
         Some(upstream) => format!("{what} ({}): {upstream}", op.op.name),
         None => format!("{what} ({}, HTTP {})", op.op.name, status.as_u16()),
     };
@@ -292,8 +312,8 @@ pub fn map_status(op: &LiveOp, response: &JsonResponse) -> Error {
     if status == StatusCode::TOO_MANY_REQUESTS {
         error = error.with_retry_after(response.retry_after.unwrap_or(Duration::from_secs(5)));
     }
-    if kind == InvalidArgument {
-        error = error.with_violation("params", "rejected upstream");
+    if let Some(field) = blamed_field(op).filter(|_| kind == InvalidArgument) {
+        error = error.with_violation(field, "rejected upstream");
     }
     error
 }
@@ -343,63 +363,4 @@ impl TokenSource for LiveTokens {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn jwt(payload: &str) -> String {
-        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        format!("{}.{}.sig", b64("{\"alg\":\"HS256\"}"), b64(payload))
-    }
-
-    #[test]
-    fn lifetime_from_exp() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_628_158_263);
-        assert_eq!(
-            jwt_lifetime(&jwt("{\"exp\": 1628244663}"), now),
-            Some(Duration::from_secs(86_400))
-        );
-        assert_eq!(
-            jwt_lifetime(&jwt("{\"exp\": \"1628158363\"}"), now),
-            Some(Duration::from_secs(100))
-        );
-        assert_eq!(jwt_lifetime(&jwt("{\"exp\": 1}"), now), None, "expired");
-        assert_eq!(jwt_lifetime(&jwt("{}"), now), None);
-        assert_eq!(jwt_lifetime("not-a-jwt", now), None);
-        assert_eq!(jwt_lifetime("a.!!!.c", now), None);
-        // The document's own example token has a corrupted payload; it must not panic.
-        let documented = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyjpYXQiOjE2MjgxNTgyNJMsInN1YiI6MTMwLCJleHAiOjE2MjgyNDQ2NjN9.SxS3zLx2CZbZ9ylTpd25kj9el6_4TqqTWUA9RT2iJ9I";
-        let _ = jwt_lifetime(documented, now);
-    }
-
-    #[test]
-    fn ids_stay_single_segments() {
-        let http = HttpClient::new(Duration::from_secs(1), Duration::from_secs(1)).unwrap();
-        let client = LiveClient::new(http, Url::parse("https://api-live.qencode.com").unwrap());
-        let url = client.endpoint(&["live-streams", "../access_token/x", "start"]);
-        assert_eq!(
-            url.as_str(),
-            "https://api-live.qencode.com/v1/live-streams/..%2Faccess_token%2Fx/start"
-        );
-    }
-
-    #[test]
-    fn upstream_messages_in_any_shape() {
-        assert_eq!(
-            upstream_message(&serde_json::json!({"message": "m"})).as_deref(),
-            Some("m")
-        );
-        assert_eq!(
-            upstream_message(&serde_json::json!({"error": "e"})).as_deref(),
-            Some("e")
-        );
-        assert_eq!(
-            upstream_message(&serde_json::json!({"error": {"message": "n"}})).as_deref(),
-            Some("n")
-        );
-        assert_eq!(
-            upstream_message(&serde_json::json!({"detail": "d"})).as_deref(),
-            Some("d")
-        );
-        assert_eq!(upstream_message(&serde_json::json!(null)), None);
-    }
-}
+mod live_api_tests;

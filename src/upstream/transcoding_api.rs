@@ -143,6 +143,21 @@ impl TranscodingClient {
             .await
     }
 
+    /// A POST Qencode may answer "busy" (8) having done nothing: sent again as
+    /// [`super::busy`] allows.
+    async fn post_unless_busy(
+        &self,
+        op: Operation,
+        url: &Url,
+        form: Vec<(&'static str, String)>,
+        deadline: Deadline,
+    ) -> Result<JsonResponse, Error> {
+        super::busy::while_busy(op.name, deadline, || {
+            self.post(op, url, form.clone(), deadline)
+        })
+        .await
+    }
+
     /// `/v1/access_token`.
     pub async fn access_token(&self, api_key: &Secret) -> Result<IssuedToken, Error> {
         let form = vec![("api_key", api_key.expose().to_owned())];
@@ -175,7 +190,7 @@ impl TranscodingClient {
     ) -> Result<CreatedTask, TokenCallError> {
         let form = vec![("token", token.expose().to_owned())];
         let response = self
-            .post(CREATE_TASK, &self.endpoints.create_task, form, deadline)
+            .post_unless_busy(CREATE_TASK, &self.endpoints.create_task, form, deadline)
             .await
             .map_err(TokenCallError::Other)?;
         let body = success(&response, TokenUse::SessionToken).map_err(|e| {
@@ -206,7 +221,7 @@ impl TranscodingClient {
             form.push(("payload", payload));
         }
         let response = self
-            .post(START_ENCODE, &self.endpoints.start_encode2, form, deadline)
+            .post_unless_busy(START_ENCODE, &self.endpoints.start_encode2, form, deadline)
             .await?;
         let body = success(&response, TokenUse::TaskToken).map_err(|e| e.error)?;
         Ok(string_of(body.get("status_url")).unwrap_or_default())
@@ -220,7 +235,7 @@ impl TranscodingClient {
         deadline: Deadline,
     ) -> Result<String, Error> {
         let response = self
-            .post(
+            .post_unless_busy(
                 START_ENCODE_PROFILES,
                 &self.endpoints.start_encode,
                 form,

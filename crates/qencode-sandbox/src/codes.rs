@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-/// ERROR_SERVER_INTERNAL; also what Qencode answers for an invalid query.
+/// ERROR_SERVER_INTERNAL: the server's own fault, never the client's request
+/// (an invalid request field is [`ApiError::invalid_field`]).
 pub(crate) const SERVER_INTERNAL: i64 = 1;
 /// ERROR_BAD_API_KEY: the key did not pass validation.
 pub(crate) const BAD_API_KEY: i64 = 2;
@@ -94,6 +95,20 @@ impl ApiError {
             code: FIELD_REQUIRED,
             message: format!("Value for field '{field}' is required in request."),
             field: Some(field),
+        }
+    }
+
+    /// A request field whose value the sandbox cannot use (a query it refuses,
+    /// `stitch` that is not a list, a number that is not one). The code table
+    /// has no code for "invalid value" and 1 (ERROR_SERVER_INTERNAL) would tell
+    /// the client the server failed; the documented code that names the
+    /// client's field is ERROR_FIELD_REQUIRED: a usable value for `field` is
+    /// required. `message` says what is wrong with it; `field` names it.
+    pub(crate) fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: FIELD_REQUIRED,
+            message: message.into(),
+            field: Some(field.into()),
         }
     }
 

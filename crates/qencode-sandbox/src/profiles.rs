@@ -17,7 +17,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::base_url::BaseUrl;
-use super::codes::{self, ApiError, BAD_PROFILE, PROFILE_NOT_FOUND, SERVER_INTERNAL};
+use super::codes::{self, ApiError, BAD_PROFILE, PROFILE_NOT_FOUND};
 use super::form::FormFields;
 use super::outputs::OutputFormat;
 use super::query::{self, FormatSpec, InputSpec, ParsedQuery};
@@ -52,7 +52,12 @@ fn from_form(form: &FormFields, known: &[String]) -> Result<ParsedQuery, ApiErro
         None => None,
         Some(raw) => match serde_json::from_str::<Value>(raw) {
             Ok(Value::Object(variables)) => Some(Value::Object(variables)),
-            _ => return Err(invalid("output_path_variables must be a JSON object")),
+            _ => {
+                return Err(ApiError::invalid_field(
+                    "output_path_variables",
+                    "output_path_variables must be a JSON object",
+                ))
+            }
         },
     };
     let formats = ids
@@ -130,7 +135,10 @@ fn described(code: i64) -> &'static str {
 /// The inputs from `uri` or `stitch`, and the document entry naming them.
 fn inputs(form: &FormFields) -> Result<(Vec<InputSpec>, (&'static str, Value)), ApiError> {
     match (non_blank(form, "uri"), non_blank(form, "stitch")) {
-        (Some(_), Some(_)) => Err(invalid("uri and stitch cannot be used together")),
+        (Some(_), Some(_)) => Err(ApiError::invalid_field(
+            "stitch",
+            "uri and stitch cannot be used together",
+        )),
         (None, None) => Err(ApiError::field_required("uri")),
         (Some(uri), None) => {
             let input = InputSpec {
@@ -140,6 +148,7 @@ fn inputs(form: &FormFields) -> Result<(Vec<InputSpec>, (&'static str, Value)), 
             Ok((vec![input], ("uri", uri.into())))
         }
         (None, Some(raw)) => {
+            let invalid = |message: &str| ApiError::invalid_field("stitch", message);
             let stitch: Value = serde_json::from_str(raw)
                 .map_err(|_| invalid("stitch must be a JSON list of URLs or video objects"))?;
             let inputs = query::parse_stitch(&stitch)
@@ -155,17 +164,16 @@ fn seconds(form: &FormFields, name: &str) -> Result<Option<f64>, ApiError> {
         None => Ok(None),
         Some(raw) => match raw.trim().parse::<f64>() {
             Ok(value) if value.is_finite() && value >= 0.0 => Ok(Some(value)),
-            _ => Err(invalid(&format!("{name} must be a number of seconds"))),
+            _ => Err(ApiError::invalid_field(
+                name,
+                format!("{name} must be a number of seconds"),
+            )),
         },
     }
 }
 
 fn non_blank<'a>(form: &'a FormFields, name: &str) -> Option<&'a str> {
     form.first(name).filter(|value| !value.trim().is_empty())
-}
-
-fn invalid(message: &str) -> ApiError {
-    ApiError::new(SERVER_INTERNAL, message)
 }
 
 fn profile_output(profile: &str, width: u32, height: u32, tag: &str) -> FormatSpec {

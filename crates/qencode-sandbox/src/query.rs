@@ -65,7 +65,8 @@ pub(crate) struct ParsedQuery {
 pub(crate) enum QueryError {
     /// A required attribute is missing: ERROR_FIELD_REQUIRED naming it.
     Required(String),
-    /// Anything else: ERROR_SERVER_INTERNAL with this message (prefixed `query:`).
+    /// Anything else: ERROR_FIELD_REQUIRED naming `query`, with this message
+    /// (prefixed `query:`); see [`crate::codes::ApiError::invalid_field`].
     Invalid(String),
 }
 

@@ -42,12 +42,13 @@ pub(crate) async fn start_encode2(
     })
 }
 
-/// The API error for a refused query: 14 naming a missing attribute, 1 for
-/// anything else (what Qencode answers for an invalid query).
+/// The API error for a refused query: 14 naming a missing attribute, or 14
+/// naming `query` with what is wrong with it ([`ApiError::invalid_field`]): the
+/// client's mistake, never a server fault (1).
 pub(crate) fn query_error(error: QueryError) -> ApiError {
     match error {
         QueryError::Required(field) => ApiError::field_required(field),
-        QueryError::Invalid(message) => ApiError::new(SERVER_INTERNAL, message),
+        QueryError::Invalid(message) => ApiError::invalid_field("query", message),
     }
 }
 
@@ -84,7 +85,7 @@ pub(crate) fn begin(
     }
     let parsed = parse(&inner.config)?;
     let plan = plan::build(&parsed, |uuid| upload_len(&inner, uuid))
-        .map_err(|message| ApiError::new(SERVER_INTERNAL, message))?;
+        .map_err(|message| ApiError::invalid_field("query", message))?;
     let at = Instant::now();
     let callback_url = parsed.callback_url.filter(|_| inner.config.callbacks);
     let started = StartedTask {

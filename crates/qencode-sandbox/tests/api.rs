@@ -243,7 +243,9 @@ async fn start_encode2_query_errors_name_the_problem() {
                 &[("task_token", &task), ("query", &query)],
             )
             .await;
-        assert_eq!(body["error"], 1, "{query}: {body}");
+        // The client's mistake: 14 naming `query`, never 1 (a server fault).
+        assert_eq!(body["error"], 14, "{query}: {body}");
+        assert_eq!(body["field"], "query", "{query}: {body}");
         let message = str_of(&body["message"]);
         assert!(message.starts_with(expected), "{query}: {message}");
     }

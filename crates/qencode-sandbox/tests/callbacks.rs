@@ -212,7 +212,8 @@ async fn a_callback_url_must_be_http() {
             &[("task_token", &task), ("query", &query)],
         )
         .await;
-    assert_eq!(body["error"], 1, "{body}");
+    assert_eq!(body["error"], 14, "{body}");
+    assert_eq!(body["field"], "query", "{body}");
     assert_eq!(
         body["message"],
         "query: callback_url must be an http(s) URL"

@@ -72,7 +72,7 @@ async fn missing_query_attributes_are_error_14_naming_the_field() {
 }
 
 /// Every code of the document's error table, each provoked the way a client
-/// would meet it (faults for the two with no natural trigger).
+/// would meet it (faults for the three with no natural trigger).
 #[tokio::test]
 async fn every_documented_error_code_is_reachable() {
     let sb = spawn_default().await;
@@ -92,13 +92,27 @@ async fn every_documented_error_code_is_reachable() {
     };
 
     expect(0, sb.call("/v1/access_token", &[("api_key", KEY)]).await);
+    // A server fault has no natural trigger (an invalid query is the client's
+    // mistake: 14 naming `query`).
+    sb.handle
+        .inject(Fault::once(Endpoint::StartEncode, FaultKind::documented(1)));
     expect(
         1,
         sb.call(
             "/v1/start_encode2",
-            &[("task_token", &task), ("query", "{")],
+            &[("task_token", &task), ("query", &query)],
         )
         .await,
+    );
+    let body = sb
+        .call(
+            "/v1/start_encode2",
+            &[("task_token", &task), ("query", "{")],
+        )
+        .await;
+    assert_eq!(
+        (&body["error"], &body["field"]),
+        (&json!(14), &json!("query"))
     );
     expect(2, sb.call("/v1/access_token", &[("api_key", "")]).await);
     expect(

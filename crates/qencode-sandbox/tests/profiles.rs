@@ -157,7 +157,8 @@ async fn profile_errors_map_to_the_documented_codes() {
         &[("profiles", "5adb0584aa43b"), uri, ("duration", "soon")],
     )
     .await;
-    assert_eq!(body["error"], 1, "{body}");
+    assert_eq!(body["error"], 14, "{body}");
+    assert_eq!(body["field"], "duration", "{body}");
     // None of the refused starts started the task; the token checks come first.
     assert!(!sb.handle.task(&task).expect("task").started);
     let body = start(&sb, "nope", &[("profiles", "5adb0584aa43b"), uri]).await;

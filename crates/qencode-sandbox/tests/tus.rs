@@ -271,7 +271,8 @@ async fn completed_upload_is_a_valid_tus_source() {
 
     assert_eq!(patch(&sb, &location, 0, &data[..100]).await.status(), 204);
     let body = sb.start(&task, &query).await;
-    assert_eq!(body["error"], 1, "{body}");
+    assert_eq!(body["error"], 14, "{body}");
+    assert_eq!(body["field"], "query", "{body}");
     assert!(
         str_of(&body["message"]).starts_with("upload incomplete"),
         "{body}"
