@@ -12,6 +12,9 @@
 
 mod support;
 
+#[path = "../tests/common/prerequisites.rs"]
+mod prerequisites;
+// The tests' Redis helpers; the bench uses a few of them.
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/common/redis.rs"]
 mod redis_server;

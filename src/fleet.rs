@@ -19,6 +19,7 @@ pub mod trouble;
 pub use redis_url::RedisUrl;
 
 use crate::support::error::{Error, ErrorKind, GATEWAY_DOMAIN};
+use crate::support::reasons;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::{
     future::Future,
@@ -87,7 +88,7 @@ impl Fleet {
             Error::new(
                 ErrorKind::FailedPrecondition,
                 GATEWAY_DOMAIN,
-                "BAD_REDIS_URL",
+                reasons::BAD_REDIS_URL,
                 format!("GATEWAY_REDIS_URL ({}) is not usable", url.display()),
             )
         };

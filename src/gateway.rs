@@ -2,6 +2,7 @@
 
 use crate::edge::grpc::layer::LayerSettings;
 use crate::edge::listener::ConnLimits;
+use crate::support::reasons;
 use crate::{
     access::{
         check::Access,
@@ -151,7 +152,7 @@ impl Gateway {
             return Err(Error::new(
                 crate::support::error::ErrorKind::FailedPrecondition,
                 crate::support::error::GATEWAY_DOMAIN,
-                "NO_API_KEY",
+                reasons::NO_API_KEY,
                 "QENCODE_API_KEY is not set",
             ));
         }
@@ -230,7 +231,7 @@ fn config_error(problem: String) -> Error {
     Error::new(
         crate::support::error::ErrorKind::InvalidArgument,
         crate::support::error::GATEWAY_DOMAIN,
-        "BAD_CONFIGURATION",
+        reasons::BAD_CONFIGURATION,
         problem,
     )
 }

@@ -13,6 +13,7 @@
 //! configured project the caller may not use is PERMISSION_DENIED
 //! (`PROJECT_NOT_ALLOWED`), like a method it may not use.
 
+use crate::support::reasons;
 use crate::{
     access::{
         identity::{self, mesh::Mesh, PeerInfo},
@@ -196,7 +197,7 @@ impl Access {
             return Err(Error::new(
                 ErrorKind::Unauthenticated,
                 GATEWAY_DOMAIN,
-                "UNKNOWN_CALLER",
+                reasons::UNKNOWN_CALLER,
                 "no caller of the gateway's policy matches this call's credentials (client certificate, mesh identity or bearer token)",
             )
             .into());
@@ -222,7 +223,7 @@ impl Access {
             return Err(Error::new(
                 ErrorKind::PermissionDenied,
                 GATEWAY_DOMAIN,
-                "METHOD_NOT_ALLOWED",
+                reasons::METHOD_NOT_ALLOWED,
                 format!("caller {:?} may not call {method}", &*caller.name),
             )
             .with_metadata("method", method)
@@ -238,7 +239,7 @@ impl Access {
                 return Err(Error::new(
                     ErrorKind::ResourceExhausted,
                     GATEWAY_DOMAIN,
-                    "CALLER_RATE_EXCEEDED",
+                    reasons::CALLER_RATE_EXCEEDED,
                     format!(
                         "caller {:?} is over its rate of {rate} calls per second",
                         &*caller.name
@@ -296,7 +297,7 @@ impl Access {
             let mut unknown = Error::new(
                 ErrorKind::InvalidArgument,
                 GATEWAY_DOMAIN,
-                "UNKNOWN_PROJECT",
+                reasons::UNKNOWN_PROJECT,
                 format!("the gateway has no Qencode project {:?}", clip(name)),
             )
             .with_metadata("project", clip(name))
@@ -311,7 +312,7 @@ impl Access {
                 return Err(Error::new(
                     ErrorKind::PermissionDenied,
                     GATEWAY_DOMAIN,
-                    "PROJECT_NOT_ALLOWED",
+                    reasons::PROJECT_NOT_ALLOWED,
                     format!(
                         "caller {:?} may not use project {:?}",
                         &*caller.name, &*project.name
@@ -331,7 +332,7 @@ impl Access {
             return Err(Error::new(
                 ErrorKind::ResourceExhausted,
                 GATEWAY_DOMAIN,
-                "CALLER_WATCHERS_EXCEEDED",
+                reasons::CALLER_WATCHERS_EXCEEDED,
                 format!(
                     "caller {:?} already holds its {max} watch streams",
                     &**caller

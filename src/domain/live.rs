@@ -4,6 +4,7 @@
 
 pub mod params_check;
 
+use crate::support::reasons;
 use crate::{
     access::projects::{Project, Projects},
     domain::{
@@ -58,7 +59,7 @@ impl LiveStreaming {
         }
         Err(Error::upstream(
             ErrorKind::NotFound,
-            "QENCODE_LIVE_NOT_FOUND",
+            reasons::QENCODE_LIVE_NOT_FOUND,
             "Qencode does not know this live stream",
         ))
     }
@@ -416,7 +417,7 @@ fn checked_ids(ids: &[(&str, &str)]) -> Result<(), Error> {
 fn unexpected(op: &LiveOp, what: &str) -> Error {
     Error::upstream(
         ErrorKind::Unavailable,
-        "UPSTREAM_UNEXPECTED_RESPONSE",
+        reasons::UPSTREAM_UNEXPECTED_RESPONSE,
         format!("Qencode's answer to {} {what}", op.op.name),
     )
 }

@@ -10,6 +10,7 @@ use crate::domain::{
     owners::{Owners, Subject},
     signer::CallbackSigner,
 };
+use crate::support::reasons;
 use crate::{
     access::projects::{Project, Projects},
     domain::upload::{self, StoredFile, UploadSettings, Uploader},
@@ -154,7 +155,7 @@ impl Transcoding {
         }
         Err(Error::upstream(
             ErrorKind::NotFound,
-            "QENCODE_TOKEN_NOT_FOUND",
+            reasons::QENCODE_TOKEN_NOT_FOUND,
             "Qencode does not know this task token",
         ))
     }
@@ -264,7 +265,7 @@ impl Transcoding {
         created.token.ok_or_else(|| {
             Error::upstream(
                 ErrorKind::Internal,
-                "UPLOAD_NOT_RESUMABLE",
+                reasons::UPLOAD_NOT_RESUMABLE,
                 "Qencode's storage put the upload at a location a resume token cannot name; use UploadFile without a resume token",
             )
         })

@@ -19,6 +19,7 @@ pub mod resume_token;
 #[cfg(test)]
 mod upload_properties;
 
+use crate::support::reasons;
 use crate::{
     pb::UploadMetadata,
     support::error::{Error, ErrorKind, GATEWAY_DOMAIN},
@@ -328,7 +329,7 @@ fn check_resume(metadata: &UploadMetadata, head: Head) -> Result<(), Error> {
         return Err(Error::new(
             ErrorKind::FailedPrecondition,
             GATEWAY_DOMAIN,
-            "UPLOAD_OFFSET_MISMATCH",
+            reasons::UPLOAD_OFFSET_MISMATCH,
             format!(
                 "the stream starts at byte {declared} (metadata.offset) but the storage holds {} bytes; resume from there",
                 head.offset
@@ -344,7 +345,7 @@ fn check_resume(metadata: &UploadMetadata, head: Head) -> Result<(), Error> {
 fn gone() -> Error {
     Error::upstream(
         ErrorKind::Aborted,
-        "UPLOAD_GONE",
+        reasons::UPLOAD_GONE,
         "Qencode's storage does not know this upload (it expired or was removed); upload the file again",
     )
 }
@@ -401,7 +402,7 @@ fn file_uuid(location: &Url) -> Result<String, Error> {
         .ok_or_else(|| {
             Error::upstream(
                 ErrorKind::Unavailable,
-                "UPLOAD_PROTOCOL",
+                reasons::UPLOAD_PROTOCOL,
                 "Qencode's storage answered an upload Location without a file id",
             )
         })
@@ -419,7 +420,7 @@ pub fn untrusted_host(url: &str) -> Error {
     Error::new(
         ErrorKind::FailedPrecondition,
         GATEWAY_DOMAIN,
-        "UNTRUSTED_UPLOAD_HOST",
+        reasons::UNTRUSTED_UPLOAD_HOST,
         format!(
             "the upload would go to {origin}, which is neither the Qencode API's origin nor an https host under the trusted domain (QENCODE_TRUSTED_DOMAIN)"
         ),

@@ -25,6 +25,7 @@ pub mod task_source;
 pub mod watch_stream;
 mod watcher_limit;
 
+use crate::support::reasons;
 use crate::{
     access::projects::Projects,
     domain::{live::LiveStreaming, transcoding::Transcoding},
@@ -208,7 +209,7 @@ impl Watchers {
             heartbeat: self.settings.heartbeat,
             is_terminal: crate::upstream::task_status::is_terminal,
             not_found: "Qencode does not know this task token",
-            not_found_reason: "QENCODE_TOKEN_NOT_FOUND",
+            not_found_reason: reasons::QENCODE_TOKEN_NOT_FOUND,
         };
         Ok(self.outbox.forward(watch_stream::events(
             self.tasks.subscribe(task_token)?,
@@ -229,7 +230,7 @@ impl Watchers {
             heartbeat: self.settings.heartbeat,
             is_terminal: stream_source::is_final,
             not_found: "Qencode does not know this live stream",
-            not_found_reason: "QENCODE_LIVE_NOT_FOUND",
+            not_found_reason: reasons::QENCODE_LIVE_NOT_FOUND,
         };
         Ok(self.outbox.forward(watch_stream::events(
             self.streams.subscribe(stream_id)?,

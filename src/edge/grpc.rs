@@ -10,6 +10,7 @@ pub mod reflection;
 pub mod status;
 pub mod transcoding_service;
 
+use crate::support::reasons;
 use crate::{
     domain::watch::{watch_stream::EventKind, Stale},
     pb::{UpstreamUnavailable, WatchEventKind},
@@ -44,7 +45,7 @@ pub fn context<T>(
             status::to_status(crate::support::error::Error::new(
                 crate::support::error::ErrorKind::Internal,
                 crate::support::error::GATEWAY_DOMAIN,
-                "NO_PROJECT",
+                reasons::NO_PROJECT,
                 "the call reached the service without a project (the gateway layer is missing)",
             ))
         })

@@ -4,6 +4,7 @@
 //! gRPC's semantics; `grpc::status` turns an [`Error`] into a `tonic::Status` with its
 //! `ErrorInfo`, `BadRequest` and `RetryInfo` details in one place.
 
+use crate::support::reasons;
 use qencode_gateway_proto::proto_json;
 use std::{borrow::Cow, collections::BTreeMap, fmt, time::Duration};
 
@@ -109,7 +110,7 @@ impl Error {
         let mut error = Error::new(
             ErrorKind::InvalidArgument,
             GATEWAY_DOMAIN,
-            "INVALID_ARGUMENT",
+            reasons::INVALID_ARGUMENT,
             message,
         );
         error.violations = violations;
@@ -138,7 +139,7 @@ impl Error {
         Error::new(
             ErrorKind::DeadlineExceeded,
             GATEWAY_DOMAIN,
-            "DEADLINE_EXCEEDED",
+            reasons::DEADLINE_EXCEEDED,
             message,
         )
     }

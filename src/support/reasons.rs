@@ -53,8 +53,6 @@ reasons! {
     // The Live Streaming API, domain `qencode.com` (`metadata.http_status`).
     /// HTTP 400 from the Live API.
     QENCODE_LIVE_BAD_REQUEST;
-    /// HTTP 401 from the Live API after one token refresh.
-    QENCODE_LIVE_UNAUTHORIZED;
     /// The Live API refused the gateway's API key (the operator's credential).
     QENCODE_LIVE_BAD_API_KEY;
     /// HTTP 403 from the Live API.
@@ -83,6 +81,10 @@ reasons! {
     UPSTREAM_HTTP_ERROR;
     /// Qencode's answer lacked what the document says it holds.
     UPSTREAM_UNEXPECTED_RESPONSE;
+    /// Qencode refused the gateway's own access token even after one refresh (code 4
+    /// or 5 on a session call, the Live API's 401): the operator's credential, not the
+    /// caller's.
+    UPSTREAM_TOKEN_REJECTED;
     /// Qencode's answer was over the gateway's body limit.
     UPSTREAM_BODY_TOO_LARGE;
     /// Qencode refused the request as too large (HTTP 413).

@@ -16,6 +16,7 @@
 pub mod fleet_tokens;
 
 use super::deadline::Deadline;
+use crate::support::reasons;
 use crate::support::{
     error::{Error, ErrorKind, GATEWAY_DOMAIN},
     secret::Secret,
@@ -212,7 +213,7 @@ impl TokenManager {
         Err(Error::new(
             ErrorKind::Unavailable,
             GATEWAY_DOMAIN,
-            "TOKEN_EXPIRED_ON_ARRIVAL",
+            reasons::TOKEN_EXPIRED_ON_ARRIVAL,
             format!(
                 "the {} API issued a token that had already expired",
                 inner.source.api()
@@ -270,7 +271,7 @@ impl TokenManager {
                 Err(Error::new(
                     ErrorKind::Unavailable,
                     GATEWAY_DOMAIN,
-                    "TOKEN_FETCH_ABORTED",
+                    reasons::TOKEN_FETCH_ABORTED,
                     "the access token request ended before it was answered (shutting down?)",
                 ))
             })

@@ -14,6 +14,7 @@ use super::{
     retry::{retry_after, wait_before_retry, Failure, MAX_ATTEMPTS},
     transport::{Fetched, Limit, Outgoing, Transport},
 };
+use crate::support::reasons;
 use crate::{
     support::error::{Error, ErrorKind},
     upstream::lenient,
@@ -196,7 +197,7 @@ impl HttpClient {
             Error::new(
                 ErrorKind::Internal,
                 crate::support::error::GATEWAY_DOMAIN,
-                "HTTP_CLIENT_INIT",
+                reasons::HTTP_CLIENT_INIT,
                 reason,
             )
         })?;
@@ -383,7 +384,7 @@ impl HttpClient {
                 return Err(Failure::fatal(
                     Error::upstream(
                         ErrorKind::Unavailable,
-                        "UPSTREAM_BODY_TOO_LARGE",
+                        reasons::UPSTREAM_BODY_TOO_LARGE,
                         format!(
                             "Qencode answered {} with a body over {MAX_BODY_BYTES} bytes",
                             op.name

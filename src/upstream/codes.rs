@@ -15,6 +15,7 @@
 //! one the gateway fills in ([`GATEWAY_FIELDS`]) is a gateway fault.
 
 use crate::support::error::{Error, ErrorKind};
+use crate::support::reasons;
 use std::time::Duration;
 
 /// Form fields the gateway fills in itself (the caller's values are checked before
@@ -64,92 +65,92 @@ pub fn map_code(
     let (kind, reason, text): (ErrorKind, &'static str, &str) = match code {
         1 => (
             Internal,
-            "QENCODE_SERVER_INTERNAL",
+            reasons::QENCODE_SERVER_INTERNAL,
             "Qencode reported an internal server error",
         ),
         2 => (
             FailedPrecondition,
-            "QENCODE_BAD_API_KEY",
+            reasons::QENCODE_BAD_API_KEY,
             "Qencode rejected the gateway's API key; an operator must fix it (QENCODE_API_KEY or the project's key)",
         ),
         3 => (
             FailedPrecondition,
-            "QENCODE_API_KEY_NOT_FOUND",
+            reasons::QENCODE_API_KEY_NOT_FOUND,
             "Qencode does not know the gateway's API key; an operator must fix it (QENCODE_API_KEY or the project's key)",
         ),
         4 if token_use == TokenUse::TaskToken => (
             InvalidArgument,
-            "QENCODE_BAD_TOKEN",
+            reasons::QENCODE_BAD_TOKEN,
             "Qencode says the task token is malformed",
         ),
         4 => (
             FailedPrecondition,
-            "UPSTREAM_TOKEN_REJECTED",
+            reasons::UPSTREAM_TOKEN_REJECTED,
             "Qencode rejected the gateway's session token, also one issued just now for its API key; an operator must look into the key's project",
         ),
         5 if token_use == TokenUse::TaskToken => (
             NotFound,
-            "QENCODE_TOKEN_NOT_FOUND",
+            reasons::QENCODE_TOKEN_NOT_FOUND,
             "Qencode does not know this task token",
         ),
         5 => (
             FailedPrecondition,
-            "UPSTREAM_TOKEN_REJECTED",
+            reasons::UPSTREAM_TOKEN_REJECTED,
             "Qencode does not know the gateway's session token, also one issued just now for its API key; an operator must look into the key's project",
         ),
         6 => (
             FailedPrecondition,
-            "QENCODE_SERVICE_SUSPENDED",
+            reasons::QENCODE_SERVICE_SUSPENDED,
             "the Qencode account is suspended; clear its billing issues",
         ),
         7 => (
             Internal,
-            "QENCODE_MASTER_NOT_FOUND",
+            reasons::QENCODE_MASTER_NOT_FOUND,
             "Qencode could not find the task's master server",
         ),
         8 => (
             Unavailable,
-            "QENCODE_SYSTEM_BUSY",
+            reasons::QENCODE_SYSTEM_BUSY,
             "Qencode is busy; retry later",
         ),
         9 => (
             InvalidArgument,
-            "QENCODE_BAD_PAYLOAD",
+            reasons::QENCODE_BAD_PAYLOAD,
             "Qencode rejected the payload (over 1000 characters?)",
         ),
         10 => (
             Internal,
-            "QENCODE_PROJECT_NOT_FOUND",
+            reasons::QENCODE_PROJECT_NOT_FOUND,
             "Qencode could not find the project of the gateway's API key",
         ),
         11 => (
             InvalidArgument,
-            "QENCODE_BAD_PROFILE",
+            reasons::QENCODE_BAD_PROFILE,
             "Qencode rejected a profile value",
         ),
         12 => (
             NotFound,
-            "QENCODE_PROFILE_NOT_FOUND",
+            reasons::QENCODE_PROFILE_NOT_FOUND,
             "Qencode does not know the profile",
         ),
         13 => (
             InvalidArgument,
-            "QENCODE_BAD_TOKENS",
+            reasons::QENCODE_BAD_TOKENS,
             "Qencode rejected the task token list",
         ),
         14 if gateways_field => (
             Internal,
-            "QENCODE_FIELD_REQUIRED",
+            reasons::QENCODE_FIELD_REQUIRED,
             "Qencode says the gateway's request lacked a field the gateway fills in itself (a gateway fault, not the caller's)",
         ),
         14 => (
             InvalidArgument,
-            "QENCODE_FIELD_REQUIRED",
+            reasons::QENCODE_FIELD_REQUIRED,
             "Qencode requires a field the request did not carry",
         ),
         _ => (
             Internal,
-            "QENCODE_UNKNOWN_ERROR",
+            reasons::QENCODE_UNKNOWN_ERROR,
             "Qencode returned an error code this gateway does not know",
         ),
     };

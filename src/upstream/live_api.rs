@@ -5,6 +5,7 @@ use super::{
     client::{Body, HttpClient, JsonResponse, Operation},
     Deadline,
 };
+use crate::support::reasons;
 use crate::{
     support::{
         error::{Error, ErrorKind},
@@ -181,7 +182,7 @@ impl LiveClient {
             ) {
                 // The operator's key, not the caller's identity: see `codes`.
                 error.kind = ErrorKind::FailedPrecondition;
-                error.reason = "QENCODE_LIVE_BAD_API_KEY".into();
+                error.reason = reasons::QENCODE_LIVE_BAD_API_KEY.into();
                 error.message = format!(
                     "Qencode refused the gateway's Live API key; an operator must fix it (QENCODE_LIVE_API_KEY or the project's key) ({})",
                     error.message
@@ -192,7 +193,7 @@ impl LiveClient {
         let token = string_of(response.body.get("access_token")).ok_or_else(|| {
             Error::upstream(
                 ErrorKind::Unavailable,
-                "UPSTREAM_UNEXPECTED_RESPONSE",
+                reasons::UPSTREAM_UNEXPECTED_RESPONSE,
                 "Qencode's access_token answer has no access_token",
             )
         })?;
@@ -259,47 +260,47 @@ pub fn map_status(op: &LiveOp, response: &JsonResponse) -> Error {
     let (kind, reason, what) = match status.as_u16() {
         400 if not_stopped => (
             FailedPrecondition,
-            "QENCODE_LIVE_STREAM_NOT_STOPPED",
+            reasons::QENCODE_LIVE_STREAM_NOT_STOPPED,
             "the stream must be stopped before it is deleted",
         ),
         400 | 422 => (
             InvalidArgument,
-            "QENCODE_LIVE_BAD_REQUEST",
+            reasons::QENCODE_LIVE_BAD_REQUEST,
             "Qencode rejected the request",
         ),
         401 => (
             FailedPrecondition,
-            "UPSTREAM_TOKEN_REJECTED",
+            reasons::UPSTREAM_TOKEN_REJECTED,
             "Qencode refused the gateway's Live API token, also one issued just now for its key; an operator must look into the key",
         ),
         403 => (
             PermissionDenied,
-            "QENCODE_LIVE_FORBIDDEN",
+            reasons::QENCODE_LIVE_FORBIDDEN,
             "Qencode does not allow this for the gateway's Live API key",
         ),
         404 => (
             NotFound,
-            "QENCODE_LIVE_NOT_FOUND",
+            reasons::QENCODE_LIVE_NOT_FOUND,
             "Qencode does not know this live stream resource",
         ),
         409 => (
             FailedPrecondition,
-            "QENCODE_LIVE_CONFLICT",
+            reasons::QENCODE_LIVE_CONFLICT,
             "the live stream's state does not allow this now",
         ),
         429 => (
             Unavailable,
-            "QENCODE_LIVE_RATE_LIMITED",
+            reasons::QENCODE_LIVE_RATE_LIMITED,
             "Qencode is rate limiting; retry later",
         ),
         500..=599 => (
             Unavailable,
-            "QENCODE_LIVE_SERVER_ERROR",
+            reasons::QENCODE_LIVE_SERVER_ERROR,
             "Qencode's Live API failed",
         ),
         _ => (
             Internal,
-            "QENCODE_LIVE_UNEXPECTED_STATUS",
+            reasons::QENCODE_LIVE_UNEXPECTED_STATUS,
             "Qencode answered with an unexpected status",
         ),
     };

@@ -13,6 +13,7 @@ use super::{
     transport::TransportError,
 };
 use crate::support::error::{Error, ErrorKind};
+use crate::support::reasons;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use http::{header, StatusCode};
 use rand::Rng;
@@ -86,7 +87,7 @@ impl Failure {
             } else {
                 Error::upstream(
                     ErrorKind::Unavailable,
-                    "UPSTREAM_TIMEOUT",
+                    reasons::UPSTREAM_TIMEOUT,
                     format!("Qencode{at} did not answer {operation} within {timeout:?}"),
                 )
             };
@@ -116,7 +117,7 @@ impl Failure {
         Failure {
             error: Error::upstream(
                 ErrorKind::Unavailable,
-                "UPSTREAM_UNREACHABLE",
+                reasons::UPSTREAM_UNREACHABLE,
                 format!("{what}{at} ({operation}): {}", described.detail),
             )
             .with_metadata("host", &described.host)
@@ -135,7 +136,7 @@ impl Failure {
     ) -> Self {
         let mut error = Error::upstream(
             ErrorKind::Unavailable,
-            "UPSTREAM_NOT_JSON",
+            reasons::UPSTREAM_NOT_JSON,
             format!(
                 "Qencode answered {operation} with HTTP {status} and a {content_type} body instead of JSON"
             ),
@@ -164,7 +165,7 @@ impl Failure {
         let error = Error::new(
             ErrorKind::InvalidArgument,
             crate::support::error::UPSTREAM_DOMAIN,
-            "UPSTREAM_REQUEST_TOO_LARGE",
+            reasons::UPSTREAM_REQUEST_TOO_LARGE,
             format!("Qencode refused {operation} as too large (HTTP {status}); send a smaller query or payload"),
         )
         .with_metadata("http_status", status.as_u16());
@@ -185,7 +186,7 @@ impl Failure {
         }
         let mut error = Error::upstream(
             ErrorKind::Unavailable,
-            "UPSTREAM_HTTP_ERROR",
+            reasons::UPSTREAM_HTTP_ERROR,
             format!("Qencode answered {operation} with HTTP {status}"),
         )
         .with_metadata("http_status", status.as_u16());

@@ -7,6 +7,7 @@ use super::{
     Deadline,
 };
 use crate::pb::TaskStatus;
+use crate::support::reasons;
 use crate::{
     support::{
         error::{Error, ErrorKind},
@@ -322,7 +323,7 @@ fn success(
         _ => Err(super::codes::CodeError {
             error: Error::upstream(
                 ErrorKind::Unavailable,
-                "UPSTREAM_UNEXPECTED_RESPONSE",
+                reasons::UPSTREAM_UNEXPECTED_RESPONSE,
                 format!(
                     "Qencode answered HTTP {} with JSON that is not a success object",
                     response.status
@@ -339,7 +340,7 @@ fn success(
 fn rate_limited(retry_after: Option<Duration>) -> Error {
     Error::upstream(
         ErrorKind::Unavailable,
-        "QENCODE_RATE_LIMITED",
+        reasons::QENCODE_RATE_LIMITED,
         "Qencode is rate limiting (HTTP 429); retry later",
     )
     .with_metadata("http_status", 429)
@@ -349,7 +350,7 @@ fn rate_limited(retry_after: Option<Duration>) -> Error {
 fn malformed(op: Operation, what: &str) -> Error {
     Error::upstream(
         ErrorKind::Unavailable,
-        "UPSTREAM_UNEXPECTED_RESPONSE",
+        reasons::UPSTREAM_UNEXPECTED_RESPONSE,
         format!("Qencode's answer to {} {what}", op.name),
     )
 }

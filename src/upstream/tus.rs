@@ -11,6 +11,7 @@ use super::{
     Deadline,
 };
 use crate::support::error::{Error, ErrorKind};
+use crate::support::reasons;
 use bytes::Bytes;
 use http::{header, header::HeaderName, Method, StatusCode};
 use url::Url;
@@ -67,7 +68,7 @@ impl TusFailure {
             TusFailure::Transient { error, .. } | TusFailure::Fatal(error) => error,
             TusFailure::NoHead => Error::upstream(
                 ErrorKind::Internal,
-                "UPLOAD_PROTOCOL",
+                reasons::UPLOAD_PROTOCOL,
                 "Qencode's storage does not support TUS HEAD",
             ),
         }
@@ -146,7 +147,7 @@ impl TusClient {
             StatusCode::CONFLICT => Err(TusFailure::Transient {
                 error: Error::upstream(
                     ErrorKind::Unavailable,
-                    "UPLOAD_OFFSET_CONFLICT",
+                    reasons::UPLOAD_OFFSET_CONFLICT,
                     "Qencode's storage holds a different offset than the gateway sent",
                 )
                 .with_metadata("http_status", 409),
@@ -255,8 +256,12 @@ fn refused(op: Operation, response: &RawResponse) -> TusFailure {
     );
     let (kind, reason) = match status.as_u16() {
         500..=599 => {
-            let error = Error::upstream(ErrorKind::Unavailable, "UPSTREAM_HTTP_ERROR", message)
-                .with_metadata("http_status", status.as_u16());
+            let error = Error::upstream(
+                ErrorKind::Unavailable,
+                reasons::UPSTREAM_HTTP_ERROR,
+                message,
+            )
+            .with_metadata("http_status", status.as_u16());
             return TusFailure::Transient {
                 error,
                 offset: None,
@@ -264,11 +269,13 @@ fn refused(op: Operation, response: &RawResponse) -> TusFailure {
         }
         // On creation the task token is what the storage did not find; later, the
         // upload itself has gone (expired or removed): only a new upload helps.
-        404 | 410 if op.name == CREATE.name => (ErrorKind::NotFound, "UPLOAD_TASK_NOT_FOUND"),
-        404 | 410 => (ErrorKind::Aborted, "UPLOAD_GONE"),
-        413 if op.name == CREATE.name => (ErrorKind::InvalidArgument, "UPLOAD_TOO_LARGE"),
-        401 | 403 => (ErrorKind::PermissionDenied, "UPLOAD_FORBIDDEN"),
-        _ => (ErrorKind::Internal, "UPLOAD_REFUSED"),
+        404 | 410 if op.name == CREATE.name => {
+            (ErrorKind::NotFound, reasons::UPLOAD_TASK_NOT_FOUND)
+        }
+        404 | 410 => (ErrorKind::Aborted, reasons::UPLOAD_GONE),
+        413 if op.name == CREATE.name => (ErrorKind::InvalidArgument, reasons::UPLOAD_TOO_LARGE),
+        401 | 403 => (ErrorKind::PermissionDenied, reasons::UPLOAD_FORBIDDEN),
+        _ => (ErrorKind::Internal, reasons::UPLOAD_REFUSED),
     };
     let mut error =
         Error::upstream(kind, reason, message).with_metadata("http_status", status.as_u16());
@@ -293,7 +300,7 @@ pub(crate) fn body_text(body: &[u8]) -> String {
 }
 
 fn protocol_error(message: &str) -> Error {
-    Error::upstream(ErrorKind::Unavailable, "UPLOAD_PROTOCOL", message)
+    Error::upstream(ErrorKind::Unavailable, reasons::UPLOAD_PROTOCOL, message)
 }
 
 #[cfg(test)]

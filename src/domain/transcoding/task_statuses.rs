@@ -2,6 +2,7 @@
 //! about, the batched polls watchers share, and where each task's status is read.
 
 use super::*;
+use crate::support::reasons;
 
 impl Transcoding {
     /// Current status of up to 100 tasks. Tasks another project created are reported
@@ -129,7 +130,7 @@ impl Transcoding {
                 Ok(statuses) => (endpoint, statuses),
                 // A busy master says "later", not "gone": falling back would add load
                 // to a busy upstream; the caller gets UNAVAILABLE with RetryInfo.
-                Err(error) if error.reason == "QENCODE_SYSTEM_BUSY" => return Err(error),
+                Err(error) if error.reason == reasons::QENCODE_SYSTEM_BUSY => return Err(error),
                 Err(error) => {
                     warn!(host = endpoint.host_str().unwrap_or(""), reason = %error.reason, "master status endpoint failed; using the main one");
                     for token in &tokens {

@@ -6,6 +6,7 @@
 //! so gRPC flow control slows the caller down instead of the gateway buffering.
 
 use crate::support::error::{Error, ErrorKind, GATEWAY_DOMAIN};
+use crate::support::reasons;
 use bytes::{Bytes, BytesMut};
 use futures::{Stream, StreamExt};
 use std::time::Duration;
@@ -146,7 +147,7 @@ fn idle() -> Error {
     Error::new(
         ErrorKind::DeadlineExceeded,
         GATEWAY_DOMAIN,
-        "UPLOAD_STREAM_IDLE",
+        reasons::UPLOAD_STREAM_IDLE,
         format!("the caller sent nothing for {IDLE_TIMEOUT:?}"),
     )
 }

@@ -3,6 +3,7 @@
 //! sent from there. Where HEAD is not supported, the piece is restarted from the offset
 //! the last successful PATCH reported (an offset conflict then tells the real one).
 
+use crate::support::reasons;
 use crate::{
     support::error::{Error, ErrorKind},
     upstream::{
@@ -73,7 +74,7 @@ impl Stop {
         let mut error = match self {
             Stop::Exhausted => Error::upstream(
                 ErrorKind::Unavailable,
-                "UPLOAD_INTERRUPTED",
+                reasons::UPLOAD_INTERRUPTED,
                 format!(
                     "Qencode's storage failed {failures} times in a row (last: {}); resume the upload later from bytes_stored with its resume_token",
                     last.message
@@ -212,7 +213,7 @@ impl<'a> Session<'a> {
             if learned > end {
                 return Err(Error::upstream(
                     ErrorKind::Unavailable,
-                    "UPLOAD_PROTOCOL",
+                    reasons::UPLOAD_PROTOCOL,
                     format!("Qencode's storage reports {learned} bytes, more than the {end} sent"),
                 ));
             }
@@ -230,7 +231,7 @@ impl<'a> Session<'a> {
 fn bad_offset(offset: u64, from: u64, end: u64) -> Error {
     Error::upstream(
         ErrorKind::Unavailable,
-        "UPLOAD_PROTOCOL",
+        reasons::UPLOAD_PROTOCOL,
         format!("Qencode's storage reported offset {offset} after a PATCH from {from} to {end}"),
     )
 }
@@ -240,7 +241,7 @@ fn bad_offset(offset: u64, from: u64, end: u64) -> Error {
 fn lost(offset: u64, start: u64) -> Error {
     Error::upstream(
         ErrorKind::Aborted,
-        "UPLOAD_OFFSET_LOST",
+        reasons::UPLOAD_OFFSET_LOST,
         format!("Qencode's storage reports {offset} bytes, fewer than the {start} it had confirmed; upload the file again"),
     )
 }

@@ -24,6 +24,7 @@
 
 use crate::support::error::{Error, ErrorKind, GATEWAY_DOMAIN};
 use crate::support::limit_hits::{bite, Throttle};
+use crate::support::reasons;
 use futures::task::AtomicWaker;
 use futures::Stream;
 use std::{
@@ -43,7 +44,7 @@ pub fn stalled(stall: Duration) -> Error {
     Error::new(
         ErrorKind::ResourceExhausted,
         GATEWAY_DOMAIN,
-        "WATCH_CLIENT_STALLED",
+        reasons::WATCH_CLIENT_STALLED,
         format!(
             "the client took no message for {stall:?}, so the watch was ended to free what it held (GATEWAY_WATCH_STALL_TIMEOUT); read messages as they come and watch again"
         ),

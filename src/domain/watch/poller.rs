@@ -11,6 +11,7 @@
 
 use super::{Hub, Observed};
 use crate::support::error::{Error, ErrorKind};
+use crate::support::reasons;
 use crate::support::shutdown::Shutdown;
 use futures::future::BoxFuture;
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -143,7 +144,7 @@ where
                     let error = if error.kind == ErrorKind::DeadlineExceeded {
                         Error::upstream(
                             ErrorKind::Unavailable,
-                            "UPSTREAM_TIMEOUT",
+                            reasons::UPSTREAM_TIMEOUT,
                             format!(
                                 "Qencode did not answer the status poll within {:?}",
                                 settings.fetch_timeout()

@@ -6,6 +6,7 @@
 
 use super::{hub::Stale, Observed, Subscription};
 use crate::support::error::{Error, ErrorKind, GATEWAY_DOMAIN};
+use crate::support::reasons;
 use crate::support::shutdown::Shutdown;
 use futures::Stream;
 use std::{sync::Arc, time::Duration};
@@ -70,7 +71,7 @@ pub fn shutting_down() -> Error {
     Error::new(
         ErrorKind::Unavailable,
         GATEWAY_DOMAIN,
-        "SHUTTING_DOWN",
+        reasons::SHUTTING_DOWN,
         "server shutting down; reconnect to watch again",
     )
     .with_retry_after(Duration::ZERO)

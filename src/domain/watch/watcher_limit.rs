@@ -2,6 +2,7 @@
 //! biting like any other ([`limit_hits`]): counted in `gateway_limit_hits_total` and
 //! logged (rate-limited), so an operator sees the cap before the callers complain.
 
+use crate::support::reasons;
 use crate::support::{
     error::{Error, ErrorKind, GATEWAY_DOMAIN},
     limit_hits::{self, Throttle},
@@ -46,7 +47,7 @@ impl WatcherLimit {
                 return Err(Error::new(
                     ErrorKind::ResourceExhausted,
                     GATEWAY_DOMAIN,
-                    "TOO_MANY_WATCHERS",
+                    reasons::TOO_MANY_WATCHERS,
                     format!("the gateway already serves its maximum of {} watchers (GATEWAY_MAX_WATCHERS)", self.max),
                 ));
             }

@@ -16,6 +16,7 @@
 //! for a message over the receive limit). Then the slot is tried, and refused at once
 //! when none is free, as before.
 
+use crate::support::reasons;
 use crate::support::{
     error::{Error, ErrorKind, GATEWAY_DOMAIN},
     limit_hits::{bite, Throttle},
@@ -99,7 +100,7 @@ pub async fn admit(
             return Err(Error::new(
                 ErrorKind::ResourceExhausted,
                 GATEWAY_DOMAIN,
-                "MESSAGE_TOO_LARGE",
+                reasons::MESSAGE_TOO_LARGE,
                 format!("the request is over the limit of {max} bytes (GATEWAY_MAX_MESSAGE_SIZE)"),
             )
             .with_metadata("limit", "GATEWAY_MAX_MESSAGE_SIZE"));
@@ -111,7 +112,7 @@ pub async fn admit(
         Err(_) => Err(Error::new(
             ErrorKind::ResourceExhausted,
             GATEWAY_DOMAIN,
-            "TOO_MANY_CONCURRENT_CALLS",
+            reasons::TOO_MANY_CONCURRENT_CALLS,
             format!(
                 "the gateway is at its limit of concurrent {} ({}); retry with backoff",
                 admission.what, admission.setting

@@ -12,6 +12,7 @@
 //! prost, which reports it precisely.
 
 use crate::support::error::{Error, ErrorKind, GATEWAY_DOMAIN};
+use crate::support::reasons;
 use prost_reflect::{Cardinality, DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
 use std::{collections::HashMap, sync::OnceLock};
 
@@ -47,7 +48,7 @@ fn too_large(message: &str) -> Error {
     Error::new(
         ErrorKind::ResourceExhausted,
         GATEWAY_DOMAIN,
-        "REQUEST_TOO_LARGE_DECODED",
+        reasons::REQUEST_TOO_LARGE_DECODED,
         format!(
             "the {message} would take more than {} MiB of memory once decoded (many tiny \
              elements); send fewer elements",

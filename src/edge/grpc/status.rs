@@ -2,6 +2,7 @@
 //! `BadRequest` for invalid fields and `RetryInfo` when retrying later makes sense.
 
 use crate::support::error::{Error, ErrorKind};
+use crate::support::reasons;
 use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -74,7 +75,7 @@ pub fn malformed_message(decode: Status) -> Status {
     to_status(Error::new(
         ErrorKind::InvalidArgument,
         crate::support::error::GATEWAY_DOMAIN,
-        "MALFORMED_MESSAGE",
+        reasons::MALFORMED_MESSAGE,
         format!(
             "the request message cannot be decoded: {}",
             decode.message()

@@ -2,6 +2,7 @@
 
 use super::{context, deadline, event_kind, status::to_status, ResponseStream};
 use crate::domain::watch::Watchers;
+use crate::support::reasons;
 use crate::{
     domain::{
         transcoding::{QueryInput, Transcoding},
@@ -54,7 +55,7 @@ fn stream_error(status: Status) -> Error {
     Error::new(
         kind,
         GATEWAY_DOMAIN,
-        "UPLOAD_STREAM_FAILED",
+        reasons::UPLOAD_STREAM_FAILED,
         format!("reading the upload stream failed: {}", status.message()),
     )
 }
