@@ -141,7 +141,8 @@ fn the_message_size_takes_the_same_forms_as_every_size() {
     assert_eq!(size("4MiB").unwrap(), 4 << 20);
     assert_eq!(size("64KiB").unwrap(), 64 << 10);
     assert_eq!(size("16777216").unwrap(), 16 << 20);
-    for bad in ["512", "4GiB", "4MB"] {
+    assert_eq!(size("4MB").unwrap(), 4_000_000);
+    for bad in ["512", "4GiB", "4 parsecs"] {
         let err = size(bad).unwrap_err().to_string();
         assert!(err.contains("--max-message-size"), "{bad}: {err}");
     }
