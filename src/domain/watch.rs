@@ -183,10 +183,12 @@ impl Watchers {
         }
     }
 
-    /// A watch of one task.
+    /// A watch of one task, holding the watcher slot `held` when the caller took one
+    /// already (the gRPC layer does, from the call's HEADERS), else a new one.
     pub fn watch_task(
         &self,
         task_token: &str,
+        held: Option<Permit>,
     ) -> Result<impl Stream<Item = Result<Event<TaskStatus>, Error>> + Send + use<>, Error> {
         let mut v = Violations::default();
         crate::domain::ids::check("task_token", task_token, &mut v);
@@ -199,16 +201,18 @@ impl Watchers {
         };
         self.close_hubs_on_shutdown();
         Ok(self.outbox.forward(watch_stream::events(
-            self.tasks.subscribe(task_token)?,
+            self.tasks.subscribe_held(task_token, held)?,
             self.shutdown.clone(),
             settings,
         )))
     }
 
-    /// A watch of one live stream.
+    /// A watch of one live stream, holding the watcher slot `held` like
+    /// [`Watchers::watch_task`].
     pub fn watch_stream(
         &self,
         stream_id: &str,
+        held: Option<Permit>,
     ) -> Result<impl Stream<Item = Result<Event<LiveStream>, Error>> + Send + use<>, Error> {
         let mut v = Violations::default();
         crate::domain::ids::check("stream_id", stream_id, &mut v);
@@ -221,7 +225,7 @@ impl Watchers {
         };
         self.close_hubs_on_shutdown();
         Ok(self.outbox.forward(watch_stream::events(
-            self.streams.subscribe(stream_id)?,
+            self.streams.subscribe_held(stream_id, held)?,
             self.shutdown.clone(),
             settings,
         )))
@@ -259,8 +263,8 @@ mod tests {
     async fn shutdown_ends_open_watches_of_both_kinds_at_once() {
         let shutdown = Shutdown::new();
         let watchers = watchers(shutdown.clone());
-        let mut task = Box::pin(watchers.watch_task("task").unwrap());
-        let mut stream = Box::pin(watchers.watch_stream("stream").unwrap());
+        let mut task = Box::pin(watchers.watch_task("task", None).unwrap());
+        let mut stream = Box::pin(watchers.watch_stream("stream", None).unwrap());
         let waiting = tokio::spawn(async move { (task.next().await, stream.next().await) });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
@@ -272,7 +276,7 @@ mod tests {
         assert_eq!(task.unwrap().unwrap_err().reason, "SHUTTING_DOWN");
         assert_eq!(stream.unwrap().unwrap_err().reason, "SHUTTING_DOWN");
         // A watch opened afterwards ends at its first step.
-        let late = watchers.watch_task("late").unwrap().next().await;
+        let late = watchers.watch_task("late", None).unwrap().next().await;
         assert_eq!(late.unwrap().unwrap_err().reason, "SHUTTING_DOWN");
     }
 }

@@ -174,7 +174,11 @@ async fn serve_grpc(
         // must see every call, including the ones refused.
         .layer(
             GatewayLayer::new(settings.layer, gateway.shutdown.clone())
-                .with_access(gateway.access.clone()),
+                .with_access(gateway.access.clone())
+                .with_stream_caps(
+                    gateway.watchers.limit.clone(),
+                    settings.connections.max_connections,
+                ),
         )
         .add_service(health_service)
         .add_optional_service(reflection_v1)
