@@ -14,6 +14,7 @@
 //! An id is polled while it has watchers and is not terminal; the poller forgets it when
 //! its last watcher leaves.
 
+pub mod callback_body;
 mod hub;
 pub mod outbox;
 pub mod poller;
