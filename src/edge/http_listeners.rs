@@ -90,7 +90,8 @@ pub async fn serve_callbacks(
     serve(listener, app, &gateway, "http", shutdown).await
 }
 
-/// Serves /metrics, /healthz and /readyz on `listener` until `shutdown` completes.
+/// Serves /metrics, /healthz and /readyz on `listener` until `shutdown` completes ([`run`](crate::run)
+/// completes it when the drain is over, not when it begins).
 pub async fn serve_admin(
     listener: TcpListener,
     gateway: Gateway,
