@@ -1,7 +1,8 @@
-//! Hostile-traffic benchmark: issue 12's cases replayed at the issue's own scale against
-//! the release gateway binary, one line of figures per case.
+//! Hostile-traffic benchmark: issue 12's cases (and issue 23's watch flood) replayed at
+//! the issues' own scale against the release gateway binary, one line of figures per
+//! case.
 //!
-//! Run: `cargo bench --bench abuse`. `ABUSE_BENCH_CASES` (default `1,2,3,4,5`) picks the
+//! Run: `cargo bench --bench abuse`. `ABUSE_BENCH_CASES` (default `1,2,3,4,5,6`) picks the
 //! cases; each case's sizes come from its own `ABUSE_BENCH_*` variables (see the
 //! modules), with the issue's numbers as defaults:
 //!
@@ -11,6 +12,8 @@
 //! 3. [`repair`]: CPU time of the lenient JSON repair on megabyte adversarial inputs.
 //! 4. [`queries`]: oversize `query_json` and typed queries sent to StartEncode.
 //! 5. [`stalls`]: a stalled upstream status request among many watched tasks.
+//! 6. [`watch_flood`]: 20,000 watch streams opened with HEADERS alone; RSS before, at
+//!    the peak and after the client leaves.
 //!
 //! The sandbox runs in this process; the gateway is the release binary in its own
 //! process (nothing pinned: the holders of case 2 need both cores), so its memory, CPU
@@ -28,6 +31,8 @@ mod stalls;
 #[path = "abuse/streams.rs"]
 mod streams;
 mod support;
+#[path = "abuse/watch_flood.rs"]
+mod watch_flood;
 
 use std::time::Duration;
 use tonic::transport::Channel;
@@ -84,7 +89,7 @@ fn main() {
         println!("abuse benchmark: skipped (not run by cargo bench; pass --bench to run it)");
         return;
     }
-    let cases = std::env::var("ABUSE_BENCH_CASES").unwrap_or_else(|_| "1,2,3,4,5".into());
+    let cases = std::env::var("ABUSE_BENCH_CASES").unwrap_or_else(|_| "1,2,3,4,5,6".into());
     let wanted = |case: &str| cases.split(',').any(|c| c.trim() == case);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -109,5 +114,8 @@ fn main() {
     }
     if wanted("5") {
         runtime.block_on(stalls::run());
+    }
+    if wanted("6") {
+        runtime.block_on(watch_flood::run());
     }
 }

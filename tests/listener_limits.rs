@@ -109,6 +109,7 @@ async fn slow_headers_and_oversize_bodies_are_cut_on_both_http_listeners() {
         c.limits.http_header_read_timeout = Duration::from_millis(300);
         c.limits.http_max_body_size = 1024;
         c.callback_url = Some(url::Url::parse(&format!("http://{}", c.http_listen)).unwrap());
+        c.callback_secret = Some("callback-secret".parse().unwrap());
     })
     .await;
     env.wait_serving().await;
@@ -131,9 +132,14 @@ async fn slow_headers_and_oversize_bodies_are_cut_on_both_http_listeners() {
         .await;
         assert!(ended.is_ok(), "{addr}: slow headers are cut");
     }
-    // A callback body over GATEWAY_HTTP_MAX_BODY_SIZE is refused before it is read.
+    // A callback body over GATEWAY_HTTP_MAX_BODY_SIZE is refused before it is read
+    // (its URL signed, or it would be refused before its size mattered).
+    let signer = qencode_gateway::domain::signer::CallbackSigner::new(
+        env.http_url(),
+        &qencode_gateway::support::secret::Secret::new("callback-secret"),
+    );
     let oversize = reqwest::Client::new()
-        .post(format!("{}callbacks/task/unsigned", env.http_url()))
+        .post(signer.url_for("t"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(vec![b'a'; 4096])
         .send()

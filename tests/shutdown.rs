@@ -206,3 +206,60 @@ async fn the_grace_period_bounds_a_stuck_drain() {
         "the stuck call could not have succeeded"
     );
 }
+
+/// While a call drains, the admin listener still answers: /healthz 200 (the kubelet's
+/// liveness probe must not kill a draining pod) and /readyz 503; it closes once the
+/// drain is over.
+#[tokio::test]
+async fn probes_answer_during_the_drain_and_the_admin_listener_closes_after_it() {
+    let env = start_with(fast_sandbox(), |c| {
+        c.shutdown_grace = Duration::from_secs(20)
+    })
+    .await;
+    env.wait_serving().await;
+    // A slow unary call keeps the drain going: the upstream takes 2 s to answer.
+    env.sandbox.inject(Fault::once(
+        Endpoint::CreateTask,
+        FaultKind::Delay(Duration::from_secs(2)),
+    ));
+    let before = env.sandbox.count(Endpoint::CreateTask);
+    let mut client = env.transcoding().await;
+    let slow = tokio::spawn(async move { client.create_task(pb::CreateTaskRequest {}).await });
+    let give_up = Instant::now() + Duration::from_secs(20);
+    while env.sandbox.count(Endpoint::CreateTask) == before {
+        assert!(
+            Instant::now() < give_up,
+            "the call never reached the upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let admin = env.admin_url();
+    let get = |path: &str| http.get(admin.join(path).unwrap()).send();
+    env.begin_stop();
+    loop {
+        let ready = get("readyz")
+            .await
+            .expect("/readyz answers during the drain");
+        if ready.status() == 503 {
+            break;
+        }
+        assert!(Instant::now() < give_up, "/readyz never said 503");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let live = get("healthz")
+        .await
+        .expect("/healthz answers during the drain");
+    assert_eq!(live.status(), 200);
+    assert!(!slow.is_finished(), "the drain was still going");
+    slow.await.unwrap().expect("the in-flight call completes");
+    // Once the drain is over the admin listener closes.
+    while get("healthz").await.is_ok() {
+        assert!(Instant::now() < give_up, "the admin listener stayed open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    env.stop().await;
+}

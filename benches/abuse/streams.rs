@@ -22,7 +22,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bound of the wait for a held stream to end (the default deadline is 30 s).
 const END_PATIENCE: Duration = Duration::from_secs(120);
 
-async fn raw_connection(addr: SocketAddr) -> h2::client::SendRequest<Bytes> {
+pub(crate) async fn raw_connection(addr: SocketAddr) -> h2::client::SendRequest<Bytes> {
     let tcp = TcpStream::connect(addr).await.expect("connect");
     let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
     tokio::spawn(async move {
@@ -31,13 +31,14 @@ async fn raw_connection(addr: SocketAddr) -> h2::client::SendRequest<Bytes> {
     client
 }
 
-/// Sends the HEADERS of a CreateTask call without END_STREAM and keeps the body open.
-async fn headers_only(
+/// Sends the HEADERS of a `path` call without END_STREAM and keeps the body open.
+pub(crate) async fn headers_only(
     client: &mut h2::client::SendRequest<Bytes>,
     addr: SocketAddr,
+    path: &str,
     timeout: Option<&str>,
 ) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
-    let mut request = http::Request::post(format!("http://{addr}{CREATE_TASK}"))
+    let mut request = http::Request::post(format!("http://{addr}{path}"))
         .header("content-type", "application/grpc")
         .header("te", "trailers");
     if let Some(timeout) = timeout {
@@ -49,7 +50,7 @@ async fn headers_only(
 }
 
 /// The gRPC status a response ends with (headers or trailers), or why there is none.
-async fn grpc_status(response: h2::client::ResponseFuture) -> String {
+pub(crate) async fn grpc_status(response: h2::client::ResponseFuture) -> String {
     let response = match tokio::time::timeout(END_PATIENCE, response).await {
         Err(_) => return "no end".into(),
         Ok(Err(e)) => return format!("h2 error ({})", e.reason().map_or(0, u32::from)),
@@ -129,11 +130,11 @@ pub(crate) async fn run() {
     for _ in 0..connections {
         let mut client = raw_connection(addr).await;
         for _ in 0..streams {
-            held.push(headers_only(&mut client, addr, None).await);
+            held.push(headers_only(&mut client, addr, CREATE_TASK, None).await);
         }
         // A probe behind them on the same connection: once it is answered the gateway
         // has dispatched every held stream sent before it.
-        let (probe, body) = headers_only(&mut client, addr, Some("200m")).await;
+        let (probe, body) = headers_only(&mut client, addr, CREATE_TASK, Some("200m")).await;
         let _ = grpc_status(probe).await;
         drop(body);
     }

@@ -1,8 +1,9 @@
 //! [`CallbackSigner`]: the HMAC that makes a callback URL its own proof.
 //!
 //! Qencode signs nothing, so the gateway signs the URL it hands to Qencode: only Qencode,
-//! which received `<base>/callbacks/task/<HMAC-SHA256(secret, task_token)>`, can post a
-//! matching (token, signature) pair. A leaf module: the Transcoding domain signs, the
+//! which received `<base>/callbacks/task/<task_token>/<HMAC-SHA256(secret, task_token)>`,
+//! can post a matching (token, signature) pair. The URL names what it signs, so the
+//! callback endpoint checks it before reading a byte of the body. A leaf module: the Transcoding domain signs, the
 //! watchers' callback endpoint verifies.
 
 use crate::support::secret::Secret;
@@ -36,8 +37,27 @@ impl CallbackSigner {
     /// The callback URL for `task_token`.
     pub fn url_for(&self, task_token: &str) -> String {
         let signature = hex::encode(hmac::sign(&self.key, task_token.as_bytes()).as_ref());
+        self.url("task", task_token, &signature)
+    }
+
+    /// `<base>/callbacks/<kind>/<subject>/<signature>`, the subject percent-encoded as a
+    /// path segment (task tokens and stream ids need none; an odd id stays one segment).
+    fn url(&self, kind: &str, subject: &str, signature: &str) -> String {
+        let mut url = self.base.clone();
+        let pushed = url
+            .path_segments_mut()
+            .map(|mut segments| {
+                segments
+                    .pop_if_empty()
+                    .extend(["callbacks", kind, subject, signature]);
+            })
+            .is_ok();
+        if pushed {
+            return url.into();
+        }
+        // A base that cannot have a path (not http or https: the config refuses those).
         format!(
-            "{}/callbacks/task/{signature}",
+            "{}/callbacks/{kind}/{subject}/{signature}",
             self.base.as_str().trim_end_matches('/')
         )
     }
@@ -47,10 +67,7 @@ impl CallbackSigner {
     pub fn stream_url_for(&self, stream_id: &str) -> String {
         let message = format!("stream:{stream_id}");
         let signature = hex::encode(hmac::sign(&self.key, message.as_bytes()).as_ref());
-        format!(
-            "{}/callbacks/stream/{signature}",
-            self.base.as_str().trim_end_matches('/')
-        )
+        self.url("stream", stream_id, &signature)
     }
 
     /// True when `signature` is this gateway's signature of live stream `stream_id`.

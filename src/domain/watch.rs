@@ -14,6 +14,7 @@
 //! An id is polled while it has watchers and is not terminal; the poller forgets it when
 //! its last watcher leaves.
 
+pub mod callback_body;
 mod hub;
 pub mod outbox;
 pub mod poller;
@@ -197,10 +198,12 @@ impl Watchers {
         }
     }
 
-    /// A watch of one task.
+    /// A watch of one task, holding the watcher slot `held` when the caller took one
+    /// already (the gRPC layer does, from the call's HEADERS), else a new one.
     pub fn watch_task(
         &self,
         task_token: &str,
+        held: Option<Permit>,
     ) -> Result<impl Stream<Item = Result<Event<TaskStatus>, Error>> + Send + use<>, Error> {
         let mut v = Violations::default();
         crate::domain::ids::check("task_token", task_token, &mut v);
@@ -212,16 +215,18 @@ impl Watchers {
             not_found_reason: reasons::QENCODE_TOKEN_NOT_FOUND,
         };
         Ok(self.outbox.forward(watch_stream::events(
-            self.tasks.subscribe(task_token)?,
+            self.tasks.subscribe_held(task_token, held)?,
             self.shutdown.clone(),
             settings,
         )))
     }
 
-    /// A watch of one live stream.
+    /// A watch of one live stream, holding the watcher slot `held` like
+    /// [`Watchers::watch_task`].
     pub fn watch_stream(
         &self,
         stream_id: &str,
+        held: Option<Permit>,
     ) -> Result<impl Stream<Item = Result<Event<LiveStream>, Error>> + Send + use<>, Error> {
         let mut v = Violations::default();
         crate::domain::ids::check("stream_id", stream_id, &mut v);
@@ -233,7 +238,7 @@ impl Watchers {
             not_found_reason: reasons::QENCODE_LIVE_NOT_FOUND,
         };
         Ok(self.outbox.forward(watch_stream::events(
-            self.streams.subscribe(stream_id)?,
+            self.streams.subscribe_held(stream_id, held)?,
             self.shutdown.clone(),
             settings,
         )))
@@ -272,8 +277,8 @@ mod tests {
         let shutdown = Shutdown::new();
         let watchers = watchers(shutdown.clone());
         watchers.spawn_upkeep();
-        let mut task = Box::pin(watchers.watch_task("task").unwrap());
-        let mut stream = Box::pin(watchers.watch_stream("stream").unwrap());
+        let mut task = Box::pin(watchers.watch_task("task", None).unwrap());
+        let mut stream = Box::pin(watchers.watch_stream("stream", None).unwrap());
         let waiting = tokio::spawn(async move { (task.next().await, stream.next().await) });
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
@@ -285,7 +290,7 @@ mod tests {
         assert_eq!(task.unwrap().unwrap_err().reason, "SHUTTING_DOWN");
         assert_eq!(stream.unwrap().unwrap_err().reason, "SHUTTING_DOWN");
         // A watch opened afterwards ends at its first step.
-        let late = watchers.watch_task("late").unwrap().next().await;
+        let late = watchers.watch_task("late", None).unwrap().next().await;
         assert_eq!(late.unwrap().unwrap_err().reason, "SHUTTING_DOWN");
     }
 }

@@ -51,6 +51,15 @@ pub fn context<T>(
         })
 }
 
+/// The watcher slot the layer took from a watch's HEADERS (`None` without the layer:
+/// the watch then takes one itself).
+pub fn held_watcher<T>(request: &tonic::Request<T>) -> Option<crate::domain::watch::Permit> {
+    request
+        .extensions()
+        .get::<layer::HeldWatcher>()
+        .and_then(layer::HeldWatcher::take)
+}
+
 /// The proto form of why a watched state is stale (`None` while it is fresh).
 pub fn stale(stale: Option<Stale>) -> Option<UpstreamUnavailable> {
     stale.map(|s| UpstreamUnavailable {

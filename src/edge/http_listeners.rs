@@ -38,19 +38,29 @@ use tower::ServiceExt;
 use tracing::{debug, info};
 
 /// The routes of the callback listener: Qencode's signed task and stream callbacks when
-/// callbacks are on (a signer exists), else none.
+/// callbacks are on (a signer exists), else none. Their bodies get as long as headers
+/// do (`GATEWAY_HTTP_HEADER_READ_TIMEOUT`), once the signed URL has been checked.
+/// Anything else is 404 and its connection closed, its body unread.
 pub fn callback_router(gateway: &Gateway) -> Router {
-    let mut router = Router::new();
+    let mut router = Router::new().fallback(|| async {
+        crate::domain::watch::callback_body::refuse(StatusCode::NOT_FOUND, "not found\n")
+    });
     if let Some(signer) = gateway.watchers.signer() {
+        let bounds = crate::domain::watch::callback_body::BodyBounds {
+            max_bytes: gateway.settings.http_max_body_size,
+            within: gateway.settings.http_header_read_timeout,
+        };
         router = router.merge(crate::domain::watch::stream_push::router(
             gateway.watchers.streams.clone(),
             signer.clone(),
             gateway.watchers.fleet(),
+            bounds,
         ));
         router = router.merge(crate::domain::watch::task_push::router(
             gateway.watchers.tasks.clone(),
             signer,
             gateway.watchers.fleet(),
+            bounds,
         ));
     }
     router
@@ -80,7 +90,8 @@ pub async fn serve_callbacks(
     serve(listener, app, &gateway, "http", shutdown).await
 }
 
-/// Serves /metrics, /healthz and /readyz on `listener` until `shutdown` completes.
+/// Serves /metrics, /healthz and /readyz on `listener` until `shutdown` completes ([`run`](crate::run)
+/// completes it when the drain is over, not when it begins).
 pub async fn serve_admin(
     listener: TcpListener,
     gateway: Gateway,

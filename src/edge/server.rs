@@ -57,8 +57,10 @@ impl std::fmt::Display for RunError {
 impl std::error::Error for RunError {}
 
 /// Serves `gateway` on `listeners` until its shutdown begins, then drains: health goes
-/// NOT_SERVING, watch streams end with UNAVAILABLE, new connections are refused and
-/// in-flight calls finish, all within `GATEWAY_SHUTDOWN_GRACE`.
+/// NOT_SERVING (and /readyz 503), watch streams end with UNAVAILABLE, new gRPC and
+/// callback connections are refused and in-flight calls finish, all within
+/// `GATEWAY_SHUTDOWN_GRACE`; the admin listener (/healthz, /readyz, /metrics) serves
+/// until the drain is over.
 pub async fn run(gateway: Gateway, listeners: Listeners) -> Result<(), RunError> {
     let shutdown = gateway.shutdown.clone();
     let grace = gateway.settings.shutdown_grace;
@@ -67,11 +69,13 @@ pub async fn run(gateway: Gateway, listeners: Listeners) -> Result<(), RunError>
         gateway.clone(),
         shutdown.begun(),
     ));
-    let admin = tokio::spawn(serve_admin(
-        listeners.admin,
-        gateway.clone(),
-        shutdown.begun(),
-    ));
+    // The admin listener outlives the drain: the kubelet's liveness probe must pass
+    // (/healthz 200) while calls drain, and /readyz says 503 meanwhile; it stops when
+    // the drain ends (or the grace runs out).
+    let (drained, drain_over) = tokio::sync::oneshot::channel::<()>();
+    let admin = tokio::spawn(serve_admin(listeners.admin, gateway.clone(), async move {
+        let _ = drain_over.await;
+    }));
     let grpc = serve_grpc(listeners.grpc, gateway);
     // From the moment shutdown begins, the drain gets `grace`; then give up on it.
     let grace_over = async {
@@ -82,8 +86,10 @@ pub async fn run(gateway: Gateway, listeners: Listeners) -> Result<(), RunError>
         served = grpc => served.map_err(RunError::Grpc),
         () = grace_over => Err(RunError::GraceExpired(grace)),
     };
-    // Both HTTP listeners stopped accepting when shutdown began; give their open
-    // requests (a scrape, a callback) a moment together, not one after the other.
+    let _ = drained.send(());
+    // The callback listener stopped accepting when shutdown began, the admin one now;
+    // give their open requests (a scrape, a callback) a moment together, not one after
+    // the other.
     let (http, admin) = tokio::join!(
         tokio::time::timeout(Duration::from_secs(1), http),
         tokio::time::timeout(Duration::from_secs(1), admin),
@@ -174,7 +180,11 @@ async fn serve_grpc(
         // must see every call, including the ones refused.
         .layer(
             GatewayLayer::new(settings.layer, gateway.shutdown.clone())
-                .with_access(gateway.access.clone()),
+                .with_access(gateway.access.clone())
+                .with_stream_caps(
+                    gateway.watchers.limit.clone(),
+                    settings.connections.max_connections,
+                ),
         )
         .add_service(health_service)
         .add_optional_service(reflection_v1)

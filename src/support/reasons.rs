@@ -131,6 +131,9 @@ reasons! {
     TOO_MANY_CONCURRENT_CALLS;
     /// GATEWAY_MAX_WATCHERS watch streams are open already.
     TOO_MANY_WATCHERS;
+    /// Too many health `Watch` or reflection streams are open, on the connection or in
+    /// all (`metadata.limit`).
+    TOO_MANY_OPEN_STREAMS;
     /// A watch stream's client took no message for GATEWAY_WATCH_STALL_TIMEOUT.
     WATCH_CLIENT_STALLED;
     /// The gateway is shutting down; call another replica.

@@ -58,6 +58,85 @@ pub async fn open_watches(
     (h2, responses)
 }
 
+/// An HTTP/2 connection to `addr`, driven in the background.
+pub async fn connect(addr: SocketAddr) -> h2::client::SendRequest<Bytes> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// Sends the HEADERS of a gRPC call to `path` and keeps the request body open (the
+/// message never comes unless the caller sends it).
+pub async fn headers_only(
+    client: &mut h2::client::SendRequest<Bytes>,
+    addr: SocketAddr,
+    path: &str,
+    timeout: Option<&str>,
+) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
+    let mut request = http::Request::post(format!("http://{addr}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
+    if let Some(timeout) = timeout {
+        request = request.header("grpc-timeout", timeout);
+    }
+    let request = request.body(()).expect("request");
+    *client = client.clone().ready().await.expect("h2 ready");
+    client.send_request(request, false).expect("send headers")
+}
+
+/// The gRPC status code and message a response ends with (its headers when
+/// trailers-only, else its trailers), waiting at most `patience`.
+pub async fn grpc_end(response: h2::client::ResponseFuture, patience: Duration) -> (i32, String) {
+    tokio::time::timeout(patience, async {
+        let response = response.await.expect("response");
+        let end = |headers: &http::HeaderMap| {
+            let code = headers
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<i32>().ok())?;
+            let message = headers
+                .get("grpc-message")
+                .and_then(|v| v.to_str().ok())
+                .map(percent_decode)
+                .unwrap_or_default();
+            Some((code, message))
+        };
+        if let Some(end) = end(response.headers()) {
+            return end;
+        }
+        let mut body = response.into_body();
+        while let Some(chunk) = body.data().await {
+            let _ = chunk.expect("body");
+        }
+        let trailers = body.trailers().await.expect("trailers").expect("trailers");
+        end(&trailers).expect("grpc-status in trailers")
+    })
+    .await
+    .expect("the stream ended in time")
+}
+
+/// gRPC's percent-encoded `grpc-message`, decoded (enough for assertions).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Calls the unary method `path` with `message` over a fresh raw HTTP/2 connection to
 /// `addr`, sending `grpc_timeout` (the wire form, e.g. `1S`) when given. The client runs
 /// no timer of its own, so the status returned is the one the server sent: read from the

@@ -125,7 +125,20 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
 
     /// Subscribes to `key`, scheduling its first fetch when nobody watched it yet.
     pub fn subscribe(&self, key: &str) -> Result<Subscription<V>, Error> {
-        let permit = self.limit.acquire()?;
+        self.subscribe_held(key, None)
+    }
+
+    /// Subscribes to `key` with the watcher slot `held` (taken earlier from this hub's
+    /// limit), or a new one when `None`.
+    pub fn subscribe_held(
+        &self,
+        key: &str,
+        held: Option<Permit>,
+    ) -> Result<Subscription<V>, Error> {
+        let permit = match held {
+            Some(permit) => permit,
+            None => self.limit.acquire()?,
+        };
         let mut slots = self.lock();
         let now = Instant::now();
         let slot = slots.entry(key.to_owned()).or_insert_with(|| {

@@ -2,13 +2,21 @@
 //!
 //! Qencode signs nothing, so the callback URL itself carries the proof: when
 //! `GATEWAY_CALLBACK_URL` is set, StartEncode and Transcode add
-//! `callback_url = <base>/callbacks/task/<HMAC-SHA256(secret, task_token)>` to the query
-//! (unless the caller set one). Only Qencode, which received that URL, can produce a
-//! matching pair; anything else gets 401 and changes nothing. A valid callback updates
-//! the task's watchers at once; polling stays on as the safety net, and a resent
-//! callback changes nothing (equal states wake nobody).
+//! `callback_url = <base>/callbacks/task/<task_token>/<HMAC-SHA256(secret, task_token)>`
+//! to the query (unless the caller set one). Only Qencode, which received that URL, can
+//! produce a matching pair; anything else gets 401 before its body is read
+//! ([`super::callback_body`]) and changes nothing, and so does a body about another task. A
+//! valid callback updates the task's watchers at once; polling stays on as the safety
+//! net, and a resent callback changes nothing (equal states wake nobody).
+//!
+//! URLs of the first form, `/callbacks/task/<signature>` (tasks started by an earlier
+//! version), named no task, so they could only be checked after the body: they get 401
+//! unread, and those tasks' watchers follow polling.
 
-use super::Hub;
+use super::{
+    callback_body::{self, BodyBounds},
+    Hub,
+};
 pub use crate::domain::signer::CallbackSigner;
 use crate::{
     pb::TaskStatus,
@@ -18,9 +26,10 @@ use crate::{
     },
 };
 use axum::{
-    body::Bytes,
+    body::Body,
     extract::{Path, State},
     http::StatusCode,
+    response::{IntoResponse, Response},
     routing::post,
     Router,
 };
@@ -28,7 +37,9 @@ use std::sync::Arc;
 use tracing::debug;
 
 /// Route of the callback endpoint on the HTTP listener.
-pub const ROUTE: &str = "/callbacks/task/{signature}";
+pub const ROUTE: &str = "/callbacks/task/{task_token}/{signature}";
+/// The first form of the route, which named no task.
+const UNSIGNED_ROUTE: &str = "/callbacks/task/{signature}";
 
 #[derive(Clone)]
 struct CallbackState {
@@ -36,49 +47,59 @@ struct CallbackState {
     signer: Arc<CallbackSigner>,
     /// Fleet mode: verified callbacks reach every replica's watchers.
     fleet: Option<Arc<crate::fleet::Fleet>>,
+    bounds: BodyBounds,
 }
 
-/// The callback endpoint, for the HTTP listener; in fleet mode each verified callback is
-/// also shared with the other replicas.
+/// The callback endpoint, for the HTTP listener, reading bodies within `bounds`; in
+/// fleet mode each verified callback is also shared with the other replicas.
 pub fn router(
     hub: Arc<Hub<TaskStatus>>,
     signer: Arc<CallbackSigner>,
     fleet: Option<Arc<crate::fleet::Fleet>>,
+    bounds: BodyBounds,
 ) -> Router {
     Router::new()
         .route(ROUTE, post(receive))
-        .with_state(CallbackState { hub, signer, fleet })
+        .route(
+            UNSIGNED_ROUTE,
+            post(|| async {
+                callback_body::forged("rejected a task callback URL that names no task")
+            }),
+        )
+        .with_state(CallbackState {
+            hub,
+            signer,
+            fleet,
+            bounds,
+        })
 }
 
 async fn receive(
     State(state): State<CallbackState>,
-    Path(signature): Path<String>,
-    body: Bytes,
-) -> (StatusCode, &'static str) {
-    let form = Form::read(&body);
-    let Some(task_token) = form.task_token.as_deref() else {
-        return (StatusCode::UNAUTHORIZED, "unknown callback\n");
+    Path((task_token, signature)): Path<(String, String)>,
+    body: Body,
+) -> Response {
+    // The URL first: a request not signed for the task it names is refused unread.
+    if !state.signer.verify(&task_token, &signature) {
+        return callback_body::forged("rejected a task callback whose signature does not match");
+    }
+    let body = match callback_body::read(body, state.bounds).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
-    if !state.signer.verify(task_token, &signature) {
-        // Anyone can post here: one line per interval with a count, never a line per
-        // forged request (a flood would otherwise flood the log).
-        static FORGED: crate::support::limit_hits::Throttle =
-            crate::support::limit_hits::Throttle::new();
-        crate::support::limit_hits::bite(
-            &FORGED,
-            "callback_signature",
-            "http",
-            "rejected a task callback whose signature does not match",
-        );
-        return (StatusCode::UNAUTHORIZED, "unknown callback\n");
+    let form = Form::read(&body);
+    if form.task_token.as_deref() != Some(task_token.as_str()) {
+        // Signed for one task, about another.
+        return callback_body::forged("rejected a task callback about another task than its URL's");
     }
     if !form.is_task {
         // Subtask callbacks describe one rendition; the task status comes from polling.
-        return (StatusCode::OK, "ignored\n");
+        return (StatusCode::OK, "ignored\n").into_response();
     }
     let Some(status) = form.status else {
-        return (StatusCode::BAD_REQUEST, "no readable status\n");
+        return (StatusCode::BAD_REQUEST, "no readable status\n").into_response();
     };
+    let task_token = task_token.as_str();
     let terminal = is_terminal(&status);
     if let Some(fleet) = &state.fleet {
         crate::domain::watch::shared::snapshots::share_callback(fleet, task_token, &status).await;
@@ -90,7 +111,7 @@ async fn receive(
         delivered,
         "task callback"
     );
-    (StatusCode::OK, "ok\n")
+    (StatusCode::OK, "ok\n").into_response()
 }
 
 /// What a callback form says, read leniently: any body yields a form, and whatever
@@ -141,7 +162,7 @@ mod tests {
         let signer = CallbackSigner::new(base.clone(), &Secret::new("s3cret"));
         let url = signer.url_for("abc");
         let signature = url.rsplit('/').next().unwrap();
-        assert!(url.starts_with("https://gw.example.com/callbacks/task/"));
+        assert!(url.starts_with("https://gw.example.com/callbacks/task/abc/"));
         assert!(signer.verify("abc", signature));
         assert!(!signer.verify("abd", signature));
         assert!(!signer.verify("abc", "00"));

@@ -33,7 +33,10 @@ impl WatcherLimit {
         self.open.load(Ordering::Relaxed)
     }
 
-    pub(super) fn acquire(self: &Arc<Self>) -> Result<Permit, Error> {
+    /// One watcher slot, or RESOURCE_EXHAUSTED (`TOO_MANY_WATCHERS`). The gRPC layer
+    /// takes it from a watch's HEADERS and hands it to the watch ([`super::Watchers::watch_task`]),
+    /// so a watch whose message never comes still counts.
+    pub fn acquire(self: &Arc<Self>) -> Result<Permit, Error> {
         let mut current = self.open.load(Ordering::Relaxed);
         loop {
             if current >= self.max {

@@ -9,7 +9,10 @@
 //! - unary: the whole body, bounded by `GATEWAY_MAX_MESSAGE_SIZE` plus the 5-byte gRPC
 //!   frame header (tonic waits for the end of the stream anyway; the frames are kept as
 //!   they came, not copied);
-//! - client streams (UploadFile): up to the first data frame, then the rest streams on.
+//! - client streams (UploadFile): up to the first data frame, then the rest streams on;
+//! - server streams ([`arrive`] alone, no slot here: their watcher or open-stream slot
+//!   was taken from their HEADERS): the one request message like a unary call, or the
+//!   first frame of a stream both ways (reflection).
 //!
 //! Past `min(grpc-timeout, GATEWAY_DEFAULT_DEADLINE)` without the request the call ends
 //! with DEADLINE_EXCEEDED; an oversize unary request is RESOURCE_EXHAUSTED (gRPC's code
@@ -45,20 +48,27 @@ pub enum Wait {
     FirstFrame,
 }
 
+/// How long to wait for how much of a request before the call goes on.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    /// How much to read first.
+    pub wait: Wait,
+    /// Longest wait for it.
+    pub within: Duration,
+    /// Most bytes read (whole bodies only).
+    pub max_bytes: usize,
+    /// What the call counts as, for the limit-hit counter's scope.
+    pub what: &'static str,
+}
+
 /// One limited call's admission rules.
 pub struct Admission {
     /// The slots of the limit the call counts against.
     pub permits: Arc<Semaphore>,
     /// The limit's setting, named in the refusal.
     pub setting: &'static str,
-    /// What the limit counts, for the refusal's message.
-    pub what: &'static str,
-    /// How much to read first.
-    pub wait: Wait,
-    /// Longest wait for it.
-    pub within: Duration,
-    /// Most bytes read before the slot (unary only).
-    pub max_bytes: usize,
+    /// What must arrive before a slot is tried.
+    pub arrival: Arrival,
 }
 
 /// Reads the request as `admission` says, then takes a slot: the request to pass on
@@ -67,58 +77,67 @@ pub async fn admit(
     request: http::Request<Body>,
     admission: Admission,
 ) -> Result<(http::Request<Body>, OwnedSemaphorePermit), Error> {
-    let (parts, body) = request.into_parts();
-    let read = tokio::time::timeout(
-        admission.within,
-        read(body, admission.wait, admission.max_bytes),
-    )
-    .await;
-    let replay = match read {
-        Err(_) => {
-            static THROTTLE: Throttle = Throttle::new();
-            bite(
-                &THROTTLE,
-                "GATEWAY_DEFAULT_DEADLINE",
-                admission.what,
-                "a call's request message did not arrive within its deadline",
-            );
-            return Err(Error::deadline_exceeded(format!(
-                "the request message did not arrive within {:?} (the call's grpc-timeout or GATEWAY_DEFAULT_DEADLINE)",
-                admission.within
-            ))
-            .with_metadata("limit", "GATEWAY_DEFAULT_DEADLINE"));
-        }
-        Ok(Err(TooLarge)) => {
-            static THROTTLE: Throttle = Throttle::new();
-            bite(
-                &THROTTLE,
-                "GATEWAY_MAX_MESSAGE_SIZE",
-                admission.what,
-                "a request over the message size limit was refused",
-            );
-            let max = admission.max_bytes.saturating_sub(FRAME_HEADER);
-            return Err(Error::new(
-                ErrorKind::ResourceExhausted,
-                GATEWAY_DOMAIN,
-                reasons::MESSAGE_TOO_LARGE,
-                format!("the request is over the limit of {max} bytes (GATEWAY_MAX_MESSAGE_SIZE)"),
-            )
-            .with_metadata("limit", "GATEWAY_MAX_MESSAGE_SIZE"));
-        }
-        Ok(Ok(replay)) => replay,
-    };
+    let request = arrive(request, admission.arrival).await?;
     match admission.permits.try_acquire_owned() {
-        Ok(permit) => Ok((http::Request::from_parts(parts, Body::new(replay)), permit)),
+        Ok(permit) => Ok((request, permit)),
         Err(_) => Err(Error::new(
             ErrorKind::ResourceExhausted,
             GATEWAY_DOMAIN,
             reasons::TOO_MANY_CONCURRENT_CALLS,
             format!(
                 "the gateway is at its limit of concurrent {} ({}); retry with backoff",
-                admission.what, admission.setting
+                admission.arrival.what, admission.setting
             ),
         )
         .with_metadata("limit", admission.setting)),
+    }
+}
+
+/// Reads the request as `arrival` says: the request to pass on (its body replays what
+/// was read), or DEADLINE_EXCEEDED when it did not come in time, RESOURCE_EXHAUSTED
+/// when a whole body is over `max_bytes`. Server streams wait here too: tonic applies
+/// no deadline to a stream's request message, so without this a stream opened with
+/// HEADERS alone stayed open for good.
+pub async fn arrive(
+    request: http::Request<Body>,
+    arrival: Arrival,
+) -> Result<http::Request<Body>, Error> {
+    let (parts, body) = request.into_parts();
+    let read =
+        tokio::time::timeout(arrival.within, read(body, arrival.wait, arrival.max_bytes)).await;
+    match read {
+        Err(_) => {
+            static THROTTLE: Throttle = Throttle::new();
+            bite(
+                &THROTTLE,
+                "GATEWAY_DEFAULT_DEADLINE",
+                arrival.what,
+                "a call's request message did not arrive within its deadline",
+            );
+            Err(Error::deadline_exceeded(format!(
+                "the request message did not arrive within {:?} (the call's grpc-timeout or GATEWAY_DEFAULT_DEADLINE)",
+                arrival.within
+            ))
+            .with_metadata("limit", "GATEWAY_DEFAULT_DEADLINE"))
+        }
+        Ok(Err(TooLarge)) => {
+            static THROTTLE: Throttle = Throttle::new();
+            bite(
+                &THROTTLE,
+                "GATEWAY_MAX_MESSAGE_SIZE",
+                arrival.what,
+                "a request over the message size limit was refused",
+            );
+            let max = arrival.max_bytes.saturating_sub(FRAME_HEADER);
+            Err(Error::new(
+                ErrorKind::ResourceExhausted,
+                GATEWAY_DOMAIN,
+                reasons::MESSAGE_TOO_LARGE,
+                format!("the request is over the limit of {max} bytes (GATEWAY_MAX_MESSAGE_SIZE)"),
+            )
+            .with_metadata("limit", "GATEWAY_MAX_MESSAGE_SIZE"))
+        }
+        Ok(Ok(replay)) => Ok(http::Request::from_parts(parts, Body::new(replay))),
     }
 }
 

@@ -11,7 +11,11 @@
 //!   call takes its slot only once its request has arrived ([`super::admission`]), so
 //!   streams that never send their message cannot hold the slots;
 //! - a default deadline (`grpc-timeout`) for unary calls that bring none, so no call can
-//!   hold upstream resources forever; it also bounds the wait for the request message;
+//!   hold upstream resources forever; it also bounds the wait for the request message,
+//!   of unary calls and server streams alike;
+//! - server streams count against their caps from their HEADERS (`layer/stream_slots.rs`):
+//!   watches against `GATEWAY_MAX_WATCHERS`, health `Watch` and reflection against
+//!   per-connection and total caps;
 //! - who may call what ([`crate::access::check`]): identity, policy and per-caller limits,
 //!   in one step before the request is read, so a refused call costs no upstream
 //!   request, no slot and no body read;
@@ -21,18 +25,21 @@
 //!   watches health cannot hold the drain open until the grace period runs out.
 
 use crate::{
-    access::check::{Access, Admitted, CallContext, Refused},
+    access::{
+        check::{Access, Admitted, CallContext, Refused},
+        identity::PeerInfo,
+    },
+    domain::watch::WatcherLimit,
     edge::grpc::{
-        admission::{self, Admission, Wait, FRAME_HEADER},
+        admission::{self, Admission, Arrival, Wait, FRAME_HEADER},
         status,
     },
-    support::{metrics, shutdown::Shutdown, telemetry},
+    support::{shutdown::Shutdown, telemetry},
 };
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body::Body as HttpBody;
 use std::{
-    pin::Pin,
     sync::Arc,
     task::{Context, Poll},
     time::Duration,
@@ -43,10 +50,16 @@ use tower::{Layer, Service};
 use tracing::Instrument;
 
 mod cut;
+mod metered;
 mod methods;
+mod stream_slots;
 
-use cut::{CutWaiter, StreamCut};
+use cut::StreamCut;
+pub use metered::code_name;
+use metered::{finish, Audit, Held, MeteredBody, Metering};
 use methods::{Kind, Method, Methods};
+use stream_slots::StreamSlots;
+pub use stream_slots::{HeldWatcher, OPEN_STREAMS_PER_CONNECTION};
 
 /// How long a server stream gets to end by itself after the shutdown signal (the
 /// gateway's watch streams end at once, with their own error details).
@@ -77,6 +90,8 @@ pub struct GatewayLayer {
     max_message_size: usize,
     cut: StreamCut,
     access: Arc<Access>,
+    /// The caps server streams count against from their HEADERS.
+    streams: StreamSlots,
 }
 
 impl GatewayLayer {
@@ -91,7 +106,15 @@ impl GatewayLayer {
             max_message_size: settings.max_message_size,
             cut: StreamCut::new(shutdown, STREAM_CUT_DELAY),
             access: Arc::new(Access::open()),
+            streams: StreamSlots::default(),
         }
+    }
+
+    /// The same layer counting watches against `watchers` (the hubs' limit) from their
+    /// HEADERS, and at most `open_total` health `Watch` and reflection streams.
+    pub fn with_stream_caps(mut self, watchers: Arc<WatcherLimit>, open_total: usize) -> Self {
+        self.streams = StreamSlots::new(watchers, open_total);
+        self
     }
 
     /// The same layer checking calls against `access`.
@@ -140,6 +163,7 @@ where
             name: method,
             full_name,
             kind,
+            open,
             audited,
             metrics,
         } = self.layer.methods.get(request.uri().path()).clone();
@@ -165,16 +189,16 @@ where
         // than the default one.
         let within = caller_timeout.map_or(default, |t| t.min(default));
         let call_deadline = started + caller_timeout.unwrap_or(default);
+        let peer = request.extensions().get::<PeerInfo>();
+        let connection = peer.and_then(|p| p.remote);
         // Identity, policy, limits: one step, before anything is read or reserved.
         let admitted = self.layer.access.check(
             request.uri().path().trim_start_matches('/'),
             kind == Kind::ServerStream,
             request.headers(),
-            request
-                .extensions()
-                .get::<crate::access::identity::PeerInfo>(),
+            peer,
         );
-        let (caller, context, watcher_slot) = match admitted {
+        let (caller, context, caller_slot) = match admitted {
             Ok(Admitted {
                 caller,
                 project,
@@ -188,17 +212,12 @@ where
                 caller,
                 error: refusal,
             }) => {
-                let code = status::code(refusal.kind);
-                finish(&span, &metrics, code, started);
-                if audited {
-                    Audit {
-                        method: full_name,
-                        caller,
-                        context: None,
-                    }
-                    .line(&span, code);
-                }
-                return Box::pin(async move { Ok(status::to_http(refusal)) });
+                let audit = audited.then_some(Audit {
+                    method: full_name,
+                    caller,
+                    context: None,
+                });
+                return refuse(&span, &metrics, started, audit.as_ref(), refusal);
             }
         };
         let audit_as = audited.then(|| Audit {
@@ -212,44 +231,74 @@ where
             // The services read the project (and note the id for the audit) from here.
             request.extensions_mut().insert(context);
         }
-        let admission = match kind {
-            Kind::Unary => Some(Admission {
+        let mut held = Held {
+            _caller_slot: caller_slot,
+            ..Held::default()
+        };
+        // Then the gateway's own caps on streams, from their HEADERS (`stream_slots`):
+        // a watch's slot travels with the request to the watch that keeps it.
+        if kind.streams() {
+            let taken = if open {
+                self.layer
+                    .streams
+                    .open(connection)
+                    .map(|slot| held.open_slot = Some(slot))
+            } else {
+                self.layer.streams.watcher().map(|slot| {
+                    if let Some(slot) = slot {
+                        request.extensions_mut().insert(slot);
+                    }
+                })
+            };
+            if let Err(refusal) = taken {
+                return refuse(&span, &metrics, started, audit_as.as_ref(), refusal);
+            }
+        }
+        let whole = self.layer.max_message_size.saturating_add(FRAME_HEADER);
+        let arrival = |wait, max_bytes, what| Arrival {
+            wait,
+            within,
+            max_bytes,
+            what,
+        };
+        // What must arrive, within the call's deadline, before the call goes on; unary
+        // calls and uploads then try their concurrency slot.
+        let gate = match kind {
+            Kind::Unary => Gate::Slot(Admission {
                 permits: self.layer.permits.clone(),
                 setting: "GATEWAY_MAX_CONCURRENT_CALLS",
-                what: "calls",
-                wait: Wait::Whole,
-                within,
-                max_bytes: self.layer.max_message_size.saturating_add(FRAME_HEADER),
+                arrival: arrival(Wait::Whole, whole, "calls"),
             }),
-            Kind::ClientStream => Some(Admission {
+            Kind::ClientStream => Gate::Slot(Admission {
                 permits: self.layer.upload_permits.clone(),
                 setting: "GATEWAY_MAX_CONCURRENT_UPLOADS",
-                what: "uploads",
-                wait: Wait::FirstFrame,
-                within,
-                max_bytes: usize::MAX,
+                arrival: arrival(Wait::FirstFrame, usize::MAX, "uploads"),
             }),
-            Kind::ServerStream => None,
+            Kind::ServerStream => Gate::Arrive(arrival(Wait::Whole, whole, "streams")),
+            Kind::Bidi => Gate::Arrive(arrival(Wait::FirstFrame, usize::MAX, "streams")),
         };
         // The clone is ready (tower's contract): take the ready one, leave the clone.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let call_span = span.clone();
-        let cut = (kind == Kind::ServerStream).then(|| self.layer.cut.waiter());
+        let cut = kind.streams().then(|| self.layer.cut.waiter());
         Box::pin(async move {
-            let (mut request, permit) = match admission {
-                None => (request, None),
-                Some(admission) => match admission::admit(request, admission).await {
-                    Ok((request, permit)) => (request, Some(permit)),
-                    Err(refusal) => {
-                        let code = status::code(refusal.kind);
-                        finish(&span, &metrics, code, started);
-                        if let Some(a) = &audit_as {
-                            a.line(&span, code);
-                        }
-                        return Ok(status::to_http(refusal));
-                    }
-                },
+            let arrived = match gate {
+                Gate::Slot(admission) => {
+                    admission::admit(request, admission)
+                        .await
+                        .map(|(request, permit)| {
+                            held.permit = Some(permit);
+                            request
+                        })
+                }
+                Gate::Arrive(arrival) => admission::arrive(request, arrival).await,
+            };
+            let mut request = match arrived {
+                Ok(request) => request,
+                Err(refusal) => {
+                    return refuse(&span, &metrics, started, audit_as.as_ref(), refusal).await
+                }
             };
             if kind == Kind::Unary {
                 // What is left of the deadline once the request has arrived.
@@ -264,180 +313,39 @@ where
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<i32>().ok())
                 .map(Code::from_i32);
-            Ok(response.map(|body| {
-                Body::new(MeteredBody {
-                    inner: body,
-                    span,
-                    metrics,
-                    started,
-                    header_code,
-                    done: false,
-                    cut,
-                    closed: false,
-                    _permit: permit,
-                    _watcher_slot: watcher_slot,
-                    audit: audit_as,
-                })
-            }))
+            let metering = Metering {
+                span,
+                metrics,
+                started,
+                cut,
+                held,
+                audit: audit_as,
+            };
+            Ok(response.map(|body| Body::new(MeteredBody::new(body, header_code, metering))))
         })
     }
 }
 
-/// A mutating call's audit facts, kept until its status is known.
-struct Audit {
-    method: &'static str,
-    /// The caller's policy name whenever the check identified it, refused calls
-    /// included.
-    caller: Option<std::sync::Arc<str>>,
-    /// Project and the id the service noted (none for calls refused by the check).
-    context: Option<CallContext>,
+/// What a call waits for before it goes on.
+enum Gate {
+    /// Its request, then a concurrency slot.
+    Slot(Admission),
+    /// Its request alone (streams hold their slot already).
+    Arrive(Arrival),
 }
 
-impl Audit {
-    /// One audit line: who called which mutating method, with which project, about
-    /// which task or stream, and how it ended. Never a credential: the caller is its
-    /// policy name (`-` without a policy or a matching caller), the project its name;
-    /// task tokens and stream ids are ids, not secrets (Qencode puts them in URLs).
-    /// Written in the call's `span` (a response ends outside it), so the line carries
-    /// the call's trace and span ids.
-    fn line(&self, span: &tracing::Span, code: Code) {
-        let context = self.context.as_ref();
-        let subject = context.and_then(CallContext::subject);
-        tracing::info!(
-            target: "audit",
-            parent: span,
-            caller = self.caller.as_deref().unwrap_or("-"),
-            project = context.map_or("-", |c| &*c.project.name),
-            method = self.method,
-            task_token = subject.filter(|(f, _)| *f == "task_token").map(|(_, v)| v),
-            stream_id = subject.filter(|(f, _)| *f == "stream_id").map(|(_, v)| v),
-            code = code_name(code),
-            "call"
-        );
-    }
-}
-
-fn finish(span: &tracing::Span, metrics: &metrics::RpcMetrics, code: Code, started: Instant) {
-    let name = code_name(code);
-    span.record("rpc.grpc.status_code", code as i32);
-    if code != Code::Ok {
-        span.record("otel.status_code", "ERROR");
-    }
-    metrics.record(code as usize, name, started.elapsed());
-}
-
-/// The response body, watched for the gRPC status that ends it.
-struct MeteredBody<B> {
-    inner: B,
-    span: tracing::Span,
-    metrics: Arc<metrics::RpcMetrics>,
+/// Answers a refused call with `refusal`'s status, counted and audited like any end.
+fn refuse<E: 'static>(
+    span: &tracing::Span,
+    metrics: &crate::support::metrics::RpcMetrics,
     started: Instant,
-    header_code: Option<Code>,
-    done: bool,
-    /// For server streams: ready shortly after shutdown begins.
-    cut: Option<CutWaiter>,
-    /// The stream was closed by the gateway at shutdown.
-    closed: bool,
-    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
-    /// The caller's watcher slot, held while the stream is open.
-    _watcher_slot: Option<crate::access::check::WatcherSlot>,
-    /// Set for mutating calls: audited when the status is known.
-    audit: Option<Audit>,
-}
-
-impl<B> MeteredBody<B> {
-    fn end(&mut self, code: Code) {
-        if !self.done {
-            self.done = true;
-            finish(&self.span, &self.metrics, code, self.started);
-            if let Some(a) = &self.audit {
-                a.line(&self.span, code);
-            }
-        }
+    audit: Option<&Audit>,
+    refusal: crate::support::error::Error,
+) -> BoxFuture<'static, Result<http::Response<Body>, E>> {
+    let code = status::code(refusal.kind);
+    finish(span, metrics, code, started);
+    if let Some(audit) = audit {
+        audit.line(span, code);
     }
-}
-
-impl<B> HttpBody for MeteredBody<B>
-where
-    B: HttpBody<Data = Bytes> + Unpin,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        if self.closed {
-            return Poll::Ready(None);
-        }
-        let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if polled.is_pending() && !self.done {
-            if let Some(cut) = self.cut.as_mut() {
-                if cut.poll(cx).is_ready() {
-                    self.closed = true;
-                    self.end(Code::Unavailable);
-                    return Poll::Ready(Some(Ok(Frame::trailers(status::shutdown_trailers()))));
-                }
-            }
-        }
-        match &polled {
-            Poll::Ready(Some(Ok(frame))) => {
-                if let Some(trailers) = frame.trailers_ref() {
-                    let code = trailers
-                        .get("grpc-status")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<i32>().ok())
-                        .map(Code::from_i32);
-                    let code = code.or(self.header_code).unwrap_or(Code::Unknown);
-                    self.end(code);
-                }
-            }
-            Poll::Ready(Some(Err(_))) => self.end(Code::Internal),
-            Poll::Ready(None) => {
-                let code = self.header_code.unwrap_or(Code::Ok);
-                self.end(code);
-            }
-            Poll::Pending => {}
-        }
-        polled
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.closed || self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl<B> Drop for MeteredBody<B> {
-    fn drop(&mut self) {
-        // Dropped before its status was sent: the client went away.
-        self.end(self.header_code.unwrap_or(Code::Cancelled));
-    }
-}
-
-/// The canonical name of a gRPC code, for labels.
-pub fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
+    Box::pin(async move { Ok(status::to_http(refusal)) })
 }

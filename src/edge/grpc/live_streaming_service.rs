@@ -40,10 +40,11 @@ impl live_streaming_server::LiveStreaming for LiveStreamingService {
         request: Request<pb::WatchStreamRequest>,
     ) -> Result<Response<Self::WatchStreamStream>, Status> {
         let ctx = context(&request)?;
+        let held = super::held_watcher(&request);
         let stream_id = request.into_inner().stream_id;
         let ctx = about(ctx, &stream_id);
         self.live.claim_stream(&ctx.project, &stream_id)?;
-        let events = self.watchers.watch_stream(&stream_id)?;
+        let events = self.watchers.watch_stream(&stream_id, held)?;
         let messages = events.map(|event| {
             event
                 .map(|e| pb::WatchStreamResponse {

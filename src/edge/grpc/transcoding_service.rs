@@ -69,9 +69,10 @@ impl transcoding_server::Transcoding for TranscodingService {
         request: Request<pb::WatchStatusRequest>,
     ) -> Result<Response<Self::WatchStatusStream>, Status> {
         let ctx = context(&request)?;
+        let held = super::held_watcher(&request);
         let task_token = request.into_inner().task_token;
         self.domain.check_task(&ctx.project, &task_token)?;
-        let events = self.watchers.watch_task(&task_token)?;
+        let events = self.watchers.watch_task(&task_token, held)?;
         let messages = events.map(|event| {
             event
                 .map(|e| pb::WatchStatusResponse {

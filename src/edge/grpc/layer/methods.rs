@@ -21,6 +21,9 @@ pub(super) struct Method {
     /// `service/name`, the span name (built once, not per call).
     pub(super) full_name: &'static str,
     pub(super) kind: Kind,
+    /// Open to every client (health, reflection): its streams count against the
+    /// open-stream caps, not the watcher caps.
+    pub(super) open: bool,
     /// It changes something upstream, so each call gets an audit line.
     pub(super) audited: bool,
     /// Its counters and histograms, resolved once per status code.
@@ -34,9 +37,20 @@ pub(super) enum Kind {
     Unary,
     /// A request stream with one response (UploadFile): the upload limit.
     ClientStream,
-    /// A response stream (watches, health Watch, reflection): the watcher limit, and
-    /// closed at shutdown if it does not end by itself.
+    /// One request, a response stream (watches, health Watch): a watcher or open-stream
+    /// slot from its HEADERS, the default deadline on its request message, and closed
+    /// at shutdown if it does not end by itself.
     ServerStream,
+    /// Streams both ways (reflection): an open-stream slot, the default deadline on its
+    /// first message, and closed at shutdown.
+    Bidi,
+}
+
+impl Kind {
+    /// Its response is a stream, closed at shutdown if it does not end by itself.
+    pub(super) fn streams(self) -> bool {
+        matches!(self, Kind::ServerStream | Kind::Bidi)
+    }
 }
 
 impl Methods {
@@ -49,6 +63,7 @@ impl Methods {
                 name,
                 full_name,
                 kind,
+                open: service.starts_with("grpc."),
                 audited: AUDITED.contains(&full_name),
                 metrics: Arc::new(metrics::RpcMetrics::new(service, name)),
             };
@@ -62,7 +77,8 @@ impl Methods {
                     let method_name: &'static str =
                         Box::leak(method.name().to_owned().into_boxed_str());
                     let kind = match (method.is_client_streaming(), method.is_server_streaming()) {
-                        (_, true) => Kind::ServerStream,
+                        (true, true) => Kind::Bidi,
+                        (false, true) => Kind::ServerStream,
                         (true, false) => Kind::ClientStream,
                         (false, false) => Kind::Unary,
                     };
@@ -75,12 +91,12 @@ impl Methods {
         add(
             "grpc.reflection.v1.ServerReflection",
             "ServerReflectionInfo",
-            Kind::ServerStream,
+            Kind::Bidi,
         );
         add(
             "grpc.reflection.v1alpha.ServerReflection",
             "ServerReflectionInfo",
-            Kind::ServerStream,
+            Kind::Bidi,
         );
         Methods {
             known: map,
@@ -89,6 +105,7 @@ impl Methods {
                 name: "unknown",
                 full_name: "unknown/unknown",
                 kind: Kind::Unary,
+                open: false,
                 audited: false,
                 metrics: Arc::new(metrics::RpcMetrics::new("unknown", "unknown")),
             },
