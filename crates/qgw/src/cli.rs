@@ -33,7 +33,7 @@ pub struct Cli {
 /// Flags every subcommand accepts.
 #[derive(Debug, Args)]
 pub struct Common {
-    /// Gateway address: host:port, [::1]:port, http://host:port or https://host:port
+    /// Gateway address: host:port, `[::1]:port`, http://host:port or https://host:port
     /// (`https://` implies TLS; a bare host:port is plaintext unless --tls).
     #[arg(
         long,
