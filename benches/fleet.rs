@@ -14,6 +14,11 @@ mod support;
 
 #[path = "../tests/common/prerequisites.rs"]
 mod prerequisites;
+// The tests' bounded wait, which their Redis helpers use.
+#[allow(dead_code)]
+#[path = "../tests/common/eventually.rs"]
+mod eventually_wait;
+pub use eventually_wait::eventually;
 // The tests' Redis helpers; the bench uses a few of them.
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/common/redis.rs"]
