@@ -15,6 +15,7 @@
 //! its last watcher leaves.
 
 mod hub;
+pub mod observed_at;
 pub mod outbox;
 pub mod poller;
 pub mod shared;
@@ -229,6 +230,7 @@ impl Watchers {
 }
 
 pub use hub::{Hub, Observed, Stale, Subscription, STALE_AFTER_FAILED_POLLS};
+pub use observed_at::ObservedAt;
 pub use watcher_limit::{Permit, WatcherLimit};
 
 #[cfg(test)]
