@@ -23,7 +23,10 @@ use crate::support::reasons;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::{
     future::Future,
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Weak,
+    },
     time::Duration,
 };
 use trouble::Trouble;
@@ -68,8 +71,9 @@ pub struct Fleet {
     /// How long a task lease lasts unless renewed: the longest a dead holder's tasks go
     /// unpolled.
     lease_ttl: Duration,
-    /// Whether Redis answers, for fallbacks, logs and metrics.
-    trouble: Trouble,
+    /// Whether Redis answers, for fallbacks, logs and metrics (shared with the probe,
+    /// which holds it weakly and ends with this handle).
+    trouble: Arc<Trouble>,
     /// Leases this replica holds, per [`Kind`] (gauges).
     leases_held: [AtomicUsize; 2],
     /// Whether live-stream states may be shared now ([`Fleet::shares`]); unset: yes.
@@ -106,7 +110,7 @@ impl Fleet {
             prefix: prefix.to_owned(),
             replica: uuid::Uuid::new_v4().simple().to_string(),
             lease_ttl: Self::lease_ttl_for(poll_interval),
-            trouble: Trouble::new(url.display()),
+            trouble: Arc::new(Trouble::new(url.display())),
             leases_held: Default::default(),
             streams_shared: std::sync::OnceLock::new(),
         })
@@ -160,7 +164,7 @@ impl Fleet {
     }
 
     /// Runs one Redis operation, bounded by a second; `what` names it in logs.
-    /// Returns [`Down`] at once while a recent failure says Redis is unreachable.
+    /// Returns [`Down`] at once from a failure until the probe finds Redis answering.
     pub async fn run<T, F, Fut>(&self, what: &'static str, op: F) -> Result<T, Down>
     where
         F: FnOnce(ConnectionManager) -> Fut,
@@ -175,14 +179,27 @@ impl Fleet {
                 Ok(value)
             }
             Ok(Err(error)) => {
-                self.trouble.failed(what, &error.kind_name());
+                self.failed(what, &error.kind_name());
                 Err(Down)
             }
             Err(_) => {
-                self.trouble.failed(what, &"timed out");
+                self.failed(what, &"timed out");
                 Err(Down)
             }
         }
+    }
+
+    /// Records that Redis failed `what` (a fixed description) and, unless one runs,
+    /// starts the probe: a PING every [`trouble::PROBE_AFTER`], each bounded like an
+    /// operation, until one answers. Operations skip Redis meanwhile, so none of them
+    /// waits on a Redis that keeps connections open and answers nothing (SIGSTOP).
+    pub fn failed(&self, what: &'static str, error: &dyn std::fmt::Display) {
+        if !self.trouble.failed(what, error) {
+            return;
+        }
+        let trouble = Arc::downgrade(&self.trouble);
+        let conn = self.conn.clone();
+        tokio::spawn(probe(trouble, conn));
     }
 
     /// A pub/sub connection subscribed to `pattern`, within one operation's bound;
@@ -199,12 +216,11 @@ impl Fleet {
                 Ok(pubsub)
             }
             Ok(Err(error)) => {
-                self.trouble
-                    .failed("subscribe", &format!("{:?}", error.kind()));
+                self.failed("subscribe", &format!("{:?}", error.kind()));
                 Err(Down)
             }
             Err(_) => {
-                self.trouble.failed("subscribe", &"timed out");
+                self.failed("subscribe", &"timed out");
                 Err(Down)
             }
         }
@@ -256,6 +272,24 @@ impl Fleet {
             "Watched live streams this replica polls for the fleet",
             streams,
         );
+    }
+}
+
+/// PINGs Redis every [`trouble::PROBE_AFTER`] until it answers within [`OP_TIMEOUT`],
+/// then marks it up; ends early when the fleet handle is gone.
+async fn probe(trouble: Weak<Trouble>, mut conn: ConnectionManager) {
+    loop {
+        tokio::time::sleep(trouble::PROBE_AFTER).await;
+        let Some(trouble) = trouble.upgrade() else {
+            return;
+        };
+        let ping = redis::cmd("PING");
+        let answer = tokio::time::timeout(OP_TIMEOUT, ping.query_async::<String>(&mut conn));
+        if let Ok(Ok(_)) = answer.await {
+            trouble.succeeded();
+            trouble.probe_ended();
+            return;
+        }
     }
 }
 

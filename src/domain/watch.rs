@@ -16,6 +16,7 @@
 
 pub mod callback_body;
 mod hub;
+pub mod observed_at;
 pub mod outbox;
 pub mod poller;
 pub mod shared;
@@ -246,6 +247,7 @@ impl Watchers {
 }
 
 pub use hub::{Hub, Observed, Stale, Subscription, STALE_AFTER_FAILED_POLLS};
+pub use observed_at::ObservedAt;
 pub use watcher_limit::{Permit, WatcherLimit};
 
 #[cfg(test)]

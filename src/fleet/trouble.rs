@@ -1,10 +1,15 @@
 //! [`Trouble`]: whether Redis answers, so every fleet feature can fall back to local work
 //! at once instead of waiting on a dead Redis.
 //!
-//! After a failure Redis is treated as down for [`PROBE_AFTER`]: fleet operations return
-//! at once and callers do the local thing (fetch their own token, poll their own tasks).
-//! The next operation after that probes again. The log says so on every change and at
-//! most once a minute while it lasts; the metrics carry the state and an error count.
+//! After a failure Redis is treated as down until a probe (a PING every [`PROBE_AFTER`],
+//! run by `Fleet` in a task of its own) answers: until then fleet operations return at
+//! once and callers do the local thing (fetch their own token, poll their own tasks).
+//! Operations never probe themselves: a stopped Redis (SIGSTOP, a hung host) keeps its
+//! connections open and answers nothing, so each probing operation would wait out its
+//! whole timeout, stalling a poll every time; a dead one refuses at once. With the probe
+//! apart, both cost callers one timeout at most, when the trouble begins. The log says
+//! so on every change and at most once a minute while it lasts; the metrics carry the
+//! state and an error count.
 
 use std::sync::{
     atomic::{AtomicBool, AtomicU64, Ordering},
@@ -14,7 +19,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-/// How long a failure keeps fleet operations off Redis before the next probe.
+/// Time between two probes while Redis does not answer.
 pub const PROBE_AFTER: Duration = Duration::from_secs(1);
 /// Least time between two log lines about the same outage.
 const LOG_EVERY: Duration = Duration::from_secs(60);
@@ -24,16 +29,13 @@ const LOG_EVERY: Duration = Duration::from_secs(60);
 pub struct Trouble {
     /// `host:port` of Redis, for log lines (never the password).
     target: String,
-    up: AtomicBool,
+    /// Whether Redis answers; followers ([`Trouble::follow`]) learn of every change.
+    up: tokio::sync::watch::Sender<bool>,
     errors: AtomicU64,
-    /// Until when operations skip Redis, and when the last outage line was logged.
-    state: Mutex<State>,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    skip_until: Option<Instant>,
-    last_log: Option<Instant>,
+    /// True while a probe runs (one at a time).
+    probing: AtomicBool,
+    /// When the last outage line was logged.
+    last_log: Mutex<Option<Instant>>,
 }
 
 impl Trouble {
@@ -41,50 +43,56 @@ impl Trouble {
     pub fn new(target: String) -> Self {
         Trouble {
             target,
-            up: AtomicBool::new(true),
+            up: tokio::sync::watch::Sender::new(true),
             errors: AtomicU64::new(0),
-            state: Mutex::new(State::default()),
+            probing: AtomicBool::new(false),
+            last_log: Mutex::new(None),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// False while a recent failure says not to try Redis yet.
+    /// False from a failure until a probe (or a new subscription) succeeds.
     pub fn may_try(&self) -> bool {
-        self.lock()
-            .skip_until
-            .is_none_or(|until| Instant::now() >= until)
+        self.is_up()
     }
 
     /// Records a failed operation; `what` is a fixed description (never a value).
-    pub fn failed(&self, what: &'static str, error: &dyn std::fmt::Display) {
+    /// Returns true when a probe should start now (none runs yet); the caller starts it
+    /// and calls [`Trouble::probe_ended`] when it ends.
+    pub fn failed(&self, what: &'static str, error: &dyn std::fmt::Display) -> bool {
         self.errors.fetch_add(1, Ordering::Relaxed);
         let now = Instant::now();
-        let was_up = self.up.swap(false, Ordering::AcqRel);
-        let mut state = self.lock();
-        state.skip_until = Some(now + PROBE_AFTER);
-        let due = state
-            .last_log
-            .is_none_or(|last| now.duration_since(last) >= LOG_EVERY);
+        let was_up = self.up.send_replace(false);
+        let mut last_log = self.last_log.lock().unwrap_or_else(|e| e.into_inner());
+        let due = last_log.is_none_or(|last| now.duration_since(last) >= LOG_EVERY);
         if was_up || due {
-            state.last_log = Some(now);
+            *last_log = Some(now);
             warn!(redis = %self.target, operation = what, error = %redacted(error), "Redis unreachable: this replica polls and serves callbacks locally until it answers");
         }
+        !self.probing.swap(true, Ordering::AcqRel)
     }
 
-    /// Records a successful operation.
+    /// Records a successful operation or probe.
     pub fn succeeded(&self) {
-        if !self.up.swap(true, Ordering::AcqRel) {
-            self.lock().skip_until = None;
+        if !self.up.send_replace(true) {
             info!(redis = %self.target, "Redis answers again: sharing tokens, callbacks and polling with the fleet");
         }
     }
 
+    /// The probe [`Trouble::failed`] asked for has ended (Redis answered, or the fleet
+    /// handle is gone).
+    pub fn probe_ended(&self) {
+        self.probing.store(false, Ordering::Release);
+    }
+
     /// Whether the last operation succeeded.
     pub fn is_up(&self) -> bool {
-        self.up.load(Ordering::Acquire)
+        *self.up.borrow()
+    }
+
+    /// Follows whether Redis answers: a subscriber leaves a connection Redis stopped
+    /// answering on, and subscribes again once it answers.
+    pub fn follow(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.up.subscribe()
     }
 
     /// Failed operations so far.
@@ -108,16 +116,25 @@ mod tests {
     use super::*;
 
     #[tokio::test(start_paused = true)]
-    async fn a_failure_skips_redis_until_the_next_probe() {
+    async fn a_failure_skips_redis_until_a_probe_answers() {
         let trouble = Trouble::new("127.0.0.1:6379".into());
         assert!(trouble.may_try() && trouble.is_up());
-        trouble.failed("GET", &"connection refused");
+        assert!(
+            trouble.failed("GET", &"timed out"),
+            "the first failure starts a probe"
+        );
         assert!(!trouble.may_try() && !trouble.is_up());
-        tokio::time::advance(PROBE_AFTER).await;
-        assert!(trouble.may_try(), "probe again after a while");
+        assert!(!trouble.failed("SET", &"timed out"), "one probe at a time");
+        tokio::time::advance(PROBE_AFTER * 10).await;
+        assert!(!trouble.may_try(), "operations never probe themselves");
         trouble.succeeded();
+        trouble.probe_ended();
         assert!(trouble.is_up() && trouble.may_try());
-        assert_eq!(trouble.errors(), 1);
+        assert_eq!(trouble.errors(), 2);
+        assert!(
+            trouble.failed("GET", &"timed out"),
+            "a new outage, a new probe"
+        );
     }
 
     #[test]

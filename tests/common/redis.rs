@@ -73,9 +73,35 @@ impl RedisServer {
     /// Kills the server (as a crash would).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A paused server dies of SIGKILL too; SIGCONT first is for tidiness only.
+            if let Some(pid) = i32::try_from(child.id())
+                .ok()
+                .and_then(rustix::process::Pid::from_raw)
+            {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::CONT);
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// Stops the server with SIGSTOP, as a hung host would: its connections stay open
+    /// and it answers nothing, so only timeouts tell.
+    pub fn pause(&self) {
+        self.signal(rustix::process::Signal::STOP);
+    }
+
+    /// Lets a paused server go on (SIGCONT): it then runs every command it was sent
+    /// meanwhile, and delivers what they publish.
+    pub fn resume(&self) {
+        self.signal(rustix::process::Signal::CONT);
+    }
+
+    fn signal(&self, signal: rustix::process::Signal) {
+        let child = self.child.as_ref().expect("redis-server runs");
+        let pid = i32::try_from(child.id()).expect("pid");
+        let pid = rustix::process::Pid::from_raw(pid).expect("a process id");
+        rustix::process::kill_process(pid, signal).expect("signal redis-server");
     }
 
     /// Starts it again on the same port (empty: nothing was saved).

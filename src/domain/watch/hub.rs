@@ -1,6 +1,7 @@
 //! [`Hub`]: the latest state of every watched id of one kind, in `tokio::sync::watch`
 //! channels that watchers subscribe to and the poller and callbacks publish into.
 
+use crate::domain::watch::observed_at::ObservedAt;
 use crate::domain::watch::watcher_limit::{Permit, WatcherLimit};
 use crate::support::error::Error;
 use std::{
@@ -91,6 +92,9 @@ struct Slot<V> {
     /// The failed polls since the last success (`None` while polls succeed), counted
     /// before watchers are told, so one failure does not alarm anyone.
     failing: Option<Stale>,
+    /// When the current state was read from the upstream: a state read earlier is never
+    /// published over it ([`Hub::publish_observed`]).
+    observed_at: Option<ObservedAt>,
 }
 
 /// Latest states of watched ids of one kind (tasks or live streams).
@@ -149,6 +153,7 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
                 since: now,
                 terminal: false,
                 failing: None,
+                observed_at: None,
             }
         });
         Ok(Subscription {
@@ -177,8 +182,8 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
         (due, next)
     }
 
-    /// Publishes what a fetch found and schedules the next one. A value equal to the
-    /// current one wakes nobody. Returns the previous value.
+    /// Publishes what a fetch found just now and schedules the next one. A value equal
+    /// to the current one wakes nobody. Returns the previous value.
     pub fn publish(
         &self,
         key: &str,
@@ -186,9 +191,32 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
         terminal: bool,
         next_due: Instant,
     ) -> Option<Arc<V>> {
+        let now = Some(ObservedAt::now());
+        self.publish_observed(key, observed, terminal, next_due, now)
+    }
+
+    /// [`Hub::publish`] of a state read from the upstream at `at` (`None`: unknown, from
+    /// a replica of an earlier version). A state read before the current one is
+    /// dropped: watchers never go back in time, whatever order states arrive in (a
+    /// snapshot stored in Redis before an outage, messages Redis delivers late). Only
+    /// the next fetch is scheduled then.
+    pub fn publish_observed(
+        &self,
+        key: &str,
+        observed: Observed<V>,
+        terminal: bool,
+        next_due: Instant,
+        at: Option<ObservedAt>,
+    ) -> Option<Arc<V>> {
         let mut slots = self.lock();
         let slot = slots.get_mut(key)?;
         slot.next_due = next_due;
+        if !matches!(observed, Observed::Failed(_)) {
+            if ObservedAt::is_behind(at, slot.observed_at) {
+                return slot.tx.borrow().as_ref().and_then(|o| o.value().cloned());
+            }
+            slot.observed_at = at;
+        }
         slot.terminal |= terminal;
         if !matches!(observed, Observed::Failed(_)) {
             slot.failing = None;
@@ -241,14 +269,26 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
         })
     }
 
-    /// Pushes a state learned outside the poller (a callback). Ignored for ids nobody
-    /// watches or that already ended. Returns true when watchers exist.
+    /// Pushes a state learned just now outside the poller (a callback). Ignored for ids
+    /// nobody watches or that already ended. Returns true when watchers exist.
     pub fn push(&self, key: &str, value: V, terminal: bool) -> bool {
+        self.push_observed(key, value, terminal, Some(ObservedAt::now()))
+    }
+
+    /// [`Hub::push`] of a state read from the upstream at `at` (another replica's, through
+    /// Redis); dropped when older than the current one ([`Hub::publish_observed`]).
+    pub fn push_observed(
+        &self,
+        key: &str,
+        value: V,
+        terminal: bool,
+        at: Option<ObservedAt>,
+    ) -> bool {
         let due = match self.lock().get(key) {
             Some(slot) if !slot.terminal => slot.next_due,
             _ => return false,
         };
-        self.publish(key, Observed::Value(Arc::new(value)), terminal, due);
+        self.publish_observed(key, Observed::Value(Arc::new(value)), terminal, due, at);
         true
     }
 
@@ -296,85 +336,4 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn new_ids_coalesce_and_leave_with_their_watchers() {
-        let hub: Hub<u32> = Hub::new(WatcherLimit::new(10));
-        let a = hub.subscribe("a").unwrap();
-        let _b = hub.subscribe("b").unwrap();
-        let now = Instant::now();
-        assert!(
-            hub.due(now, Duration::ZERO).0.is_empty(),
-            "coalescing window"
-        );
-        let (mut due, _) = hub.due(now + COALESCE, Duration::ZERO);
-        due.sort();
-        assert_eq!(due, ["a", "b"]);
-        drop(a);
-        let (due, _) = hub.due(now + COALESCE, Duration::ZERO);
-        assert_eq!(due, ["b"], "a has no watchers left");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn equal_values_wake_nobody_and_terminal_ids_stop() {
-        let hub: Hub<u32> = Hub::new(WatcherLimit::new(10));
-        let mut sub = hub.subscribe("a").unwrap();
-        let later = Instant::now() + Duration::from_secs(5);
-        hub.publish("a", Observed::Value(Arc::new(1)), false, later);
-        assert!(sub.rx.has_changed().unwrap());
-        sub.rx.borrow_and_update();
-        hub.publish("a", Observed::Value(Arc::new(1)), false, later);
-        assert!(!sub.rx.has_changed().unwrap(), "same value, no wake-up");
-        hub.publish("a", Observed::Value(Arc::new(2)), true, later);
-        assert!(sub.rx.has_changed().unwrap());
-        assert!(
-            hub.due(later, Duration::ZERO).0.is_empty(),
-            "terminal ids are not polled"
-        );
-        assert!(
-            !hub.push("a", 3, false),
-            "callbacks after the end are ignored"
-        );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn failures_in_a_row_make_the_state_stale_until_a_value_comes() {
-        let hub: Hub<u32> = Hub::new(WatcherLimit::new(10));
-        let mut sub = hub.subscribe("a").unwrap();
-        let later = Instant::now() + Duration::from_secs(5);
-        hub.publish("a", Observed::Value(Arc::new(1)), false, later);
-        sub.rx.borrow_and_update();
-        for _ in 1..STALE_AFTER_FAILED_POLLS {
-            assert!(!hub.fail("a", "UPSTREAM_TIMEOUT".into(), later));
-            assert!(!sub.rx.has_changed().unwrap(), "one failure alarms nobody");
-        }
-        assert!(hub.fail("a", "UPSTREAM_UNAVAILABLE".into(), later));
-        let stale = match sub.rx.borrow_and_update().clone() {
-            Some(Observed::Stale(v, stale)) => (*v, stale),
-            other => panic!("not stale: {other:?}"),
-        };
-        assert_eq!(stale.0, 1);
-        assert_eq!(stale.1.failed_polls, STALE_AFTER_FAILED_POLLS);
-        assert_eq!(stale.1.reason, "UPSTREAM_UNAVAILABLE");
-        assert_eq!(
-            hub.current("a").as_deref(),
-            Some(&1),
-            "the last state stands"
-        );
-        hub.publish("a", Observed::Value(Arc::new(1)), false, later);
-        assert!(
-            sub.rx.has_changed().unwrap(),
-            "an equal value ends the staleness"
-        );
-        assert!(matches!(
-            &*sub.rx.borrow_and_update(),
-            Some(Observed::Value(v)) if **v == 1
-        ));
-        assert!(
-            !hub.fail("a", "UPSTREAM_TIMEOUT".into(), later),
-            "counting restarts"
-        );
-    }
-}
+mod hub_tests;

@@ -9,7 +9,7 @@
 //! interval late; after [`crate::domain::watch::STALE_AFTER_FAILED_POLLS`] in a row the hub
 //! marks the state stale ([`Hub::fail`]) so watchers are told, until a poll succeeds.
 
-use super::{Hub, Observed};
+use super::{Hub, Observed, ObservedAt};
 use crate::support::error::{Error, ErrorKind};
 use crate::support::reasons;
 use crate::support::shutdown::Shutdown;
@@ -21,8 +21,11 @@ use tracing::{debug, warn};
 /// What one fetch found for one id.
 #[derive(Debug)]
 pub enum Fetched<V> {
-    /// The current state.
+    /// The current state, read from the upstream just now.
     Value(V),
+    /// A state read from the upstream at the time given (`None`: unknown), here or by
+    /// another replica (fleet mode): published only when no later one is known.
+    Shared(V, Option<ObservedAt>),
     /// The upstream does not know the id.
     Missing,
     /// The fetch failed.
@@ -125,6 +128,11 @@ where
                 Some(Fetched::Value(value)) => {
                     let terminal = source.is_terminal(&value);
                     hub.publish(key, Observed::Value(Arc::new(value)), terminal, next_due);
+                }
+                Some(Fetched::Shared(value, at)) => {
+                    let terminal = source.is_terminal(&value);
+                    let value = Observed::Value(Arc::new(value));
+                    hub.publish_observed(key, value, terminal, next_due, at);
                 }
                 Some(Fetched::Missing) | None => {
                     let last = hub.current(key).and_then(|last| source.gone(&last));

@@ -31,7 +31,7 @@ use crate::fleet::{Down, Fleet};
 use crate::{
     domain::watch::{
         poller::{Fetched, Source},
-        Hub,
+        Hub, ObservedAt,
     },
     support::shutdown::Shutdown,
 };
@@ -233,8 +233,8 @@ impl<V: Watched, S: Source<V>> LeasedSource<V, S> {
                 .zip(found)
                 .map(|(key, snapshot)| {
                     let fetched = match snapshot {
-                        Some(Shared::Value(state)) => Fetched::Value(*state),
-                        Some(Shared::Missing) => Fetched::Missing,
+                        Some((Shared::Value(state), at)) => Fetched::Shared(*state, at),
+                        Some((Shared::Missing, _)) => Fetched::Missing,
                         None => Fetched::Elsewhere,
                     };
                     ((*key).to_owned(), fetched)
@@ -248,24 +248,41 @@ impl<V: Watched, S: Source<V>> LeasedSource<V, S> {
         let polled: Vec<String> = mine.iter().chain(&direct).cloned().collect();
         if !polled.is_empty() {
             let fetched = self.inner.fetch(&polled).await;
-            self.share_held(&mine, &fetched).await;
-            results.extend(fetched);
+            // One reading time for the hub here and for every replica's, so this
+            // replica orders its own readings as the others do.
+            let at = ObservedAt::now();
+            self.share_held(&mine, &fetched, at).await;
+            results.extend(fetched.into_iter().map(|(key, fetched)| {
+                let fetched = match fetched {
+                    Fetched::Value(state) => Fetched::Shared(state, Some(at)),
+                    other => other,
+                };
+                (key, fetched)
+            }));
         }
         results
     }
 
-    /// Shares what this replica, as holder, just learned about `mine`.
-    async fn share_held(&self, mine: &[String], fetched: &HashMap<String, Fetched<V>>) {
+    /// Shares what this replica, as holder, just learned about `mine` (read at `at`).
+    async fn share_held(
+        &self,
+        mine: &[String],
+        fetched: &HashMap<String, Fetched<V>>,
+        at: ObservedAt,
+    ) {
         let mut items = Vec::new();
         {
             let mut leases = self.lock();
             for key in mine {
                 let state = match fetched.get(key) {
-                    Some(Fetched::Value(state)) => Shared::Value(Box::new(state.clone())),
+                    Some(Fetched::Value(state) | Fetched::Shared(state, _)) => {
+                        Shared::Value(Box::new(state.clone()))
+                    }
                     Some(Fetched::Missing) | None => Shared::Missing,
                     Some(Fetched::Failed(_) | Fetched::Elsewhere) => continue,
                 };
-                let bytes = snapshot_codec::encode(&state);
+                // The state alone: a new reading of the same state is no change.
+                let bytes = snapshot_codec::encode_state(&state);
                 let changed = leases.shared.get(key) != Some(&bytes);
                 if changed {
                     leases.shared.insert(key.clone(), bytes);
@@ -273,6 +290,7 @@ impl<V: Watched, S: Source<V>> LeasedSource<V, S> {
                 items.push(Item {
                     token: key,
                     state,
+                    at,
                     publish: changed,
                 });
             }

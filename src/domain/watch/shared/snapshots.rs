@@ -7,14 +7,19 @@
 //! ([`crate::domain::watch::shared::kinds`]). Every replica runs [`subscribe`] once per kind: one pattern
 //! subscription on its own connection, re-made after any disconnect, pushing each state
 //! into the local hub. A state pushed twice wakes nobody (equal states are dropped by
-//! the hub), so a replica hearing its own messages is harmless.
+//! the hub), so a replica hearing its own messages is harmless. Every state carries when
+//! it was read ([`crate::domain::watch::ObservedAt`]), and the hub drops one read before
+//! the state it has: Redis resuming after a stop delivers what it held back, old.
 
 use super::{
     kinds::Watched,
     snapshot_codec::{self, Shared},
 };
 use crate::fleet::Fleet;
-use crate::{domain::watch::Hub, support::shutdown::Shutdown};
+use crate::{
+    domain::watch::{Hub, ObservedAt},
+    support::shutdown::Shutdown,
+};
 use futures::StreamExt;
 use std::{sync::Arc, time::Duration};
 use tracing::debug;
@@ -33,6 +38,8 @@ pub struct Item<'a, V> {
     pub token: &'a str,
     /// Its state.
     pub state: Shared<V>,
+    /// When the state was read from the upstream.
+    pub at: ObservedAt,
     /// True when watchers elsewhere should hear of it now.
     pub publish: bool,
 }
@@ -46,7 +53,7 @@ pub async fn share<V: Watched>(fleet: &Fleet, items: &[Item<'_, V>]) {
     let kind = V::KIND;
     let mut pipe = redis::pipe();
     for item in items {
-        let bytes = snapshot_codec::encode(&item.state);
+        let bytes = snapshot_codec::encode(&item.state, item.at);
         pipe.cmd("SET")
             .arg(fleet.key(&format!("{}{}", kind.snapshot(), item.token)))
             .arg(&bytes)
@@ -67,21 +74,25 @@ pub async fn share<V: Watched>(fleet: &Fleet, items: &[Item<'_, V>]) {
         .await;
 }
 
-/// Shares a state a verified callback brought (a task's or a live stream's).
+/// Shares a state a verified callback brought just now (a task's or a live stream's).
 pub async fn share_callback<V: Watched>(fleet: &Fleet, token: &str, state: &V) {
     let item = Item {
         token,
         state: Shared::Value(Box::new(state.clone())),
+        at: ObservedAt::now(),
         publish: true,
     };
     share(fleet, &[item]).await;
 }
 
+/// A stored snapshot and when its state was read (`None`: unknown).
+pub type Stored<V> = (Shared<V>, Option<ObservedAt>);
+
 /// Reads the stored snapshots of `tokens` (`None` where there is none).
 pub async fn snapshots<V: Watched>(
     fleet: &Fleet,
     tokens: &[&str],
-) -> Result<Vec<Option<Shared<V>>>, crate::fleet::Down> {
+) -> Result<Vec<Option<Stored<V>>>, crate::fleet::Down> {
     if tokens.is_empty() {
         return Ok(Vec::new());
     }
@@ -118,12 +129,23 @@ fn glob_escape(text: &str) -> String {
 
 /// Pushes every state of `V`'s kind published by the fleet into `hub` until `shutdown`
 /// begins, re-subscribing after every disconnect.
+///
+/// A subscription is also left as soon as Redis stops answering other operations, and
+/// made again once the probe finds it answering: reads on a pub/sub connection have no
+/// bound of their own, and a stopped Redis keeps the connection open and silent (and
+/// then delivers, late, what it held back), so only the fleet's bounded operations can
+/// tell this connection is no longer worth waiting on.
 pub async fn subscribe<V: Watched>(fleet: Arc<Fleet>, hub: Arc<Hub<V>>, shutdown: Shutdown) {
     let kind = V::KIND;
     let channels = fleet.key(kind.channel());
     let pattern = format!("{}*", glob_escape(&channels));
+    let mut up = fleet.trouble().follow();
     let mut retry = FIRST_RETRY;
     loop {
+        tokio::select! {
+            _ = up.wait_for(|up| *up) => {}
+            () = shutdown.begun() => return,
+        }
         let connected = tokio::select! {
             result = fleet.psubscribe(&pattern) => result,
             () = shutdown.begun() => return,
@@ -135,23 +157,27 @@ pub async fn subscribe<V: Watched>(fleet: Arc<Fleet>, hub: Arc<Hub<V>>, shutdown
             loop {
                 let message = tokio::select! {
                     message = messages.next() => message,
+                    _ = up.wait_for(|up| !*up) => break,
                     () = shutdown.begun() => return,
                 };
-                let Some(message) = message else { break };
+                let Some(message) = message else {
+                    fleet.failed("subscription", &"connection lost");
+                    break;
+                };
                 let Some(token) = message.get_channel_name().strip_prefix(&channels) else {
                     continue;
                 };
                 if !fleet.shares(kind) {
                     continue;
                 }
-                if let Some(Shared::<V>::Value(state)) =
+                if let Some((Shared::<V>::Value(state), at)) =
                     snapshot_codec::decode(message.get_payload_bytes())
                 {
                     let terminal = state.is_terminal();
-                    hub.push(token, *state, terminal);
+                    hub.push_observed(token, *state, terminal, at);
                 }
             }
-            fleet.trouble().failed("subscription", &"connection lost");
+            continue;
         }
         tokio::select! {
             () = tokio::time::sleep(retry) => {}
