@@ -24,6 +24,10 @@ pub use eventually_wait::eventually;
 #[path = "../tests/common/redis.rs"]
 mod redis_server;
 
+/// `redis_server` checks through it that `redis-server` is installed.
+#[path = "../tests/common/prerequisites.rs"]
+mod prerequisites;
+
 use futures::StreamExt;
 use qencode_gateway::pb::{self, transcoding_client::TranscodingClient};
 use qencode_sandbox::{Endpoint, Sandbox, SandboxConfig, SandboxHandle};
