@@ -12,6 +12,7 @@
 
 mod support;
 
+/// `redis_server` checks through it that `redis-server` is installed.
 #[path = "../tests/common/prerequisites.rs"]
 mod prerequisites;
 // The tests' bounded wait, which their Redis helpers use.
@@ -23,10 +24,6 @@ pub use eventually_wait::eventually;
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/common/redis.rs"]
 mod redis_server;
-
-/// `redis_server` checks through it that `redis-server` is installed.
-#[path = "../tests/common/prerequisites.rs"]
-mod prerequisites;
 
 use futures::StreamExt;
 use qencode_gateway::pb::{self, transcoding_client::TranscodingClient};
