@@ -10,6 +10,9 @@
 # Kubernetes manifests and how to run it: deploy/README.md.
 
 FROM rust:1-bookworm AS build
+# Cargo features of the binary: production images leave the sandbox out; the local
+# compose stack adds it (`FEATURES=mimalloc,sandbox`) so it starts with no key.
+ARG FEATURES=mimalloc
 WORKDIR /src
 # Only the files the build reads, so a change to the README, the deploy manifests or the
 # Python examples does not invalidate this layer. benches/ (small files) keeps the
@@ -26,7 +29,7 @@ COPY crates/ crates/
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    cargo build --release --locked --bin qencode-gateway --no-default-features --features mimalloc \
+    cargo build --release --locked --bin qencode-gateway --no-default-features --features "$FEATURES" \
     && install -D -m 0755 target/release/qencode-gateway /out/qencode-gateway
 
 # The `nonroot` variant runs as uid/gid 65532; USER repeats it numerically so that
