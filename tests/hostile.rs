@@ -4,44 +4,17 @@
 
 mod common;
 
-use bytes::Bytes;
-use common::{raw_h2::grpc_frame, *};
+use common::{
+    raw_h2::{connect as raw_connection, grpc_frame, headers_only},
+    *,
+};
 use qencode_gateway::pb;
-use std::{net::SocketAddr, time::Duration};
-use tokio::net::TcpStream;
+use std::time::Duration;
 use tonic::Code;
 
 const CREATE_TASK: &str = "/qencode.gateway.v1.Transcoding/CreateTask";
 /// Bound of every wait on the gateway (never reached when it behaves).
 const PATIENCE: Duration = Duration::from_secs(20);
-
-async fn raw_connection(addr: SocketAddr) -> h2::client::SendRequest<Bytes> {
-    let tcp = TcpStream::connect(addr).await.expect("connect");
-    let (client, connection) = h2::client::handshake(tcp).await.expect("h2 handshake");
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    client
-}
-
-/// Sends the HEADERS of a `path` call and keeps the request body open.
-async fn headers_only(
-    client: &mut h2::client::SendRequest<Bytes>,
-    addr: SocketAddr,
-    path: &str,
-    timeout: Option<&str>,
-) -> (h2::client::ResponseFuture, h2::SendStream<Bytes>) {
-    let mut request = http::Request::post(format!("http://{addr}{path}"))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers");
-    if let Some(timeout) = timeout {
-        request = request.header("grpc-timeout", timeout);
-    }
-    let request = request.body(()).expect("request");
-    let ready = client.clone().ready().await.expect("h2 ready");
-    *client = ready;
-    client.send_request(request, false).expect("send headers")
-}
 
 /// The gRPC status of a response: its headers (trailers-only) or its trailers.
 async fn grpc_status(response: h2::client::ResponseFuture) -> i32 {
