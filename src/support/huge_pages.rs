@@ -8,9 +8,10 @@
 //! 5 KiB spread over h2, hyper, tonic and the gateway), so huge pages doubled its idle
 //! resident memory (50 MiB against 24 MiB) and made the cost of a watcher depend on how
 //! many huge pages a burst of stream openings happened to touch: 8 to 12 KiB per watcher
-//! at 2,000 watchers, against 5 to 6 KiB with them off (`cargo bench --bench watchers`,
-//! docs/BENCHMARKS.md). The switch is per process (`PR_SET_THP_DISABLE`), so the host's
-//! setting for other programs is left alone.
+//! at 2,000 watchers with tonic clients, about 6 with them off (`cargo bench --bench
+//! watchers`, docs/BENCHMARKS.md). The switch is per process (`PR_SET_THP_DISABLE`), so
+//! the host's setting for other programs is left alone; mimalloc is also built with
+//! `no_thp` (Cargo.toml), so the memory it maps before `main` is not advised either.
 
 /// Turns transparent huge pages off for this process; returns whether they are off now.
 /// Best effort: where the kernel has no per-process switch (not Linux, or Linux before
