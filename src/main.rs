@@ -15,7 +15,7 @@ use qencode_gateway::{
 };
 use std::{net::SocketAddr, process::ExitCode};
 use tokio::net::TcpListener;
-use tracing::{error, info};
+use tracing::{debug, error, info};
 
 /// About a fifth of the gateway's user-space instructions per GetStatus went to glibc's
 /// malloc and free; mimalloc's thread-local free lists make the same allocations cheaper
@@ -28,6 +28,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const EXIT_CONFIG: u8 = 64;
 
 fn main() -> ExitCode {
+    // First, before the heap grows: huge pages made idle memory double and the cost of a
+    // watcher depend on luck (see the module).
+    let huge_pages_off = qencode_gateway::support::huge_pages::disable();
     let cli = match Cli::try_parse() {
         Ok(cli) if cli.help_all => {
             print!("{}", Cli::help_all());
@@ -79,6 +82,9 @@ fn main() -> ExitCode {
     runtime.block_on(async move {
         // Inside the runtime: the OTLP exporter's gRPC client needs it.
         let telemetry = telemetry::init(cli.gateway.log_format);
+        if !huge_pages_off {
+            debug!("transparent huge pages stay as the host sets them (no per-process switch)");
+        }
         #[cfg(feature = "sandbox")]
         let outcome = match cli.command {
             Some(Command::Sandbox(args)) => qencode_sandbox::cli::run(args, signal())

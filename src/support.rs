@@ -6,6 +6,7 @@ pub mod config;
 pub mod embedded;
 pub mod error;
 pub mod fd_limit;
+pub mod huge_pages;
 pub mod limit_hits;
 pub mod metrics;
 pub mod process_metrics;
