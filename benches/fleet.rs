@@ -16,6 +16,12 @@ mod support;
 #[path = "../tests/common/redis.rs"]
 mod redis_server;
 
+// What redis.rs waits with (it reaches the tests' helpers through `super`).
+#[allow(dead_code)]
+#[path = "../tests/common/eventually.rs"]
+mod eventually;
+pub use eventually::eventually;
+
 use futures::StreamExt;
 use qencode_gateway::pb::{self, transcoding_client::TranscodingClient};
 use qencode_sandbox::{Endpoint, Sandbox, SandboxConfig, SandboxHandle};

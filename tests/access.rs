@@ -82,22 +82,21 @@ async fn a_bearer_token_matches_its_digest_and_a_wrong_one_is_unauthenticated() 
     env.wait_serving().await;
 
     // The audit line names the caller, the method and the code; no token in any line.
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let text = log_text();
-        let audited = text.lines().any(|l| {
-            l.contains("audit") && l.contains("caller=\"batch\"")
-                || l.contains("audit") && l.contains("caller=batch")
-        });
-        if audited {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "no audit line for the caller:\n{text}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        "an audit line for the caller",
+        Duration::from_secs(5),
+        || {
+            let text = log_text();
+            text.lines()
+                .any(|l| {
+                    l.contains("audit") && l.contains("caller=\"batch\"")
+                        || l.contains("audit") && l.contains("caller=batch")
+                })
+                .then_some(())
+                .ok_or(text)
+        },
+    )
+    .await;
     let text = log_text();
     for secret in [TOKEN, WRONG_TOKEN] {
         assert!(!text.contains(secret), "a caller token reached the logs");
@@ -153,14 +152,10 @@ async fn a_policy_reload_changes_the_outcome_on_the_same_connection() {
 
     // A broken file keeps the old policy.
     std::fs::write(&path, "[[callers]\nname = ").unwrap();
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !log_text().contains("the new policy file is invalid") {
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "the bad file was never read"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("the bad file read", Duration::from_secs(5), || {
+        log_text().contains("the new policy file is invalid")
+    })
+    .await;
     create(&mut client, call())
         .await
         .expect("the old policy still holds");
@@ -171,17 +166,13 @@ async fn a_policy_reload_changes_the_outcome_on_the_same_connection() {
         LINKERD_POLICY.replace("Transcoding/*", "Transcoding/GetStatus"),
     )
     .unwrap();
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
+    eventually("reloaded", Duration::from_secs(5), async || {
         match create(&mut client, call()).await {
-            Err(status) if status.code() == Code::PermissionDenied => break,
-            other => assert!(
-                tokio::time::Instant::now() < give_up,
-                "never reloaded: {other:?}"
-            ),
+            Err(status) if status.code() == Code::PermissionDenied => Ok(()),
+            other => Err(other),
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    })
+    .await;
     let status = client
         .get_status(with_header(
             GetStatusRequest::default(),
@@ -271,19 +262,17 @@ async fn a_caller_holds_at_most_its_watch_streams_and_gets_them_back() {
     assert_eq!(second.code(), Code::ResourceExhausted, "{second:?}");
     drop(first);
     // The slot comes back once the gateway sees the stream gone.
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        match client.watch_status(watch()).await {
-            Ok(_) => break,
+    eventually(
+        "the slot back",
+        Duration::from_secs(5),
+        async || match client.watch_status(watch()).await {
+            Ok(_) => Ok(()),
             Err(status) => {
                 assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-                assert!(
-                    tokio::time::Instant::now() < give_up,
-                    "the slot never came back"
-                );
+                Err(status)
             }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+        },
+    )
+    .await;
     env.stop().await;
 }

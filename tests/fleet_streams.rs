@@ -231,17 +231,10 @@ async fn when_the_stream_lease_holder_leaves_another_replica_polls_the_next_chan
         futures::future::join_all((0..3).map(|_| replica(&url, &redis, polling))).await;
     let id = create(replicas[0].channel().await, "handed-over").await.id;
     let mut streams = watch_all(&replicas, std::slice::from_ref(&id), 2).await;
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
-    let holder = loop {
-        if let Some(i) = stream_leases(&replicas).iter().position(|held| *held > 0) {
-            break i;
-        }
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "nobody holds the lease"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let holder = eventually("somebody holds the lease", Duration::from_secs(30), || {
+        stream_leases(&replicas).iter().position(|held| *held > 0)
+    })
+    .await;
     replicas[holder].begin_stop();
     let gone = replicas.remove(holder);
     streams.remove(holder);

@@ -168,15 +168,11 @@ async fn the_fleet_polls_each_task_once_per_interval() {
     let replicas = futures::future::join_all((0..3).map(|_| replica(&url, &redis, polling))).await;
     let _streams = watch_all(&replicas, 100, 3).await;
     // The leases gather on one replica (bounded wait on the condition itself).
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
-    while !leases(&replicas).contains(&100) {
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "leases never gathered: {:?}",
-            leases(&replicas)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually("leases gathered", Duration::from_secs(60), || {
+        let held = leases(&replicas);
+        held.contains(&100).then_some(()).ok_or(held)
+    })
+    .await;
     // One replica alone polls 100 tasks (one endpoint, batches of 100) with one request
     // per interval; the fleet must not do more.
     let window = INTERVAL * 15;
@@ -202,17 +198,10 @@ async fn when_the_lease_holder_leaves_another_replica_polls_to_completion() {
     let mut replicas =
         futures::future::join_all((0..3).map(|_| replica(&url, &redis, polling))).await;
     let mut streams = watch_all(&replicas, 10, 2).await;
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(30);
-    let holder = loop {
-        if let Some(i) = leases(&replicas).iter().position(|held| *held > 0) {
-            break i;
-        }
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "nobody holds a lease"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let holder = eventually("somebody holds a lease", Duration::from_secs(30), || {
+        leases(&replicas).iter().position(|held| *held > 0)
+    })
+    .await;
     replicas[holder].begin_stop();
     let gone = replicas.remove(holder);
     streams.remove(holder);

@@ -24,19 +24,10 @@ async fn idle_connections(addr: std::net::SocketAddr, n: usize) -> Vec<TcpStream
 
 /// Waits (bounded) until `url` gives any HTTP answer, and returns it.
 async fn answer(url: &str) -> reqwest::Response {
-    let give_up = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        match reqwest::get(url).await {
-            Ok(response) => return response,
-            Err(e) => {
-                assert!(
-                    tokio::time::Instant::now() < give_up,
-                    "{url} never answered: {e}"
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    }
+    eventually(&format!("{url} answered"), PATIENCE, async || {
+        reqwest::get(url).await
+    })
+    .await
 }
 
 #[tokio::test]
@@ -58,16 +49,15 @@ async fn idle_connections_past_the_cap_do_not_lock_out_the_listeners() {
     // handshake timeout, the 150 others at once; then both ports answer again (a
     // bounded wait on that condition).
     idle.extend(idle_connections(env.config.admin_listen, 200).await);
-    let give_up = tokio::time::Instant::now() + PATIENCE;
-    loop {
+    eventually("/healthz ok", PATIENCE, async || {
         let response = answer(&healthz).await;
-        if response.status().is_success() {
-            assert_eq!(response.text().await.expect("body"), "ok\n");
-            break;
+        if !response.status().is_success() {
+            return Err(response.status());
         }
-        assert!(tokio::time::Instant::now() < give_up, "/healthz never ok");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        assert_eq!(response.text().await.expect("body"), "ok\n");
+        Ok(())
+    })
+    .await;
     // The callback port serves only callbacks: any answer (404) shows it is back.
     let callbacks = answer(&format!("{}healthz", env.http_url())).await;
     assert_eq!(callbacks.status(), reqwest::StatusCode::NOT_FOUND);

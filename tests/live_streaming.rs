@@ -28,8 +28,8 @@ async fn create(client: &mut Client, name: &str) -> pb::LiveStream {
 
 /// Polls GetStream until the stream reaches `want` (or fails after a generous bound).
 async fn wait_for(client: &mut Client, id: &str, want: StreamState) -> pb::LiveStream {
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
+    let what = format!("the stream {want:?}");
+    eventually(&what, Duration::from_secs(15), async || {
         let stream = client
             .get_stream(pb::GetStreamRequest {
                 stream_id: id.into(),
@@ -40,14 +40,12 @@ async fn wait_for(client: &mut Client, id: &str, want: StreamState) -> pb::LiveS
             .stream
             .unwrap();
         if stream.status.as_ref().map(|s| s.state()) == Some(want) {
-            return stream;
+            Ok(stream)
+        } else {
+            Err(stream)
         }
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "stream never reached {want:?}: {stream:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
+    })
+    .await
 }
 
 fn state(stream: &pb::LiveStream) -> StreamState {

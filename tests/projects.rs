@@ -28,20 +28,16 @@ const TOKEN_AB: &str = "caller-SECRET-both-token-3";
 
 /// Waits (bounded) until the logs hold a line with every one of `parts`.
 async fn wait_for_line(parts: &[&str]) {
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if log_text()
-            .lines()
-            .any(|l| parts.iter().all(|p| l.contains(p)))
-        {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "no log line with {parts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(
+        &format!("a log line with {parts:?}"),
+        Duration::from_secs(10),
+        || {
+            log_text()
+                .lines()
+                .any(|l| parts.iter().all(|p| l.contains(p)))
+        },
+    )
+    .await;
 }
 
 /// The policy of the two-project tests: alpha (its own live key) and beta (one key for
@@ -497,25 +493,24 @@ async fn health_follows_each_project_and_a_service_while_any_project_works() {
         ("qencode.gateway.v1.Transcoding", ServingStatus::Serving),
         ("", ServingStatus::Serving),
     ];
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
-    for (service, status) in want {
-        loop {
+    // One bound for all, each checked once it is the first not yet as wanted.
+    let mut pending = want.into_iter().peekable();
+    eventually("each health status", Duration::from_secs(10), async || {
+        while let Some((service, status)) = pending.peek() {
             let now = health
                 .check(HealthCheckRequest {
-                    service: service.into(),
+                    service: (*service).into(),
                 })
                 .await
                 .map(|r| r.into_inner().status());
-            if now.as_ref().is_ok_and(|s| *s == status) {
-                break;
+            if !now.as_ref().is_ok_and(|s| s == status) {
+                return Err(format!("{service:?} is {now:?}, not {status:?}"));
             }
-            assert!(
-                tokio::time::Instant::now() < give_up,
-                "{service:?} is {now:?}, not {status:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            pending.next();
         }
-    }
+        Ok(())
+    })
+    .await;
     env.stop().await;
 }
 

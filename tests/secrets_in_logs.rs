@@ -284,14 +284,12 @@ async fn two_projects(capture: &logs::Capture) -> Vec<String> {
     client.create_task(call("three")).await.unwrap_err();
     // A reload naming a missing key file is refused (and logged) without any key.
     std::fs::write(&path, policy.replace("one.key", "gone.key")).unwrap();
-    let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !capture.text().contains("gone.key") {
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "the bad reload was never reported"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    eventually(
+        "the bad reload reported",
+        std::time::Duration::from_secs(10),
+        || capture.text().contains("gone.key"),
+    )
+    .await;
     client
         .create_task(call("one"))
         .await

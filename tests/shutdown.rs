@@ -22,6 +22,22 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// A channel to the gateway process listening on `port`, once it listens (by `give_up`).
+async fn listening(port: u16, give_up: Instant) -> Channel {
+    let endpoint = format!("http://127.0.0.1:{port}");
+    eventually(
+        "the gateway listening",
+        give_up.saturating_duration_since(Instant::now()),
+        async || {
+            Channel::from_shared(endpoint.clone())
+                .unwrap()
+                .connect()
+                .await
+        },
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_ends_watchers_drains_calls_and_exits_zero() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -48,19 +64,8 @@ async fn sigterm_ends_watchers_drains_calls_and_exits_zero() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let endpoint = format!("http://127.0.0.1:{port}");
     let give_up = Instant::now() + Duration::from_secs(20);
-    let channel = loop {
-        if let Ok(channel) = Channel::from_shared(endpoint.clone())
-            .unwrap()
-            .connect()
-            .await
-        {
-            break channel;
-        }
-        assert!(Instant::now() < give_up, "the gateway never listened");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let channel = listening(port, give_up).await;
     let mut client = TranscodingClient::new(channel.clone());
     let query = pb::transcode_request::QueryKind::Query(mp4_query("https://example.com/in.mp4"));
     let task = client
@@ -88,13 +93,12 @@ async fn sigterm_ends_watchers_drains_calls_and_exits_zero() {
     let before = sandbox.count(Endpoint::CreateTask);
     let mut slow_client = TranscodingClient::new(channel.clone());
     let slow = tokio::spawn(async move { slow_client.create_task(pb::CreateTaskRequest {}).await });
-    while sandbox.count(Endpoint::CreateTask) == before {
-        assert!(
-            Instant::now() < give_up,
-            "the slow call never reached the upstream"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually(
+        "the slow call reached the upstream",
+        give_up.saturating_duration_since(Instant::now()),
+        || sandbox.count(Endpoint::CreateTask) != before,
+    )
+    .await;
 
     let signalled = Instant::now();
     let killed = Command::new("kill")
@@ -117,16 +121,12 @@ async fn sigterm_ends_watchers_drains_calls_and_exits_zero() {
     let slow = slow.await.unwrap();
     assert!(slow.is_ok(), "the in-flight call was cut: {slow:?}");
 
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(10),
-            "still running after the grace"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = eventually(
+        "exited within the grace",
+        Duration::from_secs(10).saturating_sub(signalled.elapsed()),
+        || child.try_wait().unwrap(),
+    )
+    .await;
     assert!(status.success(), "exit status {status:?}");
     assert!(
         signalled.elapsed() < Duration::from_secs(5),
@@ -153,17 +153,7 @@ async fn the_grace_period_bounds_a_stuck_drain() {
         .spawn()
         .unwrap();
     let give_up = Instant::now() + Duration::from_secs(20);
-    let channel = loop {
-        if let Ok(channel) = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-            .unwrap()
-            .connect()
-            .await
-        {
-            break channel;
-        }
-        assert!(Instant::now() < give_up, "the gateway never listened");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let channel = listening(port, give_up).await;
     // The upstream holds create_task for 10 s: the drain cannot finish within the grace.
     sandbox.inject(Fault::once(
         Endpoint::CreateTask,
@@ -172,29 +162,24 @@ async fn the_grace_period_bounds_a_stuck_drain() {
     let before = sandbox.count(Endpoint::CreateTask);
     let mut client = TranscodingClient::new(channel);
     let stuck = tokio::spawn(async move { client.create_task(pb::CreateTaskRequest {}).await });
-    while sandbox.count(Endpoint::CreateTask) == before {
-        assert!(
-            Instant::now() < give_up,
-            "the call never reached the upstream"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    eventually(
+        "the call reached the upstream",
+        give_up.saturating_duration_since(Instant::now()),
+        || sandbox.count(Endpoint::CreateTask) != before,
+    )
+    .await;
     let signalled = Instant::now();
     assert!(Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap()
         .success());
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            signalled.elapsed() < Duration::from_secs(8),
-            "the grace did not bound the drain"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = eventually(
+        "the grace bounded the drain",
+        Duration::from_secs(8).saturating_sub(signalled.elapsed()),
+        || child.try_wait().unwrap(),
+    )
+    .await;
     assert!(
         signalled.elapsed() >= Duration::from_secs(1),
         "exited before the grace: {:?}",

@@ -224,21 +224,21 @@ async fn a_cancelled_upload_stops_sending_upstream() {
     .await;
     call.abort();
     sender.abort();
-    // Settle: the PATCH count stops moving (a running upload adds one per 150 ms).
-    let mut last = env.sandbox.count(Endpoint::TusPatch);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        tokio::time::sleep(Duration::from_millis(600)).await;
-        let now = env.sandbox.count(Endpoint::TusPatch);
-        if now == last {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "PATCHes never stopped"
-        );
-        last = now;
-    }
+    // Settle: the PATCH count stops moving (a running upload adds one per 150 ms), two
+    // looks 600 ms apart.
+    let mut previous = None;
+    let last = eventually_every(
+        "PATCHes stopped",
+        Duration::from_secs(10),
+        Duration::from_millis(600),
+        || {
+            let now = env.sandbox.count(Endpoint::TusPatch);
+            let settled = previous.filter(|&before| before == now);
+            previous = Some(now);
+            settled
+        },
+    )
+    .await;
     assert!(
         last < 16,
         "the whole file was sent after the cancel ({last} PATCHes)"

@@ -16,7 +16,6 @@ use std::{
     process::{Child, Command, Stdio},
     time::Duration,
 };
-use tokio::time::Instant;
 use tonic::{transport::Channel, Code};
 
 /// A gateway process, SIGKILLed when dropped (a failing test leaves nothing behind).
@@ -44,18 +43,18 @@ impl Gateway {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let give_up = Instant::now() + Duration::from_secs(20);
-        let channel = loop {
-            if let Ok(channel) = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-                .unwrap()
-                .connect()
-                .await
-            {
-                break channel;
-            }
-            assert!(Instant::now() < give_up, "the gateway never listened");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let channel = eventually(
+            "the gateway listening",
+            Duration::from_secs(20),
+            async || {
+                Channel::from_shared(endpoint.clone())
+                    .unwrap()
+                    .connect()
+                    .await
+            },
+        )
+        .await;
         Gateway {
             child,
             client: TranscodingClient::new(channel),
@@ -221,16 +220,6 @@ async fn create_upload(gateway: &mut Gateway, task_token: &str, size: u64) -> (S
     (created.resume_token, file_uuid)
 }
 
-/// Polls `condition` every millisecond for up to 20 s (a PATCH body in flight lasts only
-/// milliseconds).
-async fn wait_closely(what: &str, condition: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-}
-
 /// The case: SIGKILL while a PATCH body is on the wire, so the storage keeps a
 /// piece cut at an arbitrary byte, which the new gateway must continue from exactly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,12 +247,18 @@ async fn a_gateway_killed_mid_patch_resumes_from_the_byte_the_storage_kept() {
             std::future::pending::<()>().await;
         })
     };
-    // The second PATCH's body is being read: the first piece is stored.
-    wait_closely("the second PATCH in flight", || {
-        sandbox
-            .upload_progress(&file_uuid)
-            .is_some_and(|p| p.patching == 1 && p.stored == BIG_PIECE as u64)
-    })
+    // The second PATCH's body is being read: the first piece is stored. Polled every
+    // millisecond: a PATCH body in flight lasts only milliseconds.
+    eventually_every(
+        "the second PATCH in flight",
+        Duration::from_secs(20),
+        Duration::from_millis(1),
+        || {
+            sandbox
+                .upload_progress(&file_uuid)
+                .is_some_and(|p| p.patching == 1 && p.stored == BIG_PIECE as u64)
+        },
+    )
     .await;
     first.kill();
     let cut = tokio::time::timeout(Duration::from_secs(30), call)

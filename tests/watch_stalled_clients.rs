@@ -7,7 +7,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{raw_h2::open_watches, redis::eventually, *};
+use common::{raw_h2::open_watches, *};
 use qencode_gateway::pb::{self, WatchEventKind};
 use qencode_sandbox::SandboxConfig;
 use std::time::Duration;

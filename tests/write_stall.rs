@@ -11,7 +11,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{raw_h2::open_watches, redis::eventually, *};
+use common::{raw_h2::open_watches, *};
 use qencode_gateway::pb;
 use qencode_sandbox::SandboxConfig;
 use std::{
@@ -193,20 +193,19 @@ fn unsent(gateway_port: u16, client_port: u16) -> Option<u64> {
 /// queued and none have left for a while, although the gateway has heartbeats to send
 /// every 10 ms. From then on every write of that connection is pending.
 async fn wait_until_stalled(env: &Env, hostile: &Hostile) {
-    let give_up = Instant::now() + PATIENCE;
     let mut last = None;
-    loop {
-        let now = unsent(env.addr.port(), hostile.port);
-        if now.is_some_and(|n| n > 0) && now == last {
-            return;
-        }
-        assert!(
-            Instant::now() < give_up,
-            "the gateway's send buffer never filled: {now:?}"
-        );
-        last = now;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually_every(
+        "the gateway's send buffer full",
+        PATIENCE,
+        Duration::from_millis(200),
+        || {
+            let now = unsent(env.addr.port(), hostile.port);
+            let full = now.is_some_and(|n| n > 0) && now == last;
+            last = now;
+            full.then_some(()).ok_or(now)
+        },
+    )
+    .await;
 }
 
 /// The tests count a process-wide metric: one at a time.

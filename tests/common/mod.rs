@@ -2,6 +2,7 @@
 //! 127.0.0.1:0 pointed at it over HTTP, and a generated tonic client.
 #![allow(dead_code)]
 
+pub mod eventually;
 pub mod logs;
 pub mod projects;
 pub mod raw_h2;
@@ -9,6 +10,8 @@ pub mod redis;
 pub mod tls;
 pub mod upload;
 
+#[allow(unused_imports)]
+pub use eventually::{eventually, eventually_every};
 use qencode_gateway::{
     pb::{live_streaming_client::LiveStreamingClient, transcoding_client::TranscodingClient},
     run,
@@ -114,29 +117,30 @@ impl Env {
             health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
         };
         let mut health = HealthClient::new(self.channel().await);
-        let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
-        for service in [
+        // One bound for all three, each checked once it is the first not yet SERVING.
+        let mut pending = vec![
             "",
             "qencode.gateway.v1.Transcoding",
             "qencode.gateway.v1.LiveStreaming",
-        ] {
-            loop {
+        ]
+        .into_iter()
+        .peekable();
+        eventually("SERVING", Duration::from_secs(10), async || {
+            while let Some(service) = pending.peek() {
                 let status = health
                     .check(HealthCheckRequest {
-                        service: service.into(),
+                        service: (*service).into(),
                     })
                     .await
                     .map(|r| r.into_inner().status());
-                if matches!(status, Ok(ServingStatus::Serving)) {
-                    break;
+                if !matches!(status, Ok(ServingStatus::Serving)) {
+                    return Err(format!("{service:?} is {status:?}"));
                 }
-                assert!(
-                    tokio::time::Instant::now() < give_up,
-                    "{service:?} never became SERVING"
-                );
-                tokio::time::sleep(Duration::from_millis(10)).await;
+                pending.next();
             }
-        }
+            Ok(())
+        })
+        .await;
     }
 
     /// Begins shutdown (health NOT_SERVING, watch streams end) without waiting.
@@ -248,8 +252,7 @@ pub async fn follow_task(
     token: &str,
 ) -> Vec<qencode_gateway::pb::TaskStatus> {
     let mut seen = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
+    eventually("the task finished", Duration::from_secs(20), async || {
         let report = client
             .get_status(qencode_gateway::pb::GetStatusRequest {
                 task_tokens: vec![token.to_owned()],
@@ -266,12 +269,11 @@ pub async fn follow_task(
         );
         seen.push(status);
         if terminal {
-            return seen;
+            Ok(())
+        } else {
+            Err(format!("{seen:?}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "task never finished: {seen:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(40)).await;
-    }
+    })
+    .await;
+    seen
 }

@@ -44,15 +44,11 @@ impl RedisServer {
                 )
             });
         self.child = Some(child);
-        let give_up = tokio::time::Instant::now() + Duration::from_secs(20);
-        while !self.answers().await {
-            assert!(
-                tokio::time::Instant::now() < give_up,
-                "redis-server on port {} never answered PING",
-                self.port
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let what = format!("redis-server on port {} answering PING", self.port);
+        eventually(&what, Duration::from_secs(20), async || {
+            self.answers().await
+        })
+        .await;
     }
 
     async fn answers(&self) -> bool {
@@ -167,14 +163,5 @@ impl Replica {
     }
 }
 
-/// Waits (bounded) until `condition` holds; panics naming `what` otherwise.
-pub async fn eventually(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
-    let give_up = tokio::time::Instant::now() + limit;
-    while !condition() {
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "{what}: not within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+/// The one wait helper, still reachable here for tests that import it from this module.
+pub use super::eventually;

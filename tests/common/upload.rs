@@ -119,13 +119,9 @@ impl Feed {
     }
 }
 
-/// Polls `condition` every 10 ms for up to 10 s.
+/// [`eventually`] with the upload tests' patience: 10 s.
 pub async fn wait_until(what: &str, condition: impl Fn() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !condition() {
-        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually(what, Duration::from_secs(10), condition).await
 }
 
 /// The endpoints of the TUS requests the sandbox saw, in order, with their faults.

@@ -2,6 +2,11 @@
 //! with a bounded wait.
 #![allow(dead_code)]
 
+// The root crate's one wait helper (it names no gateway type, so it builds here too).
+#[path = "../../../../tests/common/eventually.rs"]
+mod eventually;
+
+use eventually::eventually;
 use qencode_gateway::{
     run,
     support::{config::Config, secret::Secret},
@@ -88,15 +93,15 @@ impl Env {
     /// Polls `qgw health` until the gateway reports SERVING (it does once it holds
     /// upstream tokens), for at most [`SERVING_LIMIT`]; returns that run's stdout.
     pub async fn until_serving(&self) -> String {
-        let give_up = tokio::time::Instant::now() + SERVING_LIMIT;
-        loop {
+        eventually("qgw health SERVING", SERVING_LIMIT, async || {
             let output = self.qgw(&["health"]).await;
             if output.status.success() {
-                return String::from_utf8_lossy(&output.stdout).into_owned();
+                Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+            } else {
+                Err(text(&output))
             }
-            assert!(tokio::time::Instant::now() < give_up, "{}", text(&output));
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await
     }
 
     /// Stops the gateway.
