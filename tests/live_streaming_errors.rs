@@ -12,7 +12,7 @@ use qencode_sandbox::{Endpoint, Fault, FaultKind};
 use std::time::Duration;
 use tonic::Code;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn upstream_http_errors_map_by_meaning() {
     let env = start().await;
     let mut client = env.live().await;
@@ -122,7 +122,7 @@ async fn assert_nothing_reached_the_upstream(env: Env, before: usize) {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn hostile_stream_ids_are_refused_by_the_stream_reads_and_state_changes() {
     let (env, mut client, before) = quiet_gateway().await;
     for id in hostile_ids() {
@@ -169,7 +169,7 @@ async fn hostile_stream_ids_are_refused_by_the_stream_reads_and_state_changes() 
     assert_nothing_reached_the_upstream(env, before).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn hostile_stream_ids_are_refused_by_the_stream_updates() {
     let (env, mut client, before) = quiet_gateway().await;
     for id in hostile_ids() {
@@ -215,7 +215,7 @@ async fn hostile_stream_ids_are_refused_by_the_stream_updates() {
     assert_nothing_reached_the_upstream(env, before).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn hostile_playback_and_simulcast_target_ids_are_refused() {
     let (env, mut client, before) = quiet_gateway().await;
     for id in hostile_ids() {
@@ -246,7 +246,7 @@ async fn hostile_playback_and_simulcast_target_ids_are_refused() {
     assert_nothing_reached_the_upstream(env, before).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_private_playback_policy_and_a_non_rtmp_simulcast_url_are_refused() {
     let (env, mut client, before) = quiet_gateway().await;
     let checks = [
@@ -278,7 +278,7 @@ async fn a_private_playback_policy_and_a_non_rtmp_simulcast_url_are_refused() {
     assert_nothing_reached_the_upstream(env, before).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn missing_or_out_of_range_stream_params_are_refused() {
     let (env, mut client, before) = quiet_gateway().await;
     let checks = [
@@ -329,7 +329,7 @@ async fn missing_or_out_of_range_stream_params_are_refused() {
     assert_nothing_reached_the_upstream(env, before).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn one_token_request_for_50_cold_callers_and_revoked_tokens_are_replaced() {
     let env = start().await;
     let channel = env.channel().await;
@@ -354,7 +354,7 @@ async fn one_token_request_for_50_cold_callers_and_revoked_tokens_are_replaced()
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn bad_live_key_is_unauthenticated() {
     let env = start_with(fast_sandbox(), |c| {
         c.live_api_key = Some(Secret::new("wrong-live-key"))
