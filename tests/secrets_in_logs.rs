@@ -197,6 +197,8 @@ async fn the_api_key_tokens_and_dvr_keys_of_live_calls_are_never_logged() {
 
     assert_ne!(tokens[0], tokens[1], "the live token was refreshed");
     let mut secrets = vec![
+        SIMULCAST_KEY.to_owned(),
+        stream_key,
         API_KEY_SECRET.to_owned(),
         DEST_KEY.to_owned(),
         DEST_SECRET.to_owned(),
