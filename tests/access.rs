@@ -53,7 +53,7 @@ async fn create(
     client.create_task(request).await.map(drop)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_bearer_token_matches_its_digest_and_a_wrong_one_is_unauthenticated() {
     let policy = format!(
         "[[callers]]\nname = \"batch\"\nbearer_sha256 = \"{}\"\nallow = [\"qencode.gateway.v1.Transcoding/*\"]\n",
@@ -111,7 +111,7 @@ identity = "encoder.media.serviceaccount.identity.linkerd.cluster.local"
 allow = ["qencode.gateway.v1.Transcoding/*"]
 "#;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_mesh_identity_header_is_honoured_only_when_configured() {
     let id = "encoder.media.serviceaccount.identity.linkerd.cluster.local";
     let (trusting, _) = start_policy(LINKERD_POLICY, |c| {
@@ -139,7 +139,7 @@ async fn a_mesh_identity_header_is_honoured_only_when_configured() {
     plain.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_policy_reload_changes_the_outcome_on_the_same_connection() {
     let id = "encoder.media.serviceaccount.identity.linkerd.cluster.local";
     let (env, path) = start_policy(LINKERD_POLICY, |c| {
@@ -214,7 +214,7 @@ async fn a_policy_reload_changes_the_outcome_on_the_same_connection() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_caller_over_its_rate_is_told_when_to_retry() {
     let policy = format!(
         "[[callers]]\nname = \"batch\"\nbearer_sha256 = \"{}\"\nallow = [\"*\"]\nrate_per_second = 0.001\nburst = 2\n",
@@ -259,7 +259,7 @@ fn assert_audited(caller: &str, code: &str) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_caller_holds_at_most_its_watch_streams_and_gets_them_back() {
     let policy = format!(
         "[[callers]]\nname = \"viewer\"\nbearer_sha256 = \"{}\"\nallow = [\"*\"]\nmax_watchers = 1\n",

@@ -11,7 +11,7 @@ use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
 };
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn health_reports_every_service_serving() {
     let env = start().await;
     let mut health = HealthClient::new(env.channel().await);
@@ -39,7 +39,7 @@ async fn health_reports_every_service_serving() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn reflection_lists_both_services_in_v1_and_v1alpha() {
     let env = start().await;
     let channel = env.channel().await;
@@ -98,7 +98,7 @@ async fn reflection_lists_both_services_in_v1_and_v1alpha() {
 }
 
 /// grpcurl decodes error details only if reflection resolves their types.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn reflection_resolves_the_error_detail_types() {
     use prost::Message;
     use tonic_reflection::pb::v1;
@@ -160,7 +160,7 @@ async fn reflection_resolves_the_error_detail_types() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn metrics_and_probes_answer_only_on_the_admin_port_and_callbacks_only_on_the_http_port() {
     let env = start_with(fast_sandbox(), |c| {
         c.callback_url = Some(url::Url::parse(&format!("http://{}", c.http_listen)).unwrap());
@@ -378,7 +378,7 @@ fn help_lists_what_an_operator_sets_and_help_all_every_setting_without_values() 
     assert!(!all_help.contains("sk-SECRET-help"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn health_follows_the_upstream_key_through_watch() {
     use qencode_sandbox::SandboxConfig;
     let env = start_with(SandboxConfig { ..fast_sandbox() }, |c| {

@@ -20,7 +20,7 @@ async fn create(
         .task_token
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_start_and_follow_a_task_to_completion() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -96,7 +96,7 @@ async fn create_start_and_follow_a_task_to_completion() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn transcode_creates_and_starts_in_one_call() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -125,7 +125,7 @@ async fn transcode_creates_and_starts_in_one_call() {
 /// `output: metadata` through the gateway, as Qencode's client libraries use it: the
 /// document's URL is the first `videos` entry once the task completes, and it serves
 /// the source's ffprobe-style JSON.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_metadata_output_completes_with_a_fetchable_document() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -171,7 +171,7 @@ async fn a_metadata_output_completes_with_a_fetchable_document() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn failing_source_ends_in_error_state() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -195,7 +195,7 @@ async fn failing_source_ends_in_error_state() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn get_status_reports_unknown_tokens_and_dedupes() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -214,7 +214,7 @@ async fn get_status_reports_unknown_tokens_and_dedupes() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn bad_api_key_is_the_operators_to_fix_with_the_qencode_code() {
     let env = start_with(fast_sandbox(), |c| {
         c.api_key = Some("wrong-key".parse().unwrap())
@@ -242,7 +242,7 @@ async fn bad_api_key_is_the_operators_to_fix_with_the_qencode_code() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn revoked_session_token_is_refreshed_transparently() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -271,7 +271,7 @@ async fn revoked_session_token_is_refreshed_transparently() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn busy_upstream_gives_unavailable_with_retry_info() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -305,7 +305,7 @@ async fn busy_upstream_gives_unavailable_with_retry_info() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn html_502_is_unavailable_and_not_retried_for_unsafe_calls() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -330,7 +330,7 @@ async fn html_502_is_unavailable_and_not_retried_for_unsafe_calls() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn safe_calls_retry_through_a_transient_502() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -364,7 +364,7 @@ async fn safe_calls_retry_through_a_transient_502() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn slow_upstream_is_bounded_by_the_callers_deadline() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -385,7 +385,7 @@ async fn slow_upstream_is_bounded_by_the_callers_deadline() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn upstream_error_codes_map_by_meaning() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -463,7 +463,7 @@ async fn polled_through_its_master() -> (
     (env, client, token)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn master_endpoint_failure_falls_back_to_the_main_one() {
     let (env, mut client, token) = polled_through_its_master().await;
     let ask = || pb::GetStatusRequest {
@@ -486,7 +486,7 @@ async fn master_endpoint_failure_falls_back_to_the_main_one() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_busy_master_is_unavailable_without_falling_back() {
     let (env, mut client, token) = polled_through_its_master().await;
     let ask = || pb::GetStatusRequest {
@@ -514,7 +514,7 @@ async fn a_busy_master_is_unavailable_without_falling_back() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cold_gateway_makes_one_token_request_for_500_concurrent_calls() {
     let env = start().await;
     let channel = env.channel().await;

@@ -13,7 +13,7 @@ fn fast_polling(c: &mut qencode_gateway::Config) {
     c.live_poll_interval = Some(Duration::from_millis(50));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_watch_opened_before_start_encode_sees_the_start_and_the_completion() {
     let env = start_with(fast_sandbox(), fast_polling).await;
     let mut client = env.transcoding().await;
@@ -68,7 +68,7 @@ async fn a_watch_opened_before_start_encode_sees_the_start_and_the_completion() 
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn watches_of_unknown_ids_share_the_unary_calls_reasons() {
     let env = start_with(fast_sandbox(), fast_polling).await;
     let mut client = env.transcoding().await;
