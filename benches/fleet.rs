@@ -25,12 +25,6 @@ pub use eventually_wait::eventually;
 #[path = "../tests/common/redis.rs"]
 mod redis_server;
 
-// What redis.rs waits with (it reaches the tests' helpers through `super`).
-#[allow(dead_code)]
-#[path = "../tests/common/eventually.rs"]
-mod eventually;
-pub use eventually::eventually;
-
 use futures::StreamExt;
 use qencode_gateway::pb::{self, transcoding_client::TranscodingClient};
 use qencode_sandbox::{Endpoint, Sandbox, SandboxConfig, SandboxHandle};

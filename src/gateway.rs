@@ -18,6 +18,7 @@ use crate::{
     },
     edge::server_tls::Tls,
     fleet::Fleet,
+    ledger::Ledger,
     support::{config::Config, error::Error, shutdown::Shutdown},
     upstream::{
         live_api::LiveClient, transcoding_api::TranscodingClient, HttpClient, TrustedHosts,
@@ -51,6 +52,8 @@ pub struct Gateway {
     pub tls: Option<Arc<Tls>>,
     /// The policy file to keep watching, when there is one.
     pub policy_feed: Option<Arc<PolicyFeed>>,
+    /// The ledger of tasks and idempotent submissions (or its absence).
+    pub ledger: Ledger,
 }
 
 /// What the policy reloader needs: the file, its bytes as loaded, the pace, and where
@@ -200,6 +203,7 @@ impl Gateway {
         };
         // One ownership store: which project created each task and reached each stream.
         let owners = Arc::new(Owners::default());
+        let ledger = Ledger::new(&config.database_url).map_err(|e| config_error(e.0))?;
         Ok(Gateway {
             live: Arc::new(
                 LiveStreaming::new(live_client, owners.clone()).with_callbacks(signer.clone()),
@@ -207,6 +211,7 @@ impl Gateway {
             transcoding: Arc::new(
                 Transcoding::new(client, projects.clone(), owners, trusted)
                     .with_callbacks(signer.clone())
+                    .with_ledger(ledger.clone())
                     .with_max_query_json(
                         usize::try_from(config.limits.max_query_json_size).unwrap_or(usize::MAX),
                     )
@@ -223,6 +228,7 @@ impl Gateway {
             access,
             tls,
             policy_feed,
+            ledger,
         })
     }
 }

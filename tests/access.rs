@@ -63,7 +63,7 @@ async fn a_bearer_token_matches_its_digest_and_a_wrong_one_is_unauthenticated() 
     let mut client = env.transcoding().await;
     let bearer = |token: &str| {
         with_header(
-            CreateTaskRequest {},
+            CreateTaskRequest::default(),
             "authorization",
             &format!("Bearer {token}"),
         )
@@ -74,7 +74,7 @@ async fn a_bearer_token_matches_its_digest_and_a_wrong_one_is_unauthenticated() 
     let wrong = create(&mut client, bearer(WRONG_TOKEN)).await.unwrap_err();
     assert_eq!(wrong.code(), Code::Unauthenticated, "{wrong:?}");
     assert!(!wrong.message().contains(WRONG_TOKEN));
-    let none = create(&mut client, Request::new(CreateTaskRequest {}))
+    let none = create(&mut client, Request::new(CreateTaskRequest::default()))
         .await
         .unwrap_err();
     assert_eq!(none.code(), Code::Unauthenticated);
@@ -121,7 +121,7 @@ async fn a_mesh_identity_header_is_honoured_only_when_configured() {
     let mut client = trusting.transcoding().await;
     create(
         &mut client,
-        with_header(CreateTaskRequest {}, "l5d-client-id", id),
+        with_header(CreateTaskRequest::default(), "l5d-client-id", id),
     )
     .await
     .expect("the sidecar's identity is trusted");
@@ -131,7 +131,7 @@ async fn a_mesh_identity_header_is_honoured_only_when_configured() {
     let mut client = plain.transcoding().await;
     let status = create(
         &mut client,
-        with_header(CreateTaskRequest {}, "l5d-client-id", id),
+        with_header(CreateTaskRequest::default(), "l5d-client-id", id),
     )
     .await
     .unwrap_err();
@@ -147,7 +147,7 @@ async fn a_policy_reload_changes_the_outcome_on_the_same_connection() {
     })
     .await;
     let mut client = env.transcoding().await;
-    let call = || with_header(CreateTaskRequest {}, "l5d-client-id", id);
+    let call = || with_header(CreateTaskRequest::default(), "l5d-client-id", id);
     create(&mut client, call()).await.expect("allowed at first");
 
     // A broken file keeps the old policy.
@@ -224,7 +224,7 @@ async fn a_caller_over_its_rate_is_told_when_to_retry() {
     let mut client = env.transcoding().await;
     let bearer = || {
         with_header(
-            CreateTaskRequest {},
+            CreateTaskRequest::default(),
             "authorization",
             &format!("Bearer {TOKEN}"),
         )
@@ -281,6 +281,7 @@ async fn a_caller_holds_at_most_its_watch_streams_and_gets_them_back() {
                 mp4_query("https://example.com/in.mp4"),
             )),
             payload: None,
+            ..Default::default()
         }))
         .await
         .expect("transcode")

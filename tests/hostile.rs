@@ -59,7 +59,7 @@ async fn streams_that_never_send_their_message_hold_no_unary_slot() {
     let created = env
         .transcoding()
         .await
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("a normal call succeeds beside 12 stalled streams and 4 slots");
     assert!(!created.into_inner().task_token.is_empty());
@@ -110,6 +110,7 @@ fn start_with_query_json(task_token: &str, query_json: String) -> pb::StartEncod
         task_token: task_token.into(),
         query_kind: Some(pb::start_encode_request::QueryKind::QueryJson(query_json)),
         payload: None,
+        ..Default::default()
     }
 }
 
@@ -122,7 +123,7 @@ async fn query_json_over_its_limit_is_invalid_argument_before_any_upstream_reque
     env.wait_serving().await;
     let mut client = env.transcoding().await;
     let token = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("create")
         .into_inner()
@@ -157,7 +158,7 @@ async fn an_upstream_413_is_invalid_argument() {
     env.wait_serving().await;
     let mut client = env.transcoding().await;
     let token = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("create")
         .into_inner()
@@ -205,6 +206,7 @@ async fn a_request_that_would_decode_to_gigabytes_is_refused_before_decoding() {
             },
         )),
         payload: None,
+        ..Default::default()
     };
     let status = client.start_encode(request).await.expect_err("refused");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
@@ -217,7 +219,7 @@ async fn a_request_that_would_decode_to_gigabytes_is_refused_before_decoding() {
         "nothing sent upstream"
     );
     client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("the gateway still answers");
     env.stop().await;

@@ -73,7 +73,7 @@ async fn idle_connections_past_the_cap_do_not_lock_out_the_listeners() {
     }
     env.transcoding()
         .await
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("gRPC still serves");
     let metrics = reqwest::get(format!("{}metrics", env.admin_url()))
@@ -170,7 +170,7 @@ async fn a_grpc_connection_without_a_preface_is_closed_at_the_handshake_timeout(
     }
     env.transcoding()
         .await
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("a client that speaks is served");
     env.stop().await;

@@ -146,7 +146,7 @@ async fn run() -> Observed {
     env.wait_serving().await;
     let mut client = env.transcoding().await;
 
-    let mut request = tonic::Request::new(pb::CreateTaskRequest {});
+    let mut request = tonic::Request::new(pb::CreateTaskRequest::default());
     request.metadata_mut().insert(
         "traceparent",
         format!("00-{TRACE_ID}-00f067aa0ba902b7-01")
@@ -172,6 +172,7 @@ async fn run() -> Observed {
             task_token: task.clone(),
             query_kind: Some(QueryKind::Query(query)),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -28,7 +28,7 @@ fn start_request(task_token: &str, profiles: &[&str]) -> pb::StartEncodeProfiles
 async fn created(env: &Env) -> String {
     env.transcoding()
         .await
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap()
         .into_inner()

@@ -121,7 +121,7 @@ async fn create_task(
     project: Option<&str>,
 ) -> Result<String, tonic::Status> {
     client
-        .create_task(call(pb::CreateTaskRequest {}, token, project))
+        .create_task(call(pb::CreateTaskRequest::default(), token, project))
         .await
         .map(|r| r.into_inner().task_token)
 }
@@ -230,6 +230,7 @@ fn start_encode(token: &str, task: &str) -> Request<pb::StartEncodeRequest> {
                 "https://example.com/in.mp4",
             ))),
             payload: None,
+            ..Default::default()
         },
         token,
         None,

@@ -49,7 +49,7 @@ async fn with_no_key_a_watcher_completes_from_the_sandboxs_callback() {
         .unwrap();
     let mut client = pb::transcoding_client::TranscodingClient::new(channel);
     let token = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap()
         .into_inner()
@@ -74,6 +74,7 @@ async fn with_no_key_a_watcher_completes_from_the_sandboxs_callback() {
                 "https://example.com/in.mp4",
             ))),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap();

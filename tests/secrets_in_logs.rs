@@ -70,14 +70,17 @@ async fn the_api_key_tokens_and_destination_keys_of_transcoding_calls_are_never_
     let mut tokens = Vec::new();
 
     let task = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap()
         .into_inner()
         .task_token;
     tokens.push(token(&env, false).await);
     env.sandbox.revoke_tokens();
-    client.create_task(pb::CreateTaskRequest {}).await.unwrap();
+    client
+        .create_task(pb::CreateTaskRequest::default())
+        .await
+        .unwrap();
     tokens.push(token(&env, false).await);
 
     let mut query = mp4_query("https://example.com/in.mp4");
@@ -92,6 +95,7 @@ async fn the_api_key_tokens_and_destination_keys_of_transcoding_calls_are_never_
             task_token: task.clone(),
             query_kind: Some(QueryKind::Query(query)),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -102,6 +106,7 @@ async fn the_api_key_tokens_and_destination_keys_of_transcoding_calls_are_never_
         .transcode(pb::TranscodeRequest {
             query_kind: Some(pb::transcode_request::QueryKind::QueryJson(raw)),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -123,6 +128,7 @@ async fn the_api_key_tokens_and_destination_keys_of_transcoding_calls_are_never_
         .transcode(pb::TranscodeRequest {
             query_kind: Some(pb::transcode_request::QueryKind::Query(query)),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -216,7 +222,7 @@ async fn a_wrong_api_key_refused_upstream_is_never_logged() {
     .await;
     let mut wrong_client = wrong.transcoding().await;
     wrong_client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap_err();
     wrong.stop().await;
@@ -260,7 +266,7 @@ async fn two_projects(capture: &logs::Capture) -> Vec<String> {
     })
     .await;
     let call = |project: &str| {
-        let mut request = tonic::Request::new(pb::CreateTaskRequest {});
+        let mut request = tonic::Request::new(pb::CreateTaskRequest::default());
         let m = request.metadata_mut();
         m.insert(
             "authorization",

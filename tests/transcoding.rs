@@ -13,7 +13,7 @@ async fn create(
     client: &mut pb::transcoding_client::TranscodingClient<tonic::transport::Channel>,
 ) -> String {
     client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("create_task")
         .into_inner()
@@ -25,7 +25,7 @@ async fn create_start_and_follow_a_task_to_completion() {
     let env = start().await;
     let mut client = env.transcoding().await;
     let created = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap()
         .into_inner();
@@ -40,6 +40,7 @@ async fn create_start_and_follow_a_task_to_completion() {
             task_token: created.task_token.clone(),
             query_kind: Some(QueryKind::Query(mp4_query("https://example.com/in.mp4"))),
             payload: Some("{\"internal_id\": 7}".into()),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -106,6 +107,7 @@ async fn transcode_creates_and_starts_in_one_call() {
                 r#"{"query": {"source": "https://example.com/a.mp4", "format": [{"output": "mp3", "brand_new_attribute": [1, "x"]}]}}"#.into(),
             )),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -143,6 +145,7 @@ async fn a_metadata_output_completes_with_a_fetchable_document() {
                 },
             )),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -181,6 +184,7 @@ async fn failing_source_ends_in_error_state() {
                 "https://example.com/fail.mp4",
             ))),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -222,7 +226,7 @@ async fn bad_api_key_is_the_operators_to_fix_with_the_qencode_code() {
     .await;
     let mut client = env.transcoding().await;
     let status = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap_err();
     // The gateway's key, not the caller's identity: never UNAUTHENTICATED.
@@ -263,7 +267,7 @@ async fn revoked_session_token_is_refreshed_transparently() {
         times: 2,
     });
     let status = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap_err();
     assert_reason(&status, Code::FailedPrecondition, "UPSTREAM_TOKEN_REJECTED");
@@ -316,7 +320,7 @@ async fn html_502_is_unavailable_and_not_retried_for_unsafe_calls() {
         FaultKind::Html { status: 502 },
     ));
     let status = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap_err();
     assert_reason(&status, Code::Unavailable, "UPSTREAM_NOT_JSON");
@@ -410,6 +414,7 @@ async fn upstream_error_codes_map_by_meaning() {
                 task_token: token.clone(),
                 query_kind: Some(QueryKind::Query(mp4_query("https://example.com/x.mp4"))),
                 payload: None,
+                ..Default::default()
             })
             .await
             .unwrap_err();
@@ -426,6 +431,7 @@ async fn upstream_error_codes_map_by_meaning() {
             task_token: "ffffffffffffffffffffffffffffffff".into(),
             query_kind: Some(QueryKind::Query(mp4_query("https://example.com/x.mp4"))),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -449,6 +455,7 @@ async fn polled_through_its_master() -> (
                 "https://example.com/in.mp4",
             ))),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -520,7 +527,7 @@ async fn cold_gateway_makes_one_token_request_for_500_concurrent_calls() {
     let channel = env.channel().await;
     let calls = (0..500).map(|_| {
         let mut client = pb::transcoding_client::TranscodingClient::new(channel.clone());
-        tokio::spawn(async move { client.create_task(pb::CreateTaskRequest {}).await })
+        tokio::spawn(async move { client.create_task(pb::CreateTaskRequest::default()).await })
     });
     let results = futures::future::join_all(calls).await;
     let ok = results

@@ -53,6 +53,7 @@ async fn fifty_mib_arrive_byte_identical_and_become_a_task_source() {
             task_token: token.clone(),
             query_kind: Some(QueryKind::Query(mp4_query(&response.source_uri))),
             payload: None,
+            ..Default::default()
         })
         .await
         .expect("start_encode with the tus: source");

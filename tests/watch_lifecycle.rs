@@ -18,7 +18,7 @@ async fn a_watch_opened_before_start_encode_sees_the_start_and_the_completion() 
     let env = start_with(fast_sandbox(), fast_polling).await;
     let mut client = env.transcoding().await;
     let token = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap()
         .into_inner()
@@ -45,6 +45,7 @@ async fn a_watch_opened_before_start_encode_sees_the_start_and_the_completion() 
             task_token: token.clone(),
             query_kind: Some(QueryKind::Query(mp4_query("https://example.com/in.mp4"))),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap();

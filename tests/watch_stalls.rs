@@ -25,6 +25,7 @@ async fn a_stalled_batch_does_not_freeze_the_other_watchers() {
                     "https://example.com/in.mp4",
                 ))),
                 payload: None,
+                ..Default::default()
             })
             .await
             .unwrap()

@@ -22,6 +22,7 @@ pub async fn transcode(
         .transcode(pb::TranscodeRequest {
             query_kind: Some(query.for_transcode()),
             payload: None,
+            ..Default::default()
         })
         .await?
         .into_inner();
@@ -63,6 +64,7 @@ pub async fn start_task(
             task_token: task.to_owned(),
             query_kind: Some(query.for_start()),
             payload: None,
+            ..Default::default()
         })
         .await?
         .into_inner();

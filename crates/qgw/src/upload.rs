@@ -35,7 +35,7 @@ pub async fn run(clients: &Clients, output: Output, args: UploadArgs) -> Result<
         .len();
     let task = clients
         .transcoding()
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await?
         .into_inner();
     let metadata = pb::UploadMetadata {
