@@ -23,6 +23,7 @@ pub mod redact;
 pub mod requests;
 mod schema;
 pub mod tasks;
+pub mod tracking;
 
 pub use database_url::DatabaseUrl;
 
@@ -38,6 +39,8 @@ use std::{
 
 /// How long a connection attempt or a query may wait for a pooled connection.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Started tasks announced to the tracker and not yet taken (more wait for a rescan).
+const STARTED_BACKLOG: usize = 4096;
 /// Connections to Postgres per replica.
 const POSTGRES_CONNECTIONS: u32 = 16;
 
@@ -48,6 +51,8 @@ pub struct Ledger {
     url: DatabaseUrl,
     /// Set once the migrations ran.
     ready: Arc<tokio::sync::OnceCell<()>>,
+    /// Tokens of tasks started through this process, for the tracker.
+    started: tokio::sync::broadcast::Sender<String>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -73,6 +78,7 @@ impl Ledger {
             pool: None,
             url: DatabaseUrl::Off,
             ready: Arc::new(tokio::sync::OnceCell::new()),
+            started: tokio::sync::broadcast::Sender::new(STARTED_BACKLOG),
         }
     }
 
@@ -138,6 +144,7 @@ impl Ledger {
             pool: Some(pool),
             url: url.clone(),
             ready: Arc::new(tokio::sync::OnceCell::new()),
+            started: tokio::sync::broadcast::Sender::new(STARTED_BACKLOG),
         })
     }
 

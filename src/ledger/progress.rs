@@ -54,6 +54,9 @@ impl Ledger {
         Ledger::set_step(&mut tx, lease, Step::Done, None, Some(response)).await?;
         tx.commit()
             .await
-            .map_err(|e| unavailable("recording a task's start", &e))
+            .map_err(|e| unavailable("recording a task's start", &e))?;
+        // Nobody following (no tracker yet) is not an error.
+        let _ = self.started.send(task_token.to_owned());
+        Ok(())
     }
 }

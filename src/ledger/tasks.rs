@@ -284,9 +284,14 @@ fn record(row: &AnyRow) -> pb::TaskRecord {
             .map(timestamp)
     };
     let labels: HashMap<String, String> = serde_json::from_str(&text("labels")).unwrap_or_default();
-    let status = base64::engine::general_purpose::STANDARD
-        .decode(text("status"))
-        .ok()
+    let stored = text("status");
+    let status = (!stored.is_empty())
+        .then(|| {
+            base64::engine::general_purpose::STANDARD
+                .decode(stored)
+                .ok()
+        })
+        .flatten()
         .and_then(|bytes| pb::TaskStatus::decode(bytes.as_slice()).ok())
         .unwrap_or_else(|| {
             let state = text("state");
