@@ -102,7 +102,8 @@ impl Files {
 impl Gateway {
     /// Starts every background task of the gateway, in this one place (linkerd's
     /// `App::spawn`): the watchers' pollers, sweeper and shutdown closer, the health
-    /// monitor that follows `services`' token managers, and the policy file's reload.
+    /// monitor that follows `services`' token managers, the ledger's tracker (with the
+    /// watchers) and pruning, and the policy file's reload.
     /// Each stops when shutdown begins. (A token manager's refresh ahead of expiry is
     /// the one task started elsewhere: on demand, by the manager, while a call waits.)
     pub fn spawn_background(
@@ -121,6 +122,13 @@ impl Gateway {
             self.settings.health_check_interval,
             self.shutdown.clone(),
         ));
+        if self.ledger.is_on() {
+            tokio::spawn(
+                self.ledger
+                    .clone()
+                    .prune_until(self.settings.ledger_retention, self.shutdown.clone()),
+            );
+        }
         if let Some(feed) = &self.policy_feed {
             tokio::spawn(crate::access::policy::reload::watch_file(
                 feed.path.clone(),
@@ -295,6 +303,8 @@ pub struct ServerSettings {
     pub health_check_interval: Duration,
     /// How long the drain may take once shutdown begins.
     pub shutdown_grace: Duration,
+    /// How long the ledger keeps a task (`GATEWAY_LEDGER_RETENTION`).
+    pub ledger_retention: Duration,
     /// Limits and deadlines of the tower layer.
     pub layer: LayerSettings,
     /// Connection limits of both listeners (the handshake length differs per listener).
@@ -323,6 +333,7 @@ impl ServerSettings {
             max_message_size: config.max_message_size as usize,
             health_check_interval: config.health_check_interval,
             shutdown_grace: config.shutdown_grace,
+            ledger_retention: config.ledger_retention,
             layer: LayerSettings {
                 max_concurrent_calls: config.max_concurrent_calls as usize,
                 default_deadline: config.default_deadline,

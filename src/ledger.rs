@@ -16,11 +16,13 @@
 //! ([`reasons::LEDGER_UNAVAILABLE`]); the pool reconnects by itself, so it recovers
 //! when the database does.
 
+pub mod budgets;
 pub mod database_url;
 pub mod page_token;
 mod progress;
 pub mod redact;
 pub mod requests;
+pub mod retention;
 mod schema;
 pub mod tasks;
 pub mod tracking;
@@ -251,3 +253,6 @@ pub(crate) fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
+
+#[cfg(test)]
+mod ledger_tests;

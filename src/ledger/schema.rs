@@ -15,11 +15,18 @@ use sqlx::{
 use std::borrow::Cow;
 
 /// (version, description, SQL), in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "ledger",
-    include_str!("../../migrations/0001_ledger.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "ledger",
+        include_str!("../../migrations/0001_ledger.sql"),
+    ),
+    (
+        2,
+        "budget counts",
+        include_str!("../../migrations/0002_budget_counts.sql"),
+    ),
+];
 
 /// The embedded migrations as sqlx's migration source.
 #[derive(Debug)]

@@ -179,6 +179,9 @@ reasons! {
     REQUEST_ID_REUSED;
     /// The ledger has no task with this token in the caller's projects.
     TASK_NOT_IN_LEDGER;
+    /// A budget of the policy file (max_active_tasks, max_tasks_per_day) is used up;
+    /// `QuotaFailure` names it. Nothing was sent to Qencode.
+    TASK_BUDGET_EXCEEDED;
 }
 
 #[cfg(test)]

@@ -35,6 +35,8 @@ pub struct Submission {
     pub request_id: String,
     /// The caller's labels.
     pub labels: HashMap<String, String>,
+    /// The task budgets that apply (checked before a task is started).
+    pub budgets: crate::ledger::budgets::Budgets,
 }
 
 /// What a submission's ledger row says when another call finished it.
@@ -227,6 +229,7 @@ impl Transcoding {
             Claimed::Done(response) => return Ok(started_from(&response)),
             Claimed::Mine(lease, step, token) => (lease, step, token),
         };
+        self.within_budget(project, sub, &lease).await?;
         let work = async {
             let token = match token {
                 Some(token) if step != Step::Begun => token,
@@ -270,6 +273,7 @@ impl Transcoding {
             Claimed::Done(response) => return Ok(started_from(&response).1),
             Claimed::Mine(lease, step, _) => (lease, step),
         };
+        self.within_budget(project, sub, &lease).await?;
         let query = Value::Object(inner.clone());
         let start = || self.start_prepared(task_token, inner, payload, deadline);
         let result = self
@@ -337,6 +341,7 @@ impl Transcoding {
             Claimed::Done(response) => return Ok(started_from(&response).1),
             Claimed::Mine(lease, step, _) => (lease, step),
         };
+        self.within_budget(project, sub, &lease).await?;
         let token = request.task_token.as_str();
         let start = || async move {
             let status_url = self.client.start_encode_profiles(form, deadline).await?;
@@ -347,6 +352,27 @@ impl Transcoding {
             .start_once(&lease, step, token, json, start, deadline)
             .await;
         self.settle(&lease, result).await
+    }
+
+    /// Refuses a start over one of `sub`'s budgets (nothing sent upstream), releasing
+    /// the claim so the same request id goes through once there is room.
+    async fn within_budget(
+        &self,
+        project: &Project,
+        sub: &Submission,
+        lease: &Lease,
+    ) -> Result<(), Error> {
+        if !self.ledger.is_on() {
+            return Ok(());
+        }
+        let checked = self
+            .ledger
+            .check_budgets(&project.name, &sub.caller, &sub.budgets)
+            .await;
+        if checked.is_err() {
+            self.ledger.release(lease).await;
+        }
+        checked
     }
 
     /// Releases the lease of a failed submission (a retry resumes at once), and passes

@@ -55,6 +55,7 @@ fn submission(
         caller: ctx.caller.as_deref().unwrap_or_default().to_owned(),
         request_id,
         labels,
+        budgets: ctx.budgets,
     }
 }
 
