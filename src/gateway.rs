@@ -123,6 +123,14 @@ impl Gateway {
             self.shutdown.clone(),
         ));
         if self.ledger.is_on() {
+            // Connect and migrate now rather than at the first submission, so whether
+            // the ledger can be written is known before calls arrive.
+            let ledger = self.ledger.clone();
+            tokio::spawn(async move {
+                if let Err(e) = ledger.ready().await {
+                    tracing::warn!(error = %e.message, "the ledger is unavailable; submissions are refused until it answers");
+                }
+            });
             tokio::spawn(
                 self.ledger
                     .clone()

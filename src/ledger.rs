@@ -9,13 +9,14 @@
 //! One SQL text serves both databases (sqlx's `Any` driver): times are Unix
 //! milliseconds, JSON is text, and the statements use only what SQLite and Postgres
 //! share (`$n` parameters, `ON CONFLICT DO NOTHING`). The migrations are compiled into
-//! the binary ([`schema`]) and run at start, under sqlx's migration lock, so replicas
+//! the binary (`schema.rs`) and run at start, under sqlx's migration lock, so replicas
 //! starting together migrate once.
 //!
 //! A ledger that cannot be written fails submissions before any upstream call
 //! ([`reasons::LEDGER_UNAVAILABLE`]); the pool reconnects by itself, so it recovers
 //! when the database does.
 
+mod batcher;
 pub mod budgets;
 pub mod database_url;
 pub mod page_token;
@@ -40,7 +41,7 @@ use std::{
 };
 
 /// How long a connection attempt or a query may wait for a pooled connection.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Started tasks announced to the tracker and not yet taken (more wait for a rescan).
 const STARTED_BACKLOG: usize = 4096;
 /// Connections to Postgres per replica.
@@ -55,6 +56,10 @@ pub struct Ledger {
     ready: Arc<tokio::sync::OnceCell<()>>,
     /// Tokens of tasks started through this process, for the tracker.
     started: tokio::sync::broadcast::Sender<String>,
+    /// False after a write failed, until one succeeds ([`Ledger::is_writable`]).
+    writable: Arc<std::sync::atomic::AtomicBool>,
+    /// The one writer of records without a request id (`batcher.rs`), started on first use.
+    writer: Arc<std::sync::OnceLock<tokio::sync::mpsc::Sender<batcher::Job>>>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -81,6 +86,8 @@ impl Ledger {
             url: DatabaseUrl::Off,
             ready: Arc::new(tokio::sync::OnceCell::new()),
             started: tokio::sync::broadcast::Sender::new(STARTED_BACKLOG),
+            writable: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            writer: Arc::default(),
         }
     }
 
@@ -147,6 +154,8 @@ impl Ledger {
             url: url.clone(),
             ready: Arc::new(tokio::sync::OnceCell::new()),
             started: tokio::sync::broadcast::Sender::new(STARTED_BACKLOG),
+            writable: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            writer: Arc::default(),
         })
     }
 
@@ -155,7 +164,8 @@ impl Ledger {
         let Some(pool) = &self.pool else {
             return Err(off());
         };
-        self.ready
+        let ready = self
+            .ready
             .get_or_try_init(|| async {
                 schema::migrate(pool).await.map_err(|e| {
                     tracing::warn!(ledger = %self.url.display(), error = %e, "ledger: cannot migrate");
@@ -173,8 +183,9 @@ impl Ledger {
                 }
                 Ok::<(), Error>(())
             })
-            .await?;
-        Ok(())
+            .await;
+        self.note_write(&ready);
+        ready.map(|_| ())
     }
 
     /// True unless the gateway runs without a ledger.
@@ -207,6 +218,28 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// Hands a record to the batching writer and waits for its statement's outcome.
+    async fn write(
+        &self,
+        job: impl FnOnce(tokio::sync::oneshot::Sender<Result<(), Error>>) -> batcher::Job,
+    ) -> Result<(), Error> {
+        let pool = self.pool().await?;
+        let writer = self.writer.get_or_init(|| batcher::spawn(pool.clone()));
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let gone = || {
+            Error::new(
+                ErrorKind::Unavailable,
+                GATEWAY_DOMAIN,
+                reasons::LEDGER_UNAVAILABLE,
+                "the gateway's ledger writer stopped; retry later",
+            )
+        };
+        writer.send(job(reply)).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
 /// FAILED_PRECONDITION: what needs a ledger, asked of a gateway without one.
 pub fn off() -> Error {
     Error::new(
@@ -234,7 +267,7 @@ pub(crate) fn unavailable(what: &str, error: &sqlx::Error) -> Error {
 fn describe(error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Database(e) => e.message().to_owned(),
-        sqlx::Error::PoolTimedOut => "no database connection within 5 s".into(),
+        sqlx::Error::PoolTimedOut => "no database connection within 2 s".into(),
         sqlx::Error::PoolClosed => "the ledger is closed".into(),
         sqlx::Error::Io(e) => format!("I/O error: {e}"),
         sqlx::Error::Tls(_) => "TLS error".into(),

@@ -455,6 +455,16 @@ async fn a_ledger_that_cannot_be_reached_refuses_submissions_before_any_upstream
     let details = assert_reason(&status, Code::Unavailable, "LEDGER_UNAVAILABLE");
     assert!(details.retry_info().is_some());
     assert_eq!(env.sandbox.count(Endpoint::CreateTask), before);
+    // Without a request id too: the failed writes (the start-up connection's first)
+    // make such calls claim a row first, so nothing reaches Qencode either.
+    for _ in 0..2 {
+        let status = client
+            .transcode(transcode_request("https://example.com/d.mp4", ""))
+            .await
+            .unwrap_err();
+        assert_reason(&status, Code::Unavailable, "LEDGER_UNAVAILABLE");
+    }
+    assert_eq!(env.sandbox.count(Endpoint::CreateTask), before);
     assert_eq!(env.sandbox.count(Endpoint::StartEncode), 0);
     env.stop().await;
 }

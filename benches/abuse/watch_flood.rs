@@ -8,7 +8,8 @@
 //! per-connection cap on each connection. The gateway runs with its defaults
 //! (`GATEWAY_MAX_WATCHERS` 20,000, `GATEWAY_DEFAULT_DEADLINE` 30 s), plus the
 //! `NAME=value` pairs of `ABUSE_BENCH_FLOOD_ENV` (comma-separated, e.g.
-//! `MIMALLOC_PURGE_DELAY=0` to see what the allocator keeps).
+//! `MIMALLOC_PURGE_DELAY=0` to see what the allocator keeps). `ABUSE_BENCH_FLOOD_REPEAT`
+//! (1) floods in a row against the same gateway.
 
 use super::status_mib;
 use super::streams::{grpc_status, headers_only, raw_connection};
@@ -63,7 +64,10 @@ pub(crate) async fn run() {
         .parse()
         .expect("gateway address");
     let before = rss(launched.pid);
-
+    // Several floods in a row tell a leak (RSS grows with each) from memory the
+    // allocator keeps for reuse (RSS stays at the first flood's level).
+    let repeats = size("FLOOD_REPEAT", 1);
+    for flood in 1..=repeats {
     let opened = Instant::now();
     let mut held = Vec::with_capacity(connections * (streams + HEALTH_PER_CONNECTION + 1));
     let mut probes = Vec::with_capacity(connections);
@@ -124,7 +128,7 @@ pub(crate) async fn run() {
     tokio::time::sleep(SETTLE).await;
     let after = rss(launched.pid);
     println!(
-        "case 6 header-only watch streams{}: {connections} conns x ({streams} WatchStatus + {} health Watch); all sent and dispatched in {all_open:.1} s; probes behind them: {}; streams ended: {} (watches after {:.1}-{:.1} s); gateway RSS {:.1} MiB before, {:.1} MiB with all open (VmHWM {:.1} MiB), {:.1} MiB once they ended, {:.1} MiB {:.0} s after the client left",
+        "case 6 header-only watch streams{}, flood {flood} of {repeats}: {connections} conns x ({streams} WatchStatus + {} health Watch); all sent and dispatched in {all_open:.1} s; probes behind them: {}; streams ended: {} (watches after {:.1}-{:.1} s); gateway RSS {:.1} MiB before, {:.1} MiB with all open (VmHWM {:.1} MiB), {:.1} MiB once they ended, {:.1} MiB {:.0} s after the client left",
         if extra.is_empty() { String::new() } else { format!(" ({extra:?})") },
         HEALTH_PER_CONNECTION + 1,
         list(&probe_codes),
@@ -138,4 +142,5 @@ pub(crate) async fn run() {
         mib(after),
         left.elapsed().as_secs_f64(),
     );
+    }
 }

@@ -78,7 +78,12 @@ pub struct Lease {
 }
 
 impl Lease {
-    /// No lease: for a gateway without a ledger, where nothing is ever written.
+    /// True for [`Lease::none`].
+    pub fn is_none(&self) -> bool {
+        self.id.is_empty()
+    }
+
+    /// No lease: a submission with no row of its own (no request id, or no ledger).
     pub fn none() -> Self {
         Lease {
             key: RequestKey {
@@ -162,7 +167,9 @@ impl Ledger {
         .bind(now)
         .execute(pool)
         .await
-        .map_err(|e| unavailable("claiming a request id", &e))?;
+        .map_err(|e| unavailable("claiming a request id", &e));
+        self.note_write(&inserted);
+        let inserted = inserted?;
         if inserted.rows_affected() == 1 {
             return Ok(Claim::Mine {
                 lease,
@@ -261,13 +268,16 @@ impl Ledger {
         Ok(())
     }
 
-    /// [`Ledger::set_step`] on its own.
+    /// `Ledger::set_step` on its own.
     pub async fn advance(
         &self,
         lease: &Lease,
         step: Step,
         task_token: Option<&str>,
     ) -> Result<(), Error> {
+        if lease.is_none() {
+            return Ok(());
+        }
         let mut conn = self
             .pool()
             .await?
@@ -281,6 +291,9 @@ impl Ledger {
     /// over at once and resumes from the recorded step. Best effort: a lease that
     /// cannot be released lapses by itself.
     pub async fn release(&self, lease: &Lease) {
+        if lease.is_none() {
+            return;
+        }
         let Ok(pool) = self.pool().await else { return };
         let _ = sqlx::query(
             "UPDATE ledger_requests SET lease_until = 0 \

@@ -71,8 +71,10 @@ impl Transcoding {
         if !self.ledger.is_on() && !sub.request_id.is_empty() {
             return Err(crate::ledger::off());
         }
-        if !self.ledger.is_on() {
-            // A pure proxy: no row, no lease.
+        if !self.ledger.is_on() || (sub.request_id.is_empty() && self.ledger.is_writable()) {
+            // A pure proxy, or a call nobody can repeat: no row of its own, its task
+            // recorded as it goes. (While writes fail, such calls claim a row first, so
+            // the ledger's refusal comes before any upstream call.)
             return Ok(Claimed::Mine(Lease::none(), Step::Begun, None));
         }
         let key = RequestKey {
