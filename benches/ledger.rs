@@ -38,10 +38,12 @@ enum Kind {
     Transcode,
 }
 
-/// One run's readings: calls per second and the median latency (µs).
+/// One run's readings: calls per second, the median latency (µs), and the gateway's
+/// CPU time per call (µs; user + system, the ledger's SQLite work included).
 struct Reading {
     per_second: f64,
     p50_us: f64,
+    cpu_us: f64,
 }
 
 fn size(name: &str, default: usize) -> usize {
@@ -51,7 +53,13 @@ fn size(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-async fn run(channels: &[tonic::transport::Channel], kind: Kind, calls: usize) -> Reading {
+async fn run(
+    channels: &[tonic::transport::Channel],
+    pid: u32,
+    kind: Kind,
+    calls: usize,
+) -> Reading {
+    let cpu_before = support::cpu(pid);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..CONCURRENCY)
@@ -98,6 +106,7 @@ async fn run(channels: &[tonic::transport::Channel], kind: Kind, calls: usize) -
     Reading {
         per_second: calls as f64 / elapsed,
         p50_us: latencies[latencies.len() / 2] as f64,
+        cpu_us: (support::cpu(pid) - cpu_before) * 1e6 / calls as f64,
     }
 }
 
@@ -133,32 +142,35 @@ fn main() {
                 channels.push(connect(&launched.endpoint).await);
             }
             // Warm-up: tokens, connections, the ledger's first writes.
-            run(&channels, Kind::CreateTask, 500).await;
-            run(&channels, Kind::Transcode, 200).await;
+            run(&channels, launched.pid, Kind::CreateTask, 500).await;
+            run(&channels, launched.pid, Kind::Transcode, 200).await;
             gateways.push((name, launched, channels));
         }
         let mut readings: Vec<[Vec<Reading>; 2]> = (0..gateways.len()).map(|_| [Vec::new(), Vec::new()]).collect();
         for round in 0..rounds {
-            for (i, (_, _, channels)) in gateways.iter().enumerate() {
-                readings[i][0].push(run(channels, Kind::CreateTask, calls).await);
-                readings[i][1].push(run(channels, Kind::Transcode, calls / 2).await);
+            for (i, (_, launched, channels)) in gateways.iter().enumerate() {
+                readings[i][0].push(run(channels, launched.pid, Kind::CreateTask, calls).await);
+                readings[i][1].push(run(channels, launched.pid, Kind::Transcode, calls / 2).await);
             }
             eprintln!("round {} of {rounds} done", round + 1);
         }
         println!("ledger benchmark: {CONCURRENCY} concurrent calls on {CONNECTIONS} connections, {rounds} interleaved rounds of {calls} CreateTask and {} Transcode calls per gateway; medians of the rounds", calls / 2);
-        println!("| ledger | CreateTask calls/s | CreateTask p50 | Transcode calls/s | Transcode p50 |");
-        println!("|---|---|---|---|---|");
+        println!("| ledger | CreateTask calls/s | CreateTask p50 | gateway CPU per CreateTask | Transcode calls/s | Transcode p50 | gateway CPU per Transcode |");
+        println!("|---|---|---|---|---|---|---|");
         let off = median(readings[0][0].iter().map(|r| r.per_second).collect());
         for (i, (name, _, _)) in gateways.iter().enumerate() {
             let per = |k: usize| median(readings[i][k].iter().map(|r| r.per_second).collect());
             let p50 = |k: usize| median(readings[i][k].iter().map(|r| r.p50_us).collect()) / 1000.0;
+            let cpu = |k: usize| median(readings[i][k].iter().map(|r| r.cpu_us).collect());
             let create = per(0);
             println!(
-                "| {name} | {create:.0} ({:+.1}% vs off) | {:.2} ms | {:.0} | {:.2} ms |",
+                "| {name} | {create:.0} ({:+.1}% vs off) | {:.2} ms | {:.0} µs | {:.0} | {:.2} ms | {:.0} µs |",
                 (create / off - 1.0) * 100.0,
                 p50(0),
+                cpu(0),
                 per(1),
-                p50(1)
+                p50(1),
+                cpu(1)
             );
         }
         drop(gateways);
