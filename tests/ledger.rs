@@ -385,7 +385,9 @@ async fn get_task_answers_from_the_ledger_alone(backend: Backend) {
         ))
         .await
         .expect("GetTask")
-        .into_inner();
+        .into_inner()
+        .task
+        .expect("a task");
     assert_eq!(
         env.sandbox.count(Endpoint::Any),
         before,

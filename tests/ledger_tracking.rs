@@ -36,7 +36,8 @@ async fn ledger_state(client: &mut TranscodingClient<Channel>, token: &str) -> S
         .await
         .expect("GetTask")
         .into_inner()
-        .status
+        .task
+        .and_then(|t| t.status)
         .map(|s| s.status)
         .unwrap_or_default()
 }

@@ -141,8 +141,9 @@ class Client {
    * query, latest status); NOT_FOUND when the ledger does not hold it.
    * @returns {Promise<object>} a TaskRecord
    */
-  getTask(taskToken) {
-    return this._unary(this.transcoding, 'GetTask', { taskToken });
+  async getTask(taskToken) {
+    const response = await this._unary(this.transcoding, 'GetTask', { taskToken });
+    return response.task;
   }
 
   /**

@@ -15,7 +15,7 @@ async function standIn(t) {
   server.addService(v1.Transcoding.service, {
     Transcode: (call, callback) => { requests.push(call.request); callback(null, { taskToken: 't9' }); },
     CreateTask: (call, callback) => { requests.push(call.request); callback(null, { taskToken: 't8' }); },
-    GetTask: (call, callback) => callback(null, { taskToken: call.request.taskToken, requestId: 'r1', labels: { env: 'prod' } }),
+    GetTask: (call, callback) => callback(null, { task: { taskToken: call.request.taskToken, requestId: 'r1', labels: { env: 'prod' } } }),
     ListTasks: (call, callback) => {
       requests.push(call.request);
       const start = Number(call.request.pageToken || 0);

@@ -31,7 +31,9 @@ class _Ledger(transcoding_pb2_grpc.TranscodingServicer):
         return transcoding_pb2.CreateTaskResponse(task_token="t8")
 
     def GetTask(self, request, context):
-        return transcoding_pb2.TaskRecord(task_token=request.task_token, request_id="r1", labels={"env": "prod"})
+        return transcoding_pb2.GetTaskResponse(
+            task=transcoding_pb2.TaskRecord(task_token=request.task_token, request_id="r1", labels={"env": "prod"})
+        )
 
     def ListTasks(self, request, context):
         self.requests.append(request)

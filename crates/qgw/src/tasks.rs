@@ -23,7 +23,9 @@ pub async fn run(clients: &Clients, output: Output, command: TasksCommand) -> Re
                 .transcoding()
                 .get_task(pb::GetTaskRequest { task_token: task })
                 .await?
-                .into_inner();
+                .into_inner()
+                .task
+                .unwrap_or_default();
             output.emit(record_json(&record)?, || record_text(&record))
         }
     }

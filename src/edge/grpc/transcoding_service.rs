@@ -272,7 +272,7 @@ impl transcoding_server::Transcoding for TranscodingService {
     async fn get_task(
         &self,
         request: Request<pb::GetTaskRequest>,
-    ) -> Result<Response<pb::TaskRecord>, Status> {
+    ) -> Result<Response<pb::GetTaskResponse>, Status> {
         let ctx = context(&request)?;
         let request = request.into_inner();
         ctx.note("task_token", &request.task_token);
@@ -280,7 +280,7 @@ impl transcoding_server::Transcoding for TranscodingService {
             .domain
             .get_task(&ctx.project, &request.task_token)
             .await?;
-        Ok(Response::new(task))
+        Ok(Response::new(pb::GetTaskResponse { task: Some(task) }))
     }
 
     async fn list_tasks(

@@ -209,7 +209,7 @@ class Client:
     def get_task(self, task_token: str) -> pb2.TaskRecord:
         """The task as the gateway's ledger holds it (caller, labels, request id, times,
         redacted query, latest status); NOT_FOUND when the ledger does not hold it."""
-        return self._unary(self.transcoding.GetTask, pb2.GetTaskRequest(task_token=task_token))
+        return self._unary(self.transcoding.GetTask, pb2.GetTaskRequest(task_token=task_token)).task
 
     def list_tasks(
         self,

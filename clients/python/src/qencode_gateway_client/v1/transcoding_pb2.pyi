@@ -240,6 +240,12 @@ class GetTaskRequest(_message.Message):
     task_token: str
     def __init__(self, task_token: _Optional[str] = ...) -> None: ...
 
+class GetTaskResponse(_message.Message):
+    __slots__ = ("task",)
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    task: TaskRecord
+    def __init__(self, task: _Optional[_Union[TaskRecord, _Mapping]] = ...) -> None: ...
+
 class TaskRecord(_message.Message):
     __slots__ = ("task_token", "project", "caller", "request_id", "labels", "create_time", "start_time", "update_time", "status", "query_json", "restarted_as")
     class LabelsEntry(_message.Message):

@@ -90,7 +90,7 @@ class TranscodingStub:
         self.GetTask = channel.unary_unary(
                 '/qencode.gateway.v1.Transcoding/GetTask',
                 request_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetTaskRequest.SerializeToString,
-                response_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.TaskRecord.FromString,
+                response_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetTaskResponse.FromString,
                 _registered_method=True)
         self.ListTasks = channel.unary_unary(
                 '/qencode.gateway.v1.Transcoding/ListTasks',
@@ -339,7 +339,7 @@ def add_TranscodingServicer_to_server(servicer, server):
             'GetTask': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTask,
                     request_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetTaskRequest.FromString,
-                    response_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.TaskRecord.SerializeToString,
+                    response_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetTaskResponse.SerializeToString,
             ),
             'ListTasks': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTasks,
@@ -624,7 +624,7 @@ class Transcoding:
             target,
             '/qencode.gateway.v1.Transcoding/GetTask',
             qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetTaskRequest.SerializeToString,
-            qencode_dot_gateway_dot_v1_dot_transcoding__pb2.TaskRecord.FromString,
+            qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetTaskResponse.FromString,
             options,
             channel_credentials,
             insecure,
