@@ -93,7 +93,7 @@ async fn main() {
     let (sandbox, pid, channel) = (&launched.sandbox, launched.pid, launched.channel.clone());
     let mut client = TranscodingClient::new(channel);
     let task_token = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("create_task")
         .into_inner()

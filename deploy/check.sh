@@ -14,7 +14,8 @@
 #            variables its OpenTelemetry SDK reads
 # invariants the timing and safety rules the manifests rely on (shutdown budget, probes,
 #            secrets from the Secret, security context, the port split, mesh identity
-#            only behind its sidecar, the policy file from a live ConfigMap mount...)
+#            only behind its sidecar, the policy file from a live ConfigMap mount, the
+#            ledger: one replica on its SQLite volume or a fleet on the Secret's Postgres...)
 # secrets    no secret-looking value in deploy/, the Dockerfile or the rendered objects
 #
 # Needs kubectl (or kustomize) and Python 3 with pip (PyPI reachable); installs its
@@ -52,9 +53,9 @@ python3 -m venv "$work/venv"
 py=$work/venv/bin/python
 
 # --- render ------------------------------------------------------------------------------
-# Each overlay, plus a throwaway kustomization combining components the way the README
-# tells users to, so the components keep composing.
-mkdir -p "$work/render" "$work/combined"
+# Each overlay, plus throwaway kustomizations combining components the way the README
+# tells users to (one replica, and a fleet), so the components keep composing.
+mkdir -p "$work/render" "$work/combined" "$work/combined-fleet"
 rel=$("$py" -c 'import os, sys; print(os.path.relpath(sys.argv[1], sys.argv[2]))' \
   "$root/deploy/kubernetes" "$work/combined")
 cat >"$work/combined/kustomization.yaml" <<EOF
@@ -63,9 +64,15 @@ kind: Kustomization
 resources: [$rel/base]
 components: [$rel/components/istio, $rel/components/prometheus-operator, $rel/components/policy]
 EOF
+cat >"$work/combined-fleet/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [$rel/base]
+components: [$rel/components/fleet, $rel/components/istio, $rel/components/prometheus-operator, $rel/components/policy]
+EOF
 targets=(deploy/kubernetes/base deploy/kubernetes/overlays/*/)
 rendered=()
-for dir in "${targets[@]}" "$work/combined"; do
+for dir in "${targets[@]}" "$work/combined" "$work/combined-fleet"; do
   dir=${dir%/}
   name=$(basename "$dir")
   if render "$dir" >"$work/render/$name.yaml" 2>"$work/render.err"; then
@@ -74,8 +81,8 @@ for dir in "${targets[@]}" "$work/combined"; do
     fail "render: $dir"; sed 's/^/     /' "$work/render.err"
   fi
 done
-if ((${#rendered[@]} == ${#targets[@]} + 1)); then
-  ok "render: ${rendered[*]} (combined = base + istio + prometheus-operator + policy)"
+if ((${#rendered[@]} == ${#targets[@]} + 2)); then
+  ok "render: ${rendered[*]} (combined = base + istio + prometheus-operator + policy; combined-fleet = the same + fleet)"
 fi
 
 # --- schemas -----------------------------------------------------------------------------
@@ -310,8 +317,45 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.yaml"))):
         cm = kinds.get(("ConfigMap", volume.get("configMap", {}).get("name")))
         need(mount and not mount.get("subPath") and cm and file in cm.get("data", {}),
              f"GATEWAY_POLICY_FILE {policy} is not a key of a ConfigMap mounted (without subPath) at {folder}")
-    hpa = kinds.get(("HorizontalPodAutoscaler", "qencode-gateway"), {}).get("spec", {})
-    need(hpa.get("minReplicas", 0) >= 2, "HPA minReplicas < 2")
+    # The ledger (README, "Ledger"): one replica with its SQLite file on its own
+    # ReadWriteOnce volume, or a fleet sharing the Postgres URL the Secret holds.
+    hpa = kinds.get(("HorizontalPodAutoscaler", "qencode-gateway"))
+    pvcs = [d for d in docs if d["kind"] == "PersistentVolumeClaim"]
+    strategy = dep["spec"].get("strategy", {})
+    db = env.get("GATEWAY_DATABASE_URL")
+    need("GATEWAY_DATABASE_URL" not in config,
+         "GATEWAY_DATABASE_URL in a ConfigMap: a SQLite URL goes in the Deployment beside its volume, a postgres:// one in the Secret")
+    if not db:
+        need(False, "GATEWAY_DATABASE_URL is not set on the container (the image's default would hide where the ledger lives)")
+    elif "secretKeyRef" in db.get("valueFrom", {}):
+        ref = db["valueFrom"]["secretKeyRef"]
+        need(ref.get("name") == "qencode-gateway" and ref.get("key") == "GATEWAY_DATABASE_URL" and not ref.get("optional", False),
+             "GATEWAY_DATABASE_URL must come from the required key GATEWAY_DATABASE_URL of the Secret qencode-gateway")
+        need(hpa and hpa["spec"].get("minReplicas", 0) >= 2, "fleet: no HPA with minReplicas >= 2")
+        need("replicas" not in dep["spec"], "fleet: a fixed `replicas` beside the HPA (reset on every apply)")
+        need(strategy.get("type") == "RollingUpdate" and strategy.get("rollingUpdate", {}).get("maxUnavailable") == 0,
+             "fleet: strategy is not a RollingUpdate with maxUnavailable 0")
+        need(not pvcs and not any("persistentVolumeClaim" in v for v in pod.get("volumes", [])),
+             "fleet: a PersistentVolumeClaim is left (a fleet's ledger is Postgres; replicas cannot share a ReadWriteOnce volume)")
+    else:
+        url = str(db.get("value", ""))
+        need(not re.match(r"postgres(ql)?://", url), "GATEWAY_DATABASE_URL is a postgres:// URL written in the manifest: take it from the Secret")
+        need("GATEWAY_REDIS_URL" not in env or url == "off", "GATEWAY_REDIS_URL with a local SQLite ledger (the gateway refuses to start)")
+        if url.startswith("sqlite:"):
+            path = re.sub(r"^sqlite:(//)?", "", url).split("?")[0]
+            folder = os.path.dirname(path)
+            need(os.path.isabs(path), f"GATEWAY_DATABASE_URL {url}: not an absolute path")
+            need(dep["spec"].get("replicas") == 1 and not hpa, "SQLite ledger: the Deployment is not `replicas: 1` without an HPA")
+            need(strategy.get("type") == "Recreate", "SQLite ledger: strategy is not Recreate (a surge pod would need the volume the old one holds)")
+            mount = next((m for m in c.get("volumeMounts", []) if m["mountPath"].rstrip("/") == folder), None)
+            volume = next((v for v in pod.get("volumes", []) if mount and v["name"] == mount["name"]), {})
+            claim = kinds.get(("PersistentVolumeClaim", volume.get("persistentVolumeClaim", {}).get("claimName")))
+            need(mount and not mount.get("readOnly") and not mount.get("subPath") and claim
+                 and set(claim["spec"].get("accessModes", [])) & {"ReadWriteOnce", "ReadWriteOncePod"},
+                 f"SQLite ledger: {folder} is not a writable mount of a ReadWriteOnce PersistentVolumeClaim of this render")
+            need(psc.get("fsGroup") == psc.get("runAsGroup", 65532), "SQLite ledger: fsGroup is not the gateway's group (the volume may not be writable)")
+        else:
+            need(url == "off", f"GATEWAY_DATABASE_URL {url!r} is not sqlite://PATH, off, or a postgres:// URL from the Secret")
     need(("PodDisruptionBudget", "qencode-gateway") in kinds, "no PodDisruptionBudget")
     need(("NetworkPolicy", "qencode-gateway") in kinds, "no NetworkPolicy")
     need(not any(d["kind"] == "Secret" for d in docs), "ships a Secret: create it out of band instead")
@@ -334,7 +378,8 @@ if problems:
         print("     " + p)
     sys.exit(1)
 print(f"ok   invariants: shutdown budget, probes on \"\", secrets from the Secret, security context, ports split "
-      f"(callbacks to the ingress, admin to monitoring), mesh identity behind its sidecar, policy ConfigMap, HPA/PDB in {checked} renders")
+      f"(callbacks to the ingress, admin to monitoring), mesh identity behind its sidecar, policy ConfigMap, PDB, "
+      f"ledger (one replica on its SQLite volume, or a fleet on the Secret's Postgres with its HPA) in {checked} renders")
 PY
 
 # --- secrets -------------------------------------------------------------------------------
@@ -350,6 +395,9 @@ RULES = [
     ("secret setting with a value", re.compile(SECRET_VARS + r"\s*[=:]\s*(\S*)")),
     ("password with a value", re.compile(r"(?i)\bpassw(?:or)?d\s*[=:]\s*(\S*)")),
     ("api key with a value", re.compile(r"(?i)\bapi[_-]?key\s*[=:]\s*[\"']?([A-Za-z0-9_\-]{16,})")),
+    # postgres://user:PASSWORD@host, rediss://:PASSWORD@host (GATEWAY_DATABASE_URL,
+    # GATEWAY_REDIS_URL): a placeholder ($VAR, <...>) passes.
+    ("password in a URL", re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:@/]*:([^\s@/]+)@")),
     ("long base64 value", re.compile(r"^\s*[\w.-]+:\s*[\"']?([A-Za-z0-9+/]{40,}={0,2})[\"']?\s*$")),
 ]
 def scan(text, where):
@@ -361,7 +409,9 @@ def scan(text, where):
                 found.append(f"{where}:{lineno}: {label}")
     return found
 # The scanner must catch a planted key, or a broken pattern would pass everything.
-if not scan("QENCODE_API_KEY=0123456789abcdef", "self-test") or scan('--from-literal=QENCODE_API_KEY="$QENCODE_API_KEY"', "self-test"):
+if (not scan("QENCODE_API_KEY=0123456789abcdef", "self-test") or scan('--from-literal=QENCODE_API_KEY="$QENCODE_API_KEY"', "self-test")
+        or not scan("url: postgres://gateway:hunter2@db:5432/ledger", "self-test")
+        or scan('GATEWAY_DATABASE_URL="postgres://gateway:$PGPASSWORD@db:5432/ledger"', "self-test")):
     print("FAIL secrets: the scanner's self-test failed"); sys.exit(1)
 files = [os.path.join(root, "Dockerfile"), os.path.join(root, ".dockerignore")]
 for path in glob.glob(os.path.join(root, "deploy", "**", "*"), recursive=True):

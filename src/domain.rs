@@ -3,6 +3,7 @@
 //! and stream, the callback URL's signature, the ids put into upstream paths).
 
 pub mod ids;
+pub mod labels;
 pub mod live;
 pub mod owners;
 pub mod signer;

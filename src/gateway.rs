@@ -18,6 +18,7 @@ use crate::{
     },
     edge::server_tls::Tls,
     fleet::Fleet,
+    ledger::Ledger,
     support::{config::Config, error::Error, shutdown::Shutdown},
     upstream::{
         live_api::LiveClient, transcoding_api::TranscodingClient, HttpClient, TrustedHosts,
@@ -51,6 +52,8 @@ pub struct Gateway {
     pub tls: Option<Arc<Tls>>,
     /// The policy file to keep watching, when there is one.
     pub policy_feed: Option<Arc<PolicyFeed>>,
+    /// The ledger of tasks and idempotent submissions (or its absence).
+    pub ledger: Ledger,
 }
 
 /// What the policy reloader needs: the file, its bytes as loaded, the pace, and where
@@ -99,7 +102,8 @@ impl Files {
 impl Gateway {
     /// Starts every background task of the gateway, in this one place (linkerd's
     /// `App::spawn`): the watchers' pollers, sweeper and shutdown closer, the health
-    /// monitor that follows `services`' token managers, and the policy file's reload.
+    /// monitor that follows `services`' token managers, the ledger's tracker (with the
+    /// watchers) and pruning, and the policy file's reload.
     /// Each stops when shutdown begins. (A token manager's refresh ahead of expiry is
     /// the one task started elsewhere: on demand, by the manager, while a call waits.)
     pub fn spawn_background(
@@ -118,6 +122,21 @@ impl Gateway {
             self.settings.health_check_interval,
             self.shutdown.clone(),
         ));
+        if self.ledger.is_on() {
+            // Connect and migrate now rather than at the first submission, so whether
+            // the ledger can be written is known before calls arrive.
+            let ledger = self.ledger.clone();
+            tokio::spawn(async move {
+                if let Err(e) = ledger.ready().await {
+                    tracing::warn!(error = %e.message, "the ledger is unavailable; submissions are refused until it answers");
+                }
+            });
+            tokio::spawn(
+                self.ledger
+                    .clone()
+                    .prune_until(self.settings.ledger_retention, self.shutdown.clone()),
+            );
+        }
         if let Some(feed) = &self.policy_feed {
             tokio::spawn(crate::access::policy::reload::watch_file(
                 feed.path.clone(),
@@ -200,6 +219,7 @@ impl Gateway {
         };
         // One ownership store: which project created each task and reached each stream.
         let owners = Arc::new(Owners::default());
+        let ledger = Ledger::new(&config.database_url).map_err(|e| config_error(e.0))?;
         Ok(Gateway {
             live: Arc::new(
                 LiveStreaming::new(live_client, owners.clone()).with_callbacks(signer.clone()),
@@ -207,6 +227,7 @@ impl Gateway {
             transcoding: Arc::new(
                 Transcoding::new(client, projects.clone(), owners, trusted)
                     .with_callbacks(signer.clone())
+                    .with_ledger(ledger.clone())
                     .with_max_query_json(
                         usize::try_from(config.limits.max_query_json_size).unwrap_or(usize::MAX),
                     )
@@ -223,6 +244,7 @@ impl Gateway {
             access,
             tls,
             policy_feed,
+            ledger,
         })
     }
 }
@@ -289,6 +311,8 @@ pub struct ServerSettings {
     pub health_check_interval: Duration,
     /// How long the drain may take once shutdown begins.
     pub shutdown_grace: Duration,
+    /// How long the ledger keeps a task (`GATEWAY_LEDGER_RETENTION`).
+    pub ledger_retention: Duration,
     /// Limits and deadlines of the tower layer.
     pub layer: LayerSettings,
     /// Connection limits of both listeners (the handshake length differs per listener).
@@ -317,6 +341,7 @@ impl ServerSettings {
             max_message_size: config.max_message_size as usize,
             health_check_interval: config.health_check_interval,
             shutdown_grace: config.shutdown_grace,
+            ledger_retention: config.ledger_retention,
             layer: LayerSettings {
                 max_concurrent_calls: config.max_concurrent_calls as usize,
                 default_deadline: config.default_deadline,

@@ -20,6 +20,9 @@
 //!   fleet), which caller owns which task, the callback URL's HMAC.
 //! - [`upstream`]: the HTTP client, both API clients, Qencode's error codes, trusted
 //!   hosts, lenient readers of upstream JSON, and the token manager shared by both APIs.
+//! - [`ledger`]: the database (SQLite, or Postgres for a fleet) of every task created
+//!   through the gateway and of idempotent submissions; below the domain, which
+//!   records into it, and above nothing but [`support`].
 //! - [`fleet`]: the Redis handle alone (connection, keys, bounded commands, whether
 //!   Redis answers); a leaf.
 //! - [`support`]: settings, the domain error, telemetry, metrics, the shutdown signal,
@@ -40,6 +43,7 @@ pub mod domain;
 pub mod edge;
 pub mod fleet;
 pub mod gateway;
+pub mod ledger;
 pub mod support;
 pub mod upstream;
 

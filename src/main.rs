@@ -15,7 +15,7 @@ use qencode_gateway::{
 };
 use std::{net::SocketAddr, process::ExitCode};
 use tokio::net::TcpListener;
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 /// About a fifth of the gateway's user-space instructions per GetStatus went to glibc's
 /// malloc and free; mimalloc's thread-local free lists make the same allocations cheaper
@@ -126,6 +126,7 @@ async fn serve(mut config: Config, files: Files) -> Result<(), String> {
     #[cfg(not(feature = "sandbox"))]
     let _ = (&mut config, http_addr);
     let gateway = Gateway::from_files(&config, files).map_err(|e| e.message.clone())?;
+    open_ledger(&gateway.ledger).await?;
     let shutdown = gateway.shutdown.clone();
     tokio::spawn(async move {
         signal().await;
@@ -134,6 +135,30 @@ async fn serve(mut config: Config, files: Files) -> Result<(), String> {
     run(gateway, listeners).await.map_err(|e| e.to_string())?;
     info!("stopped");
     Ok(())
+}
+
+/// Connects and migrates the ledger before serving, and says where it is. A local
+/// file that cannot be opened stops the start (a misconfiguration); a Postgres that
+/// is down only delays submissions (refused with UNAVAILABLE until it answers).
+async fn open_ledger(ledger: &qencode_gateway::ledger::Ledger) -> Result<(), String> {
+    if !ledger.is_on() {
+        warn!(
+            "no ledger (GATEWAY_DATABASE_URL=off): a pure proxy; request ids, ListTasks, \
+             GetTask and budgets are refused"
+        );
+        return Ok(());
+    }
+    match ledger.ready().await {
+        Ok(()) => {
+            info!(ledger = %ledger.display(), "ledger ready");
+            Ok(())
+        }
+        Err(e) if ledger.is_local() => Err(format!("cannot open the ledger: {}", e.message)),
+        Err(e) => {
+            warn!(ledger = %ledger.display(), error = %e.message, "the ledger is unavailable; submissions are refused until it answers");
+            Ok(())
+        }
+    }
 }
 
 async fn bind(addr: SocketAddr, setting: &str) -> Result<TcpListener, String> {

@@ -53,7 +53,7 @@ async fn create(
     client.create_task(request).await.map(drop)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_bearer_token_matches_its_digest_and_a_wrong_one_is_unauthenticated() {
     let policy = format!(
         "[[callers]]\nname = \"batch\"\nbearer_sha256 = \"{}\"\nallow = [\"qencode.gateway.v1.Transcoding/*\"]\n",
@@ -63,7 +63,7 @@ async fn a_bearer_token_matches_its_digest_and_a_wrong_one_is_unauthenticated() 
     let mut client = env.transcoding().await;
     let bearer = |token: &str| {
         with_header(
-            CreateTaskRequest {},
+            CreateTaskRequest::default(),
             "authorization",
             &format!("Bearer {token}"),
         )
@@ -74,7 +74,7 @@ async fn a_bearer_token_matches_its_digest_and_a_wrong_one_is_unauthenticated() 
     let wrong = create(&mut client, bearer(WRONG_TOKEN)).await.unwrap_err();
     assert_eq!(wrong.code(), Code::Unauthenticated, "{wrong:?}");
     assert!(!wrong.message().contains(WRONG_TOKEN));
-    let none = create(&mut client, Request::new(CreateTaskRequest {}))
+    let none = create(&mut client, Request::new(CreateTaskRequest::default()))
         .await
         .unwrap_err();
     assert_eq!(none.code(), Code::Unauthenticated);
@@ -111,7 +111,7 @@ identity = "encoder.media.serviceaccount.identity.linkerd.cluster.local"
 allow = ["qencode.gateway.v1.Transcoding/*"]
 "#;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_mesh_identity_header_is_honoured_only_when_configured() {
     let id = "encoder.media.serviceaccount.identity.linkerd.cluster.local";
     let (trusting, _) = start_policy(LINKERD_POLICY, |c| {
@@ -121,7 +121,7 @@ async fn a_mesh_identity_header_is_honoured_only_when_configured() {
     let mut client = trusting.transcoding().await;
     create(
         &mut client,
-        with_header(CreateTaskRequest {}, "l5d-client-id", id),
+        with_header(CreateTaskRequest::default(), "l5d-client-id", id),
     )
     .await
     .expect("the sidecar's identity is trusted");
@@ -131,7 +131,7 @@ async fn a_mesh_identity_header_is_honoured_only_when_configured() {
     let mut client = plain.transcoding().await;
     let status = create(
         &mut client,
-        with_header(CreateTaskRequest {}, "l5d-client-id", id),
+        with_header(CreateTaskRequest::default(), "l5d-client-id", id),
     )
     .await
     .unwrap_err();
@@ -139,7 +139,7 @@ async fn a_mesh_identity_header_is_honoured_only_when_configured() {
     plain.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_policy_reload_changes_the_outcome_on_the_same_connection() {
     let id = "encoder.media.serviceaccount.identity.linkerd.cluster.local";
     let (env, path) = start_policy(LINKERD_POLICY, |c| {
@@ -147,7 +147,7 @@ async fn a_policy_reload_changes_the_outcome_on_the_same_connection() {
     })
     .await;
     let mut client = env.transcoding().await;
-    let call = || with_header(CreateTaskRequest {}, "l5d-client-id", id);
+    let call = || with_header(CreateTaskRequest::default(), "l5d-client-id", id);
     create(&mut client, call()).await.expect("allowed at first");
 
     // A broken file keeps the old policy.
@@ -214,7 +214,7 @@ async fn a_policy_reload_changes_the_outcome_on_the_same_connection() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_caller_over_its_rate_is_told_when_to_retry() {
     let policy = format!(
         "[[callers]]\nname = \"batch\"\nbearer_sha256 = \"{}\"\nallow = [\"*\"]\nrate_per_second = 0.001\nburst = 2\n",
@@ -224,7 +224,7 @@ async fn a_caller_over_its_rate_is_told_when_to_retry() {
     let mut client = env.transcoding().await;
     let bearer = || {
         with_header(
-            CreateTaskRequest {},
+            CreateTaskRequest::default(),
             "authorization",
             &format!("Bearer {TOKEN}"),
         )
@@ -259,7 +259,7 @@ fn assert_audited(caller: &str, code: &str) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_caller_holds_at_most_its_watch_streams_and_gets_them_back() {
     let policy = format!(
         "[[callers]]\nname = \"viewer\"\nbearer_sha256 = \"{}\"\nallow = [\"*\"]\nmax_watchers = 1\n",
@@ -281,6 +281,7 @@ async fn a_caller_holds_at_most_its_watch_streams_and_gets_them_back() {
                 mp4_query("https://example.com/in.mp4"),
             )),
             payload: None,
+            ..Default::default()
         }))
         .await
         .expect("transcode")

@@ -47,7 +47,7 @@ async fn a_client_certificate_spiffe_id_is_the_caller_the_policy_sees() {
         .expect("mTLS handshake");
     let mut transcoding = TranscodingClient::new(channel.clone());
     transcoding
-        .create_task(CreateTaskRequest {})
+        .create_task(CreateTaskRequest::default())
         .await
         .expect("allowed by the policy");
     let denied = LiveStreamingClient::new(channel)
@@ -77,7 +77,7 @@ async fn a_certificate_without_a_known_identity_is_unauthenticated() {
         .await
         .expect("mTLS handshake");
     let status = TranscodingClient::new(channel)
-        .create_task(CreateTaskRequest {})
+        .create_task(CreateTaskRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
@@ -92,7 +92,7 @@ async fn refused(env: &Env, config: rustls::ClientConfig) {
     // With TLS 1.3 the client may finish its side before the server checks its
     // certificate; then the first call fails.
     let status = TranscodingClient::new(channel)
-        .create_task(CreateTaskRequest {})
+        .create_task(CreateTaskRequest::default())
         .await
         .expect_err("no call may pass without a trusted client certificate");
     assert!(
@@ -119,7 +119,7 @@ async fn missing_or_untrusted_client_certificates_fail_the_handshake() {
         .await;
     if let Ok(channel) = plain {
         assert!(TranscodingClient::new(channel)
-            .create_task(CreateTaskRequest {})
+            .create_task(CreateTaskRequest::default())
             .await
             .is_err());
     }
@@ -158,7 +158,7 @@ async fn renewed_server_certificates_are_used_without_a_restart() {
         .await
         .expect("TLS with the renewed certificate");
     TranscodingClient::new(channel)
-        .create_task(CreateTaskRequest {})
+        .create_task(CreateTaskRequest::default())
         .await
         .expect("a call over the renewed certificate");
     env.stop().await;

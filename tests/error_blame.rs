@@ -17,7 +17,7 @@ async fn task_token(
     client: &mut pb::transcoding_client::TranscodingClient<tonic::transport::Channel>,
 ) -> String {
     client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("create")
         .into_inner()
@@ -36,6 +36,7 @@ async fn a_query_qencode_refuses_is_the_callers_mistake() {
             task_token: token,
             query_kind: Some(QueryKind::QueryJson(query.into())),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -57,7 +58,7 @@ async fn a_field_the_gateway_fills_in_is_not_blamed_on_the_caller() {
         },
     ));
     let status = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap_err();
     let details = assert_reason(&status, Code::Internal, "QENCODE_FIELD_REQUIRED");
@@ -93,6 +94,7 @@ async fn busy_is_sent_again_within_the_deadline() {
             task_token: token,
             query_kind: Some(QueryKind::Query(mp4_query("https://a/b.mp4"))),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -106,7 +108,7 @@ async fn busy_is_sent_again_within_the_deadline() {
 
     // A wait the deadline has no room for is the caller's: answered at once.
     env.sandbox.inject(busy(5, 1, Endpoint::CreateTask));
-    let mut request = Request::new(pb::CreateTaskRequest {});
+    let mut request = Request::new(pb::CreateTaskRequest::default());
     request.set_timeout(Duration::from_secs(3));
     let started = Instant::now();
     let status = client.create_task(request).await.unwrap_err();

@@ -31,7 +31,7 @@ async fn calls(replicas: &[Replica]) {
         handles.push(tokio::spawn(async move {
             if i % 2 == 0 {
                 pb::transcoding_client::TranscodingClient::new(channel)
-                    .create_task(pb::CreateTaskRequest {})
+                    .create_task(pb::CreateTaskRequest::default())
                     .await
                     .map(|_| ())
             } else {
@@ -99,7 +99,7 @@ async fn each_project_has_its_own_fleet_token() {
     }
     for replica in &replicas {
         for project in ["alpha", "beta"] {
-            let request = project_request(pb::CreateTaskRequest {}, project);
+            let request = project_request(pb::CreateTaskRequest::default(), project);
             pb::transcoding_client::TranscodingClient::new(replica.channel().await)
                 .create_task(request)
                 .await

@@ -108,7 +108,7 @@ async fn watchers_stay_updated_without_redis_and_the_fleet_reconverges() {
     for replica in &replicas {
         let channel = replica.channel().await;
         pb::transcoding_client::TranscodingClient::new(channel.clone())
-            .create_task(pb::CreateTaskRequest {})
+            .create_task(pb::CreateTaskRequest::default())
             .await
             .expect("calls do not need Redis");
         let health = HealthClient::new(channel)

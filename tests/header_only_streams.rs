@@ -53,7 +53,7 @@ async fn header_only_watches_count_against_the_watcher_cap() {
     let token = env
         .transcoding()
         .await
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("create")
         .into_inner()

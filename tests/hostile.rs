@@ -39,7 +39,7 @@ async fn grpc_status(response: h2::client::ResponseFuture) -> i32 {
     code(&trailers).expect("grpc-status in trailers")
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn streams_that_never_send_their_message_hold_no_unary_slot() {
     let env = start_with(fast_sandbox(), |c| c.max_concurrent_calls = 4).await;
     env.wait_serving().await;
@@ -59,7 +59,7 @@ async fn streams_that_never_send_their_message_hold_no_unary_slot() {
     let created = env
         .transcoding()
         .await
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("a normal call succeeds beside 12 stalled streams and 4 slots");
     assert!(!created.into_inner().task_token.is_empty());
@@ -67,7 +67,7 @@ async fn streams_that_never_send_their_message_hold_no_unary_slot() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn waiting_for_the_message_is_bounded_by_the_default_deadline() {
     let env = start_with(fast_sandbox(), |c| {
         c.default_deadline = Duration::from_millis(200)
@@ -80,7 +80,7 @@ async fn waiting_for_the_message_is_bounded_by_the_default_deadline() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_oversize_unary_request_is_resource_exhausted_before_a_slot() {
     let env = start_with(fast_sandbox(), |c| c.max_message_size = 1024).await;
     env.wait_serving().await;
@@ -92,7 +92,7 @@ async fn an_oversize_unary_request_is_resource_exhausted_before_a_slot() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_malformed_message_is_invalid_argument() {
     let env = start().await;
     env.wait_serving().await;
@@ -110,9 +110,12 @@ fn start_with_query_json(task_token: &str, query_json: String) -> pb::StartEncod
         task_token: task_token.into(),
         query_kind: Some(pb::start_encode_request::QueryKind::QueryJson(query_json)),
         payload: None,
+        ..Default::default()
     }
 }
 
+// Real clock: a megabyte over loopback can wait on the kernel (delayed ACKs), and a
+// paused clock would jump ahead meanwhile.
 #[tokio::test]
 async fn query_json_over_its_limit_is_invalid_argument_before_any_upstream_request() {
     use qencode_sandbox::Endpoint;
@@ -120,7 +123,7 @@ async fn query_json_over_its_limit_is_invalid_argument_before_any_upstream_reque
     env.wait_serving().await;
     let mut client = env.transcoding().await;
     let token = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("create")
         .into_inner()
@@ -147,13 +150,15 @@ async fn query_json_over_its_limit_is_invalid_argument_before_any_upstream_reque
     env.stop().await;
 }
 
+// Real clock: a megabyte over loopback can wait on the kernel (delayed ACKs), and a
+// paused clock would jump ahead meanwhile.
 #[tokio::test]
 async fn an_upstream_413_is_invalid_argument() {
     let env = start().await;
     env.wait_serving().await;
     let mut client = env.transcoding().await;
     let token = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("create")
         .into_inner()
@@ -182,6 +187,8 @@ async fn an_upstream_413_is_invalid_argument() {
 /// 600,000 empty formats are 1.2 MB on the wire and ~1.6 GB once decoded: refused
 /// before prost builds them (RESOURCE_EXHAUSTED), with nothing sent upstream, and the
 /// gateway keeps answering.
+// Real clock: a megabyte over loopback can wait on the kernel (delayed ACKs), and a
+// paused clock would jump ahead meanwhile.
 #[tokio::test]
 async fn a_request_that_would_decode_to_gigabytes_is_refused_before_decoding() {
     use qencode_sandbox::Endpoint;
@@ -199,6 +206,7 @@ async fn a_request_that_would_decode_to_gigabytes_is_refused_before_decoding() {
             },
         )),
         payload: None,
+        ..Default::default()
     };
     let status = client.start_encode(request).await.expect_err("refused");
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
@@ -211,7 +219,7 @@ async fn a_request_that_would_decode_to_gigabytes_is_refused_before_decoding() {
         "nothing sent upstream"
     );
     client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("the gateway still answers");
     env.stop().await;

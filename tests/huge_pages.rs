@@ -40,6 +40,7 @@ fn the_gateway_serves_with_transparent_huge_pages_off() {
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"))
         .env_clear()
+        .env("GATEWAY_DATABASE_URL", "off")
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("GATEWAY_LISTEN", "127.0.0.1:0")
         .env("GATEWAY_HTTP_LISTEN", "127.0.0.1:0")

@@ -52,7 +52,7 @@ fn state(stream: &pb::LiveStream) -> StreamState {
     stream.status.as_ref().expect("status").state()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn full_lifecycle() {
     let env = start().await;
     let mut client = env.live().await;
@@ -179,7 +179,7 @@ async fn full_lifecycle() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_list_and_update() {
     let env = start().await;
     let mut client = env.live().await;
@@ -325,7 +325,7 @@ async fn create_list_and_update() {
 /// no response of any read or write RPC may carry them (a read-only dashboard caller
 /// would receive another team's storage credentials). Scans the encoded bytes of
 /// CreateStream, GetStream, ListStreams, UpdateStream and WatchStream's snapshot.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn dvr_storage_credentials_never_reach_a_response() {
     use prost::Message;
     const KEY: &str = "AKIA-DVR-KEY-0123456789";

@@ -12,7 +12,7 @@ use qencode_sandbox::{Endpoint, Fault, FaultKind};
 use std::time::Duration;
 use tonic::Code;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn upstream_http_errors_map_by_meaning() {
     let env = start().await;
     let mut client = env.live().await;
@@ -75,28 +75,58 @@ async fn upstream_http_errors_map_by_meaning() {
     env.stop().await;
 }
 
-#[tokio::test]
-async fn hostile_ids_never_reach_the_upstream() {
-    let env = start().await;
-    env.wait_serving().await;
-    let before = env.sandbox.count(Endpoint::Any);
-    let mut client = env.live().await;
-    let long = "a".repeat(300);
-    let hostile = [
+/// Ids no stream, playback id or simulcast target can have: path tricks, an empty one,
+/// an over-long one, control characters and URL syntax.
+fn hostile_ids() -> Vec<String> {
+    [
         "../access_token/x",
         "a/b",
         "x?y=1",
         "%2e%2e",
         "",
-        long.as_str(),
+        "a".repeat(300).as_str(),
         "a\nb",
         "..",
         "a#b",
         "a b",
-    ];
-    for id in hostile {
-        let id = id.to_string();
-        let calls = [
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// A serving gateway, a client of it, and the sandbox's request count before the test.
+async fn quiet_gateway() -> (Env, LiveStreamingClient<tonic::transport::Channel>, usize) {
+    let env = start().await;
+    env.wait_serving().await;
+    let before = env.sandbox.count(Endpoint::Any);
+    let client = env.live().await;
+    (env, client, before)
+}
+
+/// Asserts each `(field, status)` is INVALID_ARGUMENT naming only `field`.
+fn assert_refused(id: &str, calls: Vec<(&str, tonic::Status)>) {
+    for (field, status) in calls {
+        assert_eq!(status.code(), Code::InvalidArgument, "{id:?}: {status:?}");
+        assert_eq!(bad_fields(&status), vec![field.to_owned()], "{id:?}");
+    }
+}
+
+/// Asserts the sandbox saw no request since `before`, and stops the gateway.
+async fn assert_nothing_reached_the_upstream(env: Env, before: usize) {
+    assert_eq!(
+        env.sandbox.count(Endpoint::Any),
+        before,
+        "{:?}",
+        env.sandbox.requests()
+    );
+    env.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn hostile_stream_ids_are_refused_by_the_stream_reads_and_state_changes() {
+    let (env, mut client, before) = quiet_gateway().await;
+    for id in hostile_ids() {
+        let calls = vec![
             (
                 "stream_id",
                 client
@@ -133,6 +163,17 @@ async fn hostile_ids_never_reach_the_upstream() {
                     .await
                     .unwrap_err(),
             ),
+        ];
+        assert_refused(&id, calls);
+    }
+    assert_nothing_reached_the_upstream(env, before).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn hostile_stream_ids_are_refused_by_the_stream_updates() {
+    let (env, mut client, before) = quiet_gateway().await;
+    for id in hostile_ids() {
+        let calls = vec![
             (
                 "stream_id",
                 client
@@ -158,22 +199,33 @@ async fn hostile_ids_never_reach_the_upstream() {
                     .unwrap_err(),
             ),
             (
-                "playback_id",
-                client
-                    .remove_playback_id(pb::RemovePlaybackIdRequest {
-                        stream_id: "ok".into(),
-                        playback_id: id.clone(),
-                    })
-                    .await
-                    .unwrap_err(),
-            ),
-            (
                 "stream_id",
                 client
                     .add_simulcast_target(pb::AddSimulcastTargetRequest {
                         stream_id: id.clone(),
                         url: "rtmp://x/y".into(),
                         stream_key: "k".into(),
+                    })
+                    .await
+                    .unwrap_err(),
+            ),
+        ];
+        assert_refused(&id, calls);
+    }
+    assert_nothing_reached_the_upstream(env, before).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn hostile_playback_and_simulcast_target_ids_are_refused() {
+    let (env, mut client, before) = quiet_gateway().await;
+    for id in hostile_ids() {
+        let calls = vec![
+            (
+                "playback_id",
+                client
+                    .remove_playback_id(pb::RemovePlaybackIdRequest {
+                        stream_id: "ok".into(),
+                        playback_id: id.clone(),
                     })
                     .await
                     .unwrap_err(),
@@ -189,12 +241,14 @@ async fn hostile_ids_never_reach_the_upstream() {
                     .unwrap_err(),
             ),
         ];
-        for (field, status) in calls {
-            assert_eq!(status.code(), Code::InvalidArgument, "{id:?}: {status:?}");
-            assert_eq!(bad_fields(&status), vec![field.to_owned()], "{id:?}");
-        }
+        assert_refused(&id, calls);
     }
-    // Other local checks.
+    assert_nothing_reached_the_upstream(env, before).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_private_playback_policy_and_a_non_rtmp_simulcast_url_are_refused() {
+    let (env, mut client, before) = quiet_gateway().await;
     let checks = [
         (
             client
@@ -217,6 +271,17 @@ async fn hostile_ids_never_reach_the_upstream() {
                 .unwrap_err(),
             "url",
         ),
+    ];
+    for (status, field) in checks {
+        assert_eq!(bad_fields(&status), vec![field.to_owned()], "{status:?}");
+    }
+    assert_nothing_reached_the_upstream(env, before).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn missing_or_out_of_range_stream_params_are_refused() {
+    let (env, mut client, before) = quiet_gateway().await;
+    let checks = [
         (
             client
                 .update_stream(pb::UpdateStreamRequest {
@@ -261,16 +326,10 @@ async fn hostile_ids_never_reach_the_upstream() {
     for (status, field) in checks {
         assert_eq!(bad_fields(&status), vec![field.to_owned()], "{status:?}");
     }
-    assert_eq!(
-        env.sandbox.count(Endpoint::Any),
-        before,
-        "{:?}",
-        env.sandbox.requests()
-    );
-    env.stop().await;
+    assert_nothing_reached_the_upstream(env, before).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn one_token_request_for_50_cold_callers_and_revoked_tokens_are_replaced() {
     let env = start().await;
     let channel = env.channel().await;
@@ -295,7 +354,7 @@ async fn one_token_request_for_50_cold_callers_and_revoked_tokens_are_replaced()
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn bad_live_key_is_the_operators_to_fix() {
     let env = start_with(fast_sandbox(), |c| {
         c.live_api_key = Some(Secret::new("wrong-live-key"))

@@ -64,8 +64,62 @@ const API_KEY_SECRET: &str = "sk-SECRET-observe-1234";
 const DEST_SECRET: &str = "dest-SECRET-observe-5678";
 const STREAM_KEY_SECRET: &str = "simulcast-SECRET-observe-9";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
+/// What one traced run of the gateway left behind: the traced call's upstream request,
+/// its exported spans, a scrape of `/metrics`, `/readyz`, and every log line and span.
+struct Observed {
+    /// The `traceparent` the sandbox received with the traced CreateTask.
+    upstream_traceparent: Option<String>,
+    /// The traced call's RPC span.
+    server: Span,
+    /// Its upstream request's span.
+    client_span: Span,
+    /// `/metrics` after the calls.
+    metrics: String,
+    /// `/readyz`'s status code.
+    readyz: reqwest::StatusCode,
+    /// Every log line (JSON, TRACE), after the gateway stopped.
+    logs: String,
+    /// Every exported span, formatted.
+    spans: String,
+    /// The task token and stream id of the run (never label values).
+    task: String,
+    stream_id: String,
+    /// The stream key the upstream gave the stream.
+    stream_key: String,
+}
+
+/// The run, done once for this test binary: telemetry (the global subscriber and the
+/// OTLP exporter) can be installed only once per process, so the tests below read what
+/// this one run left. It runs on its own thread and runtime, which outlive any one test;
+/// a failure of the run fails every test with its message.
+fn observed() -> &'static Observed {
+    static OBSERVED: std::sync::OnceLock<Result<Observed, String>> = std::sync::OnceLock::new();
+    OBSERVED
+        .get_or_init(|| {
+            std::thread::spawn(|| {
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("runtime")
+                    .block_on(run())
+            })
+            .join()
+            .map_err(|panic| {
+                panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default()
+            })
+        })
+        .as_ref()
+        .unwrap_or_else(|e| panic!("the traced run failed: {e}"))
+}
+
+/// Starts the OTLP receiver, telemetry and a gateway, makes traced and secret-bearing
+/// calls, waits for the spans, scrapes, stops, and collects what was left.
+async fn run() -> Observed {
     // The OTLP receiver.
     let receiver = Receiver::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -92,7 +146,7 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
     env.wait_serving().await;
     let mut client = env.transcoding().await;
 
-    let mut request = tonic::Request::new(pb::CreateTaskRequest {});
+    let mut request = tonic::Request::new(pb::CreateTaskRequest::default());
     request.metadata_mut().insert(
         "traceparent",
         format!("00-{TRACE_ID}-00f067aa0ba902b7-01")
@@ -118,6 +172,7 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
             task_token: task.clone(),
             query_kind: Some(QueryKind::Query(query)),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -143,23 +198,13 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
     .await
     .unwrap();
 
-    // The sandbox received a traceparent of the caller's trace.
     let upstream = env
         .sandbox
         .requests()
         .into_iter()
         .find(|r| r.endpoint == Endpoint::CreateTask)
         .expect("create_task reached the sandbox");
-    assert!(
-        upstream
-            .traceparent
-            .as_deref()
-            .is_some_and(|t| t.contains(TRACE_ID)),
-        "{:?}",
-        upstream.traceparent
-    );
 
-    // The exported spans: the RPC span and its upstream child share the caller's trace.
     telemetry.flush();
     let trace_id = hex::decode(TRACE_ID).unwrap();
     let (server, client_span) = eventually("spans exported", Duration::from_secs(10), || {
@@ -182,18 +227,58 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
         Err(spans)
     })
     .await;
+
+    let metrics = reqwest::get(format!("{}metrics", env.admin_url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let readyz = reqwest::get(format!("{}readyz", env.admin_url()))
+        .await
+        .unwrap()
+        .status();
+    env.stop().await;
+    telemetry.flush();
+    let spans = format!("{:?}", receiver.0.lock().unwrap());
+    Observed {
+        upstream_traceparent: upstream.traceparent,
+        server,
+        client_span,
+        metrics,
+        readyz,
+        logs: capture.text(),
+        spans,
+        task,
+        stream_id: stream.id,
+        stream_key: stream.stream_key,
+    }
+}
+
+#[test]
+fn the_upstream_request_carries_the_callers_trace() {
+    let traceparent = &observed().upstream_traceparent;
+    assert!(
+        traceparent.as_deref().is_some_and(|t| t.contains(TRACE_ID)),
+        "{traceparent:?}"
+    );
+}
+
+#[test]
+fn the_rpc_span_continues_the_callers_trace_with_the_rpc_attributes() {
+    let server = &observed().server;
     assert_eq!(server.name, "qencode.gateway.v1.Transcoding/CreateTask");
-    assert_eq!(attribute(&server, "rpc.system").as_deref(), Some("grpc"));
+    assert_eq!(attribute(server, "rpc.system").as_deref(), Some("grpc"));
     assert_eq!(
-        attribute(&server, "rpc.service").as_deref(),
+        attribute(server, "rpc.service").as_deref(),
         Some("qencode.gateway.v1.Transcoding")
     );
     assert_eq!(
-        attribute(&server, "rpc.method").as_deref(),
+        attribute(server, "rpc.method").as_deref(),
         Some("CreateTask")
     );
     assert_eq!(
-        attribute(&server, "rpc.grpc.status_code").as_deref(),
+        attribute(server, "rpc.grpc.status_code").as_deref(),
         Some("0")
     );
     assert_eq!(
@@ -201,27 +286,33 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
         hex::decode("00f067aa0ba902b7").unwrap(),
         "the caller's span is the parent"
     );
+}
+
+#[test]
+fn the_upstream_span_is_a_child_of_the_rpc_span() {
+    let Observed {
+        server,
+        client_span,
+        ..
+    } = observed();
     assert_eq!(client_span.name, "POST /v1/create_task");
     assert_eq!(
         client_span.parent_span_id, server.span_id,
         "the upstream span is a child of the RPC span"
     );
     assert_eq!(
-        attribute(&client_span, "http.response.status_code").as_deref(),
+        attribute(client_span, "http.response.status_code").as_deref(),
         Some("200")
     );
     assert_eq!(
-        attribute(&client_span, "url.template").as_deref(),
+        attribute(client_span, "url.template").as_deref(),
         Some("/v1/create_task")
     );
+}
 
-    // Metrics.
-    let metrics = reqwest::get(format!("{}metrics", env.admin_url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+#[test]
+fn metrics_count_rpcs_upstream_requests_tokens_watchers_and_connections() {
+    let metrics = &observed().metrics;
     assert!(
         metrics.contains(r#"rpc_server_duration_seconds_bucket{rpc_system="grpc",rpc_service="qencode.gateway.v1.Transcoding",rpc_method="CreateTask",rpc_grpc_status_code="OK",le="0.5"}"#),
         "{metrics}"
@@ -238,7 +329,11 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
         metrics.contains(r#"gateway_connections_open{listener="grpc"} "#),
         "{metrics}"
     );
-    // Process metrics as Prometheus clients export them by default.
+}
+
+#[test]
+fn metrics_include_the_process_families_prometheus_clients_export() {
+    let metrics = &observed().metrics;
     for family in [
         "process_cpu_seconds_total ",
         "process_resident_memory_bytes ",
@@ -249,25 +344,29 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
     ] {
         assert!(metrics.contains(family), "{family} missing: {metrics}");
     }
-    assert!(!metrics.contains(&task), "a task token is a label value");
+}
+
+#[test]
+fn no_task_token_or_stream_id_is_a_label_value() {
+    let observed = observed();
     assert!(
-        !metrics.contains(&stream.id),
+        !observed.metrics.contains(&observed.task),
+        "a task token is a label value"
+    );
+    assert!(
+        !observed.metrics.contains(&observed.stream_id),
         "a stream id is a label value"
     );
+}
 
-    // Readiness.
-    assert_eq!(
-        reqwest::get(format!("{}readyz", env.admin_url()))
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
-    env.stop().await;
-    telemetry.flush();
+#[test]
+fn readyz_answers_ok() {
+    assert_eq!(observed().readyz, 200);
+}
 
-    // Nothing secret anywhere: log lines at TRACE, exported spans, metrics.
-    let logs = capture.text();
+#[test]
+fn logs_are_json_lines_carrying_the_trace_id() {
+    let logs = &observed().logs;
     assert!(
         logs.lines().any(|l| l.contains(TRACE_ID)),
         "JSON logs carry the trace id"
@@ -283,8 +382,8 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
     let (server_id, client_id) = (
-        hex::encode(&server.span_id),
-        hex::encode(&client_span.span_id),
+        hex::encode(&observed().server.span_id),
+        hex::encode(&observed().client_span.span_id),
     );
     let audit = lines
         .iter()
@@ -315,15 +414,22 @@ async fn spans_share_the_callers_trace_metrics_are_bounded_and_nothing_leaks() {
             );
         }
     }
-    let spans = format!("{:?}", receiver.0.lock().unwrap());
-    let stream_key = stream.stream_key.clone();
+}
+
+#[test]
+fn no_secret_reaches_the_logs_spans_or_metrics() {
+    let observed = observed();
     for secret in [
         API_KEY_SECRET,
         DEST_SECRET,
         STREAM_KEY_SECRET,
-        stream_key.as_str(),
+        observed.stream_key.as_str(),
     ] {
-        for (what, text) in [("logs", &logs), ("spans", &spans), ("metrics", &metrics)] {
+        for (what, text) in [
+            ("logs", &observed.logs),
+            ("spans", &observed.spans),
+            ("metrics", &observed.metrics),
+        ] {
             if let Some(line) = text.lines().find(|l| l.contains(secret)) {
                 panic!("{secret:?} leaked into the {what}: {line}");
             }

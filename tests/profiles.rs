@@ -28,14 +28,14 @@ fn start_request(task_token: &str, profiles: &[&str]) -> pb::StartEncodeProfiles
 async fn created(env: &Env) -> String {
     env.transcoding()
         .await
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap()
         .into_inner()
         .task_token
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_profile_start_runs_to_completion_with_each_profiles_outputs() {
     let env = start_with(fast_sandbox(), fast_polling).await;
     let mut client = env.transcoding().await;
@@ -83,7 +83,7 @@ async fn a_profile_start_runs_to_completion_with_each_profiles_outputs() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unknown_profiles_are_not_found_and_malformed_ones_invalid() {
     let env = start().await;
     let mut client = env.transcoding().await;

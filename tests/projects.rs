@@ -121,7 +121,7 @@ async fn create_task(
     project: Option<&str>,
 ) -> Result<String, tonic::Status> {
     client
-        .create_task(call(pb::CreateTaskRequest {}, token, project))
+        .create_task(call(pb::CreateTaskRequest::default(), token, project))
         .await
         .map(|r| r.into_inner().task_token)
 }
@@ -152,41 +152,114 @@ fn keys_at(uses: &[KeyUse], endpoint: Endpoint) -> Vec<&str> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_projects_use_their_own_keys_and_never_see_each_others_tasks() {
+/// A gateway serving the two-project [`policy`], with a client of each API. The policy's
+/// folder lives as long as the gateway.
+struct TwoProjects {
+    env: Env,
+    transcoding: TranscodingClient<Channel>,
+    live: LiveStreamingClient<Channel>,
+    _dir: std::path::PathBuf,
+}
+
+async fn two_projects() -> TwoProjects {
     let dir = temp_dir();
     let path = write(&dir, "policy.toml", &policy(&dir));
     let env = start(&path).await;
-    let mut transcoding = env.transcoding().await;
-    let mut live = env.live().await;
+    let transcoding = env.transcoding().await;
+    let live = env.live().await;
+    TwoProjects {
+        env,
+        transcoding,
+        live,
+        _dir: dir,
+    }
+}
 
-    // Each caller's task is created with its own project's key.
-    let task_a = create_task(&mut transcoding, TOKEN_A, None).await.unwrap();
-    let task_b = create_task(&mut transcoding, TOKEN_B, None).await.unwrap();
-    let uses = env.sandbox.key_uses();
+impl TwoProjects {
+    /// A task of alpha's caller and one of beta's.
+    async fn tasks(&mut self) -> (String, String) {
+        let task_a = create_task(&mut self.transcoding, TOKEN_A, None)
+            .await
+            .unwrap();
+        let task_b = create_task(&mut self.transcoding, TOKEN_B, None)
+            .await
+            .unwrap();
+        (task_a, task_b)
+    }
+
+    /// Asserts no key, caller token or upstream token of either project is in any log
+    /// line, and stops the gateway.
+    async fn stop_with_no_secret_logged(self) {
+        let mut secrets: Vec<String> = [
+            KEY_ALPHA,
+            LIVE_KEY_ALPHA,
+            KEY_BETA,
+            TOKEN_A,
+            TOKEN_B,
+            TOKEN_AB,
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        for name in ["alpha", "beta"] {
+            let project = self.env.gateway.projects.get(name).unwrap();
+            secrets.push(
+                project
+                    .transcoding
+                    .token()
+                    .await
+                    .unwrap()
+                    .expose()
+                    .to_owned(),
+            );
+            secrets.push(project.live.token().await.unwrap().expose().to_owned());
+        }
+        let text = log_text();
+        for secret in &secrets {
+            assert!(!text.contains(secret.as_str()), "a secret reached the logs");
+        }
+        self.env.stop().await;
+    }
+}
+
+/// StartEncode of `task` as `token`'s caller.
+fn start_encode(token: &str, task: &str) -> Request<pb::StartEncodeRequest> {
+    call(
+        pb::StartEncodeRequest {
+            task_token: task.into(),
+            query_kind: Some(pb::start_encode_request::QueryKind::Query(mp4_query(
+                "https://example.com/in.mp4",
+            ))),
+            payload: None,
+            ..Default::default()
+        },
+        token,
+        None,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_callers_task_is_created_with_its_own_projects_key() {
+    let mut two = two_projects().await;
+    two.tasks().await;
+    let uses = two.env.sandbox.key_uses();
     assert_eq!(keys_at(&uses, Endpoint::CreateTask), [KEY_ALPHA, KEY_BETA]);
     let mut token_keys = keys_at(&uses, Endpoint::AccessToken);
     token_keys.sort_unstable();
     assert_eq!(token_keys, [KEY_ALPHA, KEY_BETA], "one token per project");
+    two.stop_with_no_secret_logged().await;
+}
 
-    // Beta's caller cannot see or touch alpha's task: NOT_FOUND, as for an unknown one,
-    // and nothing reaches the upstream for it.
+/// Beta's caller cannot see or touch alpha's task: NOT_FOUND, as for an unknown one,
+/// and nothing reaches the upstream for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_projects_task_is_not_found_and_reaches_no_upstream() {
+    let mut two = two_projects().await;
+    let (task_a, task_b) = two.tasks().await;
+    let env = &two.env;
+    let transcoding = &mut two.transcoding;
     let starts_before = env.sandbox.count(Endpoint::StartEncode);
-    let start = |token: &str, task: &str| {
-        call(
-            pb::StartEncodeRequest {
-                task_token: task.into(),
-                query_kind: Some(pb::start_encode_request::QueryKind::Query(mp4_query(
-                    "https://example.com/in.mp4",
-                ))),
-                payload: None,
-            },
-            token,
-            None,
-        )
-    };
     let status = transcoding
-        .start_encode(start(TOKEN_B, &task_a))
+        .start_encode(start_encode(TOKEN_B, &task_a))
         .await
         .unwrap_err();
     assert_reason(&status, Code::NotFound, "QENCODE_TOKEN_NOT_FOUND");
@@ -238,13 +311,19 @@ async fn two_projects_use_their_own_keys_and_never_see_each_others_tasks() {
         .into_inner();
     assert!(report.unknown_task_tokens.contains(&task_a), "{report:?}");
     assert!(!report.statuses.contains_key(&task_a));
+    two.stop_with_no_secret_logged().await;
+}
 
-    // Alpha's own caller starts and watches it.
-    transcoding
-        .start_encode(start(TOKEN_A, &task_a))
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projects_own_caller_starts_and_watches_its_task() {
+    let mut two = two_projects().await;
+    let (task_a, _) = two.tasks().await;
+    two.transcoding
+        .start_encode(start_encode(TOKEN_A, &task_a))
         .await
         .expect("alpha starts its own task");
-    let mut watch = transcoding
+    let mut watch = two
+        .transcoding
         .watch_status(call(
             pb::WatchStatusRequest {
                 task_token: task_a.clone(),
@@ -261,20 +340,30 @@ async fn two_projects_use_their_own_keys_and_never_see_each_others_tasks() {
         .expect("a first event")
         .expect("snapshot");
     drop(watch);
+    two.stop_with_no_secret_logged().await;
+}
 
-    // A caller of both projects picks one per call; without a name it uses its own.
-    create_task(&mut transcoding, TOKEN_AB, Some("beta"))
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_of_both_projects_picks_one_per_call_and_defaults_to_its_own() {
+    let mut two = two_projects().await;
+    create_task(&mut two.transcoding, TOKEN_AB, Some("beta"))
         .await
         .unwrap();
-    create_task(&mut transcoding, TOKEN_AB, None).await.unwrap();
-    let uses = env.sandbox.key_uses();
-    assert_eq!(
-        keys_at(&uses, Endpoint::CreateTask)[2..],
-        [KEY_BETA, KEY_ALPHA]
-    );
+    create_task(&mut two.transcoding, TOKEN_AB, None)
+        .await
+        .unwrap();
+    let uses = two.env.sandbox.key_uses();
+    assert_eq!(keys_at(&uses, Endpoint::CreateTask), [KEY_BETA, KEY_ALPHA]);
+    two.stop_with_no_secret_logged().await;
+}
 
-    // Asking for a project the caller may not use, or one that does not exist.
-    let denied = create_task(&mut transcoding, TOKEN_A, Some("beta"))
+/// Asking for a project the caller may not use, or one that does not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_not_allowed_or_not_defined_is_refused_before_the_upstream() {
+    let mut two = two_projects().await;
+    let transcoding = &mut two.transcoding;
+    let creates = two.env.sandbox.count(Endpoint::CreateTask);
+    let denied = create_task(transcoding, TOKEN_A, Some("beta"))
         .await
         .unwrap_err();
     let details = assert_reason(&denied, Code::PermissionDenied, "PROJECT_NOT_ALLOWED");
@@ -284,7 +373,7 @@ async fn two_projects_use_their_own_keys_and_never_see_each_others_tasks() {
         Some("beta")
     );
     assert_eq!(info.metadata.get("caller").map(String::as_str), Some("a"));
-    let unknown = create_task(&mut transcoding, TOKEN_AB, Some("nope"))
+    let unknown = create_task(transcoding, TOKEN_AB, Some("nope"))
         .await
         .unwrap_err();
     let details = assert_reason(&unknown, Code::InvalidArgument, "UNKNOWN_PROJECT");
@@ -298,13 +387,23 @@ async fn two_projects_use_their_own_keys_and_never_see_each_others_tasks() {
         Some("nope")
     );
     assert_eq!(bad_fields(&unknown), ["x-qencode-project"]);
-    let creates = env.sandbox.count(Endpoint::CreateTask);
-    assert_eq!(creates, 4, "refused calls reach no upstream");
+    assert_eq!(
+        two.env.sandbox.count(Endpoint::CreateTask),
+        creates,
+        "refused calls reach no upstream"
+    );
+    two.stop_with_no_secret_logged().await;
+}
 
-    // Live calls go with the caller's project's Live key; another project's stream is
-    // NOT_FOUND before any upstream request.
-    let stream = create_stream(&mut live, TOKEN_A).await.unwrap();
-    create_stream(&mut live, TOKEN_B).await.unwrap();
+/// Live calls go with the caller's project's Live key; another project's stream is
+/// NOT_FOUND before any upstream request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_calls_use_the_projects_live_key_and_another_projects_stream_is_not_found() {
+    let mut two = two_projects().await;
+    let env = &two.env;
+    let live = &mut two.live;
+    let stream = create_stream(live, TOKEN_A).await.unwrap();
+    create_stream(live, TOKEN_B).await.unwrap();
     let uses = env.sandbox.key_uses();
     assert_eq!(
         keys_at(&uses, Endpoint::LiveCreate),
@@ -332,14 +431,33 @@ async fn two_projects_use_their_own_keys_and_never_see_each_others_tasks() {
     ))
     .await
     .expect("alpha reads its own stream");
+    two.stop_with_no_secret_logged().await;
+}
 
-    // Audit lines carry the project and the task token or stream id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_lines_carry_the_project_and_the_task_token_or_stream_id() {
+    let mut two = two_projects().await;
+    let (task_a, _) = two.tasks().await;
+    two.transcoding
+        .start_encode(start_encode(TOKEN_B, &task_a))
+        .await
+        .unwrap_err();
+    two.transcoding
+        .start_encode(start_encode(TOKEN_A, &task_a))
+        .await
+        .expect("alpha starts its own task");
+    let stream = create_stream(&mut two.live, TOKEN_A).await.unwrap();
     wait_for_line(&["audit", "alpha", &task_a, "StartEncode", "OK"]).await;
     wait_for_line(&["audit", "beta", &task_a, "StartEncode", "NOT_FOUND"]).await;
     wait_for_line(&["audit", "alpha", &stream.id, "CreateStream"]).await;
+    two.stop_with_no_secret_logged().await;
+}
 
-    // Token metrics by project.
-    let metrics = reqwest::get(env.admin_url().join("metrics").unwrap())
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_fetches_are_counted_by_project() {
+    let mut two = two_projects().await;
+    two.tasks().await;
+    let metrics = reqwest::get(two.env.admin_url().join("metrics").unwrap())
         .await
         .unwrap()
         .text()
@@ -350,36 +468,7 @@ async fn two_projects_use_their_own_keys_and_never_see_each_others_tasks() {
             format!(r#"gateway_token_fetches_total{{api="transcoding",project="{project}"}} 1"#);
         assert!(metrics.contains(&line), "{line} missing:\n{metrics}");
     }
-
-    // No key, caller token or upstream token in any line.
-    let mut secrets: Vec<String> = [
-        KEY_ALPHA,
-        LIVE_KEY_ALPHA,
-        KEY_BETA,
-        TOKEN_A,
-        TOKEN_B,
-        TOKEN_AB,
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    for name in ["alpha", "beta"] {
-        let project = env.gateway.projects.get(name).unwrap();
-        secrets.push(
-            project
-                .transcoding
-                .token()
-                .await
-                .unwrap()
-                .expose()
-                .to_owned(),
-        );
-        secrets.push(project.live.token().await.unwrap().expose().to_owned());
-    }
-    let text = log_text();
-    for secret in &secrets {
-        assert!(!text.contains(secret.as_str()), "a secret reached the logs");
-    }
-    env.stop().await;
+    two.stop_with_no_secret_logged().await;
 }
 
 /// Rewrites the policy at `path` and waits until a log line holds all of `expect` (the

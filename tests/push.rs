@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::transport::Channel;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn with_no_key_a_watcher_completes_from_the_sandboxs_callback() {
     let mut config = Cli::parse_from(["qencode-gateway"]).gateway;
     config.sandbox_listen = "127.0.0.1:0".parse().unwrap();
@@ -49,7 +49,7 @@ async fn with_no_key_a_watcher_completes_from_the_sandboxs_callback() {
         .unwrap();
     let mut client = pb::transcoding_client::TranscodingClient::new(channel);
     let token = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap()
         .into_inner()
@@ -74,6 +74,7 @@ async fn with_no_key_a_watcher_completes_from_the_sandboxs_callback() {
                 "https://example.com/in.mp4",
             ))),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -104,7 +105,7 @@ async fn with_no_key_a_watcher_completes_from_the_sandboxs_callback() {
     server.await.unwrap().unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn with_no_key_a_stream_watcher_follows_the_sandboxs_stream_callbacks() {
     let mut config = Cli::parse_from(["qencode-gateway"]).gateway;
     config.sandbox_listen = "127.0.0.1:0".parse().unwrap();

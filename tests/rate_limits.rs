@@ -41,7 +41,7 @@ async fn transcoding_429_carries_retry_info_from_retry_after() {
     let mut client = env.transcoding().await;
     env.sandbox.inject(too_many(Endpoint::CreateTask, "7"));
     let status = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap_err();
     assert_eq!(
@@ -50,7 +50,7 @@ async fn transcoding_429_carries_retry_info_from_retry_after() {
     );
 
     let token = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("create")
         .into_inner()

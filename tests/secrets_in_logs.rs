@@ -21,47 +21,67 @@ const PROJECT_TWO_KEY: &str = "p2-SECRET-api-key-6262";
 const PROJECT_TWO_LIVE_KEY: &str = "p2-SECRET-live-key-6363";
 const CALLER_TOKEN: &str = "caller-SECRET-token-6464";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn secrets_never_reach_the_logs() {
-    let capture = logs::logs();
-
+/// A gateway whose upstream key is [`API_KEY_SECRET`], every log line captured at TRACE.
+async fn gateway() -> Env {
+    logs::logs();
     let sandbox = qencode_sandbox::SandboxConfig {
         api_keys: vec![API_KEY_SECRET.into()],
         live_api_keys: vec![API_KEY_SECRET.into()],
         ..fast_sandbox()
     };
-    let env = start_with(sandbox, |c| c.api_key = Some(Secret::new(API_KEY_SECRET))).await;
+    start_with(sandbox, |c| c.api_key = Some(Secret::new(API_KEY_SECRET))).await
+}
+
+/// Asserts the capture works (TRACE, upstream requests in it) and that none of
+/// `secrets` is in any line so far.
+fn assert_not_logged(secrets: &[String]) {
+    let logs = logs::logs().text();
+    assert!(
+        logs.contains("upstream_request"),
+        "TRACE capture is not working"
+    );
+    assert!(
+        logs.lines().count() > 100,
+        "suspiciously few log lines: {}",
+        logs.lines().count()
+    );
+    for secret in secrets {
+        if let Some(line) = logs.lines().find(|line| line.contains(secret.as_str())) {
+            panic!("secret {secret:?} leaked into the log: {line}");
+        }
+    }
+}
+
+/// The default project's current Transcoding (or Live) API token.
+async fn token(env: &Env, live: bool) -> Secret {
+    let project = env.gateway.projects.default_project().unwrap();
+    let manager = if live {
+        &project.live
+    } else {
+        &project.transcoding
+    };
+    manager.token().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_key_tokens_and_destination_keys_of_transcoding_calls_are_never_logged() {
+    let env = gateway().await;
     let mut client = env.transcoding().await;
     let mut tokens = Vec::new();
 
     let task = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap()
         .into_inner()
         .task_token;
-    tokens.push(
-        env.gateway
-            .projects
-            .default_project()
-            .unwrap()
-            .transcoding
-            .token()
-            .await
-            .unwrap(),
-    );
+    tokens.push(token(&env, false).await);
     env.sandbox.revoke_tokens();
-    client.create_task(pb::CreateTaskRequest {}).await.unwrap();
-    tokens.push(
-        env.gateway
-            .projects
-            .default_project()
-            .unwrap()
-            .transcoding
-            .token()
-            .await
-            .unwrap(),
-    );
+    client
+        .create_task(pb::CreateTaskRequest::default())
+        .await
+        .unwrap();
+    tokens.push(token(&env, false).await);
 
     let mut query = mp4_query("https://example.com/in.mp4");
     query.format[0].destination = vec![pb::Destination {
@@ -75,6 +95,7 @@ async fn secrets_never_reach_the_logs() {
             task_token: task.clone(),
             query_kind: Some(QueryKind::Query(query)),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -85,6 +106,7 @@ async fn secrets_never_reach_the_logs() {
         .transcode(pb::TranscodeRequest {
             query_kind: Some(pb::transcode_request::QueryKind::QueryJson(raw)),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -106,6 +128,7 @@ async fn secrets_never_reach_the_logs() {
         .transcode(pb::TranscodeRequest {
             query_kind: Some(pb::transcode_request::QueryKind::Query(query)),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -116,10 +139,25 @@ async fn secrets_never_reach_the_logs() {
         })
         .await
         .unwrap();
+    env.stop().await;
 
-    // The Live API: key in the token URL path, bearer tokens, stream and simulcast keys,
-    // DVR storage secrets.
+    assert_ne!(tokens[0], tokens[1], "the token was refreshed");
+    let mut secrets = vec![
+        API_KEY_SECRET.to_owned(),
+        DEST_KEY.to_owned(),
+        DEST_SECRET.to_owned(),
+    ];
+    secrets.extend(tokens.iter().map(|t| t.expose().to_owned()));
+    assert_not_logged(&secrets);
+}
+
+/// The Live API: key in the token URL path, bearer tokens, stream and simulcast keys,
+/// DVR storage secrets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_key_tokens_and_dvr_keys_of_live_calls_are_never_logged() {
+    let env = gateway().await;
     let mut live = env.live().await;
+    let mut tokens = Vec::new();
     let params = pb::StreamParams {
         name: Some("secret-test".into()),
         dvr: Some(pb::Dvr {
@@ -144,16 +182,7 @@ async fn secrets_never_reach_the_logs() {
         .into_inner()
         .stream
         .unwrap();
-    tokens.push(
-        env.gateway
-            .projects
-            .default_project()
-            .unwrap()
-            .live
-            .token()
-            .await
-            .unwrap(),
-    );
+    tokens.push(token(&env, true).await);
     env.sandbox.revoke_tokens();
     live.add_simulcast_target(pb::AddSimulcastTargetRequest {
         stream_id: stream.id.clone(),
@@ -162,16 +191,7 @@ async fn secrets_never_reach_the_logs() {
     })
     .await
     .unwrap();
-    tokens.push(
-        env.gateway
-            .projects
-            .default_project()
-            .unwrap()
-            .live
-            .token()
-            .await
-            .unwrap(),
-    );
+    tokens.push(token(&env, true).await);
     live.get_stream(pb::GetStreamRequest {
         stream_id: stream.id.clone(),
     })
@@ -179,50 +199,43 @@ async fn secrets_never_reach_the_logs() {
     .unwrap();
     let stream_key = stream.stream_key.clone();
     assert!(!stream_key.is_empty());
+    env.stop().await;
 
-    // A wrong key is refused upstream; the refusal is logged without the key.
+    assert_ne!(tokens[0], tokens[1], "the live token was refreshed");
+    let mut secrets = vec![
+        SIMULCAST_KEY.to_owned(),
+        stream_key,
+        API_KEY_SECRET.to_owned(),
+        DEST_KEY.to_owned(),
+        DEST_SECRET.to_owned(),
+    ];
+    secrets.extend(tokens.iter().map(|t| t.expose().to_owned()));
+    assert_not_logged(&secrets);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_api_key_refused_upstream_is_never_logged() {
+    logs::logs();
     let wrong = start_with(fast_sandbox(), |c| {
         c.api_key = Some(Secret::new(WRONG_KEY_SECRET))
     })
     .await;
     let mut wrong_client = wrong.transcoding().await;
     wrong_client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap_err();
     wrong.stop().await;
+    assert_not_logged(&[WRONG_KEY_SECRET.to_owned()]);
+}
 
-    // Two projects on one gateway, keys from files named in a policy: their keys, their
-    // upstream tokens and the caller's bearer token stay out of every line too, also in
-    // a refused project and a refused reload.
-    let project_secrets = two_projects(capture).await;
-    env.stop().await;
-
-    let logs = capture.text();
-    assert!(
-        logs.contains("upstream_request"),
-        "TRACE capture is not working"
-    );
-    assert!(
-        logs.lines().count() > 100,
-        "suspiciously few log lines: {}",
-        logs.lines().count()
-    );
-    let mut secrets = vec![
-        API_KEY_SECRET.to_owned(),
-        WRONG_KEY_SECRET.to_owned(),
-        DEST_KEY.to_owned(),
-        DEST_SECRET.to_owned(),
-    ];
-    secrets.extend(tokens.iter().map(|t| t.expose().to_owned()));
-    secrets.extend(project_secrets);
-    assert_ne!(tokens[0], tokens[1], "the token was refreshed");
-    assert_ne!(tokens[2], tokens[3], "the live token was refreshed");
-    for secret in &secrets {
-        if let Some(line) = logs.lines().find(|line| line.contains(secret.as_str())) {
-            panic!("secret {secret:?} leaked into the log: {line}");
-        }
-    }
+/// Two projects on one gateway, keys from files named in a policy: their keys, their
+/// upstream tokens and the caller's bearer token stay out of every line too, also in
+/// a refused project and a refused reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_keys_and_tokens_of_two_projects_and_a_refused_reload_are_never_logged() {
+    let project_secrets = two_projects(logs::logs()).await;
+    assert_not_logged(&project_secrets);
 }
 
 /// Runs calls of two projects through one gateway; returns every secret they involve.
@@ -253,7 +266,7 @@ async fn two_projects(capture: &logs::Capture) -> Vec<String> {
     })
     .await;
     let call = |project: &str| {
-        let mut request = tonic::Request::new(pb::CreateTaskRequest {});
+        let mut request = tonic::Request::new(pb::CreateTaskRequest::default());
         let m = request.metadata_mut();
         m.insert(
             "authorization",

@@ -11,7 +11,7 @@ use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
 };
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn health_reports_every_service_serving() {
     let env = start().await;
     let mut health = HealthClient::new(env.channel().await);
@@ -39,7 +39,7 @@ async fn health_reports_every_service_serving() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn reflection_lists_both_services_in_v1_and_v1alpha() {
     let env = start().await;
     let channel = env.channel().await;
@@ -98,7 +98,7 @@ async fn reflection_lists_both_services_in_v1_and_v1alpha() {
 }
 
 /// grpcurl decodes error details only if reflection resolves their types.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn reflection_resolves_the_error_detail_types() {
     use prost::Message;
     use tonic_reflection::pb::v1;
@@ -160,7 +160,7 @@ async fn reflection_resolves_the_error_detail_types() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn metrics_and_probes_answer_only_on_the_admin_port_and_callbacks_only_on_the_http_port() {
     let env = start_with(fast_sandbox(), |c| {
         c.callback_url = Some(url::Url::parse(&format!("http://{}", c.http_listen)).unwrap());
@@ -221,7 +221,10 @@ async fn metrics_and_probes_answer_only_on_the_admin_port_and_callbacks_only_on_
 
 fn gateway(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"));
-    command.args(args).env_clear();
+    command
+        .args(args)
+        .env_clear()
+        .env("GATEWAY_DATABASE_URL", "off");
     for (k, v) in env {
         command.env(k, v);
     }
@@ -378,7 +381,7 @@ fn help_lists_what_an_operator_sets_and_help_all_every_setting_without_values() 
     assert!(!all_help.contains("sk-SECRET-help"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn health_follows_the_upstream_key_through_watch() {
     use qencode_sandbox::SandboxConfig;
     let env = start_with(SandboxConfig { ..fast_sandbox() }, |c| {
@@ -404,7 +407,7 @@ async fn health_follows_the_upstream_key_through_watch() {
     env.sandbox.revoke_tokens();
     let mut client = env.transcoding().await;
     let status = client
-        .create_task(qencode_gateway::pb::CreateTaskRequest {})
+        .create_task(qencode_gateway::pb::CreateTaskRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::FailedPrecondition);
@@ -433,7 +436,7 @@ async fn health_follows_the_upstream_key_through_watch() {
         .unwrap();
     assert_eq!(next.status(), ServingStatus::Serving);
     client
-        .create_task(qencode_gateway::pb::CreateTaskRequest {})
+        .create_task(qencode_gateway::pb::CreateTaskRequest::default())
         .await
         .unwrap();
     env.stop().await;
@@ -444,12 +447,15 @@ async fn health_follows_the_upstream_key_through_watch() {
 fn start_log(env: &[(&str, &str)]) -> String {
     use std::io::{BufRead, BufReader};
     let mut command = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"));
-    command.env_clear().envs([
-        ("GATEWAY_LISTEN", "127.0.0.1:0"),
-        ("GATEWAY_HTTP_LISTEN", "127.0.0.1:0"),
-        ("GATEWAY_ADMIN_LISTEN", "127.0.0.1:0"),
-        ("GATEWAY_SANDBOX_LISTEN", "127.0.0.1:0"),
-    ]);
+    command
+        .env_clear()
+        .env("GATEWAY_DATABASE_URL", "off")
+        .envs([
+            ("GATEWAY_LISTEN", "127.0.0.1:0"),
+            ("GATEWAY_HTTP_LISTEN", "127.0.0.1:0"),
+            ("GATEWAY_ADMIN_LISTEN", "127.0.0.1:0"),
+            ("GATEWAY_SANDBOX_LISTEN", "127.0.0.1:0"),
+        ]);
     command.envs(env.iter().copied());
     let mut child = command
         .stdout(std::process::Stdio::piped())
@@ -501,12 +507,15 @@ fn a_short_file_limit_is_one_short_warn_line_at_start() {
 /// serves) is killed and reported as `None`.
 fn exit_of(env: &[(&str, &str)]) -> (Option<i32>, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"));
-    command.env_clear().envs([
-        ("GATEWAY_LISTEN", "127.0.0.1:0"),
-        ("GATEWAY_HTTP_LISTEN", "127.0.0.1:0"),
-        ("GATEWAY_ADMIN_LISTEN", "127.0.0.1:0"),
-        ("GATEWAY_SANDBOX_LISTEN", "127.0.0.1:0"),
-    ]);
+    command
+        .env_clear()
+        .env("GATEWAY_DATABASE_URL", "off")
+        .envs([
+            ("GATEWAY_LISTEN", "127.0.0.1:0"),
+            ("GATEWAY_HTTP_LISTEN", "127.0.0.1:0"),
+            ("GATEWAY_ADMIN_LISTEN", "127.0.0.1:0"),
+            ("GATEWAY_SANDBOX_LISTEN", "127.0.0.1:0"),
+        ]);
     command.envs(env.iter().copied());
     let mut child = command
         .stdout(std::process::Stdio::null())

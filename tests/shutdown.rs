@@ -53,6 +53,7 @@ async fn sigterm_ends_watchers_drains_calls_and_exits_zero() {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"))
         .env_clear()
+        .env("GATEWAY_DATABASE_URL", "off")
         .env("QENCODE_API_KEY", API_KEY)
         .env("QENCODE_API_URL", sandbox.base_url())
         .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
@@ -72,6 +73,7 @@ async fn sigterm_ends_watchers_drains_calls_and_exits_zero() {
         .transcode(pb::TranscodeRequest {
             query_kind: Some(query),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -92,7 +94,11 @@ async fn sigterm_ends_watchers_drains_calls_and_exits_zero() {
     ));
     let before = sandbox.count(Endpoint::CreateTask);
     let mut slow_client = TranscodingClient::new(channel.clone());
-    let slow = tokio::spawn(async move { slow_client.create_task(pb::CreateTaskRequest {}).await });
+    let slow = tokio::spawn(async move {
+        slow_client
+            .create_task(pb::CreateTaskRequest::default())
+            .await
+    });
     eventually(
         "the slow call reached the upstream",
         give_up.saturating_duration_since(Instant::now()),
@@ -142,6 +148,7 @@ async fn the_grace_period_bounds_a_stuck_drain() {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"))
         .env_clear()
+        .env("GATEWAY_DATABASE_URL", "off")
         .env("QENCODE_API_KEY", API_KEY)
         .env("QENCODE_API_URL", sandbox.base_url())
         .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
@@ -161,7 +168,8 @@ async fn the_grace_period_bounds_a_stuck_drain() {
     ));
     let before = sandbox.count(Endpoint::CreateTask);
     let mut client = TranscodingClient::new(channel);
-    let stuck = tokio::spawn(async move { client.create_task(pb::CreateTaskRequest {}).await });
+    let stuck =
+        tokio::spawn(async move { client.create_task(pb::CreateTaskRequest::default()).await });
     eventually(
         "the call reached the upstream",
         give_up.saturating_duration_since(Instant::now()),
@@ -209,7 +217,8 @@ async fn probes_answer_during_the_drain_and_the_admin_listener_closes_after_it()
     ));
     let before = env.sandbox.count(Endpoint::CreateTask);
     let mut client = env.transcoding().await;
-    let slow = tokio::spawn(async move { client.create_task(pb::CreateTaskRequest {}).await });
+    let slow =
+        tokio::spawn(async move { client.create_task(pb::CreateTaskRequest::default()).await });
     let give_up = Instant::now() + Duration::from_secs(20);
     while env.sandbox.count(Endpoint::CreateTask) == before {
         assert!(

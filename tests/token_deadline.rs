@@ -50,7 +50,7 @@ async fn a_hung_token_endpoint_ends_at_the_calls_deadline_with_the_gateways_stat
     // A 1 s grpc-timeout from a client with no timer of its own: the status is the
     // server's, sent before tonic's own timer would cancel the call.
     let started = Instant::now();
-    let request = pb::CreateTaskRequest {}.encode_to_vec();
+    let request = pb::CreateTaskRequest::default().encode_to_vec();
     let status = unary_status(
         env.addr,
         CREATE_TASK,
@@ -76,7 +76,7 @@ async fn a_hung_token_endpoint_ends_at_the_calls_deadline_with_the_gateways_stat
     let status = env
         .transcoding()
         .await
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap_err();
     let took = started.elapsed();

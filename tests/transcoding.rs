@@ -13,19 +13,19 @@ async fn create(
     client: &mut pb::transcoding_client::TranscodingClient<tonic::transport::Channel>,
 ) -> String {
     client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("create_task")
         .into_inner()
         .task_token
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_start_and_follow_a_task_to_completion() {
     let env = start().await;
     let mut client = env.transcoding().await;
     let created = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap()
         .into_inner();
@@ -40,6 +40,7 @@ async fn create_start_and_follow_a_task_to_completion() {
             task_token: created.task_token.clone(),
             query_kind: Some(QueryKind::Query(mp4_query("https://example.com/in.mp4"))),
             payload: Some("{\"internal_id\": 7}".into()),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -96,7 +97,7 @@ async fn create_start_and_follow_a_task_to_completion() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn transcode_creates_and_starts_in_one_call() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -106,6 +107,7 @@ async fn transcode_creates_and_starts_in_one_call() {
                 r#"{"query": {"source": "https://example.com/a.mp4", "format": [{"output": "mp3", "brand_new_attribute": [1, "x"]}]}}"#.into(),
             )),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -125,7 +127,7 @@ async fn transcode_creates_and_starts_in_one_call() {
 /// `output: metadata` through the gateway, as Qencode's client libraries use it: the
 /// document's URL is the first `videos` entry once the task completes, and it serves
 /// the source's ffprobe-style JSON.
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_metadata_output_completes_with_a_fetchable_document() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -143,6 +145,7 @@ async fn a_metadata_output_completes_with_a_fetchable_document() {
                 },
             )),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -171,7 +174,7 @@ async fn a_metadata_output_completes_with_a_fetchable_document() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn failing_source_ends_in_error_state() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -181,6 +184,7 @@ async fn failing_source_ends_in_error_state() {
                 "https://example.com/fail.mp4",
             ))),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -195,7 +199,7 @@ async fn failing_source_ends_in_error_state() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn get_status_reports_unknown_tokens_and_dedupes() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -214,7 +218,7 @@ async fn get_status_reports_unknown_tokens_and_dedupes() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn bad_api_key_is_the_operators_to_fix_with_the_qencode_code() {
     let env = start_with(fast_sandbox(), |c| {
         c.api_key = Some("wrong-key".parse().unwrap())
@@ -222,7 +226,7 @@ async fn bad_api_key_is_the_operators_to_fix_with_the_qencode_code() {
     .await;
     let mut client = env.transcoding().await;
     let status = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap_err();
     // The gateway's key, not the caller's identity: never UNAUTHENTICATED.
@@ -242,7 +246,7 @@ async fn bad_api_key_is_the_operators_to_fix_with_the_qencode_code() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn revoked_session_token_is_refreshed_transparently() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -263,7 +267,7 @@ async fn revoked_session_token_is_refreshed_transparently() {
         times: 2,
     });
     let status = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap_err();
     assert_reason(&status, Code::FailedPrecondition, "UPSTREAM_TOKEN_REJECTED");
@@ -271,7 +275,7 @@ async fn revoked_session_token_is_refreshed_transparently() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn busy_upstream_gives_unavailable_with_retry_info() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -305,7 +309,7 @@ async fn busy_upstream_gives_unavailable_with_retry_info() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn html_502_is_unavailable_and_not_retried_for_unsafe_calls() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -316,7 +320,7 @@ async fn html_502_is_unavailable_and_not_retried_for_unsafe_calls() {
         FaultKind::Html { status: 502 },
     ));
     let status = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap_err();
     assert_reason(&status, Code::Unavailable, "UPSTREAM_NOT_JSON");
@@ -330,7 +334,7 @@ async fn html_502_is_unavailable_and_not_retried_for_unsafe_calls() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn safe_calls_retry_through_a_transient_502() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -364,7 +368,7 @@ async fn safe_calls_retry_through_a_transient_502() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn slow_upstream_is_bounded_by_the_callers_deadline() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -385,7 +389,7 @@ async fn slow_upstream_is_bounded_by_the_callers_deadline() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn upstream_error_codes_map_by_meaning() {
     let env = start().await;
     let mut client = env.transcoding().await;
@@ -410,6 +414,7 @@ async fn upstream_error_codes_map_by_meaning() {
                 task_token: token.clone(),
                 query_kind: Some(QueryKind::Query(mp4_query("https://example.com/x.mp4"))),
                 payload: None,
+                ..Default::default()
             })
             .await
             .unwrap_err();
@@ -426,6 +431,7 @@ async fn upstream_error_codes_map_by_meaning() {
             task_token: "ffffffffffffffffffffffffffffffff".into(),
             query_kind: Some(QueryKind::Query(mp4_query("https://example.com/x.mp4"))),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -449,6 +455,7 @@ async fn polled_through_its_master() -> (
                 "https://example.com/in.mp4",
             ))),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -463,7 +470,7 @@ async fn polled_through_its_master() -> (
     (env, client, token)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn master_endpoint_failure_falls_back_to_the_main_one() {
     let (env, mut client, token) = polled_through_its_master().await;
     let ask = || pb::GetStatusRequest {
@@ -486,7 +493,7 @@ async fn master_endpoint_failure_falls_back_to_the_main_one() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_busy_master_is_unavailable_without_falling_back() {
     let (env, mut client, token) = polled_through_its_master().await;
     let ask = || pb::GetStatusRequest {
@@ -514,13 +521,13 @@ async fn a_busy_master_is_unavailable_without_falling_back() {
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cold_gateway_makes_one_token_request_for_500_concurrent_calls() {
     let env = start().await;
     let channel = env.channel().await;
     let calls = (0..500).map(|_| {
         let mut client = pb::transcoding_client::TranscodingClient::new(channel.clone());
-        tokio::spawn(async move { client.create_task(pb::CreateTaskRequest {}).await })
+        tokio::spawn(async move { client.create_task(pb::CreateTaskRequest::default()).await })
     });
     let results = futures::future::join_all(calls).await;
     let ok = results

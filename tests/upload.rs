@@ -1,6 +1,8 @@
 //! UploadFile end to end: tonic client -> gateway on :0 -> sandbox TUS on :0 over HTTP.
 //! Gateway pieces are 256 KiB so every upload takes many PATCHes. This file: uploads that
-//! arrive, resume after faults, fail with what was stored, or are cancelled.
+//! arrive, resume after faults, fail with what was stored, or are cancelled. On the real
+//! clock: megabytes over loopback can wait on the kernel (delayed ACKs), and a paused
+//! clock jumps ahead meanwhile (a 50 MiB upload then retried a PATCH in 1 run of 5).
 
 mod common;
 
@@ -51,6 +53,7 @@ async fn fifty_mib_arrive_byte_identical_and_become_a_task_source() {
             task_token: token.clone(),
             query_kind: Some(QueryKind::Query(mp4_query(&response.source_uri))),
             payload: None,
+            ..Default::default()
         })
         .await
         .expect("start_encode with the tus: source");

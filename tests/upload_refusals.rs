@@ -157,7 +157,7 @@ async fn untrusted_upload_hosts_are_refused() {
     .await;
     let mut client = env.transcoding().await;
     let created = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("create_task")
         .into_inner();

@@ -33,6 +33,7 @@ impl Gateway {
             .port();
         let child = Command::new(env!("CARGO_BIN_EXE_qencode-gateway"))
             .env_clear()
+            .env("GATEWAY_DATABASE_URL", "off")
             .env("QENCODE_API_KEY", API_KEY)
             .env("QENCODE_API_URL", sandbox.base_url())
             .env("GATEWAY_LISTEN", format!("127.0.0.1:{port}"))

@@ -57,7 +57,7 @@ fn tls_front(
     });
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn every_upstream_request_goes_over_tls_to_a_root_from_ssl_cert_file() {
     let ca = Ca::new("upstream test CA");
     let dir = temp_dir();

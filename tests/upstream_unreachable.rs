@@ -15,7 +15,7 @@ fn closed_port() -> u16 {
         .port()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_refused_connection_names_the_cause_and_the_host() {
     let port = closed_port();
     let env = start_with(fast_sandbox(), |config| {
@@ -27,7 +27,7 @@ async fn a_refused_connection_names_the_cause_and_the_host() {
     let status = env
         .transcoding()
         .await
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap_err();
     let details = assert_reason(&status, tonic::Code::Unavailable, "UPSTREAM_UNREACHABLE");

@@ -17,6 +17,7 @@ fn start_request(
         task_token: task_token.into(),
         query_kind,
         payload,
+        ..Default::default()
     }
 }
 
@@ -167,6 +168,7 @@ async fn invalid_requests_never_reach_the_upstream() {
                 },
             )),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap_err();

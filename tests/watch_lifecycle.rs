@@ -13,12 +13,12 @@ fn fast_polling(c: &mut qencode_gateway::Config) {
     c.live_poll_interval = Some(Duration::from_millis(50));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_watch_opened_before_start_encode_sees_the_start_and_the_completion() {
     let env = start_with(fast_sandbox(), fast_polling).await;
     let mut client = env.transcoding().await;
     let token = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .unwrap()
         .into_inner()
@@ -45,6 +45,7 @@ async fn a_watch_opened_before_start_encode_sees_the_start_and_the_completion() 
             task_token: token.clone(),
             query_kind: Some(QueryKind::Query(mp4_query("https://example.com/in.mp4"))),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -68,7 +69,7 @@ async fn a_watch_opened_before_start_encode_sees_the_start_and_the_completion() 
     env.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn watches_of_unknown_ids_share_the_unary_calls_reasons() {
     let env = start_with(fast_sandbox(), fast_polling).await;
     let mut client = env.transcoding().await;

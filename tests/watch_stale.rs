@@ -164,6 +164,7 @@ async fn a_task_watch_is_told_of_an_outage_and_of_its_end() {
                 "https://example.com/in.mp4",
             ))),
             payload: None,
+            ..Default::default()
         })
         .await
         .unwrap()

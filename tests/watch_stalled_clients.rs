@@ -25,7 +25,7 @@ async fn task(
     transcoded_task(client).await
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn watch_streams_whose_client_takes_nothing_end_and_free_their_slots() {
     let sandbox = SandboxConfig {
         // Tasks stay running for the whole test.

@@ -8,7 +8,7 @@ use qencode_gateway::pb::{self, TaskState};
 use qencode_sandbox::{Endpoint, Fault, FaultKind};
 use std::time::Duration;
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_stalled_batch_does_not_freeze_the_other_watchers() {
     let env = start_with(fast_sandbox(), |c| {
         c.poll_interval = Duration::from_millis(200);
@@ -25,6 +25,7 @@ async fn a_stalled_batch_does_not_freeze_the_other_watchers() {
                     "https://example.com/in.mp4",
                 ))),
                 payload: None,
+                ..Default::default()
             })
             .await
             .unwrap()

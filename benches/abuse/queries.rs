@@ -85,7 +85,7 @@ async fn variant(label: &str, env: &[(&str, String)], query: QueryKind) {
         .max_encoding_message_size(CLIENT_MAX)
         .max_decoding_message_size(CLIENT_MAX);
     let task_token = client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("create task")
         .into_inner()
@@ -101,6 +101,7 @@ async fn variant(label: &str, env: &[(&str, String)], query: QueryKind) {
         task_token,
         query_kind: Some(query),
         payload: None,
+        ..Default::default()
     });
     request.set_timeout(Duration::from_secs(60));
     let answer = client.start_encode(request).await;

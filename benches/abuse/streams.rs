@@ -90,7 +90,7 @@ async fn unary_calls(
     let mut tick = tokio::time::interval(pace.max(Duration::from_micros(1)));
     for _ in 0..calls {
         tick.tick().await;
-        let mut request = tonic::Request::new(pb::CreateTaskRequest {});
+        let mut request = tonic::Request::new(pb::CreateTaskRequest::default());
         request.set_timeout(CALL_TIMEOUT);
         let started = Instant::now();
         match client.create_task(request).await {

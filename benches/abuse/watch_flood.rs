@@ -8,7 +8,8 @@
 //! per-connection cap on each connection. The gateway runs with its defaults
 //! (`GATEWAY_MAX_WATCHERS` 20,000, `GATEWAY_DEFAULT_DEADLINE` 30 s), plus the
 //! `NAME=value` pairs of `ABUSE_BENCH_FLOOD_ENV` (comma-separated, e.g.
-//! `MIMALLOC_PURGE_DELAY=0` to see what the allocator keeps).
+//! `MIMALLOC_PURGE_DELAY=0` to see what the allocator keeps). `ABUSE_BENCH_FLOOD_REPEAT`
+//! (1) floods in a row against the same gateway.
 
 use super::status_mib;
 use super::streams::{grpc_status, headers_only, raw_connection};
@@ -63,68 +64,71 @@ pub(crate) async fn run() {
         .parse()
         .expect("gateway address");
     let before = rss(launched.pid);
-
-    let opened = Instant::now();
-    let mut held = Vec::with_capacity(connections * (streams + HEALTH_PER_CONNECTION + 1));
-    let mut probes = Vec::with_capacity(connections);
-    let mut clients = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        let mut client = raw_connection(addr).await;
-        for _ in 0..streams {
-            held.push((
-                "watch",
-                headers_only(&mut client, addr, WATCH_STATUS, None).await,
-            ));
+    // Several floods in a row tell a leak (RSS grows with each) from memory the
+    // allocator keeps for reuse (RSS stays at the first flood's level).
+    let repeats = size("FLOOD_REPEAT", 1);
+    for flood in 1..=repeats {
+        let opened = Instant::now();
+        let mut held = Vec::with_capacity(connections * (streams + HEALTH_PER_CONNECTION + 1));
+        let mut probes = Vec::with_capacity(connections);
+        let mut clients = Vec::with_capacity(connections);
+        for _ in 0..connections {
+            let mut client = raw_connection(addr).await;
+            for _ in 0..streams {
+                held.push((
+                    "watch",
+                    headers_only(&mut client, addr, WATCH_STATUS, None).await,
+                ));
+            }
+            for _ in 0..=HEALTH_PER_CONNECTION {
+                held.push((
+                    "health",
+                    headers_only(&mut client, addr, HEALTH_WATCH, None).await,
+                ));
+            }
+            // A probe behind them on the same connection: once it is answered the gateway
+            // has dispatched every stream sent before it.
+            probes.push(headers_only(&mut client, addr, WATCH_STATUS, Some("200m")).await);
+            clients.push(client);
         }
-        for _ in 0..=HEALTH_PER_CONNECTION {
-            held.push((
-                "health",
-                headers_only(&mut client, addr, HEALTH_WATCH, None).await,
-            ));
-        }
-        // A probe behind them on the same connection: once it is answered the gateway
-        // has dispatched every stream sent before it.
-        probes.push(headers_only(&mut client, addr, WATCH_STATUS, Some("200m")).await);
-        clients.push(client);
-    }
-    let ends: Vec<_> = held
-        .into_iter()
-        .map(|(kind, (response, body))| {
-            tokio::spawn(async move {
-                let code = grpc_status(response).await;
-                (kind, code, opened.elapsed().as_secs_f64(), body)
+        let ends: Vec<_> = held
+            .into_iter()
+            .map(|(kind, (response, body))| {
+                tokio::spawn(async move {
+                    let code = grpc_status(response).await;
+                    (kind, code, opened.elapsed().as_secs_f64(), body)
+                })
             })
-        })
-        .collect();
-    let mut probe_codes: BTreeMap<String, usize> = BTreeMap::new();
-    for (probe, body) in probes {
-        *probe_codes.entry(grpc_status(probe).await).or_insert(0) += 1;
-        drop(body);
-    }
-    let all_open = opened.elapsed().as_secs_f64();
-    let peak = rss(launched.pid);
-
-    let mut codes: BTreeMap<String, usize> = BTreeMap::new();
-    let mut watch_ends = Vec::new();
-    let mut bodies = Vec::new();
-    for end in ends {
-        let (kind, code, at, body) = end.await.expect("held stream task");
-        *codes.entry(format!("{kind} {code}")).or_insert(0) += 1;
-        if kind == "watch" {
-            watch_ends.push(at);
+            .collect();
+        let mut probe_codes: BTreeMap<String, usize> = BTreeMap::new();
+        for (probe, body) in probes {
+            *probe_codes.entry(grpc_status(probe).await).or_insert(0) += 1;
+            drop(body);
         }
-        bodies.push(body);
-    }
-    let watch_ends = sorted(watch_ends);
-    let ended = rss(launched.pid);
-    // The client leaves: its streams' handles and connections go.
-    drop(bodies);
-    drop(clients);
-    let left = Instant::now();
-    tokio::time::sleep(SETTLE).await;
-    let after = rss(launched.pid);
-    println!(
-        "case 6 header-only watch streams{}: {connections} conns x ({streams} WatchStatus + {} health Watch); all sent and dispatched in {all_open:.1} s; probes behind them: {}; streams ended: {} (watches after {:.1}-{:.1} s); gateway RSS {:.1} MiB before, {:.1} MiB with all open (VmHWM {:.1} MiB), {:.1} MiB once they ended, {:.1} MiB {:.0} s after the client left",
+        let all_open = opened.elapsed().as_secs_f64();
+        let peak = rss(launched.pid);
+
+        let mut codes: BTreeMap<String, usize> = BTreeMap::new();
+        let mut watch_ends = Vec::new();
+        let mut bodies = Vec::new();
+        for end in ends {
+            let (kind, code, at, body) = end.await.expect("held stream task");
+            *codes.entry(format!("{kind} {code}")).or_insert(0) += 1;
+            if kind == "watch" {
+                watch_ends.push(at);
+            }
+            bodies.push(body);
+        }
+        let watch_ends = sorted(watch_ends);
+        let ended = rss(launched.pid);
+        // The client leaves: its streams' handles and connections go.
+        drop(bodies);
+        drop(clients);
+        let left = Instant::now();
+        tokio::time::sleep(SETTLE).await;
+        let after = rss(launched.pid);
+        println!(
+        "case 6 header-only watch streams{}, flood {flood} of {repeats}: {connections} conns x ({streams} WatchStatus + {} health Watch); all sent and dispatched in {all_open:.1} s; probes behind them: {}; streams ended: {} (watches after {:.1}-{:.1} s); gateway RSS {:.1} MiB before, {:.1} MiB with all open (VmHWM {:.1} MiB), {:.1} MiB once they ended, {:.1} MiB {:.0} s after the client left",
         if extra.is_empty() { String::new() } else { format!(" ({extra:?})") },
         HEALTH_PER_CONNECTION + 1,
         list(&probe_codes),
@@ -138,4 +142,5 @@ pub(crate) async fn run() {
         mib(after),
         left.elapsed().as_secs_f64(),
     );
+    }
 }

@@ -235,6 +235,7 @@ pub async fn transcode_mp4(channel: Channel, source: String) -> String {
         .transcode(pb::TranscodeRequest {
             query_kind: Some(pb::transcode_request::QueryKind::Query(query)),
             payload: None,
+            ..Default::default()
         })
         .await
         .expect("transcode")

@@ -82,7 +82,7 @@ impl Caller {
             Kind::CreateTask => {
                 let created = self
                     .transcoding
-                    .create_task(pb::CreateTaskRequest {})
+                    .create_task(pb::CreateTaskRequest::default())
                     .await
                     .expect("CreateTask")
                     .into_inner();

@@ -2,6 +2,7 @@
 // Node client for qencode-gateway: loads the protos shipped in this package with
 // @grpc/proto-loader (no generated code to keep in sync), wraps each RPC in a
 // promise-returning method and turns failures into GatewayError with decoded details.
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 const { once } = require('node:events');
@@ -88,19 +89,27 @@ class Client {
 
   // --- Transcoding ---------------------------------------------------------------------
 
-  /** @returns {Promise<{taskToken: string, uploadUrl: string}>} */
-  createTask() {
-    return this._unary(this.transcoding, 'CreateTask', {});
+  // Submissions take `requestId` (see newRequestId(): a repeat with the same id and
+  // request returns the first answer; needs a gateway with a ledger) and, where the
+  // proto has them, `labels` kept in the gateway's ledger (listTasks filters on them).
+
+  /**
+   * @param {{requestId?: string, labels?: Object<string, string>}} [options]
+   * @returns {Promise<{taskToken: string, uploadUrl: string}>}
+   */
+  createTask(options = {}) {
+    return this._unary(this.transcoding, 'CreateTask', { requestId: options.requestId, labels: options.labels });
   }
 
   /**
    * @param {string} taskToken
    * @param {object|string} query a TranscodingQuery object, or raw query JSON as a string.
-   * @param {{payload?: string}} [options]
+   * @param {{payload?: string, requestId?: string}} [options]
    * @returns {Promise<{statusUrl: string}>}
    */
   startEncode(taskToken, query, options = {}) {
-    return this._unary(this.transcoding, 'StartEncode', { taskToken, ...queryKind(query), payload: options.payload });
+    const { payload, requestId } = options;
+    return this._unary(this.transcoding, 'StartEncode', { taskToken, ...queryKind(query), payload, requestId });
   }
 
   /**
@@ -109,16 +118,57 @@ class Client {
    * @param {string} taskToken
    * @param {string[]} profiles
    * @param {{source?: string, stitch?: object[], transferMethod?: string, payload?: string,
-   *   outputPathVariables?: Object<string, string>, startTime?: number, duration?: number}} [options]
+   *   outputPathVariables?: Object<string, string>, startTime?: number, duration?: number,
+   *   requestId?: string}} [options]
    * @returns {Promise<{statusUrl: string}>}
    */
   startEncodeProfiles(taskToken, profiles, options = {}) {
     return this._unary(this.transcoding, 'StartEncodeProfiles', { taskToken, profiles, ...options });
   }
 
-  /** Create + start in one call. @returns {Promise<{taskToken: string, statusUrl: string}>} */
+  /**
+   * Create + start in one call.
+   * @param {{payload?: string, requestId?: string, labels?: Object<string, string>}} [options]
+   * @returns {Promise<{taskToken: string, statusUrl: string}>}
+   */
   transcode(query, options = {}) {
-    return this._unary(this.transcoding, 'Transcode', { ...queryKind(query), payload: options.payload });
+    const { payload, requestId, labels } = options;
+    return this._unary(this.transcoding, 'Transcode', { ...queryKind(query), payload, requestId, labels });
+  }
+
+  /**
+   * The task as the gateway's ledger holds it (caller, labels, request id, times, redacted
+   * query, latest status); NOT_FOUND when the ledger does not hold it.
+   * @returns {Promise<object>} a TaskRecord
+   */
+  async getTask(taskToken) {
+    const response = await this._unary(this.transcoding, 'GetTask', { taskToken });
+    return response.task;
+  }
+
+  /**
+   * One page of the project's tasks, newest first; pass its `nextPageToken` (with the same
+   * filters) for the next, or use tasks(). `phase`: 'TASK_PHASE_ACTIVE', 'TASK_PHASE_COMPLETED'
+   * or 'TASK_PHASE_FAILED'; every label given must match; times are Dates.
+   * @param {{pageSize?: number, pageToken?: string, phase?: string, caller?: string,
+   *   labels?: Object<string, string>, createdAfter?: Date, createdBefore?: Date}} [filters]
+   * @returns {Promise<{tasks: object[], nextPageToken: string}>}
+   */
+  listTasks(filters = {}) {
+    const { createdAfter, createdBefore, ...rest } = filters;
+    const request = { ...rest, createdAfter: timestamp(createdAfter), createdBefore: timestamp(createdBefore) };
+    return this._unary(this.transcoding, 'ListTasks', request);
+  }
+
+  /** Every task listTasks(filters) selects, following the pages, as an async iterator. */
+  async *tasks(filters = {}) {
+    let pageToken = filters.pageToken || '';
+    for (;;) {
+      const page = await this.listTasks({ ...filters, pageToken });
+      yield* page.tasks;
+      if (!page.nextPageToken) return;
+      pageToken = page.nextPageToken;
+    }
   }
 
   /** @returns {Promise<{statuses: Object<string, object>, unknownTaskTokens: string[]}>} */
@@ -287,10 +337,31 @@ function channelSettings(target, { credentials, ca }) {
   return { address, credentials: grpc.credentials.createInsecure() };
 }
 
+/** A Date as a google.protobuf.Timestamp (undefined stays unset). */
+function timestamp(date) {
+  if (date === undefined || date === null) return undefined;
+  if (!(date instanceof Date) || Number.isNaN(date.getTime())) throw new TypeError('times must be valid Dates');
+  const ms = date.getTime();
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: String(seconds), nanos: (ms - seconds * 1000) * 1e6 };
+}
+
+/**
+ * A fresh request id (a UUID v4) for transcode, createTask, startEncode and
+ * startEncodeProfiles. Make one per submission and pass the same one again when repeating
+ * that submission after a failure whose outcome is unknown (UNAVAILABLE,
+ * DEADLINE_EXCEEDED, a dropped connection): within 24 h the gateway returns the first
+ * call's answer instead of creating or starting another task. The client does not retry
+ * by itself.
+ */
+function newRequestId() {
+  return crypto.randomUUID();
+}
+
 function queryKind(query) {
   if (typeof query === 'string') return { queryJson: query };
   if (query && typeof query === 'object') return { query };
   throw new TypeError('query must be a TranscodingQuery object or a JSON string');
 }
 
-module.exports = { Client, GatewayError, decodeDetails, parseTarget, TERMINAL_TASK_STATES, grpc, v1 };
+module.exports = { Client, GatewayError, decodeDetails, newRequestId, parseTarget, TERMINAL_TASK_STATES, grpc, v1 };

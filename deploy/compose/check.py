@@ -3,7 +3,9 @@
     python3 deploy/compose/check.py --metrics-url http://127.0.0.1:9091/metrics
 
 compose    the files each service mounts or builds from exist; the gateway's OTLP endpoint
-           and the Prometheus target name services and ports of this compose file
+           and the Prometheus target name services and ports of this compose file; the
+           gateway's SQLite ledger is on a named volume mounted at its folder, and no
+           postgres:// URL (a password) is written in the file
 collector  otel-collector.yaml is YAML whose pipelines use only components it defines,
            with a traces pipeline fed by the otlp receiver on 4317
 grafana    the dashboard's panels use the provisioned datasource uid
@@ -17,6 +19,7 @@ The compose-spec schema (check-jsonschema) and `promtool check config` run besid
 import argparse
 import json
 import pathlib
+import posixpath
 import re
 import sys
 import urllib.request
@@ -53,6 +56,20 @@ def check_compose(compose):
            f"compose: gateway traces go to the collector service ({endpoint})")
     report(set(services) >= {"gateway", "redis", "otel-collector", "prometheus", "grafana"},
            f"compose: services {sorted(services)}")
+    check_ledger(compose)
+
+
+def check_ledger(compose):
+    gateway = compose["services"]["gateway"]
+    url = str(gateway.get("environment", {}).get("GATEWAY_DATABASE_URL", ""))
+    # ${GATEWAY_DATABASE_URL:-default}: the default runs unless a fleet's URL is exported.
+    match = re.fullmatch(r"\$\{GATEWAY_DATABASE_URL:-(.*)\}", url)
+    default = match.group(1) if match else url
+    folder = posixpath.dirname(default[len("sqlite://"):]) if default.startswith("sqlite:///") else None
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in gateway.get("volumes", []) if isinstance(v, str)}
+    source = mounts.get(folder)
+    report(folder is not None and source in (compose.get("volumes") or {}) and not re.search(r"postgres(ql)?://", url),
+           f"compose: the gateway's ledger ({default}) is on the named volume {source!r} at {folder}")
 
 
 def check_collector(config):

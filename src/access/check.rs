@@ -13,6 +13,7 @@
 //! configured project the caller may not use is PERMISSION_DENIED
 //! (`PROJECT_NOT_ALLOWED`), like a method it may not use.
 
+use crate::ledger::budgets::Budgets;
 use crate::support::reasons;
 use crate::{
     access::{
@@ -55,6 +56,8 @@ pub struct Admitted {
     pub project: Option<Arc<Project>>,
     /// Freed when the stream ends.
     pub slot: Option<WatcherSlot>,
+    /// The caller's and the project's task budgets (policy file).
+    pub budgets: Budgets,
 }
 
 /// What the services learn about a call from the layer (a request extension): the
@@ -66,6 +69,8 @@ pub struct CallContext {
     pub caller: Option<Arc<str>>,
     /// The project the call goes with.
     pub project: Arc<Project>,
+    /// The task budgets that apply to the call (policy file; none without one).
+    pub budgets: Budgets,
     /// The task token or stream id the call concerns: (field name, value).
     subject: Arc<OnceLock<(&'static str, String)>>,
 }
@@ -76,8 +81,15 @@ impl CallContext {
         CallContext {
             caller,
             project,
+            budgets: Budgets::default(),
             subject: Arc::default(),
         }
+    }
+
+    /// The context with the task budgets that apply.
+    pub fn with_budgets(mut self, budgets: Budgets) -> Self {
+        self.budgets = budgets;
+        self
     }
 
     /// Notes the id the call concerns (`task_token`, `stream_id`); the first one noted
@@ -203,11 +215,22 @@ impl Access {
             .into());
         };
         // From here on the caller is known: every refusal names it.
-        self.admit(caller, method, watch, headers)
+        let mut admitted = self
+            .admit(caller, method, watch, headers)
             .map_err(|error| Refused {
                 caller: Some(caller.name.clone()),
                 error,
-            })
+            })?;
+        admitted.budgets = Budgets {
+            caller_active: caller.max_active_tasks,
+            caller_per_day: caller.max_tasks_per_day,
+            project_active: admitted
+                .project
+                .as_ref()
+                .and_then(|p| policy.projects.get(&*p.name))
+                .and_then(|spec| spec.max_active_tasks),
+        };
+        Ok(admitted)
     }
 
     /// Steps 2 and 3 of [`Access::check`] for the identified `caller`.
@@ -257,6 +280,7 @@ impl Access {
             caller: Some(caller.name.clone()),
             project,
             slot,
+            budgets: Budgets::default(),
         })
     }
 

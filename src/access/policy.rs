@@ -16,7 +16,11 @@
 //! rate_per_second = 20
 //! burst = 40
 //! max_watchers = 100
+//! max_active_tasks = 50                 # tasks running at once (counted in the ledger)
+//! max_tasks_per_day = 2000              # tasks started in 24 hours
 //! ```
+//!
+//! A `[projects.<name>]` entry may set `max_active_tasks` too (all its callers together).
 //!
 //! Without `[projects]` there is one project, `main`, whose keys are `QENCODE_API_KEY`
 //! and `QENCODE_LIVE_API_KEY` as without a policy. A project's keys are named (an
@@ -35,7 +39,10 @@
 
 pub mod bucket;
 pub mod known_methods;
+mod names;
 pub mod reload;
+
+use names::{same_digest, valid_pattern, valid_project_name};
 
 use crate::support::secret::Secret;
 use serde::Deserialize;
@@ -65,6 +72,10 @@ pub struct Caller {
     pub burst: f64,
     /// Most watch streams it may hold open, when limited.
     pub max_watchers: Option<usize>,
+    /// Most tasks it may have running (`max_active_tasks`), when limited.
+    pub max_active_tasks: Option<u32>,
+    /// Most tasks it may start in 24 hours (`max_tasks_per_day`), when limited.
+    pub max_tasks_per_day: Option<u32>,
     /// The project its calls use when they name none (`x-qencode-project`).
     pub project: Arc<str>,
     /// Every project it may use, its default included.
@@ -130,6 +141,8 @@ pub struct ProjectSpec {
     pub api_key: KeySource,
     /// The Live Streaming API key, when it differs from `api_key`.
     pub live_api_key: Option<KeySource>,
+    /// Most tasks the project may have running, all callers together, when limited.
+    pub max_active_tasks: Option<u32>,
 }
 
 /// A project's keys as read from their sources.
@@ -168,6 +181,7 @@ struct RawProject {
     api_key_file: Option<PathBuf>,
     live_api_key_env: Option<String>,
     live_api_key_file: Option<PathBuf>,
+    max_active_tasks: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -181,6 +195,8 @@ struct RawCaller {
     rate_per_second: Option<f64>,
     burst: Option<u32>,
     max_watchers: Option<u32>,
+    max_active_tasks: Option<u32>,
+    max_tasks_per_day: Option<u32>,
     project: Option<String>,
     projects: Option<Vec<String>>,
 }
@@ -220,6 +236,9 @@ impl Policy {
             let api_key = source(raw.api_key_env, raw.api_key_file, "api_key")?
                 .ok_or_else(|| problem("needs api_key_env or api_key_file (the key itself never goes in the policy)"))?;
             let live_api_key = source(raw.live_api_key_env, raw.live_api_key_file, "live_api_key")?;
+            if raw.max_active_tasks == Some(0) {
+                return Err(problem("max_active_tasks must be at least 1"));
+            }
             let name: Arc<str> = Arc::from(name.as_str());
             projects.insert(
                 name.clone(),
@@ -228,6 +247,7 @@ impl Policy {
                     line,
                     api_key,
                     live_api_key,
+                    max_active_tasks: raw.max_active_tasks,
                 },
             );
         }
@@ -276,8 +296,15 @@ impl Policy {
                     return Err(problem("rate_per_second must be above 0"));
                 }
             }
-            if raw.burst == Some(0) || raw.max_watchers == Some(0) {
-                return Err(problem("burst and max_watchers must be at least 1"));
+            if [
+                raw.burst,
+                raw.max_watchers,
+                raw.max_active_tasks,
+                raw.max_tasks_per_day,
+            ]
+            .contains(&Some(0))
+            {
+                return Err(problem("burst, max_watchers, max_active_tasks and max_tasks_per_day must be at least 1"));
             }
             // Projects: every one named must be defined (or be the implicit `main` of a
             // policy without `[projects]`).
@@ -328,6 +355,8 @@ impl Policy {
                 rate_per_second: raw.rate_per_second,
                 burst,
                 max_watchers: raw.max_watchers.map(|m| m as usize),
+                max_active_tasks: raw.max_active_tasks,
+                max_tasks_per_day: raw.max_tasks_per_day,
                 project: allowed[0].clone(),
                 projects: allowed,
             });
@@ -393,44 +422,6 @@ impl Policy {
             let token_ok = caller.bearer_sha256.is_none() || token_matches(caller);
             identity_ok && token_ok
         })
-    }
-}
-
-/// Compares two digests in time independent of where they differ. (ring's
-/// `constant_time::verify_slices_are_equal` is deprecated, "no promises regarding side
-/// channels"; comparing digests rather than tokens already leaks nothing usable, this
-/// keeps it so.)
-fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    std::hint::black_box(diff) == 0
-}
-
-fn valid_project_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= MAX_PROJECT_NAME
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
-fn valid_pattern(pattern: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    match pattern.split_once('/') {
-        Some((service, method)) => {
-            !service.is_empty()
-                && !method.is_empty()
-                && !method.contains('/')
-                && service
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
-                && (method == "*"
-                    || method
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        }
-        None => false,
     }
 }
 

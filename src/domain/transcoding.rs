@@ -4,7 +4,11 @@
 
 pub mod profiles;
 pub mod query_check;
+mod submissions;
+mod task_records;
 mod task_statuses;
+
+pub use submissions::Submission;
 
 use crate::domain::{
     owners::{Owners, Subject},
@@ -85,6 +89,9 @@ pub struct Transcoding {
     created: crate::domain::token_memory::TokenMemory<()>,
     /// Largest `query_json` accepted, in bytes (`GATEWAY_MAX_QUERY_JSON_SIZE`).
     max_query_json: usize,
+    /// Where every task created here is recorded, and idempotent submissions are
+    /// tracked (off: a pure proxy).
+    ledger: crate::ledger::Ledger,
 }
 
 impl Transcoding {
@@ -121,7 +128,14 @@ impl Transcoding {
                 CREATED_TTL,
             ),
             max_query_json: crate::support::limit_hits::DEFAULT_MAX_QUERY_JSON,
+            ledger: crate::ledger::Ledger::off(),
         }
+    }
+
+    /// Records every task in `ledger`, and makes request ids work.
+    pub fn with_ledger(mut self, ledger: crate::ledger::Ledger) -> Self {
+        self.ledger = ledger;
+        self
     }
 
     /// Sets the largest `query_json` accepted, in bytes.
@@ -166,17 +180,10 @@ impl Transcoding {
             .may_see(Subject::Task, task_token, &project.name)
     }
 
-    /// Creates a task with `project`'s token, remembering its upload endpoint for
-    /// UploadFile.
-    pub async fn create_task(
-        &self,
-        project: &Project,
-        deadline: Deadline,
-    ) -> Result<CreatedTask, Error> {
-        let task = self.create(project, deadline).await?;
-        // Only what the fallback would not find: an upload URL equal to
-        // `<api_url>/v1/upload_file` costs no entry, so memory does not grow with
-        // tasks that upload to the API's own origin.
+    /// Remembers a created task's upload endpoint for UploadFile. Only what the fallback
+    /// would not find: an upload URL equal to `<api_url>/v1/upload_file` costs no entry,
+    /// so memory does not grow with tasks that upload to the API's own origin.
+    fn remember_upload_url(&self, task: &CreatedTask) {
         if !task.upload_url.is_empty()
             && task.upload_url.trim_end_matches('/')
                 != self
@@ -188,7 +195,6 @@ impl Transcoding {
             self.upload_urls
                 .insert(task.task_token.clone(), task.upload_url.clone());
         }
-        Ok(task)
     }
 
     /// Creates a task upstream and remembers that it exists (Transcode starts it at once,
@@ -330,54 +336,6 @@ impl Transcoding {
                 .ok_or_else(|| upload::untrusted_host(&known)),
             None => Ok(self.client.fallback_upload_url()),
         }
-    }
-
-    /// Starts a created task; returns the upstream's status URL.
-    pub async fn start_encode(
-        &self,
-        project: &Project,
-        task_token: &str,
-        query: Option<&QueryInput>,
-        payload: Option<String>,
-        deadline: Deadline,
-    ) -> Result<String, Error> {
-        let mut v = Violations::default();
-        crate::domain::ids::check("task_token", task_token, &mut v);
-        let inner = self.prepare(query, payload.as_deref(), v)?;
-        self.check_task(project, task_token)?;
-        self.start_prepared(task_token, inner, payload, deadline)
-            .await
-    }
-
-    /// Starts a created task from saved profiles (`/v1/start_encode`); returns the
-    /// upstream's status URL.
-    pub async fn start_encode_profiles(
-        &self,
-        project: &Project,
-        request: &pb::StartEncodeProfilesRequest,
-        deadline: Deadline,
-    ) -> Result<String, Error> {
-        let form = profiles::form(request)?;
-        self.check_task(project, &request.task_token)?;
-        let status_url = self.client.start_encode_profiles(form, deadline).await?;
-        self.remember_status_url(&request.task_token, &status_url);
-        Ok(status_url)
-    }
-
-    /// Validates everything first, then creates and starts a task.
-    pub async fn transcode(
-        &self,
-        project: &Project,
-        query: Option<&QueryInput>,
-        payload: Option<String>,
-        deadline: Deadline,
-    ) -> Result<(String, String), Error> {
-        let inner = self.prepare(query, payload.as_deref(), Violations::default())?;
-        let task = self.create(project, deadline).await?;
-        let status_url = self
-            .start_prepared(&task.task_token, inner, payload, deadline)
-            .await?;
-        Ok((task.task_token, status_url))
     }
 
     fn prepare(

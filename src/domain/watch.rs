@@ -24,6 +24,7 @@ pub mod stream_push;
 pub mod stream_source;
 pub mod task_push;
 pub mod task_source;
+pub mod tracker;
 pub mod watch_stream;
 mod watcher_limit;
 
@@ -111,6 +112,14 @@ impl Watchers {
         projects: Arc<Projects>,
     ) {
         self.spawn_upkeep();
+        if transcoding.ledger().is_on() {
+            tokio::spawn(tracker::run(
+                self.tasks.clone(),
+                transcoding.ledger().clone(),
+                self.settings.poll_interval * tracker::RESCAN_INTERVALS,
+                self.shutdown.clone(),
+            ));
+        }
         self.spawn_pollers(transcoding, live, projects);
     }
 

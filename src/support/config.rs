@@ -130,6 +130,16 @@ pub struct Config {
     /// stream keys in its stored live stream states.
     #[arg(long, env = "GATEWAY_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<crate::fleet::RedisUrl>,
+    /// The ledger of every task created through the gateway and of idempotent
+    /// submissions: sqlite://PATH (one replica; the file and its folder are created when
+    /// missing), postgres://user:password@host:port/db (a fleet: every replica the same),
+    /// or off (a pure proxy: no request ids, task lists or budgets).
+    #[arg(long, env = "GATEWAY_DATABASE_URL", hide_env_values = true, default_value = crate::ledger::database_url::DEFAULT_DATABASE_URL)]
+    pub database_url: crate::ledger::DatabaseUrl,
+    /// How long the ledger keeps a task after its creation; older ones are pruned in the
+    /// background, in bounded batches.
+    #[arg(long, hide = true, env = "GATEWAY_LEDGER_RETENTION", default_value = "30d", value_parser = parse_retention)]
+    pub ledger_retention: Duration,
     /// Prefix of every key and channel the gateway uses in Redis (several gateways can
     /// share one Redis under different prefixes).
     #[arg(
@@ -228,6 +238,10 @@ impl Config {
         config.live_api_url = Some(api_url.clone());
         config.api_url = Some(api_url);
         config.api_key = Some(api_key);
+        // No ledger unless asked for (`DatabaseUrl::memory()` gives one that dies with
+        // the process): the ledger's SQLite worker thread is outside the runtime, so
+        // tests on tokio's paused clock would see their deadlines pass while it works.
+        config.database_url = crate::ledger::DatabaseUrl::Off;
         config
     }
 
@@ -270,6 +284,9 @@ impl Config {
         if self.redis_url.is_some() && self.callback_secret.is_none() {
             return Err("GATEWAY_REDIS_URL is set but GATEWAY_CALLBACK_SECRET is not; every replica must verify every callback, so set the same secret on all of them".into());
         }
+        if self.redis_url.is_some() && self.database_url.is_local() {
+            return Err("GATEWAY_REDIS_URL is set but the ledger is a local SQLite file the replicas cannot share; set GATEWAY_DATABASE_URL=postgres://… (the same on every replica), or GATEWAY_DATABASE_URL=off".into());
+        }
         self.check_listeners()?;
         self.limits
             .check(self.keepalive_interval + self.keepalive_timeout)?;
@@ -308,6 +325,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     };
     if duration > Duration::from_secs(86_400 * 30) {
         return Err(format!("'{text}' is out of range (at most 30 days)"));
+    }
+    Ok(duration)
+}
+
+/// A ledger retention from 1 hour to 10 years (humantime's forms: "30d", "12h").
+fn parse_retention(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let duration = match text.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|_| format!("'{text}' is not a duration (try 30d, 90d, 12h)"))?,
+    };
+    if duration < Duration::from_secs(3600) || duration > Duration::from_secs(86_400 * 3650) {
+        return Err("must be from 1h to 3650d".into());
     }
     Ok(duration)
 }

@@ -69,6 +69,8 @@ pub struct ErrorData {
     pub retry_after: Option<Duration>,
     /// Invalid fields (`BadRequest`).
     pub violations: Vec<FieldViolation>,
+    /// Used-up quotas (`QuotaFailure`): (subject, description).
+    pub quota: Vec<(String, String)>,
 }
 
 impl Error {
@@ -87,6 +89,7 @@ impl Error {
             metadata: BTreeMap::new(),
             retry_after: None,
             violations: Vec::new(),
+            quota: Vec::new(),
         }))
     }
 
@@ -153,6 +156,12 @@ impl Error {
     /// Sets the `RetryInfo` delay.
     pub fn with_retry_after(mut self, delay: Duration) -> Self {
         self.retry_after = Some(delay);
+        self
+    }
+
+    /// Adds a `QuotaFailure` violation: which quota (`subject`) and how it is used up.
+    pub fn with_quota_violation(mut self, subject: String, description: String) -> Self {
+        self.quota.push((subject, description));
         self
     }
 

@@ -168,6 +168,20 @@ reasons! {
     BAD_REDIS_URL;
     /// The upstream HTTP client could not be built (start-up).
     HTTP_CLIENT_INIT;
+    /// The ledger cannot be written or read (disk full, database down); submissions are
+    /// refused before any upstream call. Retry: it recovers by itself.
+    LEDGER_UNAVAILABLE;
+    /// The gateway runs without a ledger (GATEWAY_DATABASE_URL=off): no request ids,
+    /// task lists or budgets.
+    LEDGER_OFF;
+    /// A request id was used before, by this caller in this project, with a different
+    /// request.
+    REQUEST_ID_REUSED;
+    /// The ledger has no task with this token in the caller's projects.
+    TASK_NOT_IN_LEDGER;
+    /// A budget of the policy file (max_active_tasks, max_tasks_per_day) is used up;
+    /// `QuotaFailure` names it. Nothing was sent to Qencode.
+    TASK_BUDGET_EXCEEDED;
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod eventually;
 pub mod logs;
+pub mod postgres;
 pub mod prerequisites;
 pub mod projects;
 pub mod raw_h2;
@@ -210,6 +211,7 @@ pub async fn transcoded_task(
                 "https://example.com/in.mp4",
             ))),
             payload: None,
+            ..Default::default()
         })
         .await
         .expect("transcode")

@@ -73,7 +73,7 @@ pub async fn upload(
 
 pub async fn create(client: &mut TranscodingClient<Channel>) -> String {
     client
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await
         .expect("create_task")
         .into_inner()

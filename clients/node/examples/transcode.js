@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The client package end to end: create -> start -> WatchStatus until completed, the same
-// from a saved profile, then a bad request whose BadRequest detail must name the offending field.
+// from a saved profile, a transcode sent twice under one request id (one task), the task
+// list filtered by label, then a bad request whose BadRequest detail must name the
+// offending field. The gateway needs a ledger (GATEWAY_DATABASE_URL, on by default).
 // Usage: node examples/transcode.js [--target localhost:50051] [--ca ca.pem] [--timeout 60] [--quick]
 // --target takes host:port, http://host:port or https://host:port (--ca: PEM of a private
 // CA); --quick skips the two tasks and makes only the bad request (CI uses it to try each
@@ -8,7 +10,7 @@
 // Exits 0 when both behaved as documented, 1 otherwise (CI runs it on the sandbox).
 'use strict';
 const fs = require('node:fs');
-const { Client, GatewayError } = require('qencode-gateway-client');
+const { Client, GatewayError, newRequestId } = require('qencode-gateway-client');
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -45,9 +47,30 @@ async function main() {
     }
     if (!last || last.state !== 'TASK_STATE_COMPLETED') throw new Error('the profile task did not complete');
     console.log(`completed from a profile: ${last.videos.length} video output(s)`);
+    await ledger(client);
     await badRequest(client);
   } finally {
     client.close();
+  }
+}
+
+async function ledger(client) {
+  // A repeat under the same request id (as after a lost answer) gets the same task.
+  const query = { source: 'https://example.com/video.mp4', format: [{ output: 'mp4' }] };
+  const requestId = newRequestId();
+  const labels = { example: newRequestId() };
+  const first = await client.transcode(query, { requestId, labels });
+  const again = await client.transcode(query, { requestId, labels });
+  const second = await client.transcode(query, { requestId: newRequestId(), labels });
+  if (first.taskToken !== again.taskToken || second.taskToken === first.taskToken) {
+    throw new Error('one request id should mean one task');
+  }
+  const record = await client.getTask(first.taskToken);
+  const listed = [];
+  for await (const task of client.tasks({ labels, pageSize: 1 })) listed.push(task.taskToken);
+  console.log(`ledger: ${record.taskToken} requestId=${record.requestId} listed=${listed.length}`);
+  if (record.requestId !== requestId || JSON.stringify(listed) !== JSON.stringify([second.taskToken, first.taskToken])) {
+    throw new Error(`expected both tasks, newest first: ${JSON.stringify(listed)}`);
   }
 }
 

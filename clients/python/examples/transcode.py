@@ -1,5 +1,7 @@
-"""The client package end to end: create -> start -> WatchStatus until completed, then a
-bad request whose BadRequest detail must name the offending field.
+"""The client package end to end: create -> start -> WatchStatus until completed, a
+transcode sent twice under one request id (one task), the task list filtered by label,
+then a bad request whose BadRequest detail must name the offending field. The gateway
+needs a ledger (GATEWAY_DATABASE_URL, on by default) for the request id and the list.
 
 Usage: python3 clients/python/examples/transcode.py [--target localhost:50051] [--ca ca.pem] [--timeout 60] [--quick]
 --target takes host:port, http://host:port or https://host:port (--ca: PEM of a private
@@ -13,7 +15,7 @@ import sys
 
 import grpc
 
-from qencode_gateway_client import Client, GatewayError, query_pb2, task_status_pb2
+from qencode_gateway_client import Client, GatewayError, new_request_id, query_pb2, task_status_pb2
 
 
 def main() -> int:
@@ -59,7 +61,27 @@ def main() -> int:
             print("the profile task did not complete", file=sys.stderr)
             return 1
         print(f"completed from a profile: {len(final.videos)} video output(s)")
+        if ledger(client, query) != 0:
+            return 1
         return bad_request(client)
+
+
+def ledger(client: Client, query: query_pb2.TranscodingQuery) -> int:
+    # A repeat under the same request id (as after a lost answer) gets the same task.
+    request_id, run = new_request_id(), new_request_id()
+    first = client.transcode(query, request_id=request_id, labels={"example": run})
+    again = client.transcode(query, request_id=request_id, labels={"example": run})
+    second = client.transcode(query, request_id=new_request_id(), labels={"example": run})
+    if first.task_token != again.task_token or second.task_token == first.task_token:
+        print("one request id should mean one task", file=sys.stderr)
+        return 1
+    record = client.get_task(first.task_token)
+    listed = [t.task_token for t in client.tasks(labels={"example": run}, page_size=1)]
+    print(f"ledger: {record.task_token} request_id={record.request_id} listed={len(listed)}")
+    if record.request_id != request_id or listed != [second.task_token, first.task_token]:
+        print(f"expected both tasks, newest first: {listed}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def bad_request(client: Client) -> int:

@@ -3,7 +3,7 @@
 //! Kept apart from the code that runs the commands so `--help`, completions and the
 //! grammar can be read in one place.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::{path::PathBuf, time::Duration};
 
 /// The exit codes, shown at the end of `qgw --help` so scripts can rely on them.
@@ -60,7 +60,8 @@ pub struct Common {
     /// Sent as `x-qencode-project` on every call.
     #[arg(long, global = true, env = "QGW_PROJECT")]
     pub project: Option<String>,
-    /// Deadline of each call until its answer starts, e.g. 30s, 500ms, 2m (default: none).
+    /// Deadline of each call until its answer starts, e.g. 30s, 500ms, 2m (default: none);
+    /// for transcode and start, of all their attempts together.
     #[arg(long, global = true, value_parser = parse_duration)]
     pub timeout: Option<Duration>,
     /// Print one JSON object per line instead of text and progress bars.
@@ -88,6 +89,9 @@ pub enum Command {
     },
     /// Upload a local file into a new task (CreateTask + UploadFile), optionally start it.
     Upload(UploadArgs),
+    /// The tasks the gateway's ledger holds (a gateway with GATEWAY_DATABASE_URL set).
+    #[command(subcommand)]
+    Tasks(TasksCommand),
     /// Manage live streams.
     #[command(subcommand)]
     Live(LiveCommand),
@@ -123,6 +127,15 @@ pub struct TranscodeArgs {
     /// Follow the task until it ends.
     #[arg(long)]
     pub watch: bool,
+    /// Makes the call idempotent: a repeat with the same id within 24 h gets the first
+    /// call's task instead of a new one (default: a new UUID per run, under which qgw
+    /// retries failed attempts safely).
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+    /// A label KEY=VALUE kept in the gateway's ledger (see `qgw tasks list --label`);
+    /// repeat for more.
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
 }
 
 /// `qgw start`.
@@ -140,6 +153,9 @@ pub struct StartArgs {
     /// Follow the task until it ends.
     #[arg(long)]
     pub watch: bool,
+    /// Makes the call idempotent (see `qgw transcode --request-id`).
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
 }
 
 /// `qgw upload`.
@@ -159,6 +175,58 @@ pub struct UploadArgs {
     /// Bytes per UploadFile chunk.
     #[arg(long, default_value_t = 256 * 1024)]
     pub chunk_size: usize,
+}
+
+/// `qgw tasks ...`.
+#[derive(Debug, Subcommand)]
+pub enum TasksCommand {
+    /// The tasks created through the gateway in the project, newest first.
+    List(ListArgs),
+    /// One task as the ledger holds it: who created it, labels, times, query, status.
+    Get {
+        /// Task token.
+        task: String,
+    },
+}
+
+/// `qgw tasks list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Most tasks per page (1-1000; the gateway's default is 50).
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..=1000))]
+    pub page_size: Option<i32>,
+    /// Start at this page (a next_page_token printed by an earlier list).
+    #[arg(long)]
+    pub page_token: Option<String>,
+    /// Follow every page to the end.
+    #[arg(long)]
+    pub all: bool,
+    /// Only tasks in this phase.
+    #[arg(long, value_enum)]
+    pub phase: Option<Phase>,
+    /// Only tasks this caller (a policy name) created.
+    #[arg(long)]
+    pub caller: Option<String>,
+    /// Only tasks carrying this label; repeat for more (all must match).
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    pub labels: Vec<(String, String)>,
+    /// Only tasks created at or after this RFC 3339 time, e.g. 2025-01-31T00:00:00Z.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub created_after: Option<prost_types::Timestamp>,
+    /// Only tasks created before this RFC 3339 time.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub created_before: Option<prost_types::Timestamp>,
+}
+
+/// Where a listed task is.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Phase {
+    /// Created or running.
+    Active,
+    /// Completed.
+    Completed,
+    /// Failed.
+    Failed,
 }
 
 /// `qgw live ...`.
@@ -217,6 +285,20 @@ pub struct StreamArgs {
     pub output_format: Option<String>,
 }
 
+/// Parses `KEY=VALUE` (the value may be empty or hold `=`; the gateway checks the rest).
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+
+/// Parses an RFC 3339 time such as `2025-01-31T00:00:00Z` or `...+02:00`.
+fn parse_time(text: &str) -> Result<prost_types::Timestamp, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not an RFC 3339 time like 2025-01-31T00:00:00Z"))
+}
+
 /// Parses `30s`, `500ms`, `2m` or plain seconds.
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
@@ -247,6 +329,20 @@ mod tests {
         assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
         assert!(parse_duration("5h").is_err());
         assert!(parse_duration("x").is_err());
+    }
+
+    #[test]
+    fn labels_and_times() {
+        assert_eq!(parse_label("a=b"), Ok(("a".into(), "b".into())));
+        assert_eq!(parse_label("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert_eq!(parse_label("a="), Ok(("a".into(), String::new())));
+        assert!(parse_label("=b").is_err());
+        assert!(parse_label("ab").is_err());
+        let time = parse_time("2025-01-31T01:02:03Z").expect("valid");
+        assert_eq!(time.seconds, 1_738_285_323);
+        let offset = parse_time("2025-01-31T03:02:03+02:00").expect("valid");
+        assert_eq!(offset.seconds, time.seconds);
+        assert!(parse_time("yesterday").is_err());
     }
 
     #[test]

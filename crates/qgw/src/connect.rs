@@ -51,6 +51,8 @@ pub struct Clients {
     /// Channel without credentials (health checks are open).
     pub channel: Transport,
     credentials: Credentials,
+    /// `--timeout`: the budget of a submission's attempts together (`retry.rs`).
+    pub timeout: Option<Duration>,
 }
 
 impl Clients {
@@ -92,6 +94,7 @@ impl Clients {
         Ok(Self {
             channel: Transport::new(endpoint.connect_lazy(), &uri, common.timeout),
             credentials,
+            timeout: common.timeout,
         })
     }
 

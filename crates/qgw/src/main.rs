@@ -11,6 +11,8 @@ mod live;
 mod output;
 mod progress;
 mod query;
+mod retry;
+mod tasks;
 mod transcode;
 mod transport;
 mod upload;
@@ -58,6 +60,7 @@ async fn dispatch(cli: Cli) -> Result<(), fail::Failure> {
         Command::Status { tasks } => transcode::status(&clients, output, tasks).await,
         Command::Watch { task } => watch::run(&clients, output, &task).await,
         Command::Upload(args) => upload::run(&clients, output, args).await,
+        Command::Tasks(command) => tasks::run(&clients, output, command).await,
         Command::Live(command) => live::run(&clients, output, command).await,
         Command::Health => health::run(&clients, output).await,
         Command::Completions { .. } => Ok(()),

@@ -1,4 +1,7 @@
 //! `qgw transcode`, `qgw start` and `qgw status`.
+//!
+//! Submissions carry a request id and are retried under it (see `retry.rs`), so a lost
+//! answer never costs a second encode.
 
 use crate::{
     cli::{StartArgs, TranscodeArgs},
@@ -6,9 +9,11 @@ use crate::{
     fail::Failure,
     output::{task_json, task_text, Output},
     query,
+    retry::{self, RequestId},
 };
 use qencode_gateway_proto::pb;
 use serde_json::json;
+use std::time::Duration;
 
 /// One Transcode call (create + start), then optionally a watch.
 pub async fn transcode(
@@ -17,14 +22,27 @@ pub async fn transcode(
     args: TranscodeArgs,
 ) -> Result<(), Failure> {
     let query = query::build(args.source, &args.query)?;
-    let started = clients
-        .transcoding()
-        .transcode(pb::TranscodeRequest {
-            query_kind: Some(query.for_transcode()),
-            payload: None,
-        })
-        .await?
-        .into_inner();
+    let message = pb::TranscodeRequest {
+        query_kind: Some(query.for_transcode()),
+        payload: None,
+        labels: args.labels.into_iter().collect(),
+        ..Default::default()
+    };
+    let request_id = RequestId::from_flag(args.request_id);
+    let started = retry::submit(clients.timeout, &request_id, |id, deadline| {
+        let message = pb::TranscodeRequest {
+            request_id: id,
+            ..message.clone()
+        };
+        let mut transcoding = clients.transcoding();
+        async move {
+            transcoding
+                .transcode(with_deadline(message, deadline))
+                .await
+        }
+    })
+    .await?
+    .into_inner();
     output.emit(
         json!({"task_token": started.task_token, "status_url": started.status_url}),
         || {
@@ -43,34 +61,58 @@ pub async fn transcode(
 /// StartEncode of an existing task, then optionally a watch.
 pub async fn start(clients: &Clients, output: Output, args: StartArgs) -> Result<(), Failure> {
     let query = query::build(args.source, &args.query)?;
-    start_task(clients, output, &args.task, query).await?;
+    let request_id = RequestId::from_flag(args.request_id);
+    start_task(clients, output, &args.task, query, &request_id).await?;
     if args.watch {
         crate::watch::run(clients, output, &args.task).await?;
     }
     Ok(())
 }
 
-/// StartEncode of `task` with `query`, printing where its status is.
+/// StartEncode of `task` with `query` under `request_id` (retried), printing where its
+/// status is.
 pub async fn start_task(
     clients: &Clients,
     output: Output,
     task: &str,
     query: query::Query,
+    request_id: &RequestId,
 ) -> Result<(), Failure> {
-    let started = clients
-        .transcoding()
-        .start_encode(pb::StartEncodeRequest {
-            task_token: task.to_owned(),
-            query_kind: Some(query.for_start()),
-            payload: None,
-        })
-        .await?
-        .into_inner();
+    let message = pb::StartEncodeRequest {
+        task_token: task.to_owned(),
+        query_kind: Some(query.for_start()),
+        payload: None,
+        ..Default::default()
+    };
+    let started = retry::submit(clients.timeout, request_id, |id, deadline| {
+        let message = pb::StartEncodeRequest {
+            request_id: id,
+            ..message.clone()
+        };
+        let mut transcoding = clients.transcoding();
+        async move {
+            transcoding
+                .start_encode(with_deadline(message, deadline))
+                .await
+        }
+    })
+    .await?
+    .into_inner();
     output.emit(
         json!({"task_token": task, "status_url": started.status_url}),
         || format!("task {task} started\n  status: {}", started.status_url),
     )?;
     Ok(())
+}
+
+/// `message` as a request whose `grpc-timeout` tells the gateway how long this attempt
+/// may take (so a request id it is still working on is not held past it).
+fn with_deadline<T>(message: T, deadline: Option<Duration>) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Some(deadline) = deadline {
+        request.set_timeout(deadline);
+    }
+    request
 }
 
 /// GetStatus of `tasks`, in the order given; unknown tokens are NOT_FOUND.

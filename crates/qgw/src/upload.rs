@@ -35,7 +35,7 @@ pub async fn run(clients: &Clients, output: Output, args: UploadArgs) -> Result<
         .len();
     let task = clients
         .transcoding()
-        .create_task(pb::CreateTaskRequest {})
+        .create_task(pb::CreateTaskRequest::default())
         .await?
         .into_inner();
     let metadata = pb::UploadMetadata {
@@ -89,7 +89,8 @@ pub async fn run(clients: &Clients, output: Output, args: UploadArgs) -> Result<
     )?;
     if let Some(query_args) = start_query {
         let query = query::build(Some(uploaded.source_uri.clone()), query_args)?;
-        crate::transcode::start_task(clients, output, &task.task_token, query).await?;
+        let request_id = crate::retry::RequestId::from_flag(None);
+        crate::transcode::start_task(clients, output, &task.task_token, query, &request_id).await?;
         if args.watch {
             crate::watch::run(clients, output, &task.task_token).await?;
         }

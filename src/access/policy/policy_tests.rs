@@ -201,3 +201,28 @@ fn the_shipped_example_policy_is_valid() {
     let policy = Policy::parse(text).unwrap();
     assert_eq!(policy.callers.len(), 2);
 }
+
+#[test]
+fn budgets_parse_and_zero_is_refused_with_its_line() {
+    let text = |caller_max: u32, project_max: u32| {
+        format!(
+            "[projects.main]\napi_key_env = \"K\"\nmax_active_tasks = {project_max}\n\n\
+             [[callers]]\nname = \"c\"\nidentity = \"spiffe://x/c\"\nallow = [\"*\"]\n\
+             max_active_tasks = {caller_max}\nmax_tasks_per_day = 100\n"
+        )
+    };
+    let policy = Policy::parse(&text(2, 5)).unwrap();
+    let caller = &policy.callers[0];
+    assert_eq!(
+        (caller.max_active_tasks, caller.max_tasks_per_day),
+        (Some(2), Some(100))
+    );
+    assert_eq!(policy.projects["main"].max_active_tasks, Some(5));
+    let problem = Policy::parse(&text(0, 5)).unwrap_err();
+    assert!(problem.starts_with("line 6: caller \"c\""), "{problem}");
+    let problem = Policy::parse(&text(2, 0)).unwrap_err();
+    assert!(
+        problem.contains("max_active_tasks must be at least 1"),
+        "{problem}"
+    );
+}

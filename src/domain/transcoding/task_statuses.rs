@@ -112,7 +112,7 @@ impl Transcoding {
     /// Status of one group of tasks sharing an endpoint, falling back to the main
     /// endpoint when a master endpoint fails, and following newly learned master
     /// endpoints once for their extended attributes.
-    async fn status_group(
+    pub(super) async fn status_group(
         &self,
         endpoint: Url,
         tokens: Vec<String>,

@@ -78,7 +78,9 @@ impl<V> Clone for Observed<V> {
 pub struct Subscription<V> {
     /// The latest state (`None` until the first fetch).
     pub rx: watch::Receiver<Option<Observed<V>>>,
-    _permit: Permit,
+    /// The watcher slot; `None` for the gateway's own tracking ([`Hub::track`]), which
+    /// counts against no caller's cap.
+    _permit: Option<Permit>,
 }
 
 struct Slot<V> {
@@ -143,6 +145,16 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
             Some(permit) => permit,
             None => self.limit.acquire()?,
         };
+        Ok(self.subscribe_with(key, Some(permit)))
+    }
+
+    /// Follows `key` for the gateway itself (the ledger's tracking of every started
+    /// task): polled like a watched id, with no watcher slot taken.
+    pub fn track(&self, key: &str) -> Subscription<V> {
+        self.subscribe_with(key, None)
+    }
+
+    fn subscribe_with(&self, key: &str, permit: Option<Permit>) -> Subscription<V> {
         let mut slots = self.lock();
         let now = Instant::now();
         let slot = slots.entry(key.to_owned()).or_insert_with(|| {
@@ -156,10 +168,10 @@ impl<V: PartialEq + Send + Sync + 'static> Hub<V> {
                 observed_at: None,
             }
         });
-        Ok(Subscription {
+        Subscription {
             rx: slot.tx.subscribe(),
             _permit: permit,
-        })
+        }
     }
 
     /// Ids due for a fetch by `now + slack` (the slack lets ids due at nearly the same time

@@ -10,6 +10,7 @@ use crate::support::reasons;
 use crate::support::shutdown::Shutdown;
 use futures::Stream;
 use std::{sync::Arc, time::Duration};
+use tokio::time::Instant;
 
 /// What a message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,9 @@ struct State<V> {
     phase: Phase<V>,
     /// True once this watcher was told its state is stale, until a fresh one is sent.
     told_stale: bool,
+    /// When the next heartbeat is due: a deadline moved only when a message is sent,
+    /// so updates that send nothing (failed polls during an outage) never put it off.
+    heartbeat_at: Instant,
 }
 
 /// The error every open watch stream ends with when the gateway shuts down.
@@ -91,12 +95,14 @@ pub fn events<V>(
 where
     V: PartialEq + Send + Sync + 'static,
 {
+    let heartbeat_at = Instant::now() + settings.heartbeat;
     let state = State {
         sub,
         shutdown,
         settings,
         phase: Phase::First,
         told_stale: false,
+        heartbeat_at,
     };
     futures::stream::unfold(state, |mut st| async move {
         let item = next(&mut st).await?;
@@ -170,12 +176,13 @@ async fn next<V: PartialEq + Send + Sync + 'static>(
                     _ => continue,
                 }
             }
-            () = tokio::time::sleep(st.settings.heartbeat) => {
+            () = tokio::time::sleep_until(st.heartbeat_at) => {
                 // Heartbeats of a stale state say so, with the failure count so far.
                 let stale = match &*st.sub.rx.borrow() {
                     Some(Observed::Stale(_, stale)) if st.told_stale => Some(stale.clone()),
                     _ => None,
                 };
+                st.heartbeat_at = Instant::now() + st.settings.heartbeat;
                 return Some(Ok(Event { kind: EventKind::Heartbeat, value: last, stale }));
             }
         }
@@ -189,6 +196,7 @@ fn emit<V>(st: &mut State<V>, kind: EventKind, value: Arc<V>, stale: Option<Stal
         Phase::Streaming(value.clone())
     };
     st.told_stale = stale.is_some();
+    st.heartbeat_at = Instant::now() + st.settings.heartbeat;
     Event { kind, value, stale }
 }
 
@@ -198,7 +206,6 @@ mod tests {
     use crate::domain::watch::{Hub, WatcherLimit};
     use crate::support::error::UPSTREAM_DOMAIN;
     use futures::StreamExt;
-    use tokio::time::Instant;
 
     const SETTINGS: StreamSettings<u32> = StreamSettings {
         heartbeat: Duration::from_secs(15),
@@ -288,6 +295,44 @@ mod tests {
             let e = events.next().await.unwrap().unwrap();
             assert_eq!((e.kind, e.stale), (EventKind::Heartbeat, None));
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_polls_during_an_outage_do_not_put_off_heartbeats() {
+        use crate::domain::watch::hub::STALE_AFTER_FAILED_POLLS;
+        let hub = Arc::new(Hub::<u32>::new(WatcherLimit::new(10)));
+        let mut events = Box::pin(events(
+            hub.subscribe("a").unwrap(),
+            Shutdown::new(),
+            SETTINGS,
+        ));
+        hub.publish("a", Observed::Value(Arc::new(1)), false, later());
+        events.next().await.unwrap().unwrap();
+        for _ in 0..STALE_AFTER_FAILED_POLLS {
+            hub.fail("a", "UPSTREAM_TIMEOUT".into(), later());
+        }
+        let e = events.next().await.unwrap().unwrap();
+        assert_eq!(e.kind, EventKind::Stale);
+        // Polls keep failing every 10 s, faster than the 15 s heartbeat.
+        let failing = hub.clone();
+        let failer = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                failing.fail("a", "UPSTREAM_TIMEOUT".into(), later());
+            }
+        });
+        for _ in 0..3 {
+            let before = Instant::now();
+            let e = tokio::time::timeout(SETTINGS.heartbeat * 2, events.next())
+                .await
+                .expect("a heartbeat while polls fail")
+                .unwrap()
+                .unwrap();
+            assert_eq!(e.kind, EventKind::Heartbeat);
+            assert!(e.stale.is_some(), "marked stale");
+            assert_eq!(Instant::now() - before, SETTINGS.heartbeat);
+        }
+        failer.abort();
     }
 
     #[tokio::test(start_paused = true)]

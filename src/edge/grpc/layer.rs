@@ -203,9 +203,10 @@ where
                 caller,
                 project,
                 slot,
+                budgets,
             }) => (
                 caller.clone(),
-                project.map(|p| CallContext::new(caller, p)),
+                project.map(|p| CallContext::new(caller, p).with_budgets(budgets)),
                 slot,
             ),
             Err(Refused {

@@ -41,6 +41,17 @@ pub fn to_status(error: Error) -> Status {
     if let Some(delay) = error.retry_after {
         details.set_retry_info(Some(delay));
     }
+    if !error.quota.is_empty() {
+        details.set_quota_failure(
+            error
+                .quota
+                .into_iter()
+                .map(|(subject, description)| {
+                    tonic_types::QuotaViolation::new(subject, description)
+                })
+                .collect::<Vec<_>>(),
+        );
+    }
     Status::with_error_details(code(error.kind), error.message, details)
 }
 

@@ -5,7 +5,7 @@ use crate::domain::watch::Watchers;
 use crate::support::reasons;
 use crate::{
     domain::{
-        transcoding::{QueryInput, Transcoding},
+        transcoding::{QueryInput, Submission, Transcoding},
         upload,
     },
     pb::{self, transcoding_server},
@@ -43,6 +43,20 @@ fn transcode_query(kind: Option<pb::transcode_request::QueryKind>) -> Option<Que
         QueryKind::Query(q) => QueryInput::Typed(q),
         QueryKind::QueryJson(j) => QueryInput::Raw(j),
     })
+}
+
+/// Who submits a call, with its request id and labels.
+fn submission(
+    ctx: &crate::access::check::CallContext,
+    request_id: String,
+    labels: std::collections::HashMap<String, String>,
+) -> Submission {
+    Submission {
+        caller: ctx.caller.as_deref().unwrap_or_default().to_owned(),
+        request_id,
+        labels,
+        budgets: ctx.budgets,
+    }
 }
 
 /// A failure of the incoming stream as a domain error: an oversized message is the
@@ -90,9 +104,12 @@ impl transcoding_server::Transcoding for TranscodingService {
         request: Request<pb::CreateTaskRequest>,
     ) -> Result<Response<pb::CreateTaskResponse>, Status> {
         let ctx = context(&request)?;
+        let deadline = deadline(request.metadata());
+        let request = request.into_inner();
+        let sub = submission(&ctx, request.request_id, request.labels);
         let task = self
             .domain
-            .create_task(&ctx.project, deadline(request.metadata()))
+            .create_task_submitted(&ctx.project, &sub, deadline)
             .await?;
         ctx.note("task_token", &task.task_token);
         Ok(Response::new(pb::CreateTaskResponse {
@@ -110,10 +127,12 @@ impl transcoding_server::Transcoding for TranscodingService {
         let request = request.into_inner();
         ctx.note("task_token", &request.task_token);
         let query = start_query(request.query_kind);
+        let sub = submission(&ctx, request.request_id, Default::default());
         let status_url = self
             .domain
-            .start_encode(
+            .start_encode_submitted(
                 &ctx.project,
+                &sub,
                 &request.task_token,
                 query.as_ref(),
                 request.payload,
@@ -131,9 +150,10 @@ impl transcoding_server::Transcoding for TranscodingService {
         let deadline = deadline(request.metadata());
         let request = request.into_inner();
         ctx.note("task_token", &request.task_token);
+        let sub = submission(&ctx, request.request_id.clone(), Default::default());
         let status_url = self
             .domain
-            .start_encode_profiles(&ctx.project, &request, deadline)
+            .start_encode_profiles_submitted(&ctx.project, &sub, &request, deadline)
             .await?;
         Ok(Response::new(pb::StartEncodeProfilesResponse {
             status_url,
@@ -148,9 +168,16 @@ impl transcoding_server::Transcoding for TranscodingService {
         let deadline = deadline(request.metadata());
         let request = request.into_inner();
         let query = transcode_query(request.query_kind);
+        let sub = submission(&ctx, request.request_id, request.labels);
         let (task_token, status_url) = self
             .domain
-            .transcode(&ctx.project, query.as_ref(), request.payload, deadline)
+            .transcode_submitted(
+                &ctx.project,
+                &sub,
+                query.as_ref(),
+                request.payload,
+                deadline,
+            )
             .await?;
         ctx.note("task_token", &task_token);
         Ok(Response::new(pb::TranscodeResponse {
@@ -240,5 +267,31 @@ impl transcoding_server::Transcoding for TranscodingService {
             statuses: report.statuses.into_iter().collect(),
             unknown_task_tokens: report.unknown,
         }))
+    }
+
+    async fn get_task(
+        &self,
+        request: Request<pb::GetTaskRequest>,
+    ) -> Result<Response<pb::GetTaskResponse>, Status> {
+        let ctx = context(&request)?;
+        let request = request.into_inner();
+        ctx.note("task_token", &request.task_token);
+        let task = self
+            .domain
+            .get_task(&ctx.project, &request.task_token)
+            .await?;
+        Ok(Response::new(pb::GetTaskResponse { task: Some(task) }))
+    }
+
+    async fn list_tasks(
+        &self,
+        request: Request<pb::ListTasksRequest>,
+    ) -> Result<Response<pb::ListTasksResponse>, Status> {
+        let ctx = context(&request)?;
+        let page = self
+            .domain
+            .list_tasks(&ctx.project, request.get_ref())
+            .await?;
+        Ok(Response::new(page))
     }
 }

@@ -89,6 +89,16 @@ fn fleet_mode_needs_a_shared_callback_secret() {
     ])
     .unwrap()
     .gateway;
+    // The default ledger is a local SQLite file the replicas cannot share.
+    let problem = shared.check().unwrap_err();
+    assert!(
+        problem.contains("GATEWAY_DATABASE_URL=postgres://"),
+        "{problem}"
+    );
+    let mut shared = shared;
+    shared.database_url = "postgres://gw:pw@db:5432/ledger".parse().unwrap();
+    assert!(shared.check().is_ok());
+    shared.database_url = "off".parse().unwrap();
     assert!(shared.check().is_ok());
     assert_eq!(shared.redis_prefix, "qgw:");
 }

@@ -299,29 +299,6 @@ mod tests {
         }
     }
 
-    /// Measurement, not a check: the JSON depth at which prost stops decoding the
-    /// response when nothing is capped. Run by hand with
-    /// `cargo test --lib uncapped_decode_limit -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "measurement; run by hand"]
-    fn uncapped_decode_limit() {
-        fn uncapped(levels: usize) -> prost_types::Struct {
-            let mut meta = prost_types::Struct::default();
-            for _ in 0..levels {
-                let inner = prost_types::Value {
-                    kind: Some(Kind::StructValue(meta)),
-                };
-                meta = prost_types::Struct {
-                    fields: [("a".to_owned(), inner)].into(),
-                };
-            }
-            meta
-        }
-        let first_failure = (1..100)
-            .find(|&d| GetStatusResponse::decode(status_response(uncapped(d)).as_slice()).is_err());
-        println!("an uncapped meta of {first_failure:?} object levels fails to decode");
-    }
-
     /// JSON values up to `depth` levels of containers deep, with a few wide levels.
     fn deep_value(depth: u32) -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![

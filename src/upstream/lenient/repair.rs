@@ -235,30 +235,4 @@ mod tests {
             let _ = parse_json(text);
         }
     }
-
-    /// CPU time of this thread so far, from Linux's schedstat (`None` elsewhere); wall
-    /// time on a shared machine says more about the neighbours than about `repair`.
-    fn thread_cpu() -> Option<std::time::Duration> {
-        let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-        let nanos = text.split_whitespace().next()?.parse().ok()?;
-        Some(std::time::Duration::from_nanos(nanos))
-    }
-
-    /// Measurement, not a check: times `repair` on the adversarial `'\` pattern. Run by
-    /// hand with `cargo test --release --lib repair_timing -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "measurement; run by hand in release"]
-    fn repair_timing() {
-        for chars in [200_000, 400_000, 800_000, 1_000_000] {
-            let text = "'\\".repeat(chars / 2);
-            let (wall, cpu) = (tokio::time::Instant::now(), thread_cpu());
-            let repaired = repair(&text).expect("under the cap");
-            let cpu = thread_cpu().zip(cpu).map(|(end, start)| end - start);
-            println!(
-                "repair of {chars} chars of '\\: cpu {cpu:?}, wall {:?}, {} bytes out",
-                wall.elapsed(),
-                repaired.len()
-            );
-        }
-    }
 }

@@ -11,7 +11,7 @@
 The generated messages and stubs are in `qencode_gateway_client.v1`.
 """
 
-from .client import TERMINAL_TASK_STATES, Client
+from .client import TERMINAL_TASK_STATES, Client, new_request_id
 from .errors import FieldViolation, GatewayError
 from .target import Target, parse_target
 from .v1 import live_stream_pb2, live_streaming_pb2, query_pb2, task_status_pb2, transcoding_pb2, watch_pb2
@@ -24,6 +24,7 @@ __all__ = [
     "Target",
     "live_stream_pb2",
     "live_streaming_pb2",
+    "new_request_id",
     "parse_target",
     "query_pb2",
     "task_status_pb2",

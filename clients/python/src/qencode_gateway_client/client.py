@@ -7,11 +7,14 @@ GatewayError with the gateway's error details decoded. The raw stubs stay reacha
 
 from __future__ import annotations
 
+import datetime
 import os
 import time
-from typing import Callable, Iterable, Iterator, Optional, Sequence, TypeVar, Union
+import uuid
+from typing import Callable, Iterable, Iterator, Mapping, Optional, Sequence, TypeVar, Union
 
 import grpc
+from google.protobuf import timestamp_pb2
 
 from .errors import GatewayError
 from .target import parse_target
@@ -32,6 +35,28 @@ TERMINAL_TASK_STATES = frozenset(
 )
 # Bytes per UploadFile message: well under gRPC's default 4 MiB message limit.
 UPLOAD_CHUNK_BYTES = 256 * 1024
+
+
+def new_request_id() -> str:
+    """A fresh request id (a UUID v4) for `transcode`, `create_task`, `start_encode` and
+    `start_encode_profiles`.
+
+    Make one per submission and pass the same one again when repeating that submission
+    after a failure whose outcome is unknown (UNAVAILABLE, DEADLINE_EXCEEDED, a dropped
+    connection): within 24 h the gateway then returns the first call's answer instead of
+    creating or starting another task. The client does not retry by itself.
+    """
+    return str(uuid.uuid4())
+
+
+def _timestamp(value: Union[None, datetime.datetime, timestamp_pb2.Timestamp]) -> Optional[timestamp_pb2.Timestamp]:
+    if value is None or isinstance(value, timestamp_pb2.Timestamp):
+        return value
+    if value.tzinfo is None:
+        raise ValueError("pass an aware datetime (with tzinfo), e.g. datetime.now(timezone.utc)")
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value.astimezone(datetime.timezone.utc))
+    return stamp
 
 
 def _query_kind(query: Optional[query_pb2.TranscodingQuery], query_json: Optional[str]) -> dict:
@@ -115,8 +140,13 @@ class Client:
 
     # --- Transcoding -------------------------------------------------------------------
 
-    def create_task(self) -> pb2.CreateTaskResponse:
-        return self._unary(self.transcoding.CreateTask, pb2.CreateTaskRequest())
+    # Submissions take `request_id` (see `new_request_id`: a repeat with the same id and
+    # request returns the first answer; needs a gateway with a ledger) and, where the
+    # proto has them, `labels` kept in the gateway's ledger (`list_tasks` filters on them).
+
+    def create_task(self, *, request_id: str = "", labels: Optional[Mapping[str, str]] = None) -> pb2.CreateTaskResponse:
+        request = pb2.CreateTaskRequest(request_id=request_id, labels=dict(labels or {}))
+        return self._unary(self.transcoding.CreateTask, request)
 
     def start_encode(
         self,
@@ -125,8 +155,11 @@ class Client:
         *,
         query_json: Optional[str] = None,
         payload: Optional[str] = None,
+        request_id: str = "",
     ) -> pb2.StartEncodeResponse:
-        request = pb2.StartEncodeRequest(task_token=task_token, payload=payload, **_query_kind(query, query_json))
+        request = pb2.StartEncodeRequest(
+            task_token=task_token, payload=payload, request_id=request_id, **_query_kind(query, query_json)
+        )
         return self._unary(self.transcoding.StartEncode, request)
 
     def start_encode_profiles(
@@ -141,6 +174,7 @@ class Client:
         output_path_variables: Optional[dict[str, str]] = None,
         start_time: Optional[float] = None,
         duration: Optional[float] = None,
+        request_id: str = "",
     ) -> pb2.StartEncodeProfilesResponse:
         """Starts a task from transcoding profiles saved in the Qencode account
         (`/v1/start_encode`); unknown profile ids are NOT_FOUND."""
@@ -154,6 +188,7 @@ class Client:
             output_path_variables=dict(output_path_variables or {}),
             start_time=start_time,
             duration=duration,
+            request_id=request_id,
         )
         return self._unary(self.transcoding.StartEncodeProfiles, request)
 
@@ -163,9 +198,54 @@ class Client:
         *,
         query_json: Optional[str] = None,
         payload: Optional[str] = None,
+        request_id: str = "",
+        labels: Optional[Mapping[str, str]] = None,
     ) -> pb2.TranscodeResponse:
-        request = pb2.TranscodeRequest(payload=payload, **_query_kind(query, query_json))
+        request = pb2.TranscodeRequest(
+            payload=payload, request_id=request_id, labels=dict(labels or {}), **_query_kind(query, query_json)
+        )
         return self._unary(self.transcoding.Transcode, request)
+
+    def get_task(self, task_token: str) -> pb2.TaskRecord:
+        """The task as the gateway's ledger holds it (caller, labels, request id, times,
+        redacted query, latest status); NOT_FOUND when the ledger does not hold it."""
+        return self._unary(self.transcoding.GetTask, pb2.GetTaskRequest(task_token=task_token)).task
+
+    def list_tasks(
+        self,
+        *,
+        page_size: int = 0,
+        page_token: str = "",
+        phase: int = pb2.TASK_PHASE_UNSPECIFIED,
+        caller: str = "",
+        labels: Optional[Mapping[str, str]] = None,
+        created_after: Union[None, datetime.datetime, timestamp_pb2.Timestamp] = None,
+        created_before: Union[None, datetime.datetime, timestamp_pb2.Timestamp] = None,
+    ) -> pb2.ListTasksResponse:
+        """One page of the project's tasks, newest first; pass its `next_page_token` (with
+        the same filters) for the next, or use `tasks`. `phase` is a TaskPhase
+        (`transcoding_pb2.TASK_PHASE_ACTIVE`, ...); every label given must match."""
+        request = pb2.ListTasksRequest(
+            page_size=page_size,
+            page_token=page_token,
+            phase=phase,
+            caller=caller,
+            labels=dict(labels or {}),
+            created_after=_timestamp(created_after),
+            created_before=_timestamp(created_before),
+        )
+        return self._unary(self.transcoding.ListTasks, request)
+
+    def tasks(self, **filters) -> Iterator[pb2.TaskRecord]:
+        """Every task `list_tasks(**filters)` selects, following the pages (each fetched
+        when the previous one is used up)."""
+        page_token = filters.pop("page_token", "")
+        while True:
+            page = self.list_tasks(page_token=page_token, **filters)
+            yield from page.tasks
+            if not page.next_page_token:
+                return
+            page_token = page.next_page_token
 
     def get_status(self, *task_tokens: str) -> pb2.GetStatusResponse:
         return self._unary(self.transcoding.GetStatus, pb2.GetStatusRequest(task_tokens=task_tokens))

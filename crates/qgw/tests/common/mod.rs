@@ -6,8 +6,9 @@
 #[path = "../../../../tests/common/eventually.rs"]
 mod eventually;
 
-use eventually::eventually;
+pub use eventually::eventually;
 use qencode_gateway::{
+    ledger::DatabaseUrl,
     run,
     support::{config::Config, secret::Secret},
     Gateway, Listeners,
@@ -45,6 +46,17 @@ pub async fn start() -> Env {
 
 /// Like [`start`], with the gateway's gRPC listener on `ip` (e.g. `::1`), port 0.
 pub async fn start_on(ip: IpAddr) -> Env {
+    start_with(ip, DatabaseUrl::Off).await
+}
+
+/// Like [`start`], with a ledger (an in-memory SQLite database): request ids, GetTask
+/// and ListTasks work.
+pub async fn start_with_ledger() -> Env {
+    start_with(IpAddr::V4(Ipv4Addr::LOCALHOST), DatabaseUrl::memory()).await
+}
+
+/// A sandbox and a gateway on `ip` whose ledger is `database_url`.
+pub async fn start_with(ip: IpAddr, database_url: DatabaseUrl) -> Env {
     let sandbox_config = SandboxConfig {
         api_keys: vec![API_KEY.to_owned()],
         live_api_keys: vec![API_KEY.to_owned()],
@@ -60,6 +72,7 @@ pub async fn start_on(ip: IpAddr) -> Env {
         .expect("start sandbox");
     let url = url::Url::parse(&sandbox.base_url()).expect("sandbox url");
     let mut config = Config::for_upstream(url, Secret::new(API_KEY));
+    config.database_url = database_url;
     let http = TcpListener::bind("127.0.0.1:0").await.expect("bind http");
     config.http_listen = http.local_addr().expect("http addr");
     let admin = TcpListener::bind("127.0.0.1:0").await.expect("bind admin");

@@ -1,7 +1,11 @@
+import datetime
+
 from qencode_gateway_client.v1 import query_pb2 as _query_pb2
 from qencode_gateway_client.v1 import task_status_pb2 as _task_status_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from qencode_gateway_client.v1 import watch_pb2 as _watch_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -9,9 +13,31 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class CreateTaskRequest(_message.Message):
+class TaskPhase(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
-    def __init__(self) -> None: ...
+    TASK_PHASE_UNSPECIFIED: _ClassVar[TaskPhase]
+    TASK_PHASE_ACTIVE: _ClassVar[TaskPhase]
+    TASK_PHASE_COMPLETED: _ClassVar[TaskPhase]
+    TASK_PHASE_FAILED: _ClassVar[TaskPhase]
+TASK_PHASE_UNSPECIFIED: TaskPhase
+TASK_PHASE_ACTIVE: TaskPhase
+TASK_PHASE_COMPLETED: TaskPhase
+TASK_PHASE_FAILED: TaskPhase
+
+class CreateTaskRequest(_message.Message):
+    __slots__ = ("request_id", "labels")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, request_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class CreateTaskResponse(_message.Message):
     __slots__ = ("task_token", "upload_url")
@@ -22,16 +48,18 @@ class CreateTaskResponse(_message.Message):
     def __init__(self, task_token: _Optional[str] = ..., upload_url: _Optional[str] = ...) -> None: ...
 
 class StartEncodeRequest(_message.Message):
-    __slots__ = ("task_token", "query", "query_json", "payload")
+    __slots__ = ("task_token", "query", "query_json", "payload", "request_id")
     TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
     QUERY_FIELD_NUMBER: _ClassVar[int]
     QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     task_token: str
     query: _query_pb2.TranscodingQuery
     query_json: str
     payload: str
-    def __init__(self, task_token: _Optional[str] = ..., query: _Optional[_Union[_query_pb2.TranscodingQuery, _Mapping]] = ..., query_json: _Optional[str] = ..., payload: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, task_token: _Optional[str] = ..., query: _Optional[_Union[_query_pb2.TranscodingQuery, _Mapping]] = ..., query_json: _Optional[str] = ..., payload: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class StartEncodeResponse(_message.Message):
     __slots__ = ("status_url",)
@@ -40,7 +68,7 @@ class StartEncodeResponse(_message.Message):
     def __init__(self, status_url: _Optional[str] = ...) -> None: ...
 
 class StartEncodeProfilesRequest(_message.Message):
-    __slots__ = ("task_token", "profiles", "source", "stitch", "transfer_method", "payload", "output_path_variables", "start_time", "duration")
+    __slots__ = ("task_token", "profiles", "source", "stitch", "transfer_method", "payload", "output_path_variables", "start_time", "duration", "request_id")
     class OutputPathVariablesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +85,7 @@ class StartEncodeProfilesRequest(_message.Message):
     OUTPUT_PATH_VARIABLES_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
     DURATION_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     task_token: str
     profiles: _containers.RepeatedScalarFieldContainer[str]
     source: str
@@ -66,7 +95,8 @@ class StartEncodeProfilesRequest(_message.Message):
     output_path_variables: _containers.ScalarMap[str, str]
     start_time: float
     duration: float
-    def __init__(self, task_token: _Optional[str] = ..., profiles: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., stitch: _Optional[_Iterable[_Union[_query_pb2.StitchItem, _Mapping]]] = ..., transfer_method: _Optional[str] = ..., payload: _Optional[str] = ..., output_path_variables: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[float] = ..., duration: _Optional[float] = ...) -> None: ...
+    request_id: str
+    def __init__(self, task_token: _Optional[str] = ..., profiles: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., stitch: _Optional[_Iterable[_Union[_query_pb2.StitchItem, _Mapping]]] = ..., transfer_method: _Optional[str] = ..., payload: _Optional[str] = ..., output_path_variables: _Optional[_Mapping[str, str]] = ..., start_time: _Optional[float] = ..., duration: _Optional[float] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class StartEncodeProfilesResponse(_message.Message):
     __slots__ = ("status_url",)
@@ -75,14 +105,25 @@ class StartEncodeProfilesResponse(_message.Message):
     def __init__(self, status_url: _Optional[str] = ...) -> None: ...
 
 class TranscodeRequest(_message.Message):
-    __slots__ = ("query", "query_json", "payload")
+    __slots__ = ("query", "query_json", "payload", "request_id", "labels")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     QUERY_FIELD_NUMBER: _ClassVar[int]
     QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
     query: _query_pb2.TranscodingQuery
     query_json: str
     payload: str
-    def __init__(self, query: _Optional[_Union[_query_pb2.TranscodingQuery, _Mapping]] = ..., query_json: _Optional[str] = ..., payload: _Optional[str] = ...) -> None: ...
+    request_id: str
+    labels: _containers.ScalarMap[str, str]
+    def __init__(self, query: _Optional[_Union[_query_pb2.TranscodingQuery, _Mapping]] = ..., query_json: _Optional[str] = ..., payload: _Optional[str] = ..., request_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class TranscodeResponse(_message.Message):
     __slots__ = ("task_token", "status_url")
@@ -192,3 +233,81 @@ class GetUploadResponse(_message.Message):
     bytes_stored: int
     size: int
     def __init__(self, bytes_stored: _Optional[int] = ..., size: _Optional[int] = ...) -> None: ...
+
+class GetTaskRequest(_message.Message):
+    __slots__ = ("task_token",)
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    task_token: str
+    def __init__(self, task_token: _Optional[str] = ...) -> None: ...
+
+class GetTaskResponse(_message.Message):
+    __slots__ = ("task",)
+    TASK_FIELD_NUMBER: _ClassVar[int]
+    task: TaskRecord
+    def __init__(self, task: _Optional[_Union[TaskRecord, _Mapping]] = ...) -> None: ...
+
+class TaskRecord(_message.Message):
+    __slots__ = ("task_token", "project", "caller", "request_id", "labels", "create_time", "start_time", "update_time", "status", "query_json", "restarted_as")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TASK_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    QUERY_JSON_FIELD_NUMBER: _ClassVar[int]
+    RESTARTED_AS_FIELD_NUMBER: _ClassVar[int]
+    task_token: str
+    project: str
+    caller: str
+    request_id: str
+    labels: _containers.ScalarMap[str, str]
+    create_time: _timestamp_pb2.Timestamp
+    start_time: _timestamp_pb2.Timestamp
+    update_time: _timestamp_pb2.Timestamp
+    status: _task_status_pb2.TaskStatus
+    query_json: str
+    restarted_as: str
+    def __init__(self, task_token: _Optional[str] = ..., project: _Optional[str] = ..., caller: _Optional[str] = ..., request_id: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[_task_status_pb2.TaskStatus, _Mapping]] = ..., query_json: _Optional[str] = ..., restarted_as: _Optional[str] = ...) -> None: ...
+
+class ListTasksRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "phase", "caller", "labels", "created_after", "created_before")
+    class LabelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AFTER_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    phase: TaskPhase
+    caller: str
+    labels: _containers.ScalarMap[str, str]
+    created_after: _timestamp_pb2.Timestamp
+    created_before: _timestamp_pb2.Timestamp
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., phase: _Optional[_Union[TaskPhase, str]] = ..., caller: _Optional[str] = ..., labels: _Optional[_Mapping[str, str]] = ..., created_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListTasksResponse(_message.Message):
+    __slots__ = ("tasks", "next_page_token")
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    tasks: _containers.RepeatedCompositeFieldContainer[TaskRecord]
+    next_page_token: str
+    def __init__(self, tasks: _Optional[_Iterable[_Union[TaskRecord, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

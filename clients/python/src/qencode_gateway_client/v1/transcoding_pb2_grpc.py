@@ -87,6 +87,16 @@ class TranscodingStub:
                 request_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetUploadRequest.SerializeToString,
                 response_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetUploadResponse.FromString,
                 _registered_method=True)
+        self.GetTask = channel.unary_unary(
+                '/qencode.gateway.v1.Transcoding/GetTask',
+                request_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetTaskRequest.SerializeToString,
+                response_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetTaskResponse.FromString,
+                _registered_method=True)
+        self.ListTasks = channel.unary_unary(
+                '/qencode.gateway.v1.Transcoding/ListTasks',
+                request_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.ListTasksRequest.SerializeToString,
+                response_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.ListTasksResponse.FromString,
+                _registered_method=True)
 
 
 class TranscodingServicer:
@@ -260,6 +270,24 @@ class TranscodingServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTask(self, request, context):
+        """One task from the gateway's ledger: who created it, its labels and request id, its
+        query (secrets redacted) and its latest known status. No upstream call. NOT_FOUND
+        (TASK_NOT_IN_LEDGER) for a task the ledger does not hold in the caller's project;
+        FAILED_PRECONDITION (LEDGER_OFF) on a gateway without a ledger.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTasks(self, request, context):
+        """The tasks created through the gateway in the caller's project, newest first, with
+        AIP-158 pagination and filters. No upstream call.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TranscodingServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -307,6 +335,16 @@ def add_TranscodingServicer_to_server(servicer, server):
                     servicer.GetUpload,
                     request_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetUploadRequest.FromString,
                     response_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetUploadResponse.SerializeToString,
+            ),
+            'GetTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTask,
+                    request_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetTaskRequest.FromString,
+                    response_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetTaskResponse.SerializeToString,
+            ),
+            'ListTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTasks,
+                    request_deserializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.ListTasksRequest.FromString,
+                    response_serializer=qencode_dot_gateway_dot_v1_dot_transcoding__pb2.ListTasksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -560,6 +598,60 @@ class Transcoding:
             '/qencode.gateway.v1.Transcoding/GetUpload',
             qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetUploadRequest.SerializeToString,
             qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qencode.gateway.v1.Transcoding/GetTask',
+            qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetTaskRequest.SerializeToString,
+            qencode_dot_gateway_dot_v1_dot_transcoding__pb2.GetTaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/qencode.gateway.v1.Transcoding/ListTasks',
+            qencode_dot_gateway_dot_v1_dot_transcoding__pb2.ListTasksRequest.SerializeToString,
+            qencode_dot_gateway_dot_v1_dot_transcoding__pb2.ListTasksResponse.FromString,
             options,
             channel_credentials,
             insecure,
