@@ -21,6 +21,9 @@ async fn with_no_key_a_watcher_completes_from_the_sandboxs_callback() {
     let mut config = Cli::parse_from(["qencode-gateway"]).gateway;
     config.sandbox_listen = "127.0.0.1:0".parse().unwrap();
     config.poll_interval = Duration::from_secs(3600);
+    // The default ledger is a SQLite file under the working directory, whose worker
+    // thread the paused clock would not wait for: this test is about push, not the ledger.
+    config.database_url = qencode_gateway::ledger::DatabaseUrl::Off;
     let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();

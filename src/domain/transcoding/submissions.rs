@@ -60,12 +60,13 @@ impl Transcoding {
     }
 
     /// Claims the submission's row, waiting (within the deadline) while another call
-    /// works on the same request id.
+    /// works on the same request id. `fingerprint` is computed only when a row is
+    /// claimed (not for calls that need none).
     async fn claim(
         &self,
         project: &Project,
         sub: &Submission,
-        fingerprint: &str,
+        fingerprint: impl FnOnce() -> String,
         deadline: Deadline,
     ) -> Result<Claimed, Error> {
         if !self.ledger.is_on() && !sub.request_id.is_empty() {
@@ -87,10 +88,11 @@ impl Transcoding {
                 sub.request_id.clone()
             },
         };
+        let fingerprint = fingerprint();
         let wait = deadline.remaining().unwrap_or(NO_DEADLINE_WAIT);
         let give_up = tokio::time::Instant::now() + wait;
         loop {
-            match self.ledger.claim(&key, fingerprint, wait + LEASE_MARGIN).await? {
+            match self.ledger.claim(&key, &fingerprint, wait + LEASE_MARGIN).await? {
                 Claim::Mine {
                     lease,
                     step,
@@ -196,8 +198,8 @@ impl Transcoding {
         let labels = sub.check(&mut v);
         v.into_result()?;
         let fingerprint =
-            requests::fingerprint("CreateTask", &serde_json::json!({ "labels": labels }));
-        let (lease, _, _) = match self.claim(project, sub, &fingerprint, deadline).await? {
+            || requests::fingerprint("CreateTask", &serde_json::json!({ "labels": labels }));
+        let (lease, _, _) = match self.claim(project, sub, fingerprint, deadline).await? {
             Claimed::Done(response) => return Ok(created_from(&response)),
             Claimed::Mine(lease, step, token) => (lease, step, token),
         };
@@ -223,11 +225,13 @@ impl Transcoding {
         let mut v = Violations::default();
         let labels = sub.check(&mut v);
         let inner = self.prepare(query, payload.as_deref(), v)?;
-        let fingerprint = requests::fingerprint(
-            "Transcode",
-            &serde_json::json!({ "query": inner, "payload": payload, "labels": labels }),
-        );
-        let (lease, step, token) = match self.claim(project, sub, &fingerprint, deadline).await? {
+        let fingerprint = || {
+            requests::fingerprint(
+                "Transcode",
+                &serde_json::json!({ "query": inner, "payload": payload, "labels": labels }),
+            )
+        };
+        let (lease, step, token) = match self.claim(project, sub, fingerprint, deadline).await? {
             Claimed::Done(response) => return Ok(started_from(&response)),
             Claimed::Mine(lease, step, token) => (lease, step, token),
         };
@@ -267,11 +271,13 @@ impl Transcoding {
         sub.check(&mut v);
         let inner = self.prepare(query, payload.as_deref(), v)?;
         self.check_task(project, task_token)?;
-        let fingerprint = requests::fingerprint(
-            "StartEncode",
-            &serde_json::json!({ "task_token": task_token, "query": inner, "payload": payload }),
-        );
-        let (lease, step) = match self.claim(project, sub, &fingerprint, deadline).await? {
+        let fingerprint = || {
+            requests::fingerprint(
+                "StartEncode",
+                &serde_json::json!({ "task_token": task_token, "query": inner, "payload": payload }),
+            )
+        };
+        let (lease, step) = match self.claim(project, sub, fingerprint, deadline).await? {
             Claimed::Done(response) => return Ok(started_from(&response).1),
             Claimed::Mine(lease, step, _) => (lease, step),
         };
@@ -338,8 +344,8 @@ impl Transcoding {
             "",
         )
         .map_err(|_| Error::invalid_field("request", "could not be read"))?;
-        let fingerprint = requests::fingerprint("StartEncodeProfiles", &json);
-        let (lease, step) = match self.claim(project, sub, &fingerprint, deadline).await? {
+        let fingerprint = || requests::fingerprint("StartEncodeProfiles", &json);
+        let (lease, step) = match self.claim(project, sub, fingerprint, deadline).await? {
             Claimed::Done(response) => return Ok(started_from(&response).1),
             Claimed::Mine(lease, step, _) => (lease, step),
         };
