@@ -113,6 +113,8 @@ async fn with_no_key_a_stream_watcher_follows_the_sandboxs_stream_callbacks() {
     let mut config = Cli::parse_from(["qencode-gateway"]).gateway;
     config.sandbox_listen = "127.0.0.1:0".parse().unwrap();
     config.live_poll_interval = Some(Duration::from_secs(3600));
+    // As above: no SQLite file under the working directory on the paused clock.
+    config.database_url = qencode_gateway::ledger::DatabaseUrl::Off;
     let grpc = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
