@@ -42,6 +42,19 @@ async fn ledger_state(client: &mut TranscodingClient<Channel>, token: &str) -> S
         .unwrap_or_default()
 }
 
+/// Waits (within `patience`) until the ledger says `token` completed.
+async fn until_completed(client: &mut TranscodingClient<Channel>, token: &str, patience: Duration) {
+    eventually("the ledger says completed", patience, async || {
+        let state = ledger_state(client, token).await;
+        if state == "completed" {
+            Ok(())
+        } else {
+            Err(state)
+        }
+    })
+    .await;
+}
+
 async fn a_task_nobody_watches_reaches_completed_in_the_ledger(url: DatabaseUrl) {
     let env = start_with(fast_sandbox(), move |c| c.database_url = url).await;
     let mut client = env.transcoding().await;
@@ -51,19 +64,7 @@ async fn a_task_nobody_watches_reaches_completed_in_the_ledger(url: DatabaseUrl)
         .unwrap()
         .into_inner()
         .task_token;
-    eventually(
-        "the ledger says completed",
-        Duration::from_secs(20),
-        async || {
-            let state = ledger_state(&mut client, &token).await;
-            if state == "completed" {
-                Ok(())
-            } else {
-                Err(state)
-            }
-        },
-    )
-    .await;
+    until_completed(&mut client, &token, Duration::from_secs(20)).await;
     let completed = client
         .list_tasks(pb::ListTasksRequest {
             phase: pb::TaskPhase::Completed as i32,
@@ -165,19 +166,7 @@ async fn tracking_resumes_from_the_ledger_after_a_restart() {
     );
     let (second, addr, server) = gateway_on(&sandbox.base_url(), ledger, |_| {}).await;
     let mut client = client_of(addr).await;
-    eventually(
-        "the ledger says completed",
-        Duration::from_secs(30),
-        async || {
-            let state = ledger_state(&mut client, &token).await;
-            if state == "completed" {
-                Ok(())
-            } else {
-                Err(state)
-            }
-        },
-    )
-    .await;
+    until_completed(&mut client, &token, Duration::from_secs(30)).await;
     second.shutdown.begin();
     let _ = server.await;
 }

@@ -50,23 +50,8 @@ impl Ledger {
     /// (tasks, request ids).
     pub async fn prune(&self, retention: Duration) -> Result<(u64, u64), Error> {
         let cutoff = now_ms() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX / 2);
-        let (mut tasks, mut requests) = (0, 0);
-        loop {
-            let n = self.prune_tasks(cutoff, BATCH).await?;
-            tasks += n;
-            if n < BATCH as u64 {
-                break;
-            }
-            tokio::time::sleep(BETWEEN_BATCHES).await;
-        }
-        loop {
-            let n = self.prune_requests(BATCH).await?;
-            requests += n;
-            if n < BATCH as u64 {
-                break;
-            }
-            tokio::time::sleep(BETWEEN_BATCHES).await;
-        }
+        let tasks = in_batches(|| self.prune_tasks(cutoff, BATCH)).await?;
+        let requests = in_batches(|| self.prune_requests(BATCH)).await?;
         Ok((tasks, requests))
     }
 
@@ -87,5 +72,23 @@ impl Ledger {
                 },
             }
         }
+    }
+}
+
+/// Runs `batch` until one deletes fewer than [`BATCH`] rows, pausing between batches;
+/// returns how many it deleted in all.
+async fn in_batches<F, Fut>(mut batch: F) -> Result<u64, Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, Error>>,
+{
+    let mut deleted = 0;
+    loop {
+        let n = batch().await?;
+        deleted += n;
+        if n < BATCH as u64 {
+            return Ok(deleted);
+        }
+        tokio::time::sleep(BETWEEN_BATCHES).await;
     }
 }
